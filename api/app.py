@@ -1,0 +1,63 @@
+"""The FastAPI application: create_app and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.routes import auth, ops, users
+from domain.users import service as users_service
+from infra.db import Database
+from infra.logging import configure_logging, get_logger
+from infra.queue import connect_queue
+from infra.settings import Settings, get_settings
+
+log = get_logger("api")
+ROUTERS = (ops.router, auth.router, users.router)
+
+
+async def ensure_admin(db: Database, settings: Settings) -> None:
+    if not (settings.admin_email and settings.admin_password):
+        return
+    async with db.transaction() as session:
+        await users_service.ensure_admin(
+            session,
+            settings.admin_email,
+            settings.admin_password.get_secret_value(),
+            settings.admin_username,
+        )
+    log.info("admin_ensured", email=settings.admin_email)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(settings)
+        app.state.queue = await connect_queue(settings)
+        await ensure_admin(app.state.db, settings)
+        try:
+            yield
+        finally:
+            await app.state.queue.aclose()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Storyloom",
+        version="0.1.0",
+        summary="Write a story together and watch it become video.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

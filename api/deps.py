@@ -1,0 +1,119 @@
+"""FastAPI dependencies that read like English in a signature."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from arq.connections import ArqRedis
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import Forbidden, Unauthorized
+from domain.users import repository as users
+from domain.users.models import Role, User
+from infra import queue
+from infra.db import Database
+from infra.security import InvalidToken, decode_access_token
+from infra.settings import Settings
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_queue(request: Request) -> ArqRedis:
+    return request.app.state.queue
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """A primary session whose transaction commits when the handler returns without error.
+
+    Jobs enqueued during the request are pushed only after the commit succeeded.
+    """
+    db: Database = request.app.state.db
+    async with db.session() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            queue.drop_pending(session)
+            await session.rollback()
+            raise
+        pending = queue.take_pending(session)
+        if pending:
+            await queue.push(request.app.state.queue, pending)
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for reads that may be served by a replica."""
+    db: Database = request.app.state.db
+    async with db.read_session() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+QueueDep = Annotated[ArqRedis, Depends(get_queue)]
+SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
+
+
+async def _user_from_token(request: Request, token: str | None, settings: Settings) -> User | None:
+    if not token:
+        return None
+    try:
+        claims = decode_access_token(settings, token)
+    except InvalidToken as exc:
+        raise Unauthorized("The access token is invalid or expired.") from exc
+    db: Database = request.app.state.db
+    async with db.session() as session:
+        user = await users.get(session, claims.user_id)
+    if user is None:
+        raise Unauthorized("The access token's account no longer exists.")
+    return user
+
+
+async def optional_user(
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User | None:
+    """The caller when a valid token is presented; banned accounts browse as strangers."""
+    user = await _user_from_token(request, token, settings)
+    return user if user is not None and user.is_active else None
+
+
+async def current_user(
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    """The authenticated, active caller."""
+    user = await _user_from_token(request, token, settings)
+    if user is None:
+        raise Unauthorized("Sign in to do this.")
+    if not user.is_active:
+        raise Forbidden("This account is suspended.")
+    return user
+
+
+def require_role(role: Role):  # noqa: ANN201 - a dependency factory
+    async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        if Role(user.role).rank < role.rank:
+            raise Forbidden(f"This needs the {role.value} role.")
+        return user
+
+    return dependency
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+ModeratorUser = Annotated[User, Depends(require_role(Role.MODERATOR))]
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]

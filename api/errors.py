@@ -1,0 +1,123 @@
+"""RFC 9457 problem details for every error the API can return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import DomainError
+from infra.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+log = get_logger("api.errors")
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    type_slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": f"/problems/{type_slug}" if type_slug else "about:blank",
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def pointer_from_loc(loc: tuple[Any, ...]) -> str:
+    """`("body", "tags", 2)` -> `/tags/2`; query and header locations keep their source."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "/" + "/".join(escaped) if parts else ""
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem(
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        type_slug=exc.type_slug,
+        headers=exc.headers or None,
+        **exc.extra,
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "The request body is not valid JSON.", type_slug="malformed-json")
+    items = [{"pointer": pointer_from_loc(tuple(e["loc"])), "message": e["msg"]} for e in errors]
+    return problem(
+        422,
+        "The request does not match the expected shape.",
+        type_slug="validation-error",
+        errors=items,
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    # Services check what they can first; this is the backstop for races they cannot see.
+    log.warning("integrity_error", error=str(getattr(exc, "orig", exc))[:300])
+    return problem(409, "The change conflicts with the current state.", type_slug="conflict")
+
+
+async def _stale_data(_: Request, exc: Exception) -> JSONResponse:
+    return problem(409, "The resource changed meanwhile; reload and retry.", type_slug="conflict")
+
+
+async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    if sqlstate.startswith("22"):  # data exception: out of range, bad encoding, ...
+        return problem(422, "A value is not acceptable.", type_slug="invalid-value")
+    return await _unexpected(request, exc)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return problem(500, "Something went wrong on our side.", type_slug="internal")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(StaleDataError, _stale_data)
+    app.add_exception_handler(DBAPIError, _dbapi_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,121 @@
+"""Continuation jobs (RANGE-partitioned by month) and their idempotency keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+)
+from sqlalchemy import (
+    text as sql,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.base import Base, created_at, enum_check, updated_at
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SCRIPT_READY = "script_ready"
+    CONTINUITY_CHECKED = "continuity_checked"
+    PREVIEW_READY = "preview_ready"
+    FINAL_READY = "final_ready"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = (JobStatus.FINAL_READY, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobStage(StrEnum):
+    PENDING = "pending"
+    SCRIPT_EXPANSION = "script_expansion"
+    CONTINUITY_VALIDATION = "continuity_validation"
+    VIDEO_GENERATION = "video_generation"
+    UPLOAD = "upload"
+    FINALIZATION = "finalization"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        PrimaryKeyConstraint("id", "created_at"),
+        CheckConstraint(enum_check("status", tuple(JobStatus)), name="status"),
+        CheckConstraint(enum_check("stage", tuple(JobStage)), name="stage"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        CheckConstraint("retry_count >= 0 AND max_retries >= 0", name="retries"),
+        Index("ix_jobs_user_created", "user_id", "created_at"),
+        Index("ix_jobs_scene_created", "scene_id", "created_at"),
+        Index(
+            "ix_jobs_unfinished",
+            "status",
+            "updated_at",
+            postgresql_where=sql("status NOT IN ('final_ready', 'failed', 'cancelled')"),
+        ),
+        {"postgresql_partition_by": "RANGE (created_at)"},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        default=uuid.uuid4, server_default=sql("gen_random_uuid()")
+    )
+    created_at: Mapped[datetime] = created_at()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scene_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(24), server_default=sql("'queued'"), default=JobStatus.QUEUED
+    )
+    stage: Mapped[str] = mapped_column(
+        String(24), server_default=sql("'pending'"), default=JobStage.PENDING
+    )
+    progress: Mapped[int] = mapped_column(Integer, server_default=sql("0"), default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    bible_version: Mapped[int] = mapped_column(Integer)
+    context_data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
+    stage_outputs: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
+    result_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    retryable: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"), default=False)
+    retry_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"), default=0)
+    max_retries: Mapped[int] = mapped_column(Integer, server_default=sql("3"), default=3)
+    attempt: Mapped[int] = mapped_column(Integer, server_default=sql("0"), default=0)
+    provider_video_id: Mapped[str | None] = mapped_column(String(255))
+    segment_id: Mapped[uuid.UUID | None] = mapped_column()
+    cancel_requested: Mapped[bool] = mapped_column(
+        Boolean, server_default=sql("false"), default=False
+    )
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class JobIdempotencyKey(Base):
+    """`Idempotency-Key` -> job. Its own table: a partitioned table cannot hold this UNIQUE key."""
+
+    __tablename__ = "job_idempotency_keys"
+    __table_args__ = (PrimaryKeyConstraint("user_id", "key"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    job_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()

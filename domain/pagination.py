@@ -1,0 +1,112 @@
+"""Keyset (cursor) pagination shared by every list.
+
+A cursor is the opaque, URL-safe encoding of the sort key of the last item served. The next
+page continues strictly after it, so inserts and deletes between pages never repeat or skip
+an item that stays in the list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+_ENCODERS: dict[type, tuple[str, Callable[[Any], Any]]] = {
+    datetime: ("d", lambda v: v.isoformat()),
+    uuid.UUID: ("u", str),
+    int: ("i", int),
+    float: ("f", float),
+    str: ("s", str),
+    bool: ("b", bool),
+}
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "d": datetime.fromisoformat,
+    "u": uuid.UUID,
+    "i": int,
+    "f": float,
+    "s": str,
+    "b": bool,
+}
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    parts = []
+    for value in values:
+        code, encode = _ENCODERS[type(value)]
+        parts.append([code, encode(value)])
+    raw = json.dumps(parts, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+        if not isinstance(parts, list) or len(parts) != width:
+            raise ValueError("wrong width")
+        return [_DECODERS[code](value) for code, value in parts]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "The cursor is not valid for this list.",
+            [{"pointer": "/cursor", "message": "malformed or foreign cursor"}],
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    return max(1, min(MAX_LIMIT, limit))
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    keys: Sequence[ColumnElement[Any]],
+    *,
+    limit: int | None,
+    cursor: str | None,
+    descending: bool = True,
+    scalars: bool = True,
+) -> Page[Any]:
+    """Run `stmt` ordered by `keys` (the last one unique) from `cursor`, one page long.
+
+    `keys` must be non-null expressions; the statement selects one entity (or, with
+    scalars=False, rows whose attributes include the key labels).
+    """
+    size = clamp_limit(limit)
+    row_key = tuple_(*keys)
+    if cursor:
+        after = decode_cursor(cursor, len(keys))
+        stmt = stmt.where(row_key < tuple_(*after) if descending else row_key > tuple_(*after))
+    ordering = [k.desc() if descending else k.asc() for k in keys]
+    key_labels = [k.label(f"_k{i}") for i, k in enumerate(keys)]
+    stmt = stmt.add_columns(*key_labels).order_by(*ordering).limit(size + 1)
+    rows = (await session.execute(stmt)).all()
+    has_more = len(rows) > size
+    rows = rows[:size]
+    width = len(keys)
+    items = [row[0] if scalars else row[:-width] for row in rows]
+    next_cursor = encode_cursor(list(rows[-1][-width:])) if has_more and rows else None
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,68 @@
+"""Every query on accounts and refresh tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.users.models import RefreshToken, User
+
+
+async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_by_username(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username == username.lower()))
+
+
+async def get_by_login(session: AsyncSession, login: str) -> User | None:
+    key = login.strip().lower()
+    return await session.scalar(select(User).where(or_(User.email == key, User.username == key)))
+
+
+async def exists_with(session: AsyncSession, email: str, username: str) -> tuple[bool, bool]:
+    rows = (
+        await session.execute(
+            select(User.email, User.username).where(
+                or_(User.email == email, User.username == username)
+            )
+        )
+    ).all()
+    return any(r.email == email for r in rows), any(r.username == username for r in rows)
+
+
+async def add_refresh_token(session: AsyncSession, token: RefreshToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
+async def get_refresh_token_for_update(
+    session: AsyncSession, token_hash: str
+) -> RefreshToken | None:
+    return await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    )
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID, when: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+
+
+async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, when: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+
+
+async def count_by_role(session: AsyncSession, role: str) -> int:
+    return int(await session.scalar(select(func.count()).where(User.role == role)) or 0)

@@ -1,0 +1,72 @@
+"""Every configuration knob of Storyloom, with a safe default, in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "storyloom-development-secret-change-me-0123456789"
+
+
+class Settings(BaseSettings):
+    """Read from the environment (and an optional `.env`); nothing else reads os.environ."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = Field("development", alias="STORYLOOM_ENV")
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/storyloom", alias="DATABASE_URL"
+    )
+    database_replica_urls: str = Field("", alias="DATABASE_REPLICA_URLS")
+    db_pool_size: int = Field(10, alias="DB_POOL_SIZE", ge=1)
+    db_max_overflow: int = Field(10, alias="DB_MAX_OVERFLOW", ge=0)
+    redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
+    queue_name: str = Field("storyloom:queue", alias="QUEUE_NAME")
+
+    port: int = Field(8000, alias="PORT")
+    public_base_url: str = Field("", alias="PUBLIC_BASE_URL")
+    max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024)
+
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="JWT_SECRET")
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field("HS256", alias="JWT_ALGORITHM")
+    jwt_issuer: str = Field("storyloom", alias="JWT_ISSUER")
+    access_token_ttl_seconds: int = Field(900, alias="ACCESS_TOKEN_TTL_SECONDS", ge=30)
+    refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS", ge=60)
+
+    admin_email: str | None = Field(None, alias="STORYLOOM_ADMIN_EMAIL")
+    admin_password: SecretStr | None = Field(None, alias="STORYLOOM_ADMIN_PASSWORD")
+    admin_username: str = Field("admin", alias="STORYLOOM_ADMIN_USERNAME")
+
+    media_dir: Path = Field(ROOT / ".run" / "media", alias="MEDIA_DIR")
+    s3_bucket: str | None = Field(None, alias="S3_BUCKET")
+    s3_endpoint_url: str | None = Field(None, alias="S3_ENDPOINT_URL")
+
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+
+    moderation_terms: str = Field("", alias="MODERATION_TERMS")
+    partition_months_ahead: int = Field(3, alias="PARTITION_MONTHS_AHEAD", ge=1, le=24)
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_json: bool = Field(True, alias="LOG_JSON")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            raise ValueError("JWT_SECRET must be set outside development")
+        if len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return [u.strip() for u in self.database_replica_urls.split(",") if u.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

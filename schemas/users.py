@@ -1,0 +1,75 @@
+"""Wire models for accounts and tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, Field, StringConstraints, field_validator
+
+from schemas.common import InputModel, Name, ShortText, WireModel
+
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_]+$")
+]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=256)]
+Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
+
+
+class RegisterIn(InputModel):
+    email: EmailStr = Field(max_length=254)
+    username: Username
+    password: Password
+
+    @field_validator("password")
+    @classmethod
+    def _password_is_text(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL")
+        return value
+
+
+class LoginIn(InputModel):
+    login: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RefreshIn(InputModel):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class TokenPair(WireModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class ProfilePatch(InputModel):
+    display_name: Name | None = None  # type: ignore[valid-type]
+    avatar_url: Url | None = None
+    bio: ShortText | None = None  # type: ignore[valid-type]
+
+
+class PublicProfile(WireModel):
+    id: uuid.UUID
+    username: str
+    display_name: str | None
+    avatar_url: str | None
+    bio: str | None
+    role: str
+    created_at: datetime
+
+
+class Me(PublicProfile):
+    email: str
+    is_active: bool
+    last_login_at: datetime | None
+
+
+class AdminUserIn(InputModel):
+    email: EmailStr
+    username: Username
+    password: Password
+    role: Literal["user", "moderator", "admin"] = "user"

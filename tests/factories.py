@@ -1,0 +1,153 @@
+"""Small factories: real rows through the real services and API."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from domain.users import service as users_service
+from domain.users.models import Role
+from infra.settings import ROOT
+
+PASSWORD = "correct horse battery staple"
+
+
+def unique(prefix: str = "x") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def minimal_bible() -> dict[str, Any]:
+    return copy.deepcopy(MINIMAL_BIBLE)
+
+
+MINIMAL_BIBLE: dict[str, Any] = {
+    "version": 1,
+    "characters": [
+        {
+            "entityId": "char_mara",
+            "canonicalName": "Mara Hart",
+            "aliases": ["Mara"],
+            "description": "The ferry keeper.",
+            "traits": ["stubborn"],
+            "relationships": [],
+            "introducedInSegment": 0,
+            "isActive": True,
+        }
+    ],
+    "setting": {
+        "primaryLocation": "The Old Docks",
+        "timePeriod": "Late industrial era",
+        "worldRules": ["The tide obeys the clock."],
+        "locations": [{"name": "The Old Docks", "description": "Fog and rope."}],
+    },
+    "timeline": {"currentPoint": "The beginning", "majorEvents": []},
+    "plotThreads": [{"id": "thread_1", "description": "Who rings the bell?", "status": "open"}],
+    "styleGuide": {
+        "tone": "melancholic",
+        "genre": "gaslamp mystery",
+        "visualStyle": "teal-orange",
+        "narrativeStyle": "close third person",
+    },
+}
+
+
+def large_bible() -> dict[str, Any]:
+    path = ROOT.parent / "shared" / "fixtures" / "scene_bible.large.json"
+    return json.loads(path.read_text())
+
+
+@dataclass
+class Account:
+    id: str
+    username: str
+    email: str
+    role: str
+    access_token: str
+    refresh_token: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Factory:
+    def __init__(self, app: Any, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+
+    async def account(self, role: Role | str = Role.USER, *, banned: bool = False) -> Account:
+        username = unique("u")
+        email = f"{username}@example.com"
+        async with self.app.state.db.transaction() as session:
+            user = await users_service.create_user(
+                session, email=email, username=username, password=PASSWORD, role=Role(role)
+            )
+            user_id = str(user.id)
+        response = await self.client.post(
+            "/v1/auth/login", json={"login": username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        tokens = response.json()
+        if banned:
+            async with self.app.state.db.transaction() as session:
+                target = await session.get(type(user), user.id)
+                await users_service.ban(session, target)
+        return Account(
+            id=user_id,
+            username=username,
+            email=email,
+            role=str(Role(role)),
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+
+    async def topic(self, admin: Account | None = None, **fields: Any) -> dict[str, Any]:
+        admin = admin or await self.account(Role.ADMIN)
+        body = {"name": unique("Topic "), **fields}
+        response = await self.client.post("/v1/topics", json=body, headers=admin.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def category(self, topic: dict[str, Any], admin: Account | None = None) -> dict[str, Any]:
+        admin = admin or await self.account(Role.ADMIN)
+        response = await self.client.post(
+            f"/v1/topics/{topic['id']}/categories",
+            json={"name": unique("Category ")},
+            headers=admin.headers,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def idea(
+        self, owner: Account, topic: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        topic = topic or await self.topic()
+        body = {
+            "topic_id": topic["id"],
+            "title": unique("A lighthouse keeper "),
+            "prompt": "A keeper finds a letter in a bottle that names her as the thief.",
+            "tags": ["mystery"],
+            **fields,
+        }
+        response = await self.client.post("/v1/ideas", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def scene(
+        self, owner: Account, idea: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        idea = idea or await self.idea(owner)
+        body = {
+            "title": unique("The bell "),
+            "description": "Fog rolls over the docks.",
+            "bible": minimal_bible(),
+            **fields,
+        }
+        response = await self.client.post(
+            f"/v1/ideas/{idea['id']}/scenes", json=body, headers=owner.headers
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
