@@ -1,11 +1,12 @@
 """Every ORM model, imported once so that the metadata is complete (alembic, tests)."""
 
 from domain.base import Base
-from domain.catalogue.models import Category, Idea, Topic, TopicProposal
 from domain.engagement.models import Like, SceneView
+from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
+from domain.topics.models import Category, Topic, TopicProposal
 from domain.users.models import OAuthAccount, RefreshToken, User
 
 __all__ = [

@@ -1,0 +1,63 @@
+"""Ideas: the prompts that scenes are created from."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.base import Base, created_at, enum_check, updated_at, uuid_pk
+
+
+class ContentStatus(StrEnum):
+    """Lifecycle of user content: visible, hidden by a moderator, or removed."""
+
+    ACTIVE = "active"
+    HIDDEN = "hidden"
+    REMOVED = "removed"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Idea(Base):
+    __tablename__ = "ideas"
+    __table_args__ = (
+        CheckConstraint(enum_check("status", tuple(ContentStatus)), name="status"),
+        CheckConstraint(enum_check("review_status", tuple(ReviewStatus)), name="review_status"),
+        CheckConstraint("like_count >= 0 AND scene_count >= 0", name="counters"),
+        CheckConstraint("cardinality(tags) <= 20", name="tag_count"),
+        Index("ix_ideas_tags", "tags", postgresql_using="gin"),
+        Index("ix_ideas_topic_created", "topic_id", "created_at", "id"),
+        Index("ix_ideas_created", "created_at", "id"),
+        Index("ix_ideas_popular", "like_count", "id"),
+        Index("ix_ideas_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    topic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("topics.id", ondelete="RESTRICT"))
+    category_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), server_default=text("'{}'"), default=list
+    )
+    status: Mapped[str] = mapped_column(
+        String(16), server_default=text("'active'"), default=ContentStatus.ACTIVE
+    )
+    review_status: Mapped[str] = mapped_column(
+        String(16), server_default=text("'pending'"), default=ReviewStatus.PENDING
+    )
+    like_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    scene_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
