@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from api.routes import auth, ideas, ops, scenes, topics, users
+from api.routes import auth, engagement, ideas, ops, scenes, topics, users
 from domain.users import service as users_service
 from infra.db import Database
 from infra.logging import configure_logging, get_logger
@@ -17,7 +17,15 @@ from infra.queue import connect_queue
 from infra.settings import Settings, get_settings
 
 log = get_logger("api")
-ROUTERS = (ops.router, auth.router, users.router, topics.router, ideas.router, scenes.router)
+ROUTERS = (
+    ops.router,
+    auth.router,
+    users.router,
+    topics.router,
+    ideas.router,
+    scenes.router,
+    engagement.router,
+)
 
 
 async def ensure_admin(db: Database, settings: Settings) -> None:
