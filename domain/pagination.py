@@ -30,10 +30,10 @@ MAX_LIMIT = 100
 _ENCODERS: dict[type, tuple[str, Callable[[Any], Any]]] = {
     datetime: ("d", lambda v: v.isoformat()),
     uuid.UUID: ("u", str),
+    bool: ("b", bool),
     int: ("i", int),
     float: ("f", float),
     str: ("s", str),
-    bool: ("b", bool),
 }
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "d": datetime.fromisoformat,
@@ -45,10 +45,18 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _encoder_for(value: Any) -> tuple[str, Callable[[Any], Any]]:
+    # Drivers return subclasses (asyncpg's UUID), so match by isinstance, bool before int.
+    for kind, encoder in _ENCODERS.items():
+        if isinstance(value, kind):
+            return encoder
+    raise TypeError(f"cannot put {type(value).__name__} in a cursor")
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     parts = []
     for value in values:
-        code, encode = _ENCODERS[type(value)]
+        code, encode = _encoder_for(value)
         parts.append([code, encode(value)])
     raw = json.dumps(parts, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -92,8 +100,8 @@ async def paginate(
 ) -> Page[Any]:
     """Run `stmt` ordered by `keys` (the last one unique) from `cursor`, one page long.
 
-    `keys` must be non-null expressions; the statement selects one entity (or, with
-    scalars=False, rows whose attributes include the key labels).
+    `keys` must be non-null expressions. With scalars=True the page holds the first selected
+    entity of each row; with scalars=False it holds the rows themselves.
     """
     size = clamp_limit(limit)
     row_key = tuple_(*keys)
@@ -106,7 +114,9 @@ async def paginate(
     rows = (await session.execute(stmt)).all()
     has_more = len(rows) > size
     rows = rows[:size]
-    width = len(keys)
-    items = [row[0] if scalars else row[:-width] for row in rows]
-    next_cursor = encode_cursor(list(rows[-1][-width:])) if has_more and rows else None
+    items = [row[0] if scalars else row for row in rows]
+    last = rows[-1]._mapping if rows else None
+    next_cursor = (
+        encode_cursor([last[label.name] for label in key_labels]) if has_more and last else None
+    )
     return Page(items=items, next_cursor=next_cursor)
