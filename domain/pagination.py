@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.errors import InvalidInput
@@ -91,7 +92,7 @@ def clamp_limit(limit: int | None) -> int:
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
-    keys: Sequence[ColumnElement[Any]],
+    keys: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
     *,
     limit: int | None,
     cursor: str | None,
