@@ -15,6 +15,7 @@ from domain.users import repository as users
 from domain.users.models import Role, User
 from infra import queue
 from infra.db import Database
+from infra.providers.moderation import ContentChecker, content_checker
 from infra.security import InvalidToken, decode_access_token
 from infra.settings import Settings
 
@@ -31,6 +32,15 @@ def get_database(request: Request) -> Database:
 
 def get_queue(request: Request) -> ArqRedis:
     return request.app.state.queue
+
+
+def get_content_checker(request: Request) -> ContentChecker:
+    """The app's content checker, built once from settings unless the app was given one."""
+    checker = getattr(request.app.state, "content_checker", None)
+    if checker is None:
+        checker = content_checker(request.app.state.settings)
+        request.app.state.content_checker = checker
+    return checker
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -61,6 +71,7 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[ArqRedis, Depends(get_queue)]
+ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 

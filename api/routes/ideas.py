@@ -2,6 +2,100 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
 
-router = APIRouter(tags=["ideas"])
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import ContentCheckerDep, CurrentUser, OptionalUser, ReadSessionDep, SessionDep
+from domain.ideas import service
+from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from schemas.common import Page, Problem
+from schemas.ideas import IdeaIn, IdeaOut, IdeaPatch, IdeaSort
+
+router = APIRouter(prefix="/v1/ideas", tags=["ideas"])
+
+# Ids (UUIDs) and slugs both fit; anything else can match nothing.
+REF_PATTERN = r"^[A-Za-z0-9-]{1,100}$"
+Responses = dict[int | str, dict[str, Any]]
+P401: Responses = {401: {"model": Problem}}
+P403: Responses = {403: {"model": Problem}}
+P404: Responses = {404: {"model": Problem}}
+P422: Responses = {422: {"model": Problem}}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IdeaOut,
+    responses={**P401, **P403, **P422},
+)
+async def create_idea(
+    body: IdeaIn,
+    user: CurrentUser,
+    session: SessionDep,
+    checker: ContentCheckerDep,
+    response: Response,
+) -> IdeaOut:
+    """Post an idea; it is public at once if it passes the content check, else pending review."""
+    idea = await service.create_idea(session, checker, user, **body.model_dump())
+    response.headers["Location"] = f"/v1/ideas/{idea.id}"
+    return IdeaOut.model_validate(idea)
+
+
+@router.get("", response_model=Page[IdeaOut], responses={**P401, **P422})
+async def list_ideas(
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    topic: Annotated[str | None, Query(pattern=REF_PATTERN, description="Id or slug.")] = None,
+    category: Annotated[str | None, Query(pattern=REF_PATTERN, description="Id or slug.")] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    sort: IdeaSort = "new",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[IdeaOut]:
+    """Public ideas (and the caller's own), newest or most liked first."""
+    page = await service.list_ideas(
+        session,
+        viewer,
+        topic=topic,
+        category=category,
+        tag=tag,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [IdeaOut.model_validate(i) for i in page.items]
+    return Page[IdeaOut](items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/{idea_id}", response_model=IdeaOut, responses={**P401, **P404, **P422})
+async def read_idea(idea_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser) -> IdeaOut:
+    """One idea, if the caller may see it."""
+    return IdeaOut.model_validate(await service.get_idea(session, idea_id, viewer))
+
+
+@router.patch("/{idea_id}", response_model=IdeaOut, responses={**P401, **P403, **P404, **P422})
+async def update_idea(
+    idea_id: uuid.UUID,
+    body: IdeaPatch,
+    user: CurrentUser,
+    session: SessionDep,
+    checker: ContentCheckerDep,
+) -> IdeaOut:
+    """Edit your idea; changed text is checked again and may return to review."""
+    changes = body.model_dump(exclude_unset=True)
+    idea = await service.update_idea(session, checker, user, idea_id, changes)
+    return IdeaOut.model_validate(idea)
+
+
+@router.delete(
+    "/{idea_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={**P401, **P403, **P404, **P422},
+)
+async def delete_idea(idea_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+    """Remove your idea (soft: it disappears but is kept for moderation)."""
+    await service.remove_idea(session, user, idea_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
