@@ -9,12 +9,13 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from api.routes import auth, engagement, ideas, ops, scenes, topics, users
+from api.routes import auth, engagement, ideas, jobs, media, ops, scenes, topics, users
 from domain.users import service as users_service
 from infra.db import Database
 from infra.logging import configure_logging, get_logger
 from infra.queue import connect_queue
 from infra.settings import Settings, get_settings
+from infra.storage import storage_from_settings
 
 log = get_logger("api")
 ROUTERS = (
@@ -25,6 +26,8 @@ ROUTERS = (
     ideas.router,
     scenes.router,
     engagement.router,
+    jobs.router,
+    media.router,
 )
 
 
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings)
         app.state.queue = await connect_queue(settings)
+        app.state.storage = storage_from_settings(settings)
         await ensure_admin(app.state.db, settings)
         try:
             yield

@@ -151,3 +151,40 @@ class Factory:
         )
         assert response.status_code == 201, response.text
         return response.json()
+
+    async def topic_row(self, **fields: Any) -> dict[str, Any]:
+        """A topic inserted directly, for tests that need one without the topics API."""
+        from domain.topics.models import Topic
+
+        slug = unique("topic-")
+        async with self.app.state.db.transaction() as session:
+            topic = Topic(name=slug, slug=slug, **fields)
+            session.add(topic)
+            await session.flush()
+            return {"id": str(topic.id), "slug": topic.slug, "name": topic.name}
+
+    async def idea_row(
+        self,
+        owner: Account,
+        topic: dict[str, Any] | None = None,
+        *,
+        review_status: str = "approved",
+        status: str = "active",
+    ) -> dict[str, Any]:
+        """An idea inserted directly, with the review and content status the test needs."""
+        from domain.ideas.models import Idea
+
+        topic = topic or await self.topic_row()
+        async with self.app.state.db.transaction() as session:
+            idea = Idea(
+                user_id=uuid.UUID(owner.id),
+                topic_id=uuid.UUID(topic["id"]),
+                title=unique("Idea "),
+                prompt="A keeper finds a letter in a bottle that names her as the thief.",
+                tags=["mystery"],
+                status=status,
+                review_status=review_status,
+            )
+            session.add(idea)
+            await session.flush()
+            return {"id": str(idea.id), "topic_id": topic["id"], "user_id": owner.id}

@@ -1,7 +1,229 @@
-"""Scenes endpoints."""
+"""Scenes, their versioned bible, their segments and their playlist."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CurrentUser, OptionalUser, ReadSessionDep, SessionDep, SettingsDep
+from domain.scenes import bible_service, service
+from domain.scenes.models import SceneBible, Segment
+from infra.settings import Settings
+from schemas.common import Page, Problem
+from schemas.scenes import (
+    BibleDiffOut,
+    BibleOut,
+    BibleUpdateIn,
+    BibleVersionOut,
+    BibleVersionSummary,
+    SceneIn,
+    SceneOut,
+    SceneSort,
+    SegmentOut,
+)
 
 router = APIRouter(tags=["scenes"])
+
+MAX_VERSION = 2**31 - 1
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
+P = {"model": Problem}
+HLS = "application/vnd.apple.mpegurl"
+
+
+def _bible_out(row: SceneBible, response: Response) -> BibleOut:
+    response.headers["ETag"] = bible_service.etag(row.version)
+    return BibleOut(version=row.version, data=row.data)
+
+
+def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
+    return SegmentOut(
+        id=segment.id,
+        scene_id=segment.scene_id,
+        sequence=segment.sequence,
+        user_id=segment.user_id,
+        text=segment.text,
+        duration=segment.duration,
+        bible_version=segment.bible_version,
+        created_at=segment.created_at,
+        hls_playlist_url=service.media_url(settings, segment.hls_playlist_key),
+        video_url=service.media_url(settings, segment.video_key),
+        thumbnail_url=service.media_url(settings, segment.thumbnail_key),
+    )
+
+
+@router.post(
+    "/v1/ideas/{idea_id}/scenes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SceneOut,
+    responses={401: P, 403: P, 404: P, 422: P},
+)
+async def create_scene(
+    idea_id: uuid.UUID, body: SceneIn, user: CurrentUser, session: SessionDep, response: Response
+) -> SceneOut:
+    """Start a scene from an idea; the bible is validated and stored as version 1."""
+    scene = await service.create_scene(
+        session,
+        idea_id=idea_id,
+        user=user,
+        title=body.title,
+        description=body.description,
+        bible=body.bible,
+    )
+    response.headers["Location"] = f"/v1/scenes/{scene.id}"
+    return SceneOut.model_validate(scene)
+
+
+@router.get("/v1/scenes", response_model=Page[SceneOut], responses={422: P})
+async def list_scenes(
+    session: ReadSessionDep,
+    topic: Annotated[
+        str | None,
+        Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
+    ] = None,
+    sort: SceneSort = "new",
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[SceneOut]:
+    """Active scenes, newest, most liked or most recently continued first."""
+    page = await service.list_scenes(session, topic=topic, sort=sort, limit=limit, cursor=cursor)
+    return Page[SceneOut](
+        items=[SceneOut.model_validate(s) for s in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses={404: P, 422: P})
+async def read_scene(
+    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser
+) -> SceneOut:
+    """One scene with its counters and the head bible version."""
+    return SceneOut.model_validate(await service.get_visible_scene(session, scene_id, viewer))
+
+
+@router.get("/v1/scenes/{scene_id}/bible", response_model=BibleOut, responses={404: P, 422: P})
+async def read_bible(
+    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, response: Response
+) -> BibleOut:
+    """The head of the scene's bible, with `ETag: "<version>"` to send back as If-Match."""
+    return _bible_out(await bible_service.get_version(session, scene_id, viewer), response)
+
+
+@router.put(
+    "/v1/scenes/{scene_id}/bible",
+    response_model=BibleOut,
+    responses={401: P, 403: P, 404: P, 409: P, 412: P, 422: P, 428: P},
+)
+async def update_bible(
+    scene_id: uuid.UUID,
+    body: BibleUpdateIn,
+    user: CurrentUser,
+    session: SessionDep,
+    response: Response,
+    if_match: Annotated[
+        str | None, Header(max_length=200, description='The base version: `"<version>"`.')
+    ] = None,
+) -> BibleOut:
+    """Store a new bible version; 412 with the patch to the head when the base is stale."""
+    row = await bible_service.update_bible(
+        session,
+        scene_id,
+        user,
+        if_match=if_match,
+        data=body.data,
+        change_note=body.change_note,
+    )
+    return _bible_out(row, response)
+
+
+@router.get(
+    "/v1/scenes/{scene_id}/bible/versions",
+    response_model=Page[BibleVersionSummary],
+    responses={404: P, 422: P},
+)
+async def list_bible_versions(
+    scene_id: uuid.UUID,
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[BibleVersionSummary]:
+    """Every version of the bible, oldest first, without the data."""
+    page = await bible_service.page_versions(session, scene_id, viewer, limit=limit, cursor=cursor)
+    return Page[BibleVersionSummary](
+        items=[BibleVersionSummary.model_validate(v) for v in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/v1/scenes/{scene_id}/bible/versions/{version}",
+    response_model=BibleVersionOut,
+    responses={404: P, 422: P},
+)
+async def read_bible_version(
+    scene_id: uuid.UUID,
+    version: Version,
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    response: Response,
+) -> BibleVersionOut:
+    """One version of the bible, with its ETag."""
+    row = await bible_service.get_version(session, scene_id, viewer, version)
+    response.headers["ETag"] = bible_service.etag(row.version)
+    return BibleVersionOut.model_validate(row)
+
+
+@router.get(
+    "/v1/scenes/{scene_id}/bible/diff", response_model=BibleDiffOut, responses={404: P, 422: P}
+)
+async def diff_bible_versions(
+    scene_id: uuid.UUID,
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    start: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
+    end: Annotated[int, Query(alias="to", ge=1, le=MAX_VERSION)],
+) -> BibleDiffOut:
+    """The RFC 6902 JSON Patch that turns version `from` into version `to`."""
+    patch = await bible_service.diff(session, scene_id, viewer, start, end)
+    return BibleDiffOut.model_validate({"from": start, "to": end, "patch": patch})
+
+
+@router.get(
+    "/v1/scenes/{scene_id}/segments", response_model=Page[SegmentOut], responses={404: P, 422: P}
+)
+async def list_segments(
+    scene_id: uuid.UUID,
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    settings: SettingsDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[SegmentOut]:
+    """The scene's active segments in sequence order."""
+    page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
+    return Page[SegmentOut](
+        items=[_segment_out(s, settings) for s in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/v1/scenes/{scene_id}/playlist.m3u8",
+    response_class=Response,
+    responses={200: {"content": {HLS: {}}}, 404: P, 422: P},
+)
+async def scene_playlist(
+    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, settings: SettingsDep
+) -> Response:
+    """One HLS playlist that plays the whole scene, segment after segment."""
+    segments = await service.playlist_segments(session, scene_id, viewer)
+    text = await run_in_threadpool(
+        service.scene_playlist,
+        segments,
+        service.local_playlist_reader(settings),
+        lambda key: service.media_url(settings, key),
+    )
+    return Response(text, media_type=HLS)

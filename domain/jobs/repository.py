@@ -1,0 +1,231 @@
+"""Every query on continuation jobs and their idempotency keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.ids import month_bounds, time_of
+from domain.jobs.models import TERMINAL_STATUSES, Job, JobIdempotencyKey
+from domain.scenes.models import SceneBible, SceneSummary, Segment
+
+
+def _by_id(job_id: uuid.UUID) -> Select[tuple[Job]]:
+    stmt = select(Job).where(Job.id == job_id)
+    created = time_of(job_id)
+    if created is not None:  # the id names its month: read one partition, not all
+        start, end = month_bounds(created)
+        stmt = stmt.where(Job.created_at >= start, Job.created_at < end)
+    return stmt
+
+
+async def get(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:
+    stmt = _by_id(job_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def claim_idempotency_key(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    key: str,
+    request_hash: str,
+    job_id: uuid.UUID,
+    job_created_at: datetime,
+) -> JobIdempotencyKey | None:
+    """Claim the key for a new job; returns the existing claim when the key was taken."""
+    inserted = await session.scalar(
+        insert(JobIdempotencyKey)
+        .values(
+            user_id=user_id,
+            key=key,
+            request_hash=request_hash,
+            job_id=job_id,
+            job_created_at=job_created_at,
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(JobIdempotencyKey.job_id)
+    )
+    if inserted is not None:
+        return None
+    return await session.scalar(
+        select(JobIdempotencyKey).where(
+            JobIdempotencyKey.user_id == user_id, JobIdempotencyKey.key == key
+        )
+    )
+
+
+async def lock_user_submissions(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Serialise one user's submissions so the in-flight cap cannot be raced past."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"submit:{user_id}"},
+    )
+
+
+async def count_in_flight(session: AsyncSession, user_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.user_id == user_id, Job.status.not_in(TERMINAL_STATUSES))
+        )
+        or 0
+    )
+
+
+async def bible_data(session: AsyncSession, scene_id: uuid.UUID, version: int) -> dict[str, Any]:
+    data = await session.scalar(
+        select(SceneBible.data).where(
+            SceneBible.scene_id == scene_id, SceneBible.version == version
+        )
+    )
+    return data or {}
+
+
+async def latest_summary(session: AsyncSession, scene_id: uuid.UUID) -> SceneSummary | None:
+    return await session.scalar(
+        select(SceneSummary)
+        .where(SceneSummary.scene_id == scene_id)
+        .order_by(SceneSummary.to_sequence.desc())
+        .limit(1)
+    )
+
+
+async def recent_scripts(
+    session: AsyncSession, scene_id: uuid.UUID, count: int
+) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(Segment.sequence, Segment.script)
+            .where(Segment.scene_id == scene_id, Segment.status == "active")
+            .order_by(Segment.sequence.desc())
+            .limit(count)
+        )
+    ).all()
+    return [{"sequence": r.sequence, "script": r.script} for r in reversed(rows)]
+
+
+def user_jobs(user_id: uuid.UUID, status: str | None) -> Select[tuple[Job]]:
+    stmt = select(Job).where(Job.user_id == user_id)
+    if status is not None:
+        stmt = stmt.where(Job.status == status)
+    return stmt
+
+
+async def request_cancel(session: AsyncSession, job: Job) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.created_at == job.created_at)
+        .values(cancel_requested=True)
+    )
+
+
+def _row(job: Job):  # noqa: ANN202 - a where-clause for exactly this job, pruned to its partition
+    return (Job.id == job.id, Job.created_at == job.created_at)
+
+
+_OPEN = Job.status.not_in(TERMINAL_STATUSES)
+
+
+async def start_attempt(session: AsyncSession, job: Job) -> bool:
+    """Mark the job processing for a new attempt; False when it already ended."""
+    result = await session.execute(
+        update(Job)
+        .where(*_row(job), _OPEN)
+        .values(
+            attempt=Job.attempt + 1,
+            started_at=func.coalesce(Job.started_at, func.now()),
+            status=func.coalesce(func.nullif(Job.status, "queued"), "processing"),
+        )
+    )
+    return result.rowcount == 1
+
+
+async def report(
+    session: AsyncSession,
+    job: Job,
+    *,
+    progress: int,
+    message: str,
+    status: str | None = None,
+    stage: str | None = None,
+    outputs: dict[str, Any] | None = None,
+    provider_video_id: str | None = None,
+) -> bool:
+    """Move the job on; progress never goes backwards. False when the job already ended."""
+    values: dict[str, Any] = {
+        "progress": func.greatest(Job.progress, progress),
+        "message": message,
+    }
+    if status is not None:
+        values["status"] = status
+    if stage is not None:
+        values["stage"] = stage
+    if outputs is not None:
+        values["stage_outputs"] = Job.stage_outputs.op("||")(func.cast(outputs, JSONB))
+    if provider_video_id is not None:
+        values["provider_video_id"] = provider_video_id
+    result = await session.execute(update(Job).where(*_row(job), _OPEN).values(**values))
+    return result.rowcount == 1
+
+
+async def fail(
+    session: AsyncSession,
+    job: Job,
+    *,
+    code: str,
+    message: str,
+    retryable: bool,
+    details: dict[str, Any] | None,
+) -> bool:
+    result = await session.execute(
+        update(Job)
+        .where(*_row(job), _OPEN)
+        .values(
+            status="failed",
+            stage="error",
+            error_code=code,
+            error_message=message,
+            retryable=retryable,
+            result_data=details or None,
+            message=message,
+            finished_at=func.now(),
+        )
+    )
+    return result.rowcount == 1
+
+
+async def schedule_retry(session: AsyncSession, job: Job, *, message: str, code: str) -> bool:
+    result = await session.execute(
+        update(Job)
+        .where(*_row(job), _OPEN)
+        .values(
+            retry_count=Job.retry_count + 1,
+            error_code=code,
+            retryable=True,
+            message=message,
+        )
+    )
+    return result.rowcount == 1
+
+
+async def stuck_jobs(
+    session: AsyncSession, older_than: datetime, limit: int = 100
+) -> list[tuple[uuid.UUID, datetime]]:
+    """Unfinished jobs nobody moved for a while (their queue entry may be gone)."""
+    rows = (
+        await session.execute(
+            select(Job.id, Job.created_at)
+            .where(_OPEN, Job.updated_at < older_than)
+            .order_by(Job.updated_at)
+            .limit(limit)
+        )
+    ).all()
+    return [(r.id, r.created_at) for r in rows]

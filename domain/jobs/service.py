@@ -1,0 +1,144 @@
+"""Continuation jobs: submission (idempotent, capped), reading, cancelling."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from domain.ids import new_time_id
+from domain.jobs import repository
+from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
+from domain.scenes.models import Scene, SceneStatus
+from domain.users.models import Role, User
+from infra.queue import PendingJob, enqueue_after_commit
+from infra.settings import Settings
+
+RUN_CONTINUATION = "run_continuation"
+RETRY_AFTER_SECONDS = 30
+_CLOSED_SCENE = (SceneStatus.LOCKED, SceneStatus.REMOVED, SceneStatus.HIDDEN)
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    created: bool
+
+
+def request_hash(scene_id: uuid.UUID, text: str) -> str:
+    return hashlib.sha256(f"{scene_id}\n{text}".encode()).hexdigest()
+
+
+def enqueue_run(session: AsyncSession, job_id: uuid.UUID, *, tag: str, defer: float = 0) -> None:
+    """Push the job to the worker once the surrounding transaction commits."""
+    kwargs = {"_defer_by": defer} if defer else {}
+    enqueue_after_commit(
+        session,
+        PendingJob(
+            RUN_CONTINUATION, (str(job_id),), job_id=f"continuation:{job_id}:{tag}", kwargs=kwargs
+        ),
+    )
+
+
+async def submit_continuation(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    scene_id: uuid.UUID,
+    text: str,
+    idempotency_key: str,
+    request_id: str | None = None,
+) -> Submission:
+    """Write the job with its context snapshot; it is enqueued only after the commit."""
+    digest = request_hash(scene_id, text)
+    await repository.lock_user_submissions(session, user.id)
+    job_id, created_at = new_time_id()
+    claim = await repository.claim_idempotency_key(
+        session, user.id, idempotency_key, digest, job_id, created_at
+    )
+    if claim is not None:
+        if claim.request_hash != digest:
+            raise InvalidInput(
+                "This Idempotency-Key was used with another request.",
+                [{"pointer": "", "message": "same key, different body"}],
+            )
+        existing = await repository.get(session, claim.job_id)
+        if existing is None:  # archived with its partition
+            raise Conflict("The job for this Idempotency-Key no longer exists.")
+        return Submission(existing, created=False)
+
+    scene = await session.get(Scene, scene_id)
+    if scene is None:
+        raise NotFound("No such scene.")
+    if scene.status in _CLOSED_SCENE:
+        raise Conflict(f"The scene is {scene.status}; it takes no continuations.")
+    if await repository.count_in_flight(session, user.id) >= settings.max_jobs_in_flight:
+        raise TooManyRequests(
+            f"At most {settings.max_jobs_in_flight} continuations may be in flight at once.",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+    summary = await repository.latest_summary(session, scene_id)
+    context = {
+        "bible": await repository.bible_data(session, scene_id, scene.bible_version),
+        "summary": summary.summary if summary else None,
+        "summary_to_sequence": summary.to_sequence if summary else 0,
+        "recent_scripts": await repository.recent_scripts(
+            session, scene_id, settings.context_recent_segments
+        ),
+        "segment_count": scene.segment_count,
+        "scene_title": scene.title,
+    }
+    job = Job(
+        id=job_id,
+        created_at=created_at,
+        user_id=user.id,
+        scene_id=scene_id,
+        text=text,
+        bible_version=scene.bible_version,
+        context_data=context,
+        max_retries=settings.job_max_retries,
+        message="Waiting for a worker.",
+        request_id=request_id,
+    )
+    session.add(job)
+    await session.flush()
+    enqueue_run(session, job.id, tag="a0")
+    return Submission(job, created=True)
+
+
+def can_view(user: User, job: Job) -> bool:
+    return job.user_id == user.id or Role(user.role).rank >= Role.MODERATOR.rank
+
+
+async def get_visible(session: AsyncSession, user: User, job_id: uuid.UUID) -> Job:
+    """The job, for its owner or a moderator; 404 for anyone else (ids are not disclosed)."""
+    job = await repository.get(session, job_id)
+    if job is None or not can_view(user, job):
+        raise NotFound("No such job.")
+    return job
+
+
+async def cancel(session: AsyncSession, user: User, job_id: uuid.UUID) -> Job:
+    """Cancel now: the worker stops at its next stage boundary and finalization refuses it."""
+    job = await repository.get(session, job_id, for_update=True)
+    if job is None or not can_view(user, job):
+        raise NotFound("No such job.")
+    if job.user_id != user.id:
+        raise Forbidden("Only the job's owner can cancel it.")
+    if job.status in TERMINAL_STATUSES:
+        raise Conflict(f"The job is already {job.status}.")
+    job.status = JobStatus.CANCELLED
+    job.cancel_requested = True
+    job.message = "Cancelled by its owner."
+    job.finished_at = datetime.now(UTC)
+    await session.flush()
+    await session.refresh(job)
+    return job
+
+
+def etag(job: Job) -> str:
+    return f'W/"{int(job.updated_at.timestamp() * 1_000_000):x}"'

@@ -1,0 +1,178 @@
+"""Every query on scenes, their bible versions and their segments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from domain.ideas.models import ContentStatus, Idea, ReviewStatus
+from domain.pagination import Page, paginate
+from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentStatus
+from domain.topics.models import Topic
+
+LISTED_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
+
+# Scenes
+
+
+async def get_scene(session: AsyncSession, scene_id: uuid.UUID) -> Scene | None:
+    return await session.get(Scene, scene_id)
+
+
+async def count_scene_on_idea(
+    session: AsyncSession, idea_id: uuid.UUID, caller_id: uuid.UUID
+) -> bool:
+    """Bump the idea's scene_count if the caller may build on it; False when it may not.
+
+    One conditional UPDATE: the count stays exact under concurrent creations, and the row
+    lock holds the idea's status still until the scene is committed.
+    """
+    result = await session.execute(
+        update(Idea)
+        .where(
+            Idea.id == idea_id,
+            Idea.status == ContentStatus.ACTIVE.value,
+            or_(Idea.review_status == ReviewStatus.APPROVED.value, Idea.user_id == caller_id),
+        )
+        .values(scene_count=Idea.scene_count + 1)
+        .returning(Idea.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def add_scene(session: AsyncSession, scene: Scene, bible: SceneBible) -> Scene:
+    session.add(scene)
+    await session.flush()
+    bible.scene_id = scene.id
+    session.add(bible)
+    await session.flush()
+    await session.refresh(scene)
+    return scene
+
+
+async def page_listed_scenes(
+    session: AsyncSession,
+    *,
+    topic: str | None,
+    sort: str,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[Scene]:
+    stmt = select(Scene).where(Scene.status.in_(LISTED_STATUSES))
+    if topic is not None:
+        stmt = stmt.join(Idea, Idea.id == Scene.idea_id)
+        topic_id = _as_uuid(topic)
+        if topic_id is not None:
+            stmt = stmt.where(Idea.topic_id == topic_id)
+        else:
+            stmt = stmt.join(Topic, Topic.id == Idea.topic_id).where(Topic.slug == topic)
+    keys: list[Any]
+    if sort == "popular":
+        keys = [Scene.like_count, Scene.id]
+    elif sort == "active":
+        keys = [func.coalesce(Scene.last_segment_at, Scene.created_at), Scene.id]
+    else:
+        keys = [Scene.created_at, Scene.id]
+    return await paginate(session, stmt, keys, limit=limit, cursor=cursor)
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+# Bible versions
+
+
+async def head_version(session: AsyncSession, scene_id: uuid.UUID) -> int | None:
+    """The committed head, read fresh (a column select bypasses the identity map)."""
+    return await session.scalar(select(Scene.bible_version).where(Scene.id == scene_id))
+
+
+async def advance_head(session: AsyncSession, scene_id: uuid.UUID, expected: int, new: int) -> bool:
+    """Move the head from `expected` to `new`; False when another writer moved it first.
+
+    Concurrent writers queue on the row lock; once the winner commits, the others re-check
+    the WHERE against the new row and match nothing.
+    """
+    result = await session.execute(
+        update(Scene)
+        .where(Scene.id == scene_id, Scene.bible_version == expected)
+        .values(bible_version=new)
+        .returning(Scene.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def add_bible_version(session: AsyncSession, bible: SceneBible) -> SceneBible:
+    session.add(bible)
+    await session.flush()
+    await session.refresh(bible)
+    return bible
+
+
+async def get_bible_version(
+    session: AsyncSession, scene_id: uuid.UUID, version: int
+) -> SceneBible | None:
+    return await session.scalar(
+        select(SceneBible).where(SceneBible.scene_id == scene_id, SceneBible.version == version)
+    )
+
+
+async def get_bible_versions(
+    session: AsyncSession, scene_id: uuid.UUID, versions: Sequence[int]
+) -> dict[int, SceneBible]:
+    rows = await session.scalars(
+        select(SceneBible).where(
+            SceneBible.scene_id == scene_id, SceneBible.version.in_(list(versions))
+        )
+    )
+    return {row.version: row for row in rows}
+
+
+async def page_bible_versions(
+    session: AsyncSession, scene_id: uuid.UUID, *, limit: int | None, cursor: str | None
+) -> Page[SceneBible]:
+    stmt = (
+        select(SceneBible)
+        .where(SceneBible.scene_id == scene_id)
+        .options(defer(SceneBible.data, raiseload=True))
+    )
+    return await paginate(
+        session, stmt, [SceneBible.version], limit=limit, cursor=cursor, descending=False
+    )
+
+
+# Segments
+
+
+def _active_segments(scene_id: uuid.UUID) -> Any:
+    return select(Segment).where(
+        Segment.scene_id == scene_id, Segment.status == SegmentStatus.ACTIVE.value
+    )
+
+
+async def page_active_segments(
+    session: AsyncSession, scene_id: uuid.UUID, *, limit: int | None, cursor: str | None
+) -> Page[Segment]:
+    return await paginate(
+        session,
+        _active_segments(scene_id),
+        [Segment.sequence],
+        limit=limit,
+        cursor=cursor,
+        descending=False,
+    )
+
+
+async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> list[Segment]:
+    rows = await session.scalars(_active_segments(scene_id).order_by(Segment.sequence))
+    return list(rows)
