@@ -77,6 +77,10 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         LOG_JSON=False,
         LOG_LEVEL="WARNING",
         MAX_BODY_BYTES=262_144,
+        WORK_DIR=tmp_path_factory.mktemp("work"),
+        VIDEO_WIDTH=320,
+        VIDEO_HEIGHT=180,
+        VIDEO_FPS=12,
     )
 
 

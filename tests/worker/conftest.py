@@ -1,0 +1,53 @@
+"""A real arq worker, in-process, consuming the test run's queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import uvicorn
+from arq.worker import Worker
+
+from infra.settings import Settings
+from worker.main import worker_options
+
+
+@pytest.fixture
+async def worker(settings: Settings) -> AsyncIterator[Worker]:
+    """Runs until the test ends; poll_delay is short so tests do not wait on the queue."""
+    options = worker_options(settings)
+    running = Worker(**options, poll_delay=0.05, handle_signals=False)  # type: ignore[arg-type]
+    task = asyncio.create_task(running.async_run())
+    try:
+        yield running
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await running.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+async def http_base(app: object) -> AsyncIterator[str]:
+    """The app served over real HTTP on loopback, for ffprobe and other real clients."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")  # type: ignore[arg-type]
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

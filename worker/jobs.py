@@ -1,0 +1,15 @@
+"""The queue's entry points. Each takes arq's ctx first; ctx carries "settings", "db", "runtime"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.continuation import run_continuation
+
+
+async def ping(ctx: dict[str, Any]) -> str:
+    """A no-op job that proves a worker is consuming this queue."""
+    return "pong"
+
+
+FUNCTIONS = [ping, run_continuation]

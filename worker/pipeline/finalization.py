@@ -1,0 +1,34 @@
+"""Stage 5: one transaction makes the segment, the new bible version and the counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.jobs.finalization import Media, Provenance, finalize
+from worker.pipeline.runtime import StageRun
+
+
+async def run(stage: StageRun) -> dict[str, Any]:
+    script_out = stage.outputs["script_expansion"]
+    upload = stage.outputs["upload"]
+    video = stage.outputs["video_generation"]
+    media = Media(
+        playlist_key=upload["playlist_key"],
+        video_key=upload["video_key"],
+        thumbnail_key=upload["thumbnail_key"],
+        duration=float(upload["duration"]),
+    )
+    provenance = Provenance(
+        provider=f"{script_out['provider']}+{video['provider']}",
+        model=f"{script_out['model']}+{video['model']}",
+        prompt_version=script_out["prompt_version"],
+        input_hash=script_out["input_hash"],
+        stage_durations={
+            name: float(out.get("seconds", 0.0)) for name, out in stage.outputs.items()
+        },
+    )
+    async with stage.runtime.db.transaction() as session:
+        result = await finalize(
+            session, stage.job_id, stage.script(), media, provenance, stage.runtime.storage.url
+        )
+    return {"segment_id": result["segment_id"], "sequence": result["sequence"]}

@@ -1,0 +1,101 @@
+"""What every stage needs: the job as loaded, its work directory, and the outside world."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domain.jobs import repository
+from domain.jobs.models import Job
+from infra.db import Database
+from infra.providers.base import ScriptExpander, VideoRenderer
+from infra.providers.moderation import ContentChecker
+from infra.settings import Settings
+from infra.storage import Storage
+from schemas.script import Script
+
+
+@dataclass
+class Runtime:
+    """Built once per worker process (on_startup) and shared by every job."""
+
+    settings: Settings
+    db: Database
+    storage: Storage
+    expander: ScriptExpander
+    renderer: VideoRenderer
+    checker: ContentChecker
+
+
+@dataclass
+class StageRun:
+    """One job passing through the stages; `outputs` holds what finished stages recorded."""
+
+    runtime: Runtime
+    job: Job
+    outputs: dict[str, Any]
+    progress: Callable[[int, str], Awaitable[None]]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def job_id(self) -> uuid.UUID:
+        return self.job.id
+
+    @property
+    def bible(self) -> dict[str, Any]:
+        return self.job.context_data.get("bible", {})
+
+    @property
+    def segment_number(self) -> int:
+        return int(self.job.context_data.get("segment_count", 0)) + 1
+
+    @property
+    def work_dir(self) -> Path:
+        path = self.runtime.settings.work_dir / str(self.job.id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def media_prefix(self) -> str:
+        return f"scenes/{self.job.scene_id}/segments/{self.job.id}/"
+
+    def script(self) -> Script:
+        return Script.model_validate(self.outputs["script_expansion"]["script"])
+
+    async def save_video_id(self, video_id: str) -> None:
+        async with self.runtime.db.transaction() as session:
+            await repository.report(
+                session,
+                self.job,
+                progress=0,
+                message="Rendering the video.",
+                provider_video_id=video_id,
+            )
+        self.job.provider_video_id = video_id
+
+
+def input_hash(*parts: Any) -> str:
+    """A stable digest of everything a provider saw, so a segment can be reproduced."""
+    payload = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """The providers the settings select (OpenAI with a key, else built-in), and storage."""
+    from infra.providers import registry
+    from infra.storage import storage_from_settings
+
+    client = registry.openai_client(settings) if registry.uses_openai(settings) else None
+    return Runtime(
+        settings=settings,
+        db=Database(settings),
+        storage=storage_from_settings(settings),
+        expander=registry.script_expander(settings, client=client),
+        renderer=registry.video_renderer(settings, client=client),
+        checker=registry.content_checker(settings, client=client),
+    )
