@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         "postgresql+asyncpg://postgres@127.0.0.1:5432/storyloom", alias="DATABASE_URL"
     )
     database_replica_urls: str = Field("", alias="DATABASE_REPLICA_URLS")
+    replica_max_lag_seconds: float = Field(5.0, alias="REPLICA_MAX_LAG_SECONDS", gt=0)
+    replica_health_interval_seconds: float = Field(
+        1.0, alias="REPLICA_HEALTH_INTERVAL_SECONDS", gt=0
+    )
+    replica_timeout_seconds: float = Field(1.0, alias="REPLICA_TIMEOUT_SECONDS", gt=0)
+    replica_lsn_cache_seconds: float = Field(0.1, alias="REPLICA_LSN_CACHE_SECONDS", ge=0)
+    read_your_writes_ttl_seconds: int = Field(30, alias="READ_YOUR_WRITES_TTL_SECONDS", ge=1)
     db_pool_size: int = Field(10, alias="DB_POOL_SIZE", ge=1)
     db_max_overflow: int = Field(10, alias="DB_MAX_OVERFLOW", ge=0)
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
@@ -51,7 +58,11 @@ class Settings(BaseSettings):
 
     max_jobs_in_flight: int = Field(3, alias="MAX_JOBS_IN_FLIGHT", ge=1)
     job_max_retries: int = Field(3, alias="JOB_MAX_RETRIES", ge=0, le=10)
-    job_stuck_after_seconds: int = Field(120, alias="JOB_STUCK_AFTER_SECONDS", ge=10)
+    job_stuck_after_seconds: int = Field(120, alias="JOB_STUCK_AFTER_SECONDS", ge=1)
+    recovery_every_seconds: int = Field(60, alias="RECOVERY_EVERY_SECONDS", ge=1, le=60)
+    job_timeout_seconds: int = Field(1800, alias="JOB_TIMEOUT_SECONDS", ge=10)
+    worker_max_jobs: int = Field(4, alias="WORKER_MAX_JOBS", ge=1)
+    worker_poll_delay: float = Field(0.5, alias="WORKER_POLL_DELAY", gt=0, le=5)
     context_recent_segments: int = Field(3, alias="CONTEXT_RECENT_SEGMENTS", ge=0, le=20)
     summary_threshold: int = Field(20, alias="SUMMARY_THRESHOLD", ge=2)
     video_width: int = Field(1280, alias="VIDEO_WIDTH", ge=64, le=3840)

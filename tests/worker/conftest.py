@@ -19,7 +19,8 @@ from worker.main import worker_options
 async def worker(settings: Settings) -> AsyncIterator[Worker]:
     """Runs until the test ends; poll_delay is short so tests do not wait on the queue."""
     options = worker_options(settings)
-    running = Worker(**options, poll_delay=0.05, handle_signals=False)  # type: ignore[arg-type]
+    options["poll_delay"] = 0.05
+    running = Worker(**options, handle_signals=False)  # type: ignore[arg-type]
     task = asyncio.create_task(running.async_run())
     try:
         yield running

@@ -1,0 +1,93 @@
+"""Periodic maintenance run by the worker (arq cron, times in UTC)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+
+from domain.scenes.summaries import scenes_needing_summary, summarise_scene
+from infra.db import Database
+from infra.logging import get_logger
+from infra.partitions import ensure_partitions
+from infra.settings import Settings
+from worker.recovery import recover_stuck_jobs
+
+log = get_logger("worker.cron")
+
+
+async def maintain_partitions(ctx: dict[str, Any]) -> int:
+    """Keep monthly partitions ahead of time; returns how many were created."""
+    db: Database = ctx["db"]
+    settings: Settings = ctx["settings"]
+    async with db.transaction() as session:
+        created = await ensure_partitions(session, months_ahead=settings.partition_months_ahead)
+    log.info(
+        "partitions_ensured",
+        created=[c.name for c in created],
+        moved_rows=sum(c.moved_rows for c in created),
+    )
+    return len(created)
+
+
+def partitions_cron() -> Any:
+    """Daily at an odd minute, clear of top-of-the-hour load, and once when a worker starts,
+    so a fresh deployment never waits a day for its horizon. unique=True: one run per tick even
+    with many workers (the advisory lock makes overlapping runs harmless anyway)."""
+    return cron(
+        maintain_partitions,
+        name="ensure_partitions",
+        hour=3,
+        minute=17,
+        run_at_startup=True,
+        unique=True,
+        timeout=600,
+    )
+
+
+def recovery_cron(every_seconds: int) -> Any:
+    """Jobs whose queue entry was lost (Redis restart) or whose worker died, every N seconds."""
+    return cron(
+        recover_stuck_jobs,
+        name="recover_stuck_jobs",
+        second=set(range(7 % every_seconds, 60, every_seconds)),
+        run_at_startup=True,
+        unique=True,
+        timeout=60,
+    )
+
+
+KEEP_RECENT_SEGMENTS = 5
+
+
+async def summarise_scenes(ctx: dict[str, Any]) -> int:
+    """Compress the older segments of long scenes into scene_summaries."""
+    db: Database = ctx["db"]
+    settings: Settings = ctx["settings"]
+    async with db.session() as session:
+        due = await scenes_needing_summary(
+            session, settings.summary_threshold, KEEP_RECENT_SEGMENTS
+        )
+    for scene_id in due:
+        async with db.transaction() as session:
+            await summarise_scene(session, scene_id, KEEP_RECENT_SEGMENTS)
+    if due:
+        log.info("scenes_summarised", count=len(due))
+    return len(due)
+
+
+def summaries_cron() -> Any:
+    return cron(
+        summarise_scenes,
+        name="summarise_scenes",
+        minute=set(range(3, 60, 5)),
+        unique=True,
+        timeout=300,
+    )
+
+
+def cron_jobs(settings: Settings) -> list[Any]:
+    # Fresh objects for every worker: arq keeps each cron's next run time on the CronJob
+    # itself, so two workers sharing one (tests start several per process) would see the
+    # start-up run already done.
+    return [partitions_cron(), recovery_cron(settings.recovery_every_seconds), summaries_cron()]
