@@ -55,6 +55,22 @@ class Settings(BaseSettings):
 
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    openai_timeout_seconds: float = Field(60.0, alias="OPENAI_TIMEOUT_SECONDS", gt=0)
+    openai_script_model: str = Field("gpt-4.1-mini", alias="OPENAI_SCRIPT_MODEL")
+    openai_script_max_tokens: int = Field(4096, alias="OPENAI_SCRIPT_MAX_TOKENS", ge=256)
+    openai_video_model: str = Field("sora-2", alias="OPENAI_VIDEO_MODEL")
+    openai_video_size: str = Field("1280x720", alias="OPENAI_VIDEO_SIZE")
+    openai_video_seconds: str = Field("4,8,12", alias="OPENAI_VIDEO_SECONDS")
+    openai_video_poll_seconds: float = Field(5.0, alias="OPENAI_VIDEO_POLL_SECONDS", gt=0)
+    openai_video_max_wait_seconds: float = Field(
+        1800.0, alias="OPENAI_VIDEO_MAX_WAIT_SECONDS", gt=0
+    )
+    openai_moderation_model: str = Field(
+        "omni-moderation-latest", alias="OPENAI_MODERATION_MODEL"
+    )
+    openai_moderation_severe_score: float = Field(
+        0.9, alias="OPENAI_MODERATION_SEVERE_SCORE", gt=0, le=1
+    )
 
     max_jobs_in_flight: int = Field(3, alias="MAX_JOBS_IN_FLIGHT", ge=1)
     job_max_retries: int = Field(3, alias="JOB_MAX_RETRIES", ge=0, le=10)

@@ -71,6 +71,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return Settings(
         STORYLOOM_ENV="test",
         DATABASE_URL=database_url,
+        OPENAI_API_KEY=None,
+        S3_BUCKET=None,
         REDIS_URL=REDIS_URL,
         QUEUE_NAME=f"storyloom:test:{RUN_ID}",
         MEDIA_DIR=tmp_path_factory.mktemp("media"),

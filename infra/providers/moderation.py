@@ -166,8 +166,13 @@ class LocalContentChecker:
 def content_checker(settings: Settings) -> ContentChecker:
     """The checker the settings ask for.
 
-    Seam: a provider-backed checker (OpenAI moderation) will be chosen here from settings,
-    probably layered over the local one so configured terms keep applying; today every
-    deployment gets the local checker.
+    With `OPENAI_API_KEY`, OpenAI moderation layered over the local checker (configured terms
+    keep applying); during an OpenAI outage it answers with the local verdict, since request
+    paths use this. Without a key, the local checker alone.
     """
-    return LocalContentChecker.from_settings(settings)
+    local = LocalContentChecker.from_settings(settings)
+    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
+        return local
+    from infra.providers.openai_moderation import OpenAIContentChecker  # SDK only when used
+
+    return OpenAIContentChecker.from_settings(settings, local=local, on_error="local")

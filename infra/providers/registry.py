@@ -1,0 +1,69 @@
+"""Which provider serves each seam: OpenAI when `OPENAI_API_KEY` is set, else the built-in ones.
+
+Imports are lazy so a deployment without a key never loads the SDK. Each call builds a fresh
+provider; callers keep it for the life of a worker or app. Pass one `client` to several calls
+to share its connection pool.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from infra.providers.base import ScriptExpander, VideoRenderer
+from infra.providers.moderation import ContentChecker, LocalContentChecker
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+    from infra.providers.openai_moderation import OnError
+
+
+def uses_openai(settings: Any) -> bool:
+    key: Any = getattr(settings, "openai_api_key", None)
+    return bool(key.get_secret_value() if hasattr(key, "get_secret_value") else key)
+
+
+def openai_client(settings: Any) -> AsyncOpenAI:
+    from infra.providers.openai_client import build_client
+
+    return build_client(settings)
+
+
+def script_expander(settings: Any, *, client: AsyncOpenAI | None = None) -> ScriptExpander:
+    if not uses_openai(settings):
+        from infra.providers.local_script import LocalScriptExpander
+
+        return LocalScriptExpander()
+    from infra.providers.openai_script import OpenAIScriptExpander
+
+    return OpenAIScriptExpander.from_settings(settings, client or openai_client(settings))
+
+
+def video_renderer(settings: Any, *, client: AsyncOpenAI | None = None) -> VideoRenderer:
+    if not uses_openai(settings):
+        from infra.providers.local_video import LocalVideoRenderer
+
+        return LocalVideoRenderer(
+            width=settings.video_width, height=settings.video_height, fps=settings.video_fps
+        )
+    from infra.providers.openai_video import OpenAIVideoRenderer
+
+    return OpenAIVideoRenderer.from_settings(settings, client or openai_client(settings))
+
+
+def content_checker(
+    settings: Any, *, client: AsyncOpenAI | None = None, on_error: OnError = "raise"
+) -> ContentChecker:
+    """The OpenAI check layered over the local term list, or the local list alone.
+
+    `on_error="raise"` suits pipeline stages (a retryable ProviderError retries the stage);
+    request paths want `"local"`, which falls back to the term list during an outage.
+    """
+    local = LocalContentChecker.from_settings(settings)
+    if not uses_openai(settings):
+        return local
+    from infra.providers.openai_moderation import OpenAIContentChecker
+
+    return OpenAIContentChecker.from_settings(
+        settings, client or openai_client(settings), local=local, on_error=on_error
+    )

@@ -1,0 +1,384 @@
+"""A small real HTTP server that speaks enough of the OpenAI protocol for the provider tests.
+
+Starlette served by uvicorn in a background thread on a free loopback port, so the real openai
+client (and its real HTTP transport) talks to it exactly as it would to a gateway. It serves
+chat completions (a structured-output script built from the request), moderations and the
+`/v1/videos` lifecycle, with scripted behaviours set by the test, and it logs every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+MODERATION_CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/instructions",
+    "self-harm/intent",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+FLAG_THRESHOLD = 0.5
+
+
+def make_sample_media(directory: Path) -> tuple[Path, Path]:
+    """A 2 s 320x240 H.264/AAC MP4 and a JPEG frame of it, made by ffmpeg."""
+    mp4, jpeg = directory / "sample.mp4", directory / "sample.jpg"
+    quiet = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+    subprocess.run(
+        [
+            *quiet,
+            *("-f", "lavfi", "-i", "testsrc=size=320x240:rate=24:duration=2"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"),
+            *("-movflags", "+faststart", str(mp4)),
+        ],
+        check=True,
+    )
+    subprocess.run([*quiet, "-i", str(mp4), "-frames:v", "1", str(jpeg)], check=True)
+    return mp4, jpeg
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any  # parsed JSON, the multipart form as a dict, or None
+
+
+@dataclass
+class VideoPlan:
+    """How the next created video behaves."""
+
+    polls_in_progress: int = 0  # retrieves that answer in_progress before the final status
+    fail: tuple[str, str] | None = None  # (code, message): end as failed instead of completed
+    thumbnail: bool = True  # whether the thumbnail variant exists
+
+
+@dataclass
+class _Video:
+    id: str
+    model: str
+    prompt: str
+    seconds: str
+    size: str
+    created_at: int
+    plan: VideoPlan
+    polls: int = 0
+    status: str = "queued"
+    progress: int = 0
+
+    def advance(self) -> None:
+        self.polls += 1
+        if self.polls <= self.plan.polls_in_progress:
+            self.status = "in_progress"
+            self.progress = min(99, self.polls * 100 // (self.plan.polls_in_progress + 1))
+        elif self.plan.fail is not None:
+            self.status = "failed"
+        else:
+            self.status, self.progress = "completed", 100
+
+    def wire(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "object": "video",
+            "model": self.model,
+            "status": self.status,
+            "progress": self.progress,
+            "created_at": self.created_at,
+            "completed_at": int(time.time()) if self.status == "completed" else None,
+            "expires_at": None,
+            "prompt": self.prompt,
+            "seconds": self.seconds,
+            "size": self.size,
+            "remixed_from_video_id": None,
+            "error": None,
+        }
+        if self.status == "failed" and self.plan.fail is not None:
+            code, message = self.plan.fail
+            data["error"] = {"code": code, "message": message}
+        return data
+
+
+def _error(status: int, message: str, code: str | None = None) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return JSONResponse({"error": {"message": message, "type": kind, "code": code}}, status)
+
+
+class FakeOpenAI:
+    """The server's state; tests set the behaviours and read `requests`."""
+
+    def __init__(self, mp4: Path, thumbnail: Path) -> None:
+        self.mp4_bytes = mp4.read_bytes()
+        self.thumbnail_bytes = thumbnail.read_bytes()
+        self._lock = threading.Lock()
+        self.port = 0
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests: list[LoggedRequest] = []
+            self.script_reply = "echo"  # echo | garbage | wrong_shape | refusal | truncated
+            self.moderation_rules: dict[str, dict[str, float]] = {}
+            self.video_plan = VideoPlan()
+            self.videos: dict[str, _Video] = {}
+            self._failures: list[tuple[str, str, int]] = []
+            self.delay_seconds = 0.0  # answer every request this much later (client timeouts)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def fail_next(self, method: str, path_prefix: str, status: int, times: int = 1) -> None:
+        """The next `times` requests matching answer `status` with an error body."""
+        with self._lock:
+            self._failures += [(method.upper(), path_prefix, status)] * times
+
+    def calls(self, method: str, path_prefix: str) -> list[LoggedRequest]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.method == method.upper() and r.path.startswith(path_prefix)
+            ]
+
+    # --- the protocol -------------------------------------------------------------------
+
+    async def _log(self, request: Request) -> LoggedRequest:
+        body: Any = None
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            form = await request.form()
+            body = {key: str(value) for key, value in form.multi_items()}
+        elif request.method == "POST":
+            raw = await request.body()
+            body = json.loads(raw) if raw else None
+        entry = LoggedRequest(
+            request.method,
+            request.url.path,
+            dict(request.query_params),
+            {k.lower(): v for k, v in request.headers.items()},
+            body,
+        )
+        with self._lock:
+            self.requests.append(entry)
+        return entry
+
+    async def _injected(self, entry: LoggedRequest) -> Response | None:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        with self._lock:
+            for i, (method, prefix, status) in enumerate(self._failures):
+                if entry.method == method and entry.path.startswith(prefix):
+                    del self._failures[i]
+                    return _error(status, f"injected {status}")
+        return None
+
+    async def chat_completions(self, request: Request) -> Response:
+        entry = await self._log(request)
+        if (injected := await self._injected(entry)) is not None:
+            return injected
+        body = entry.body
+        messages = body["messages"]
+        system = next((m["content"] for m in messages if m["role"] == "system"), "")
+        user = next((m["content"] for m in messages if m["role"] == "user"), "")
+        content: str | None = json.dumps(script_from(system, user))
+        refusal, finish = None, "stop"
+        if self.script_reply == "garbage":
+            content = "Sure! Here is your script: {shots: [oops"
+        elif self.script_reply == "wrong_shape":
+            content = json.dumps({"title": "x", "scenes": [{"text": user}]})
+        elif self.script_reply == "refusal":
+            content, refusal = None, "I can't help with that."
+        elif self.script_reply == "truncated":
+            content, finish = (content or "")[:40], "length"
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": finish,
+                        "logprobs": None,
+                        "message": {"role": "assistant", "content": content, "refusal": refusal},
+                    }
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            }
+        )
+
+    async def moderations(self, request: Request) -> Response:
+        entry = await self._log(request)
+        if (injected := await self._injected(entry)) is not None:
+            return injected
+        inputs = entry.body["input"]
+        texts = [inputs] if isinstance(inputs, str) else list(inputs)
+        results = []
+        for text in texts:
+            scores = dict.fromkeys(MODERATION_CATEGORIES, 0.001)
+            for keyword, rule in self.moderation_rules.items():
+                if keyword.lower() in text.lower():
+                    scores.update(rule)
+            categories = {name: score >= FLAG_THRESHOLD for name, score in scores.items()}
+            results.append(
+                {
+                    "flagged": any(categories.values()),
+                    "categories": categories,
+                    "category_scores": scores,
+                    "category_applied_input_types": {n: ["text"] for n in MODERATION_CATEGORIES},
+                }
+            )
+        model = entry.body.get("model", "omni-moderation-latest")
+        return JSONResponse(
+            {"id": f"modr-{uuid.uuid4().hex[:8]}", "model": model, "results": results}
+        )
+
+    async def create_video(self, request: Request) -> Response:
+        entry = await self._log(request)
+        if (injected := await self._injected(entry)) is not None:
+            return injected
+        form = entry.body or {}
+        if not form.get("prompt"):
+            return _error(400, "prompt is required", "missing_prompt")
+        video = _Video(
+            id=f"video_{uuid.uuid4().hex[:16]}",
+            model=form.get("model", "sora-2"),
+            prompt=form["prompt"],
+            seconds=form.get("seconds", "4"),
+            size=form.get("size", "720x1280"),
+            created_at=int(time.time()),
+            plan=self.video_plan,
+        )
+        with self._lock:
+            self.videos[video.id] = video
+        return JSONResponse(video.wire())
+
+    def _video(self, request: Request) -> _Video | None:
+        with self._lock:
+            return self.videos.get(request.path_params["video_id"])
+
+    async def retrieve_video(self, request: Request) -> Response:
+        entry = await self._log(request)
+        if (injected := await self._injected(entry)) is not None:
+            return injected
+        video = self._video(request)
+        if video is None:
+            return _error(404, "No video found", "video_not_found")
+        video.advance()
+        return JSONResponse(video.wire())
+
+    async def video_content(self, request: Request) -> Response:
+        entry = await self._log(request)
+        if (injected := await self._injected(entry)) is not None:
+            return injected
+        video = self._video(request)
+        if video is None:
+            return _error(404, "No video found", "video_not_found")
+        if video.status != "completed":
+            return _error(404, "Video is not ready", "video_not_ready")
+        variant = entry.query.get("variant", "video")
+        if variant == "video":
+            return Response(self.mp4_bytes, media_type="video/mp4")
+        if variant == "thumbnail" and video.plan.thumbnail:
+            return Response(self.thumbnail_bytes, media_type="image/jpeg")
+        return _error(404, f"No {variant} for this video", "variant_not_found")
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+                Route("/v1/moderations", self.moderations, methods=["POST"]),
+                Route("/v1/videos", self.create_video, methods=["POST"]),
+                Route("/v1/videos/{video_id}", self.retrieve_video, methods=["GET"]),
+                Route("/v1/videos/{video_id}/content", self.video_content, methods=["GET"]),
+            ]
+        )
+
+
+def script_from(system: str, user: str) -> dict[str, Any]:
+    """What a model might write: a shot per sentence, the bible's names, quotes as dialogue."""
+    location = re.search(r"^Primary location: (.+)$", system, re.M)
+    setting = location.group(1).strip() if location else "Somewhere"
+    known = re.findall(r"^- (.+?) \(id [^,]+, (?:active|INACTIVE); aliases: (.*?)\)", system, re.M)
+    names = [name for name, _ in known]
+    aliases = {
+        name: [name, *(a for a in listed.split(", ") if a != "none")] for name, listed in known
+    }
+    shots = []
+    for sentence in [s.strip() for s in re.split(r"(?<=[.!?])\s+", user) if s.strip()]:
+        present = [n for n in names if any(a.lower() in sentence.lower() for a in aliases[n])]
+        quotes = re.findall(r'"([^"]+)"', sentence)
+        speaker = present[0] if present else (names[0] if names else "Narrator")
+        shots.append(
+            {
+                "setting": setting,
+                "characters": present,
+                "action": re.sub(r'"[^"]*"', "", sentence).strip() or sentence,
+                "dialogue": [{"character": speaker, "line": q} for q in quotes],
+                "duration": 2.0,
+            }
+        )
+    return {
+        "title": user[:40],
+        "shots": shots[:60],
+        "bible_delta": {
+            "new_characters": [],
+            "events": [{"event": user[:200], "consequences": []}],
+            "thread_changes": [],
+            "current_point": None,
+        },
+    }
+
+
+@contextmanager
+def serve(fake: FakeOpenAI, timeout: float = 10.0) -> Iterator[FakeOpenAI]:
+    """Serve `fake` on a free loopback port until the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    fake.port = sock.getsockname()[1]
+    config = uvicorn.Config(fake.app(), log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fake OpenAI server did not start")
+            time.sleep(0.01)
+        yield fake
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
