@@ -1,0 +1,64 @@
+"""The pipeline with the OpenAI providers, spoken to by the real SDK over a local server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from arq.worker import Worker
+
+from infra.settings import Settings
+from tests.factories import Factory
+from tests.infra.fake_openai import FakeOpenAI, make_sample_media, serve
+from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
+from worker.main import worker_options
+
+
+@pytest.fixture(scope="module")
+def fake_openai(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOpenAI]:
+    mp4, thumbnail = make_sample_media(tmp_path_factory.mktemp("fake-openai"))
+    with serve(FakeOpenAI(mp4, thumbnail)) as fake:
+        yield fake
+
+
+async def test_openai_providers_take_a_continuation_to_final_ready(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    settings: Settings,
+    fake_openai: FakeOpenAI,
+    tmp_path: Path,
+) -> None:
+    fake_openai.reset()
+    remote = settings.model_copy(
+        update={
+            "openai_api_key": "sk-test",
+            "openai_base_url": fake_openai.url,
+            "openai_video_poll_seconds": 0.05,
+            "worker_poll_delay": 0.05,
+            "work_dir": tmp_path,
+        }
+    )
+    worker = Worker(**worker_options(remote), handle_signals=False)  # type: ignore[arg-type]
+    task = asyncio.create_task(worker.async_run())
+    try:
+        owner = await factory.account()
+        scene = await factory.scene(owner)
+        job, progress = await wait_for_end(
+            client, owner, (await submit(client, owner, scene["id"], CONTINUATION))["id"]
+        )
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.close()
+    assert job["status"] == "final_ready", job
+    assert progress == sorted(progress)
+    assert len(fake_openai.calls("POST", "/v1/chat/completions")) == 1
+    assert len(fake_openai.calls("POST", "/v1/moderations")) == 1
+    assert len(fake_openai.calls("POST", "/v1/videos")) == 1
+    segment = (await client.get(f"/v1/scenes/{scene['id']}/segments")).json()["items"][0]
+    assert segment["duration"] == pytest.approx(job["result_data"]["duration"])
