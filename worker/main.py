@@ -8,6 +8,7 @@ from typing import Any
 
 from arq.worker import run_worker
 
+import domain.models  # noqa: F401 - every table in the metadata, or flushes miss foreign keys
 from infra.logging import configure_logging, get_logger
 from infra.queue import redis_settings
 from infra.settings import Settings, get_settings

@@ -91,7 +91,7 @@ def create_partitions() -> None:
             upper = add_months(first, offset + 1)
             op.execute(
                 f"CREATE TABLE {table}_p{lower:%Y_%m} PARTITION OF {table} "
-                f"FOR VALUES FROM ('{lower.isoformat()}') TO ('{upper.isoformat()}')"
+                f"FOR VALUES FROM ('{lower.isoformat()} 00:00:00+00') TO ('{upper.isoformat()} 00:00:00+00')"
             )
         op.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
 

@@ -1,0 +1,196 @@
+"""The `storyloom` operator command (also `python -m infra.cli`).
+
+    storyloom users create --email E --username U --role admin --password-stdin
+    storyloom users set-role --login U --role moderator
+    storyloom migrate
+    storyloom partitions ensure [--months-ahead N]
+    storyloom partitions list
+
+A password can come from standard input (--password-stdin), from STORYLOOM_NEW_PASSWORD, or from
+a prompt, so that it does not have to land in the shell history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from alembic import command
+from alembic.config import Config
+from pydantic import ValidationError
+
+from domain.errors import DomainError
+from domain.users import repository as users_repository
+from domain.users import service as users_service
+from domain.users.models import Role
+from infra.db import Database
+from infra.logging import configure_logging
+from infra.partitions import ensure_partitions, list_partitions
+from infra.settings import ROOT, Settings, get_settings
+from schemas.users import RegisterIn
+
+PASSWORD_ENV = "STORYLOOM_NEW_PASSWORD"
+ROLES = [role.value for role in Role]
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed without a traceback, exit status 1."""
+
+
+def read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif args.password is not None:
+        password = args.password
+    elif os.environ.get(PASSWORD_ENV):
+        password = os.environ[PASSWORD_ENV]
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise CommandError("The passwords differ.")
+    else:
+        raise CommandError(f"No password: use --password-stdin or set {PASSWORD_ENV}.")
+    return password
+
+
+async def with_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    db = Database(settings)
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+async def create_user(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        # The same rules as public registration, so the CLI cannot make an account the API
+        # would have refused.
+        wire = RegisterIn(email=args.email, username=args.username, password=read_password(args))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CommandError(problems) from exc
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            user = await users_service.create_user(
+                session,
+                email=str(wire.email),
+                username=wire.username,
+                password=wire.password,
+                role=Role(args.role),
+            )
+        print(f"created {user.role} {user.username} <{user.email}> id={user.id}")
+        return 0
+
+    return await with_database(settings, work)
+
+
+async def set_role(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            user = await users_repository.get_by_login(session, args.login)
+            if user is None:
+                raise CommandError(f"No user with email or username {args.login!r}.")
+            user.role = Role(args.role).value
+        print(f"{user.username} is now {user.role}")
+        return 0
+
+    return await with_database(settings, work)
+
+
+def migrate(settings: Settings) -> int:
+    config = Config(toml_file=str(ROOT / "pyproject.toml"))
+    config.attributes["database_url"] = settings.database_url
+    command.upgrade(config, "head")
+    return 0
+
+
+async def partitions_ensure(settings: Settings, args: argparse.Namespace) -> int:
+    months = args.months_ahead if args.months_ahead is not None else settings.partition_months_ahead
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            created = await ensure_partitions(session, months_ahead=months)
+        for c in created:
+            print(f"created {c.name} [{c.lower} .. {c.upper}) moved_rows={c.moved_rows}")
+        print(f"{len(created)} partition(s) created, {months} month(s) ahead kept")
+        return 0
+
+    return await with_database(settings, work)
+
+
+async def partitions_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.session() as session:
+            report = await list_partitions(session)
+        for p in report.partitions:
+            bounds = "DEFAULT" if p.is_default else f"[{p.lower:%Y-%m-%d} .. {p.upper:%Y-%m-%d})"
+            rows = "?" if p.row_estimate is None else f"~{p.row_estimate}"
+            print(f"{p.name:<22} {bounds:<28} rows {rows}")
+        for table, months in report.months_ahead.items():
+            print(
+                f"{table}: {months} month(s) ahead, until {report.horizon[table]} "
+                f"(wanted: {report.required_months_ahead})"
+            )
+        return 0
+
+    return await with_database(settings, work)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storyloom", description="Storyloom operations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    users = sub.add_parser("users", help="create accounts, change roles").add_subparsers(
+        dest="action", required=True
+    )
+    create = users.add_parser("create", help="create an account with any role")
+    create.add_argument("--email", required=True)
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", choices=ROLES, default=Role.USER.value)
+    source = create.add_mutually_exclusive_group()
+    source.add_argument("--password", help=f"visible in the shell history; prefer {PASSWORD_ENV}")
+    source.add_argument("--password-stdin", action="store_true", help="read one line from stdin")
+    role = users.add_parser("set-role", help="change the role of an account")
+    role.add_argument("--login", required=True, help="email or username")
+    role.add_argument("--role", choices=ROLES, required=True)
+
+    sub.add_parser("migrate", help="upgrade the database to the latest migration")
+
+    parts = sub.add_parser("partitions", help="monthly partitions of segments and jobs")
+    parts_sub = parts.add_subparsers(dest="action", required=True)
+    ensure = parts_sub.add_parser("ensure", help="create missing partitions (idempotent)")
+    ensure.add_argument("--months-ahead", type=int, choices=range(1, 25), metavar="N")
+    parts_sub.add_parser("list", help="partitions, bounds, row estimates and horizon")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        if args.command == "migrate":
+            return migrate(settings)
+        handlers = {
+            ("users", "create"): create_user,
+            ("users", "set-role"): set_role,
+            ("partitions", "ensure"): partitions_ensure,
+            ("partitions", "list"): partitions_list,
+        }
+        return asyncio.run(handlers[(args.command, args.action)](settings, args))
+    except (CommandError, DomainError) as exc:
+        print(f"storyloom: {exc}", file=sys.stderr)
+        return 1
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
