@@ -7,9 +7,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.consistency import ConsistencyTokenMiddleware
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from api.routes import auth, engagement, ideas, jobs, media, ops, scenes, topics, users
+from api.routes import (
+    admin,
+    auth,
+    engagement,
+    ideas,
+    jobs,
+    media,
+    moderation,
+    ops,
+    scenes,
+    topics,
+    users,
+)
 from domain.users import service as users_service
 from infra.db import Database
 from infra.logging import configure_logging, get_logger
@@ -28,6 +41,8 @@ ROUTERS = (
     engagement.router,
     jobs.router,
     media.router,
+    moderation.router,
+    admin.router,
 )
 
 
@@ -51,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings)
+        await app.state.db.start()
         app.state.queue = await connect_queue(settings)
         app.state.storage = storage_from_settings(settings)
         await ensure_admin(app.state.db, settings)
@@ -71,5 +87,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConsistencyTokenMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, OptionalUser, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import (
+    ContentCheckerDep,
+    CurrentUser,
+    OptionalUser,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from domain.scenes import bible_service, service
 from domain.scenes.models import SceneBible, Segment
 from infra.settings import Settings
@@ -63,7 +70,12 @@ def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
     responses={401: P, 403: P, 404: P, 422: P},
 )
 async def create_scene(
-    idea_id: uuid.UUID, body: SceneIn, user: CurrentUser, session: SessionDep, response: Response
+    idea_id: uuid.UUID,
+    body: SceneIn,
+    user: CurrentUser,
+    session: SessionDep,
+    checker: ContentCheckerDep,
+    response: Response,
 ) -> SceneOut:
     """Start a scene from an idea; the bible is validated and stored as version 1."""
     scene = await service.create_scene(
@@ -73,6 +85,7 @@ async def create_scene(
         title=body.title,
         description=body.description,
         bible=body.bible,
+        checker=checker,
     )
     response.headers["Location"] = f"/v1/scenes/{scene.id}"
     return SceneOut.model_validate(scene)

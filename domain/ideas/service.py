@@ -12,10 +12,12 @@ from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.ideas import repository
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.ideas.repository import IdeaFilter, IdeaSort
+from domain.moderation.automatic import file_automatic_flag
+from domain.moderation.models import TargetType
 from domain.pagination import Page
 from domain.users.models import Role, User
 from infra.logging import get_logger
-from infra.providers.moderation import ContentChecker
+from infra.providers.moderation import ContentChecker, ContentVerdict
 from schemas.ideas import normalize_tag
 
 log = get_logger("domain.ideas")
@@ -45,12 +47,16 @@ def can_like(idea: Idea, user: User) -> bool:
     return idea.review_status == ReviewStatus.APPROVED or idea.user_id == user.id
 
 
-async def _review_status(
+async def _check_text(
     checker: ContentChecker, title: str, prompt: str, tags: Sequence[str]
-) -> ReviewStatus:
+) -> ContentVerdict:
     verdict = await checker.check("\n".join([title, prompt, *tags]))
     if not verdict.passed:
         log.info("idea_held_for_review", severity=verdict.severity, categories=verdict.categories)
+    return verdict
+
+
+def _review_status(verdict: ContentVerdict) -> ReviewStatus:
     return ReviewStatus.APPROVED if verdict.passed else ReviewStatus.PENDING
 
 
@@ -94,8 +100,9 @@ async def create_idea(
     prompt: str,
     tags: list[str],
 ) -> Idea:
-    """Post an idea; it is public at once when its text passes the content check."""
+    """Post an idea; public at once when its text passes the content check, else flagged."""
     await _check_placement(session, topic_id, category_id)
+    verdict = await _check_text(checker, title, prompt, tags)
     idea = Idea(
         user_id=author.id,
         topic_id=topic_id,
@@ -104,9 +111,11 @@ async def create_idea(
         prompt=prompt,
         tags=tags,
         status=ContentStatus.ACTIVE.value,
-        review_status=(await _review_status(checker, title, prompt, tags)).value,
+        review_status=_review_status(verdict).value,
     )
-    return await repository.add(session, idea)
+    idea = await repository.add(session, idea)
+    await file_automatic_flag(session, TargetType.IDEA, idea.id, verdict)
+    return idea
 
 
 async def get_idea(session: AsyncSession, idea_id: uuid.UUID, viewer: User | None) -> Idea:
@@ -188,8 +197,9 @@ async def update_idea(
         setattr(idea, field, value)
     # A moderator's rejection stands; otherwise the new text decides, as it did at creation.
     if text_changed and idea.review_status != ReviewStatus.REJECTED:
-        status = await _review_status(checker, idea.title, idea.prompt, idea.tags)
-        idea.review_status = status.value
+        verdict = await _check_text(checker, idea.title, idea.prompt, idea.tags)
+        idea.review_status = _review_status(verdict).value
+        await file_automatic_flag(session, TargetType.IDEA, idea.id, verdict)
     return await repository.save(session, idea)
 
 

@@ -13,12 +13,15 @@ from urllib.parse import urljoin
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
+from domain.moderation.automatic import file_automatic_flag
+from domain.moderation.models import TargetType
 from domain.pagination import Page
 from domain.scenes import repository
 from domain.scenes.access import get_visible_scene
 from domain.scenes.bible_service import check_bible
 from domain.scenes.models import Scene, SceneBible, Segment
 from domain.users.models import User
+from infra.providers.moderation import ContentChecker
 from infra.settings import Settings
 
 
@@ -30,8 +33,14 @@ async def create_scene(
     title: str,
     description: str,
     bible: dict[str, Any],
+    checker: ContentChecker | None = None,
 ) -> Scene:
-    """Start a scene from a visible idea with its bible as version 1."""
+    """Start a scene from a visible idea with its bible as version 1.
+
+    With a checker, title and description pass the content check; a hit files an automatic
+    flag for moderators (the scene is still created).
+    """
+    verdict = await checker.check(f"{title}\n{description}") if checker is not None else None
     if not await repository.count_scene_on_idea(session, idea_id, user.id):
         raise NotFound("No such idea.")
     data = check_bible(bible, segment_count=0, previous=None, version=1, pointer_prefix="/bible")
@@ -39,7 +48,10 @@ async def create_scene(
         idea_id=idea_id, user_id=user.id, title=title, description=description, bible_version=1
     )
     first = SceneBible(version=1, data=data, created_by=user.id, change_note="Initial canon")
-    return await repository.add_scene(session, scene, first)
+    scene = await repository.add_scene(session, scene, first)
+    if verdict is not None:
+        await file_automatic_flag(session, TargetType.SCENE, scene.id, verdict)
+    return scene
 
 
 async def list_scenes(

@@ -183,3 +183,28 @@ async def test_cancel_leaves_no_segment_and_no_files(
             break
         await asyncio.sleep(0.1)
     assert await app.state.storage.list(f"scenes/{scene['id']}/") == []
+
+
+@pytest.mark.usefixtures("worker")
+async def test_content_policy_severe_stops_mild_flags(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.account()
+    moderator = await factory.account("moderator")
+    scene = await factory.scene(owner)
+    severe, _ = await wait_for_end(
+        client, owner,
+        (await submit(client, owner, scene["id"], "Mara shouts: kill yourself."))["id"],
+    )
+    assert severe["status"] == "failed" and severe["error_code"] == "content_policy"
+    mild, _ = await wait_for_end(
+        client, owner,
+        (await submit(client, owner, scene["id"], "Mara mutters: shit, this fog."))["id"],
+    )
+    assert mild["status"] == "final_ready", mild
+    queue = await client.get(
+        "/v1/moderation/flags", params={"status": "pending", "target_type": "scene"},
+        headers=moderator.headers,
+    )
+    targets = {item["target_id"] for item in queue.json()["items"]}
+    assert scene["id"] in targets

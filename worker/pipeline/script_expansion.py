@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.jobs.failures import ContentPolicy
+from domain.moderation.automatic import file_automatic_flag
 from infra.providers.base import ExpansionContext
 from worker.pipeline.runtime import StageRun, input_hash
 
@@ -16,6 +17,16 @@ async def run(stage: StageRun) -> dict[str, Any]:
             "The continuation breaks the content policy.",
             {"categories": list(verdict.categories)},
         )
+    if verdict.severity == "mild":
+        # Let it through, but put it in front of a moderator.
+        async with stage.runtime.db.transaction() as session:
+            await file_automatic_flag(
+                session,
+                "scene",
+                stage.job.scene_id,
+                verdict,
+                context=f"Continuation job {stage.job.id}.",
+            )
     context = stage.job.context_data
     expansion = ExpansionContext(
         bible=stage.bible,

@@ -1,0 +1,112 @@
+"""The moderators' reads: the queue of flagged targets and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.moderation import queue, repository, targets
+from domain.moderation.models import FlagStatus, ModerationActionRecord, ModerationFlag
+from domain.moderation.repository import Target
+from domain.pagination import Page
+
+
+def _target(flag: ModerationFlag) -> Target:
+    return (flag.target_type, flag.target_id)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    target_type: str
+    target_id: uuid.UUID
+    target_summary: str | None
+    target_status: str | None
+    status: str
+    score: float
+    flag_count: int
+    reporter_count: int
+    automatic_count: int
+    reasons: list[str]
+    claimed_by: uuid.UUID | None
+    claim_expires_at: datetime | None
+    flags: list[ModerationFlag]
+
+
+async def list_queue(
+    session: AsyncSession,
+    *,
+    status: str = FlagStatus.PENDING,
+    target_type: str | None = None,
+    reason: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    now: datetime | None = None,
+) -> Page[QueueItem]:
+    """Flagged targets, highest priority first, each with its flags."""
+    now = now or datetime.now(UTC)
+    rows, next_cursor = await repository.page_queue(
+        session,
+        status=status,
+        now=now,
+        target_type=target_type,
+        reason=reason,
+        limit=limit,
+        cursor=cursor,
+    )
+    keys = [(r.target_type, r.target_id) for r in rows]
+    flags: dict[Target, list[ModerationFlag]] = {}
+    for flag in await repository.flags_for_queue(session, keys, status=status, now=now):
+        flags.setdefault(_target(flag), []).append(flag)
+    labels = await targets.summaries(session, keys)
+    items = []
+    for row, key in zip(rows, keys, strict=True):
+        own = flags.get(key, [])
+        lease = next(
+            (f for f in own if f.claim_expires_at is not None and f.claim_expires_at > now), None
+        )
+        live = lease if status == FlagStatus.REVIEWING else None
+        label = labels.get(key, targets.Summary(None, None))
+        items.append(
+            QueueItem(
+                target_type=row.target_type,
+                target_id=row.target_id,
+                target_summary=label.text,
+                target_status=label.status,
+                status=status,
+                score=row.score,
+                flag_count=row.flag_count,
+                reporter_count=row.reporter_count,
+                automatic_count=row.automatic_count,
+                reasons=queue.by_severity(row.reasons),
+                claimed_by=live.claimed_by if live else None,
+                claim_expires_at=live.claim_expires_at if live else None,
+                flags=own,
+            )
+        )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+# The audit trail
+
+
+async def list_actions(
+    session: AsyncSession,
+    *,
+    target_type: str | None = None,
+    target_id: uuid.UUID | None = None,
+    moderator_id: uuid.UUID | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[ModerationActionRecord]:
+    """Every decision and automatic flag, newest first."""
+    return await repository.page_actions(
+        session,
+        target_type=target_type,
+        target_id=target_id,
+        moderator_id=moderator_id,
+        limit=limit,
+        cursor=cursor,
+    )
