@@ -10,12 +10,14 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import consistency
 from domain.errors import Forbidden, Unauthorized
 from domain.users import repository as users
 from domain.users.models import Role, User
 from infra import queue
-from infra.db import Database
-from infra.providers.moderation import ContentChecker, content_checker
+from infra.db import Database, wrote
+from infra.providers import registry
+from infra.providers.moderation import ContentChecker
 from infra.security import InvalidToken, decode_access_token
 from infra.settings import Settings
 
@@ -35,10 +37,13 @@ def get_queue(request: Request) -> ArqRedis:
 
 
 def get_content_checker(request: Request) -> ContentChecker:
-    """The app's content checker, built once from settings unless the app was given one."""
+    """The app's content checker, built once from settings unless the app was given one.
+
+    OpenAI's moderation when a key is set; during its outage, the local term list answers.
+    """
     checker = getattr(request.app.state, "content_checker", None)
     if checker is None:
-        checker = content_checker(request.app.state.settings)
+        checker = registry.content_checker(request.app.state.settings, on_error="local")
         request.app.state.content_checker = checker
     return checker
 
@@ -46,7 +51,8 @@ def get_content_checker(request: Request) -> ContentChecker:
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """A primary session whose transaction commits when the handler returns without error.
 
-    Jobs enqueued during the request are pushed only after the commit succeeded.
+    Jobs enqueued during the request are pushed only after the commit succeeded; a commit
+    that changed something hands out a consistency token (see api.consistency).
     """
     db: Database = request.app.state.db
     async with db.session() as session:
@@ -57,15 +63,22 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
             queue.drop_pending(session)
             await session.rollback()
             raise
+        if db.has_replicas and wrote(session):
+            await consistency.remember_write(request, db)
         pending = queue.take_pending(session)
         if pending:
             await queue.push(request.app.state.queue, pending)
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for reads that may be served by a replica."""
+    """A session for reads: a replica that has replayed the caller's writes, else the primary.
+
+    The caller's writes are the consistency token presented, and (signed in) the last write
+    position kept for them; a replica that fails mid-read is retried on the primary.
+    """
     db: Database = request.app.state.db
-    async with db.read_session() as session:
+    after = await consistency.required_lsn(request, db)
+    async with db.reading(after) as session:
         yield session
 
 

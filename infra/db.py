@@ -1,43 +1,169 @@
 """Database engines and the read-replica router.
 
-Writes and transactions that write use the primary. Reads that may lag use `read_session`,
-which picks a replica when one is configured (round robin) and falls back to the primary.
+Writes and transactions that write use the primary. Reads that may lag use a read session,
+which picks a replica in rotation (round robin) and falls back to the primary; a read that
+must see a given write (`read_session_after(lsn)`) goes to a replica only once it has replayed
+that write's WAL position. Primary sessions remember whether they wrote, so the unit of work
+knows when to hand out a consistency token.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from infra.logging import get_logger
+from infra.replicas import Probe, Replica, ReplicaRouter, describe, format_lsn, parse_lsn
 from infra.settings import Settings
 
+log = get_logger("db")
 
-def make_engine(url: str, settings: Settings) -> AsyncEngine:
+_WROTE = "storyloom.wrote"
+_FAILOVER = "storyloom.failover"
+_INVOKING = "storyloom.invoking"
+# Retried on the primary without blaming the replica: a hot standby cancels queries that
+# conflict with replay (40001, 40P01), and a full replica refuses connections (53300).
+_RETRY_SQLSTATES = frozenset({"40001", "40P01", "53300"})
+
+
+def make_engine(
+    url: str, settings: Settings, *, connect_timeout: float | None = None
+) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
+        connect_args={} if connect_timeout is None else {"timeout": connect_timeout},
     )
 
 
+class PrimarySession(Session):
+    """A primary session that notes whether it wrote (flushed, or ran DML or raw SQL)."""
+
+
+@event.listens_for(PrimarySession, "after_flush")
+def _flushed(session: Session, _: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(PrimarySession, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    # Text statements count as writes: we cannot tell, and a spare token costs nothing.
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+def wrote(session: AsyncSession) -> bool:
+    """Whether this primary session's transaction changed anything."""
+    return bool(session.info.get(_WROTE))
+
+
+Failure = Literal["down", "busy"]
+
+
+def replica_failure(exc: BaseException) -> Failure | None:
+    """Why a replica read failed in a way the primary can answer instead, or None."""
+    if isinstance(exc, OSError):  # refused, reset, timed out (TimeoutError is an OSError)
+        return "down"
+    if isinstance(exc, sa_exc.TimeoutError):  # the replica's pool is exhausted
+        return "busy"
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return "down"
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
+    if isinstance(code, str):
+        if code.startswith(("08", "57P")):  # connection exception; shutdown; starting up
+            return "down"
+        if code in _RETRY_SQLSTATES:
+            return "busy"
+    return None
+
+
+@dataclass
+class _Failover:
+    primary: Engine
+    replica: Replica
+    router: ReplicaRouter
+
+
+class ReplicaSession(Session):
+    """A read session on a replica whose statements are retried once on the primary.
+
+    The retry lives in a `do_orm_execute` hook, so it covers execute, scalar(s), get and the
+    ORM's own relationship loads: the handler's query is re-run on the primary and the request
+    is not lost when the replica dies under it. Objects already loaded stay usable (detached).
+    """
+
+
+@event.listens_for(ReplicaSession, "do_orm_execute")
+def _retry_on_primary(state: ORMExecuteState) -> Any:
+    session = state.session
+    failover: _Failover | None = session.info.get(_FAILOVER)
+    if failover is None or session.info.get(_INVOKING):
+        return None  # already on the primary, or a load nested in a statement being retried
+    session.info[_INVOKING] = True
+    try:
+        return state.invoke_statement()
+    except Exception as exc:
+        failure = replica_failure(exc)
+        if failure is None:
+            raise
+        if failure == "down":
+            failover.router.mark_down(failover.replica, describe(exc))
+        log.warning(
+            "replica_read_retried_on_primary", replica=failover.replica.name, error=describe(exc)
+        )
+    finally:
+        session.info[_INVOKING] = False
+    session.info.pop(_FAILOVER, None)
+    try:
+        session.close()  # drops the failed connection; loaded objects stay readable, detached
+    except Exception:  # noqa: BLE001 - its rollback may fail on the dead connection
+        session.invalidate()
+    session.bind = failover.primary
+    return state.invoke_statement()
+
+
 class Database:
-    """The primary engine, the replica engines, and the session factories over them."""
+    """The primary engine, the replica engines, the replica router and the sessions over them."""
 
     def __init__(self, settings: Settings) -> None:
+        timeout = settings.replica_timeout_seconds
         self.primary = make_engine(settings.database_url, settings)
-        self.replicas = [make_engine(url, settings) for url in settings.replica_urls]
-        self._next_replica = itertools.cycle(self.replicas) if self.replicas else None
-        self._primary_sessions = async_sessionmaker(self.primary, expire_on_commit=False)
+        urls = settings.replica_urls
+        self.replicas = [make_engine(url, settings, connect_timeout=timeout) for url in urls]
+        self.router = ReplicaRouter(
+            Probe(settings.database_url, timeout),
+            [
+                Replica(name=f"replica{i}", engine=engine, probe=Probe(url, timeout))
+                for i, (url, engine) in enumerate(zip(urls, self.replicas, strict=True))
+            ],
+            max_lag_seconds=settings.replica_max_lag_seconds,
+            interval_seconds=settings.replica_health_interval_seconds,
+            lsn_cache_seconds=settings.replica_lsn_cache_seconds,
+        )
+        self._timeout = timeout
+        self._primary_sessions = async_sessionmaker(
+            self.primary, expire_on_commit=False, sync_session_class=PrimarySession
+        )
+
+    @property
+    def has_replicas(self) -> bool:
+        return bool(self.replicas)
 
     def session(self) -> AsyncSession:
         """A session on the primary: the caller owns its transaction."""
@@ -50,9 +176,74 @@ class Database:
             yield session
 
     def read_session(self) -> AsyncSession:
-        """A read-only session on a replica when one is configured, else on the primary."""
-        engine = next(self._next_replica) if self._next_replica else self.primary
-        return AsyncSession(engine, expire_on_commit=False)
+        """A read-only session on a replica in rotation, else on the primary."""
+        return self._read_session(self.router.pick())
+
+    async def read_session_after(self, lsn: int | None) -> AsyncSession:
+        """A read session that sees every write up to `lsn` (None: any replica will do)."""
+        if lsn is None or not self.replicas:
+            return self.read_session()
+        return self._read_session(await self.router.pick_after(lsn))
+
+    @asynccontextmanager
+    async def reading(self, lsn: int | None = None) -> AsyncIterator[AsyncSession]:
+        """`read_session_after(lsn)` as a context, closed safely.
+
+        A replica that dies after the last statement fails only the closing rollback; a read
+        has nothing to roll back and its answer is already made, so that must not fail it.
+        """
+        session = await self.read_session_after(lsn)
+        try:
+            yield session
+        finally:
+            try:
+                await session.close()
+            except Exception as exc:
+                failure = replica_failure(exc)
+                failover: _Failover | None = session.info.get(_FAILOVER)
+                if failure is None or failover is None:
+                    raise
+                if failure == "down":
+                    failover.router.mark_down(failover.replica, describe(exc))
+                with suppress(Exception):
+                    await session.invalidate()
+
+    def _read_session(self, replica: Replica | None) -> AsyncSession:
+        if replica is None:
+            return AsyncSession(self.primary, expire_on_commit=False)
+        session = AsyncSession(
+            replica.engine, expire_on_commit=False, sync_session_class=ReplicaSession
+        )
+        session.info[_FAILOVER] = _Failover(self.primary.sync_engine, replica, self.router)
+        return session
+
+    async def write_lsn(self) -> int:
+        """The primary's WAL insert position: at or past the end of every commit made so far.
+
+        The insert position, not `pg_current_wal_lsn()` (the write position): with
+        `synchronous_commit = off` a commit returns before its record is written out, so the
+        write position may still be behind it; the insert position never is.
+        """
+        async with self.primary.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            value = await autocommit.scalar(text("SELECT pg_current_wal_insert_lsn()::text"))
+        return parse_lsn(str(value))
+
+    async def start(self) -> None:
+        """Check the replicas once and start their health loop (no-op without replicas)."""
+        await self.router.start()
+
+    async def readiness(self) -> dict[str, Any]:
+        """The primary (asked now, bounded), the router and each replica as last checked."""
+        try:
+            lsn = await asyncio.wait_for(self.router.sample_primary(), 2 * self._timeout + 1)
+            primary: dict[str, Any] = {"ok": True, "lsn": format_lsn(lsn)}
+        except Exception as exc:  # noqa: BLE001 - any failure means the primary is not ready
+            primary = {"ok": False, "error": describe(exc)}
+        return {
+            "primary": primary,
+            "router": {"ok": self.router.answering, "replicas": self.router.report()},
+        }
 
     async def ping(self) -> dict[str, bool]:
         result: dict[str, bool] = {}
@@ -60,7 +251,7 @@ class Database:
             (f"replica{i}", e) for i, e in enumerate(self.replicas)
         ]:
             try:
-                async with engine.connect() as conn:
+                async with asyncio.timeout(2 * self._timeout + 1), engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
                 result[name] = True
             except Exception:  # noqa: BLE001 - any failure means not ready
@@ -68,6 +259,7 @@ class Database:
         return result
 
     async def dispose(self) -> None:
+        await self.router.stop()
         await self.primary.dispose()
         for engine in self.replicas:
             await engine.dispose()

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     work_dir: Path = Field(ROOT / ".run" / "work", alias="WORK_DIR")
     moderation_terms: str = Field("", alias="MODERATION_TERMS")
     partition_months_ahead: int = Field(3, alias="PARTITION_MONTHS_AHEAD", ge=1, le=24)
+    archive_jobs_after_months: int = Field(6, alias="ARCHIVE_JOBS_AFTER_MONTHS", ge=1, le=120)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from infra.partitions import partition_warnings
+
 router = APIRouter(tags=["operations"])
 
 
@@ -16,15 +18,30 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready only when the primary, every replica and Redis answer; the body says which."""
-    databases = await request.app.state.db.ping()
+    """Ready when the primary, the replica router and Redis answer; replicas out is not fatal.
+
+    A replica that is down or lagging is only out of rotation (the primary serves its reads),
+    so it is reported under `replicas` with its lag, and the status stays 200.
+    """
+    database = await request.app.state.db.readiness()
     try:
         redis_ok = bool(await request.app.state.queue.ping())
     except Exception:  # noqa: BLE001 - unreachable Redis is "not ready", not an error
         redis_ok = False
-    checks = {**databases, "redis": redis_ok}
+    checks = {
+        "primary": database["primary"]["ok"],
+        "replica_router": database["router"]["ok"],
+        "redis": redis_ok,
+    }
     ready = all(checks.values())
+    warnings = await partition_warnings(request.app.state.db)  # reported, never fatal
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
+        {
+            "status": "ready" if ready else "not_ready",
+            "checks": checks,
+            "primary": database["primary"],
+            "replicas": database["router"]["replicas"],
+            "warnings": warnings,
+        },
         status_code=200 if ready else 503,
     )

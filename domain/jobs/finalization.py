@@ -52,6 +52,11 @@ def rebase_bible(
     base: dict[str, Any], ours: dict[str, Any], head: dict[str, Any], script: Script, sequence: int
 ) -> dict[str, Any]:
     """Our change re-applied on a head that moved on; real conflicts fail the job."""
+    if script.bible_delta.current_point is not None:
+        # The segment goes after everything the head holds, so the story stands where it
+        # leaves it: its currentPoint supersedes the head's instead of conflicting with it.
+        base = {**base, "timeline": {**base["timeline"], "currentPoint": None}}
+        head = {**head, "timeline": {**head["timeline"], "currentPoint": None}}
     merged = merge_bibles(base, ours, head)
     if merged.conflicts or merged.merged is None:
         raise BibleConflict(
@@ -99,6 +104,7 @@ async def finalize(
         head = await repository.bible_data(session, scene.id, scene.bible_version)
         new_bible = rebase_bible(base, ours, head, script, sequence)
 
+    new_bible = {**new_bible, "version": scene.bible_version + 1}  # the bible names itself
     segment_id, created_at = new_time_id()
     session.add(
         Segment(

@@ -140,4 +140,4 @@ async def test_responses_carry_a_request_id(client: httpx.AsyncClient) -> None:
 async def test_readyz_reports_each_dependency(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"primary": True, "redis": True}
+    assert response.json()["checks"] == {"primary": True, "replica_router": True, "redis": True}
