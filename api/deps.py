@@ -18,7 +18,7 @@ from infra import queue
 from infra.db import Database, wrote
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
-from infra.security import InvalidToken, decode_access_token
+from infra.security import AccessClaims, InvalidToken, decode_access_token
 from infra.settings import Settings
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
@@ -87,6 +87,21 @@ QueueDep = Annotated[ArqRedis, Depends(get_queue)]
 ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
+
+
+async def access_claims(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> AccessClaims:
+    """The verified token alone, for hot reads that check the account in their own query."""
+    if not token:
+        raise Unauthorized("Sign in to do this.")
+    try:
+        return decode_access_token(settings, token)
+    except InvalidToken as exc:
+        raise Unauthorized("The access token is invalid or expired.") from exc
+
+
+ClaimsDep = Annotated[AccessClaims, Depends(access_claims)]
 
 
 async def _user_from_token(request: Request, token: str | None, settings: Settings) -> User | None:

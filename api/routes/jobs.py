@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from api.deps import CurrentUser, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from domain.errors import InvalidInput
 from domain.jobs import repository, service
 from domain.jobs.models import TERMINAL_STATUSES, Job
@@ -75,18 +75,17 @@ async def submit_continuation(
     response_model=JobOut,
     responses={
         304: {"description": "Not modified"},
-        401: {"model": Problem},
-        404: {"model": Problem},
+        **{s: {"model": Problem} for s in (401, 403, 404, 422)},
     },
 )
 async def read_job(
     job_id: uuid.UUID,
-    user: CurrentUser,
+    claims: ClaimsDep,
     session: ReadSessionDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The job's status, stage and progress; cheap to poll with If-None-Match."""
-    job = await service.get_visible(session, user, job_id)
+    job = await service.get_for_caller(session, claims.user_id, job_id)
     tag = service.etag(job)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
@@ -102,7 +101,10 @@ def _event(job: Job) -> str:
 
 @router.get(
     "/v1/jobs/{job_id}/events",
-    responses={200: {"content": {"text/event-stream": {}}}, 404: {"model": Problem}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **{s: {"model": Problem} for s in (401, 403, 404, 422)},
+    },
 )
 async def job_events(job_id: uuid.UUID, user: CurrentUser, request: Request) -> StreamingResponse:
     """Server-Sent Events: one `job` event per change, ending after a terminal status."""
@@ -142,14 +144,18 @@ async def job_events(job_id: uuid.UUID, user: CurrentUser, request: Request) -> 
 @router.post(
     "/v1/jobs/{job_id}/cancel",
     response_model=JobOut,
-    responses={s: {"model": Problem} for s in (401, 403, 404, 409)},
+    responses={s: {"model": Problem} for s in (401, 403, 404, 409, 422)},
 )
 async def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobOut:
     """Cancel a job that has not ended; it leaves no partial segment."""
     return JobOut.model_validate(await service.cancel(session, user, job_id))
 
 
-@router.get("/v1/users/me/jobs", response_model=Page[JobOut], responses={401: {"model": Problem}})
+@router.get(
+    "/v1/users/me/jobs",
+    response_model=Page[JobOut],
+    responses={s: {"model": Problem} for s in (401, 403, 422)},
+)
 async def my_jobs(
     user: CurrentUser,
     session: ReadSessionDep,

@@ -6,13 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ids import month_bounds, time_of
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobIdempotencyKey
 from domain.scenes.models import SceneBible, SceneSummary, Segment
+from domain.users.models import User
 
 
 def _by_id(job_id: uuid.UUID) -> Select[tuple[Job]]:
@@ -29,6 +30,23 @@ async def get(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = Fa
     if for_update:
         stmt = stmt.with_for_update()
     return await session.scalar(stmt)
+
+
+async def get_with_caller(
+    session: AsyncSession, job_id: uuid.UUID, caller_id: uuid.UUID
+) -> tuple[User | None, Job | None]:
+    """The caller's account and the job in one round trip (the job pruned to its partition)."""
+    on = [Job.id == job_id]
+    created = time_of(job_id)
+    if created is not None:
+        start, end = month_bounds(created)
+        on += [Job.created_at >= start, Job.created_at < end]
+    row = (
+        await session.execute(
+            select(User, Job).outerjoin(Job, and_(*on)).where(User.id == caller_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 async def claim_idempotency_key(

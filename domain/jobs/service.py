@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from domain.ids import new_time_id
 from domain.jobs import repository
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
@@ -117,6 +124,18 @@ def can_view(user: User, job: Job) -> bool:
 async def get_visible(session: AsyncSession, user: User, job_id: uuid.UUID) -> Job:
     """The job, for its owner or a moderator; 404 for anyone else (ids are not disclosed)."""
     job = await repository.get(session, job_id)
+    if job is None or not can_view(user, job):
+        raise NotFound("No such job.")
+    return job
+
+
+async def get_for_caller(session: AsyncSession, caller_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """Like get_visible, with the caller's account read in the same query as the job."""
+    user, job = await repository.get_with_caller(session, job_id, caller_id)
+    if user is None:
+        raise Unauthorized("The access token's account no longer exists.")
+    if not user.is_active:
+        raise Forbidden("This account is suspended.")
     if job is None or not can_view(user, job):
         raise NotFound("No such job.")
     return job

@@ -193,3 +193,18 @@ async def test_events_stream_ends_after_a_terminal_status(
     await canceller
     assert events[0]["status"] == "queued"
     assert events[-1]["status"] == "cancelled"
+
+
+async def test_a_banned_owner_cannot_read_their_job(
+    client: httpx.AsyncClient, factory: Factory, app
+) -> None:  # noqa: ANN001
+    from domain.users import service as users_service
+    from domain.users.models import User
+
+    account = await factory.account()
+    target = await factory.scene(await factory.account())
+    job = (await submit(client, account, target["id"], "Before the ban.")).json()
+    async with app.state.db.transaction() as session:
+        await users_service.ban(session, await session.get(User, uuid.UUID(account.id)))
+    response = await client.get(f"/v1/jobs/{job['id']}", headers=account.headers)
+    assert response.status_code == 403
