@@ -1,0 +1,263 @@
+"""Continuity rules of a bible, beyond its schema. They assume the schema holds.
+
+Names are change-scoped. The realistic canon (`scene_bible.large.json`) holds homonyms: two
+active "Orin Whitlock"s, "Eli" for both Elias Petrov and Elias Vance. So canon that already
+exists is never reported; a name rule fires only on a character that *newly* holds a name (it
+is new, renamed, given an alias, or reactivated) while another character holds it too. Without
+`previous` nothing newly holds a name and the name rules find nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from domain.bible.schema import Violation
+
+CLOSED_THREAD_STATUSES = frozenset({"resolved", "abandoned"})
+
+
+@lru_cache(maxsize=65536)
+def name_key(name: str) -> str:
+    """Names compare case-insensitively, whatever their spacing."""
+    return " ".join(name.split()).casefold()
+
+
+def _ids(characters: Iterable[Any]) -> set[Any]:
+    return {c.get("entityId") for c in characters if isinstance(c, dict)}
+
+
+def duplicate_ids(characters: list[dict[str, Any]]) -> list[Violation]:
+    seen: dict[str, int] = {}
+    found = []
+    for i, character in enumerate(characters):
+        entity_id = character["entityId"]
+        if entity_id in seen:
+            found.append(
+                Violation(
+                    f"/characters/{i}/entityId",
+                    f"entity id {entity_id!r} is already used by /characters/{seen[entity_id]}",
+                    "duplicate_entity_id",
+                )
+            )
+        else:
+            seen[entity_id] = i
+    return found
+
+
+def removed_characters(characters: list[dict[str, Any]], previous: list[Any]) -> list[Violation]:
+    """Ids are stable: a character may become inactive, never disappear or change id."""
+    current = _ids(characters)
+    return [
+        Violation(
+            f"/characters/{i}",
+            f"character {old.get('entityId')!r} ({old.get('canonicalName')}) was removed or its "
+            "id changed; mark it inactive instead",
+            "character_removed",
+        )
+        for i, old in enumerate(previous)
+        if isinstance(old, dict) and old.get("entityId") not in current
+    ]
+
+
+def _same_names(old: Any, new: dict[str, Any]) -> bool:
+    return old is new or (
+        isinstance(old, dict)
+        and old.get("canonicalName") == new["canonicalName"]
+        and old.get("aliases", []) == new.get("aliases", [])
+        and old.get("isActive") == new["isActive"]
+    )
+
+
+def name_collisions(
+    characters: list[dict[str, Any]], previous: list[Any] | None
+) -> list[Violation]:
+    """Active canonical names unique; an alias never another character's name or alias.
+
+    With `previous`, only characters whose names changed are checked (see below).
+    """
+    before = (
+        {c.get("entityId"): c for c in previous if isinstance(c, dict)}
+        if previous is not None
+        else None
+    )
+    # A new bible is checked whole; an edit only for the names it gives out, so a collision
+    # the canon already held does not block an unrelated change.
+    changed = [
+        i
+        for i, c in enumerate(characters)
+        if before is None or not _same_names(before.get(c["entityId"]), c)
+    ]
+    if not changed:
+        return []
+    active: dict[str, list[int]] = defaultdict(list)
+    canonical: dict[str, list[int]] = defaultdict(list)
+    aliases: dict[str, list[int]] = defaultdict(list)
+    # Only the names the changed characters hold can collide: index just those.
+    wanted = set()
+    for i in changed:
+        wanted.add(name_key(characters[i]["canonicalName"]))
+        wanted.update(name_key(a) for a in characters[i].get("aliases", ()))
+    for i, c in enumerate(characters):
+        key = name_key(c["canonicalName"])
+        if key in wanted:
+            canonical[key].append(i)
+            if c["isActive"]:
+                active[key].append(i)
+        for alias in {name_key(a) for a in c.get("aliases", ())} & wanted:
+            aliases[alias].append(i)
+
+    def others(holders: list[int], i: int) -> list[int]:
+        return [j for j in holders if j != i]
+
+    found = []
+    for i in changed:
+        c = characters[i]
+        old = before.get(c["entityId"]) if before is not None else None
+        old = old if isinstance(old, dict) else {}
+        key = name_key(c["canonicalName"])
+        had_name = (
+            isinstance(old.get("canonicalName"), str) and name_key(old["canonicalName"]) == key
+        )
+        if c["isActive"] and not (had_name and old.get("isActive") is True):
+            clash = others(active[key], i)
+            if clash:
+                found.append(
+                    Violation(
+                        f"/characters/{i}/canonicalName",
+                        f"{c['canonicalName']!r} is already the name of active character "
+                        f"/characters/{clash[0]}",
+                        "duplicate_active_name",
+                    )
+                )
+        if not had_name and (clash := others(aliases[key], i)):
+            found.append(
+                Violation(
+                    f"/characters/{i}/canonicalName",
+                    f"{c['canonicalName']!r} is an alias of /characters/{clash[0]}",
+                    "alias_collision",
+                )
+            )
+        old_aliases = {name_key(a) for a in old.get("aliases", ()) if isinstance(a, str)}
+        for j, alias in enumerate(c.get("aliases", ())):
+            alias_key = name_key(alias)
+            if alias_key in old_aliases:
+                continue
+            clash = others(canonical[alias_key], i) or others(aliases[alias_key], i)
+            if clash:
+                found.append(
+                    Violation(
+                        f"/characters/{i}/aliases/{j}",
+                        f"alias {alias!r} is already a name or alias of /characters/{clash[0]}",
+                        "alias_collision",
+                    )
+                )
+    return found
+
+
+def dangling_relationships(
+    characters: list[dict[str, Any]], only: Iterable[int] | None = None
+) -> list[Violation]:
+    ids = _ids(characters)
+    found = []
+    for i in range(len(characters)) if only is None else only:
+        for j, relationship in enumerate(characters[i].get("relationships", ())):
+            target = relationship["targetEntityId"]
+            if target not in ids:
+                found.append(
+                    Violation(
+                        f"/characters/{i}/relationships/{j}/targetEntityId",
+                        f"no character has entity id {target!r}",
+                        "dangling_relationship",
+                    )
+                )
+    return found
+
+
+def future_segments(
+    characters: list[dict[str, Any]], events: list[dict[str, Any]], segment_count: int
+) -> list[Violation]:
+    """Nothing may point past the scene's last segment (segment 0 is the opening canon)."""
+    found = [
+        Violation(
+            f"/characters/{i}/introducedInSegment",
+            f"segment {c['introducedInSegment']} is beyond the scene's {segment_count} segments",
+            "future_segment",
+        )
+        for i, c in enumerate(characters)
+        if c.get("introducedInSegment", 0) > segment_count
+    ]
+    found += [
+        Violation(
+            f"/timeline/majorEvents/{i}/segmentNumber",
+            f"segment {e['segmentNumber']} is beyond the scene's {segment_count} segments",
+            "future_segment",
+        )
+        for i, e in enumerate(events)
+        if e["segmentNumber"] > segment_count
+    ]
+    return found
+
+
+def decreasing_timeline(
+    events: list[dict[str, Any]], only: Iterable[int] | None = None
+) -> list[Violation]:
+    """Each event whose segmentNumber is lower than the one just before it."""
+    indexes = range(1, len(events)) if only is None else sorted(only)
+    return [
+        Violation(
+            f"/timeline/majorEvents/{i}/segmentNumber",
+            f"segment {events[i]['segmentNumber']} comes after segment "
+            f"{events[i - 1]['segmentNumber']}; the timeline never goes back",
+            "timeline_decreasing",
+        )
+        for i in indexes
+        if 0 < i < len(events) and events[i]["segmentNumber"] < events[i - 1]["segmentNumber"]
+    ]
+
+
+def duplicate_thread_ids(threads: list[dict[str, Any]]) -> list[Violation]:
+    seen: dict[str, int] = {}
+    found = []
+    for i, thread in enumerate(threads):
+        if thread["id"] in seen:
+            found.append(
+                Violation(
+                    f"/plotThreads/{i}/id",
+                    f"plot thread id {thread['id']!r} is already used by "
+                    f"/plotThreads/{seen[thread['id']]}",
+                    "duplicate_thread_id",
+                )
+            )
+        else:
+            seen[thread["id"]] = i
+    return found
+
+
+def _characters(data: Any) -> list[Any]:
+    value = data.get("characters") if isinstance(data, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def continuity_violations(
+    data: dict[str, Any],
+    *,
+    segment_count: int | None = None,
+    previous: dict[str, Any] | None = None,
+) -> list[Violation]:
+    """Every continuity rule over the whole bible (the schema must hold)."""
+    characters = data["characters"]
+    events = data["timeline"]["majorEvents"]
+    before = _characters(previous) if previous is not None else None
+    found = duplicate_ids(characters)
+    if before is not None:
+        found += removed_characters(characters, before)
+    found += name_collisions(characters, before)
+    found += dangling_relationships(characters)
+    if segment_count is not None:
+        found += future_segments(characters, events, segment_count)
+    found += decreasing_timeline(events)
+    found += duplicate_thread_ids(data["plotThreads"])
+    return found

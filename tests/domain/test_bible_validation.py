@@ -1,0 +1,172 @@
+"""Schema validation of the bible, and validate_change agreeing with a full validation."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.bible.delta import apply_delta
+from domain.bible.validation import Violation, to_pointer, validate_bible, validate_change
+from schemas.script import BibleDelta
+from tests.domain.bible_strategies import changes, scenes
+from tests.factories import large_bible, minimal_bible
+
+FAST = settings(max_examples=60, deadline=None)
+
+
+def rules_of(violations: list[Violation]) -> list[tuple[str, str]]:
+    return [(v.pointer, v.rule) for v in violations]
+
+
+def test_the_large_fixture_breaks_only_the_name_rules() -> None:
+    """The realistic fixture reuses names and aliases ("Eli", "Mar"): a new bible like it is
+    refused with every collision listed, while edits of a stored canon that already holds
+    them are judged only on the names they give out."""
+    bible = large_bible()
+    found = validate_bible(bible, segment_count=201)
+    assert found and {v.rule for v in found} == {"duplicate_active_name", "alias_collision"}
+    assert ("/characters/0/aliases/1", "alias_collision") in rules_of(found)
+    assert validate_bible(bible) == found
+    assert validate_bible(bible, segment_count=201, previous=large_bible()) == []
+    assert validate_change(large_bible(), bible, segment_count=201) == []
+
+
+def test_the_minimal_bible_is_valid() -> None:
+    assert validate_bible(minimal_bible(), segment_count=0) == []
+
+
+def test_every_schema_violation_is_reported_with_its_pointer() -> None:
+    bible = large_bible()
+    bible["characters"][3]["isActive"] = "yes"
+    bible["characters"][7]["canonicalName"] = "x" * 201
+    bible["characters"][9]["relationships"][1]["targetEntityId"] = "not an id"
+    del bible["plotThreads"][2]["status"]
+    bible["plotThreads"][4]["status"] = "finished"
+    bible["timeline"]["majorEvents"][150]["segmentNumber"] = -1
+    bible["styleGuide"]["colour"] = "teal"
+
+    assert rules_of(validate_bible(bible, segment_count=201)) == [
+        ("/characters/3/isActive", "schema:type"),
+        ("/characters/7/canonicalName", "schema:maxLength"),
+        ("/characters/9/relationships/1/targetEntityId", "schema:pattern"),
+        ("/timeline/majorEvents/150/segmentNumber", "schema:minimum"),
+        ("/plotThreads/2", "schema:required"),
+        ("/plotThreads/4/status", "schema:enum"),
+        ("/styleGuide", "schema:additionalProperties"),
+    ]
+
+
+def test_schema_errors_come_before_and_instead_of_rule_errors() -> None:
+    bible = large_bible()
+    bible["characters"].append(copy.deepcopy(bible["characters"][0]))  # a duplicate id
+    bible["setting"].pop("timePeriod")
+    assert rules_of(validate_bible(bible)) == [("/setting", "schema:required")]
+
+
+def test_a_bible_that_is_not_an_object() -> None:
+    assert rules_of(validate_bible([])) == [("", "schema:type")]
+    assert rules_of(validate_change(minimal_bible(), "text")) == [("", "schema:type")]
+
+
+def test_patterns_anchor_at_the_true_end_of_the_string() -> None:
+    # Python's `$` matches before a final newline; JSON Schema's (ECMA 262) does not.
+    bible = minimal_bible()
+    bible["characters"][0]["entityId"] = "char_mara\n"
+    assert rules_of(validate_bible(bible)) == [("/characters/0/entityId", "schema:pattern")]
+
+
+def test_pointers_escape_tilde_and_slash() -> None:
+    assert to_pointer(["setting", "a/b", "c~d", 3]) == "/setting/a~1b/c~0d/3"
+    assert to_pointer([]) == ""
+
+
+def test_validate_change_lists_every_error_of_the_change() -> None:
+    before = large_bible()
+    after = copy.deepcopy(before)
+    after["characters"][5]["aliases"].append("")
+    after["timeline"]["majorEvents"].append({"segmentNumber": "202", "event": "x"})
+    after["plotThreads"][0]["description"] = 7
+    expected = [
+        ("/characters/5/aliases/3", "schema:minLength"),
+        ("/timeline/majorEvents/200/segmentNumber", "schema:type"),
+        ("/plotThreads/0/description", "schema:type"),
+    ]
+    assert rules_of(validate_change(before, after)) == expected
+    assert rules_of(validate_bible(after)) == expected
+
+
+def test_validate_change_of_an_applied_delta() -> None:
+    before = large_bible()
+    delta = BibleDelta.model_validate(
+        {
+            "new_characters": [{"entityId": "char_wren", "canonicalName": "Wren Ash"}],
+            "events": [{"event": "The bell rings twice."}],
+            "thread_changes": [{"id": before["plotThreads"][-1]["id"], "status": "dormant"}],
+        }
+    )
+    assert validate_change(before, apply_delta(before, delta, 202), segment_count=202) == []
+    assert rules_of(
+        validate_change(before, apply_delta(before, delta, 203), segment_count=202)
+    ) == [
+        ("/characters/50/introducedInSegment", "future_segment"),
+        ("/timeline/majorEvents/200/segmentNumber", "future_segment"),
+    ]
+
+
+def test_validate_change_sees_a_boolean_swapped_for_a_number() -> None:
+    # True == 1 in Python: equality alone would call this character unchanged.
+    before = large_bible()
+    after = copy.deepcopy(before)
+    after["characters"][2]["isActive"] = 1
+    assert rules_of(validate_change(before, after)) == [("/characters/2/isActive", "schema:type")]
+
+
+@FAST
+@given(scenes())
+def test_generated_bibles_are_valid(scene: tuple[dict[str, Any], int]) -> None:
+    bible, segment_count = scene
+    assert validate_bible(bible) == []
+    assert validate_bible(bible, segment_count=segment_count, previous=copy.deepcopy(bible)) == []
+    assert validate_change(bible, copy.deepcopy(bible), segment_count=segment_count) == []
+
+
+@FAST
+@given(scenes(), st.data())
+def test_a_wrong_type_is_reported_at_its_pointer(
+    scene: tuple[dict[str, Any], int], data: st.DataObject
+) -> None:
+    bible, segment_count = scene
+    i = data.draw(st.integers(0, len(bible["characters"]) - 1))
+    field, value = data.draw(
+        st.sampled_from(
+            [
+                ("isActive", "true"),
+                ("isActive", 1),  # == True, yet not a boolean
+                ("introducedInSegment", "3"),
+                ("introducedInSegment", False),
+                ("aliases", "Mara"),
+                ("entityId", 7),
+            ]
+        )
+    )
+    before = copy.deepcopy(bible)
+    bible["characters"][i][field] = value
+    expected = [(f"/characters/{i}/{field}", "schema:type")]
+    assert rules_of(validate_bible(bible, segment_count=segment_count)) == expected
+    assert rules_of(validate_change(before, bible, segment_count=segment_count)) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_validate_change_agrees_with_a_full_validation(data: st.DataObject) -> None:
+    before, segment_count = data.draw(scenes())
+    after = data.draw(changes(before))
+    bound = data.draw(st.sampled_from([None, segment_count, segment_count + 3]))
+    snapshot = copy.deepcopy(before)
+    assert validate_change(before, after, segment_count=bound) == validate_bible(
+        after, segment_count=bound, previous=before
+    )
+    assert before == snapshot

@@ -1,0 +1,200 @@
+"""The world of one fault test: a private database, its own queue, app, storage and processes.
+
+Fault tests run their workers as subprocesses with JOB_STUCK_AFTER_SECONDS=1, whose recovery
+cron would re-enqueue every unfinished job it can see; a private database keeps it from
+touching (and rendering) the jobs other test modules left queued on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from alembic import command
+from sqlalchemy import select
+
+from domain.jobs import repository
+from domain.jobs.models import TERMINAL_STATUSES, Job
+from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
+from infra.settings import Settings
+from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config, with_database
+from tests.factories import Account, Factory
+from tests.worker.processes import Child, Processes
+
+SUBPROCESS_WORKER = {"worker_poll_delay": 0.05, "log_level": "INFO"}
+
+
+@asynccontextmanager
+async def private_database(label: str) -> AsyncIterator[str]:
+    """A fresh database built by the migrations, dropped afterwards."""
+    name = f"storyloom_test_{RUN_ID}_{label}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    try:
+        url = with_database(BASE_DATABASE_URL, name)
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        yield url
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    app: Any
+    client: httpx.AsyncClient
+    factory: Factory
+    processes: Processes
+    fault_dir: Path
+
+    def derive(self, **fields: Any) -> Settings:
+        return self.settings.model_copy(update=fields)
+
+    def worker(self, env: Mapping[str, Any] | None = None, **fields: Any) -> Child:
+        """The real worker, `python -m worker.main`, with these settings changed."""
+        return self.processes.worker(self.derive(**{**SUBPROCESS_WORKER, **fields}), env=env)
+
+    def faulty_worker(
+        self, stage: str, at: str = "start", env: Mapping[str, Any] | None = None, **fields: Any
+    ) -> Child:
+        """A worker whose jobs pause in `stage` (see tests/worker/faulty_worker.py)."""
+        fault = {"FAULT_PAUSE_STAGE": stage, "FAULT_PAUSE_AT": at, "FAULT_DIR": self.fault_dir}
+        return self.processes.worker(
+            self.derive(**{**SUBPROCESS_WORKER, **fields}),
+            module="tests.worker.faulty_worker",
+            env={**(env or {}), **fault},
+        )
+
+    async def submit(self, account: Account, scene_id: str, text: str) -> str:
+        response = await self.client.post(
+            f"/v1/scenes/{scene_id}/continuations",
+            json={"text": text},
+            headers={**account.headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    async def job(self, job_id: str) -> Job:
+        async with self.app.state.db.session() as session:
+            job = await repository.get(session, uuid.UUID(job_id))
+        assert job is not None, job_id
+        return job
+
+    async def wait_job(
+        self, job_id: str, done: Callable[[Job], bool], what: str, seconds: float = 60
+    ) -> Job:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            job = await self.job(job_id)
+            if done(job):
+                return job
+            if loop.time() > deadline:
+                raise AssertionError(
+                    f"job {job_id} never got {what} in {seconds}s: status={job.status} "
+                    f"stage={job.stage} message={job.message!r}\n{self.processes.logs()}"
+                )
+            await asyncio.sleep(0.1)
+
+    async def wait_end(self, job_id: str, seconds: float = 60) -> Job:
+        return await self.wait_job(
+            job_id, lambda j: j.status in TERMINAL_STATUSES, "to an end", seconds
+        )
+
+    async def wait_paused(self, job_id: str, worker: Child, seconds: float = 60) -> None:
+        marker = self.fault_dir / f"paused-{job_id}"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not marker.exists():
+            if not worker.alive or loop.time() > deadline:
+                job = await self.job(job_id)
+                raise AssertionError(
+                    f"job {job_id} never paused (worker alive: {worker.alive}, "
+                    f"status={job.status}, stage={job.stage})\n{self.processes.logs()}"
+                )
+            await asyncio.sleep(0.05)
+
+    def release(self, job_id: str) -> None:
+        (self.fault_dir / f"release-{job_id}").touch()
+
+    async def segments(self, scene_id: str) -> list[Segment]:
+        async with self.app.state.db.session() as session:
+            rows = await session.scalars(
+                select(Segment)
+                .where(Segment.scene_id == uuid.UUID(scene_id))
+                .order_by(Segment.sequence)
+            )
+            return list(rows)
+
+    async def sequences(self, scene_id: str) -> list[SegmentSequence]:
+        async with self.app.state.db.session() as session:
+            rows = await session.scalars(
+                select(SegmentSequence)
+                .where(SegmentSequence.scene_id == uuid.UUID(scene_id))
+                .order_by(SegmentSequence.sequence)
+            )
+            return list(rows)
+
+    async def scene(self, scene_id: str) -> Scene:
+        async with self.app.state.db.session() as session:
+            scene = await session.get(Scene, uuid.UUID(scene_id))
+        assert scene is not None
+        return scene
+
+    async def bible_versions(self, scene_id: str) -> list[int]:
+        async with self.app.state.db.session() as session:
+            rows = await session.scalars(
+                select(SceneBible.version)
+                .where(SceneBible.scene_id == uuid.UUID(scene_id))
+                .order_by(SceneBible.version)
+            )
+            return list(rows)
+
+    async def media_keys(self, scene_id: str) -> list[str]:
+        return list(await self.app.state.storage.list(f"scenes/{scene_id}/"))
+
+
+@asynccontextmanager
+async def open_stack(
+    base: Settings,
+    database_url: str,
+    tmp_path: Path,
+    processes: Processes | None = None,
+    **fields: Any,
+) -> AsyncIterator[Stack]:
+    """An app on its own queue (so no other test's worker takes its jobs) and a process pool."""
+    from api.app import create_app
+
+    processes = processes or Processes(tmp_path / "processes")
+    fault_dir = tmp_path / "faults"
+    fault_dir.mkdir()
+    settings = base.model_copy(
+        update={
+            "database_url": database_url,
+            "queue_name": f"storyloom:faults:{uuid.uuid4().hex[:12]}",
+            "media_dir": tmp_path / "media",
+            "work_dir": tmp_path / "work",
+            **fields,
+        }
+    )
+    try:
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            try:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://faults.test"
+                ) as client:
+                    yield Stack(settings, app, client, Factory(app, client), processes, fault_dir)
+            finally:
+                processes.close()
+                with contextlib.suppress(Exception):  # the shared Redis keeps no stale queue
+                    await app.state.queue.delete(settings.queue_name)
+    finally:
+        processes.close()
