@@ -113,7 +113,48 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return problem(500, "Something went wrong on our side.", type_slug="internal")
 
 
+_BODY_PROBLEMS = {"400": "Malformed body", "413": "Content too large"}
+
+
+def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are documented as they are sent: `application/problem+json`, a Problem."""
+    has_problem = "Problem" in schema.get("components", {}).get("schemas", {})
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "requestBody" in operation and has_problem:
+                # Every body can be unparsable (400) or over the size limit (413).
+                for code, description in _BODY_PROBLEMS.items():
+                    responses.setdefault(
+                        code,
+                        {
+                            "description": description,
+                            "content": {"application/json": {"schema": problem_ref}},
+                        },
+                    )
+            for code, response in responses.items():
+                content = response.get("content", {})
+                if not code.startswith(("4", "5")) or "application/json" not in content:
+                    continue
+                media = content.pop("application/json")
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.endswith("/HTTPValidationError") and has_problem:
+                    # Validation errors go through `_validation_error`, never FastAPI's shape.
+                    media["schema"] = problem_ref
+                content[PROBLEM_JSON] = media
+    return schema
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_problems(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

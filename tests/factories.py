@@ -188,3 +188,21 @@ class Factory:
             session.add(idea)
             await session.flush()
             return {"id": str(idea.id), "topic_id": topic["id"], "user_id": owner.id}
+
+    async def proposal(self, owner: Account, **fields: Any) -> dict[str, Any]:
+        """A pending topic proposal by `owner`."""
+        body = {"name": unique("Proposal "), "description": "A topic worth having.", **fields}
+        response = await self.client.post("/v1/topic-proposals", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def job(
+        self, owner: Account, scene: dict[str, Any], text: str = "Mara rings the bell twice."
+    ) -> dict[str, Any]:
+        """A queued continuation job by `owner` on `scene` (counts toward the in-flight cap)."""
+        headers = {**owner.headers, "Idempotency-Key": uuid.uuid4().hex}
+        response = await self.client.post(
+            f"/v1/scenes/{scene['id']}/continuations", json={"text": text}, headers=headers
+        )
+        assert response.status_code == 202, response.text
+        return response.json()

@@ -55,7 +55,7 @@ async def list_topics(
     )
 
 
-@router.get("/v1/topics/{topic}", response_model=TopicDetail, responses=_problems(401, 404))
+@router.get("/v1/topics/{topic}", response_model=TopicDetail, responses=_problems(401, 404, 422))
 async def read_topic(topic: str, session: ReadSessionDep, viewer: OptionalUser) -> TopicDetail:
     """One topic, by slug (or id), with its categories."""
     return _detail(await service.get_topic(session, topic, viewer))
@@ -64,7 +64,7 @@ async def read_topic(topic: str, session: ReadSessionDep, viewer: OptionalUser) 
 @router.get(
     "/v1/topics/{topic}/categories/{category}",
     response_model=CategoryOut,
-    responses=_problems(401, 404),
+    responses=_problems(401, 404, 422),
 )
 async def read_category(
     topic: str, category: str, session: ReadSessionDep, viewer: OptionalUser
@@ -158,7 +158,7 @@ async def list_proposals(
     "/v1/topic-proposals/{proposal_id}",
     response_model=ProposalOut,
     tags=["topic proposals"],
-    responses=_problems(401, 404, 422),
+    responses=_problems(401, 403, 404, 422),
 )
 async def read_proposal(
     proposal_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep
