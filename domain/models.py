@@ -5,6 +5,7 @@ from domain.engagement.models import Like, SceneView
 from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
+from domain.partitions.models import PartitionArchive
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
 from domain.topics.models import Category, Topic, TopicProposal
 from domain.users.models import OAuthAccount, RefreshToken, User
@@ -19,6 +20,7 @@ __all__ = [
     "ModerationActionRecord",
     "ModerationFlag",
     "OAuthAccount",
+    "PartitionArchive",
     "RefreshToken",
     "Scene",
     "SceneBible",

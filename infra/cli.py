@@ -5,6 +5,8 @@
     storyloom migrate
     storyloom partitions ensure [--months-ahead N]
     storyloom partitions list
+    storyloom partitions archive [--dry-run] [--months N] [--partition jobs_pYYYY_MM]
+    storyloom partitions restore jobs_pYYYY_MM
 
 A password can come from standard input (--password-stdin), from STORYLOOM_NEW_PASSWORD, or from
 a prompt, so that it does not have to land in the shell history.
@@ -27,10 +29,13 @@ from domain.errors import DomainError
 from domain.users import repository as users_repository
 from domain.users import service as users_service
 from domain.users.models import Role
+from infra.archive import ArchiveError, archive_partitions, list_archives
 from infra.db import Database
 from infra.logging import configure_logging
 from infra.partitions import ensure_partitions, list_partitions
+from infra.restore import restore_partition
 from infra.settings import ROOT, Settings, get_settings
+from infra.storage import storage_from_settings
 from schemas.users import RegisterIn
 
 PASSWORD_ENV = "STORYLOOM_NEW_PASSWORD"
@@ -117,7 +122,10 @@ async def partitions_ensure(settings: Settings, args: argparse.Namespace) -> int
             created = await ensure_partitions(session, months_ahead=months)
         for c in created:
             print(f"created {c.name} [{c.lower} .. {c.upper}) moved_rows={c.moved_rows}")
+        moved = sum(c.moved_rows for c in created)
         print(f"{len(created)} partition(s) created, {months} month(s) ahead kept")
+        if moved:
+            print(f"{moved} row(s) moved out of the default partitions")
         return 0
 
     return await with_database(settings, work)
@@ -127,6 +135,7 @@ async def partitions_list(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         async with db.session() as session:
             report = await list_partitions(session)
+            archives = await list_archives(session)
         for p in report.partitions:
             bounds = "DEFAULT" if p.is_default else f"[{p.lower:%Y-%m-%d} .. {p.upper:%Y-%m-%d})"
             rows = "?" if p.row_estimate is None else f"~{p.row_estimate}"
@@ -136,6 +145,46 @@ async def partitions_list(settings: Settings, args: argparse.Namespace) -> int:
                 f"{table}: {months} month(s) ahead, until {report.horizon[table]} "
                 f"(wanted: {report.required_months_ahead})"
             )
+        for a in archives:
+            rows = "?" if a.row_count is None else str(a.row_count)
+            print(f"{a.partition:<22} {a.status:<9} rows {rows} -> {a.storage_key}")
+        return 0
+
+    return await with_database(settings, work)
+
+
+async def partitions_archive(settings: Settings, args: argparse.Namespace) -> int:
+    months = args.months if args.months is not None else settings.archive_jobs_after_months
+
+    async def work(db: Database) -> int:
+        run = await archive_partitions(
+            db.primary,
+            storage_from_settings(settings),
+            months=months,
+            dry_run=args.dry_run,
+            only=args.partition,
+        )
+        for o in run.outcomes:
+            rows = "" if o.rows is None else f" rows={o.rows}"
+            detail = f": {o.detail}" if o.detail else ""
+            print(f"{o.action:<13} {o.partition}{rows}{detail}")
+        done = sum(o.action == "archived" for o in run.outcomes)
+        print(f"{done} partition(s) archived (jobs partitions ending by {run.cutoff})")
+        return 1 if run.failed else 0
+
+    return await with_database(settings, work)
+
+
+async def partitions_restore(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        restored = await restore_partition(
+            db.primary, storage_from_settings(settings), args.partition
+        )
+        print(
+            f"restored {restored.partition}: {restored.rows} row(s); "
+            f"{restored.orphans_dropped} orphan(s) dropped, "
+            f"{restored.moved_from_default} moved from the default partition"
+        )
         return 0
 
     return await with_database(settings, work)
@@ -165,7 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
     parts_sub = parts.add_subparsers(dest="action", required=True)
     ensure = parts_sub.add_parser("ensure", help="create missing partitions (idempotent)")
     ensure.add_argument("--months-ahead", type=int, choices=range(1, 25), metavar="N")
-    parts_sub.add_parser("list", help="partitions, bounds, row estimates and horizon")
+    parts_sub.add_parser("list", help="partitions, bounds, row estimates, horizon, archives")
+    archive = parts_sub.add_parser(
+        "archive", help="export old jobs partitions to storage, then drop them (idempotent)"
+    )
+    archive.add_argument("--dry-run", action="store_true", help="only say what would happen")
+    archive.add_argument(
+        "--months", type=int, choices=range(1, 121), metavar="N", help="age in whole months"
+    )
+    archive.add_argument(
+        "--partition", metavar="NAME", help="only this one (also archives a restored one again)"
+    )
+    restore = parts_sub.add_parser("restore", help="bring an archived jobs partition back")
+    restore.add_argument("partition", metavar="NAME", help="e.g. jobs_p2026_01")
     return parser
 
 
@@ -181,9 +242,11 @@ def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> 
             ("users", "set-role"): set_role,
             ("partitions", "ensure"): partitions_ensure,
             ("partitions", "list"): partitions_list,
+            ("partitions", "archive"): partitions_archive,
+            ("partitions", "restore"): partitions_restore,
         }
         return asyncio.run(handlers[(args.command, args.action)](settings, args))
-    except (CommandError, DomainError) as exc:
+    except (CommandError, DomainError, ArchiveError) as exc:
         print(f"storyloom: {exc}", file=sys.stderr)
         return 1
 

@@ -13,15 +13,20 @@ parent, deleted from the default, and the table is then attached as the month's 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from infra.logging import get_logger
 from infra.settings import get_settings
+
+if TYPE_CHECKING:
+    from infra.db import Database
 
 log = get_logger("infra.partitions")
 
@@ -108,7 +113,7 @@ def _literal(day: date) -> str:
     return f"'{day.isoformat()} 00:00:00+00'"
 
 
-async def _partitions(db: Executor, table: str) -> list[Partition]:
+async def table_partitions(db: Executor, table: str) -> list[Partition]:
     rows = (await db.execute(_PARTITIONS_SQL, {"parent": table})).mappings().all()
     return [
         Partition(
@@ -123,7 +128,7 @@ async def _partitions(db: Executor, table: str) -> list[Partition]:
     ]
 
 
-def _overlapping(partitions: list[Partition], lower: datetime, upper: datetime) -> list[Partition]:
+def overlapping(partitions: list[Partition], lower: datetime, upper: datetime) -> list[Partition]:
     return [
         p
         for p in partitions
@@ -143,31 +148,35 @@ async def _delete_triggers(db: Executor, relation: str) -> list[str]:
     return list(result.scalars())
 
 
-async def _create_month(
-    db: Executor, table: str, default: str | None, lower: date, upper: date
-) -> int:
-    """Create the month's partition; return how many rows were moved out of the default."""
-    name = partition_name(table, lower)
-    bounds = {"lower": _utc(lower), "upper": _utc(upper)}
-    in_range = "created_at >= :lower AND created_at < :upper"
-    strays = 0
-    if default is not None:
-        strays = (
-            await db.execute(text(f"SELECT count(*) FROM {default} WHERE {in_range}"), bounds)
-        ).scalar_one()
-    values = f"FOR VALUES FROM ({_literal(lower)}) TO ({_literal(upper)})"
-    if not strays:
-        await db.execute(text(f"CREATE TABLE {name} PARTITION OF {table} {values}"))
-        return 0
+def bounds_clause(lower: date, upper: date) -> str:
+    return f"FOR VALUES FROM ({_literal(lower)}) TO ({_literal(upper)})"
 
-    assert default is not None
+
+async def create_detached(db: Executor, table: str, name: str) -> None:
+    """A standalone table shaped like `table`, to be filled and then attached as a partition."""
     await db.execute(
         text(
             f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
             "INCLUDING STORAGE INCLUDING COMPRESSION)"
         )
     )
-    await db.execute(text(f"INSERT INTO {name} SELECT * FROM {default} WHERE {in_range}"), bounds)
+
+
+async def move_from_default(
+    db: Executor, default: str, name: str, lower: date | datetime, upper: date | datetime
+) -> int:
+    """Move the default partition's rows of [lower, upper) into the standalone table `name`."""
+    bounds = {
+        "lower": lower if isinstance(lower, datetime) else _utc(lower),
+        "upper": upper if isinstance(upper, datetime) else _utc(upper),
+    }
+    in_range = "created_at >= :lower AND created_at < :upper"
+    inserted = await db.execute(
+        text(f"INSERT INTO {name} SELECT * FROM {default} WHERE {in_range}"), bounds
+    )
+    moved = int(cast("CursorResult[Any]", inserted).rowcount)
+    if not moved:
+        return 0
     # Row triggers of the parent are cloned onto every partition, so deleting from the default
     # would fire segments_claim_sequence and free the moved segments' sequence slots. The rows
     # keep their id and created_at, so the slots stay right as they are: the DELETE must not
@@ -179,8 +188,38 @@ async def _create_month(
     await db.execute(text(f"DELETE FROM {default} WHERE {in_range}"), bounds)
     for trigger in triggers:
         await db.execute(text(f'ALTER TABLE {default} ENABLE TRIGGER "{trigger}"'))
-    await db.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} {values}"))
-    return int(strays)
+    return moved
+
+
+async def _create_month(
+    db: Executor, table: str, default: str | None, lower: date, upper: date
+) -> int:
+    """Create the month's partition; return how many rows were moved out of the default."""
+    name = partition_name(table, lower)
+    strays = 0
+    if default is not None:
+        strays = (
+            await db.execute(
+                text(
+                    f"SELECT count(*) FROM {default} "
+                    "WHERE created_at >= :lower AND created_at < :upper"
+                ),
+                {"lower": _utc(lower), "upper": _utc(upper)},
+            )
+        ).scalar_one()
+    if not strays:
+        await db.execute(
+            text(f"CREATE TABLE {name} PARTITION OF {table} {bounds_clause(lower, upper)}")
+        )
+        return 0
+
+    assert default is not None
+    await create_detached(db, table, name)
+    moved = await move_from_default(db, default, name, lower, upper)
+    await db.execute(
+        text(f"ALTER TABLE {table} ATTACH PARTITION {name} {bounds_clause(lower, upper)}")
+    )
+    return moved
 
 
 async def ensure_partitions(
@@ -194,24 +233,29 @@ async def ensure_partitions(
     created: list[CreatedPartition] = []
     for table in PARTITIONED_TABLES:
         # Read after taking the lock: a concurrent run that held it has committed by now.
-        existing = await _partitions(db, table)
+        existing = await table_partitions(db, table)
         default = next((p.name for p in existing if p.is_default), None)
         for offset in range(months_ahead + 1):
             lower, upper = add_months(first, offset), add_months(first, offset + 1)
-            overlapping = _overlapping(existing, _utc(lower), _utc(upper))
-            if overlapping:
-                if any(p.lower != _utc(lower) or p.upper != _utc(upper) for p in overlapping):
+            taken = overlapping(existing, _utc(lower), _utc(upper))
+            if taken:
+                if any(p.lower != _utc(lower) or p.upper != _utc(upper) for p in taken):
                     log.warning(
                         "partition_range_taken",
                         table=table,
                         month=lower.isoformat(),
-                        by=[p.name for p in overlapping],
+                        by=[p.name for p in taken],
                     )
                 continue
             moved = await _create_month(db, table, default, lower, upper)
             name = partition_name(table, lower)
             created.append(CreatedPartition(table, name, lower, upper, moved))
             log.info("partition_created", table=table, partition=name, moved_rows=moved)
+            if moved:
+                # Rows only land in the default when maintenance fell behind: worth a warning.
+                log.warning(
+                    "default_partition_rows_moved", table=table, partition=name, moved_rows=moved
+                )
     return created
 
 
@@ -241,7 +285,40 @@ async def list_partitions(
         ),
     )
     for table in PARTITIONED_TABLES:
-        partitions = await _partitions(db, table)
+        partitions = await table_partitions(db, table)
         report.partitions.extend(partitions)
         report.months_ahead[table], report.horizon[table] = _coverage(partitions, first)
     return report
+
+
+READY_MIN_MONTHS_AHEAD = 2
+
+
+def horizon_warnings(report: PartitionReport, minimum: int = READY_MIN_MONTHS_AHEAD) -> list[str]:
+    return [
+        f"{table}: only {months} month(s) of partitions ahead (want at least {minimum}); "
+        "run `storyloom partitions ensure`"
+        for table, months in report.months_ahead.items()
+        if months < minimum
+    ]
+
+
+READY_CHECK_SECONDS = 2.0
+
+
+async def partition_warnings(
+    database: Database, minimum: int = READY_MIN_MONTHS_AHEAD
+) -> list[str]:
+    """Readiness warnings (not failures): inserts still succeed, into the default partition."""
+
+    async def inspect() -> PartitionReport:
+        async with database.session() as session:
+            return await list_partitions(session)
+
+    try:
+        # Bounded: a probe must answer quickly even when the primary does not.
+        report = await asyncio.wait_for(inspect(), READY_CHECK_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the primary's own check reports the outage
+        log.warning("partition_check_failed", error=repr(exc))
+        return ["partitions: the horizon could not be checked"]
+    return horizon_warnings(report, minimum)

@@ -65,9 +65,7 @@ class Settings(BaseSettings):
     openai_video_max_wait_seconds: float = Field(
         1800.0, alias="OPENAI_VIDEO_MAX_WAIT_SECONDS", gt=0
     )
-    openai_moderation_model: str = Field(
-        "omni-moderation-latest", alias="OPENAI_MODERATION_MODEL"
-    )
+    openai_moderation_model: str = Field("omni-moderation-latest", alias="OPENAI_MODERATION_MODEL")
     openai_moderation_severe_score: float = Field(
         0.9, alias="OPENAI_MODERATION_SEVERE_SCORE", gt=0, le=1
     )

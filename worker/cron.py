@@ -7,6 +7,7 @@ from typing import Any
 from arq import cron
 
 from domain.scenes.summaries import scenes_needing_summary, summarise_scene
+from infra.archive import archive_partitions
 from infra.db import Database
 from infra.logging import get_logger
 from infra.partitions import ensure_partitions
@@ -42,6 +43,35 @@ def partitions_cron() -> Any:
         run_at_startup=True,
         unique=True,
         timeout=600,
+    )
+
+
+async def archive_old_partitions(ctx: dict[str, Any]) -> int:
+    """Export and drop the jobs partitions older than ARCHIVE_JOBS_AFTER_MONTHS."""
+    db: Database = ctx["db"]
+    settings: Settings = ctx["settings"]
+    run = await archive_partitions(
+        db.primary, ctx["runtime"].storage, months=settings.archive_jobs_after_months
+    )
+    archived = [o.partition for o in run.outcomes if o.action == "archived"]
+    log.info(
+        "partitions_archived",
+        archived=archived,
+        skipped=[o.partition for o in run.outcomes if o.action == "skipped"],
+        failed=[o.partition for o in run.failed],
+    )
+    return len(archived)
+
+
+def archive_cron() -> Any:
+    """Daily, half an hour after partition maintenance; not at start-up (nothing is urgent)."""
+    return cron(
+        archive_old_partitions,
+        name="archive_partitions",
+        hour=3,
+        minute=47,
+        unique=True,
+        timeout=3600,
     )
 
 
@@ -90,4 +120,9 @@ def cron_jobs(settings: Settings) -> list[Any]:
     # Fresh objects for every worker: arq keeps each cron's next run time on the CronJob
     # itself, so two workers sharing one (tests start several per process) would see the
     # start-up run already done.
-    return [partitions_cron(), recovery_cron(settings.recovery_every_seconds), summaries_cron()]
+    return [
+        partitions_cron(),
+        archive_cron(),
+        recovery_cron(settings.recovery_every_seconds),
+        summaries_cron(),
+    ]

@@ -1,0 +1,257 @@
+"""EXPLAIN the hot queries on partitioned segments and jobs: they use their indexes, and a lookup
+whose time range is known (a job by its UUIDv7 id) touches one partition.
+
+The statements are the ones the repositories really send: a cursor hook records them while the
+repository function runs, and they are explained with the same parameters (custom plans, as the
+first executions of a prepared statement get). Thousands of rows over several monthly partitions
+and an ANALYZE give the planner real statistics; sequential scans stay enabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import event, pool, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+import domain.models  # noqa: F401 - every mapper, for the ORM statements below
+from domain.ids import new_time_id
+from domain.jobs import repository as jobs
+from domain.jobs.models import Job
+from domain.pagination import paginate
+from domain.scenes import repository as scenes
+from infra.partitions import add_months, ensure_partitions, month_start
+from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config, with_database
+
+FIRST = add_months(month_start(datetime.now(UTC).date()), -5)
+START = datetime(FIRST.year, FIRST.month, FIRST.day, tzinfo=UTC)
+SCENES, SEGMENTS_PER_SCENE, JOBS = 200, 30, 6000
+
+SEED = [
+    "INSERT INTO users (email, username, password_hash) "
+    "SELECT 'plan' || g || '@example.com', 'plan' || g, 'x' FROM generate_series(1, 100) g",
+    "INSERT INTO topics (name, slug) VALUES ('plans', 'plans')",
+    "INSERT INTO ideas (user_id, topic_id, title, prompt) "
+    "SELECT u.id, t.id, 'An idea', 'A prompt' FROM users u, topics t",
+    "INSERT INTO scenes (idea_id, user_id, title, description) "
+    "SELECT i.id, i.user_id, 'A scene', 'Fog.' FROM ideas i, generate_series(1, 2)",
+    # Each scene's 30 segments spread over six months: its list crosses every partition.
+    "INSERT INTO segments (scene_id, user_id, sequence, text, created_at) "
+    "SELECT s.id, s.user_id, g, 'words', CAST(:start AS timestamptz) + (g - 1) * interval '6 days' "
+    "FROM scenes s, generate_series(1, 30) g",
+    # And one long story, over the same months.
+    "INSERT INTO segments (scene_id, sequence, text, created_at) "
+    "SELECT (SELECT id FROM scenes ORDER BY id DESC LIMIT 1), 30 + g, 'words', "
+    "CAST(:start AS timestamptz) + g * interval '1 hour' FROM generate_series(1, 4000) g",
+    # One job in twenty still open; the rest finished long ago.
+    "INSERT INTO jobs (user_id, scene_id, text, bible_version, status, created_at, updated_at) "
+    "SELECT s.user_id, s.id, 'go on', 1, "
+    "CASE WHEN g % 20 = 0 THEN 'queued' ELSE 'final_ready' END, "
+    "CAST(:start AS timestamptz) + g * interval '43 minutes', "
+    "CAST(:start AS timestamptz) + g * interval '43 minutes' + interval '1 hour' "
+    "FROM generate_series(1, 6000) g "
+    "JOIN LATERAL (SELECT id, user_id FROM scenes ORDER BY id OFFSET g % 200 LIMIT 1) s ON true",
+]
+
+
+@pytest.fixture(scope="module")
+def scratch_url() -> Iterator[str]:
+    name = f"storyloom_plans_{RUN_ID}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = with_database(BASE_DATABASE_URL, name)
+        command.upgrade(alembic_config(url), "head")
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+async def engine(scratch_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(scratch_url, poolclass=pool.NullPool)
+    async with engine.begin() as conn:
+        await ensure_partitions(conn, months_ahead=8, today=FIRST)
+        for sql in SEED:
+            await conn.execute(text(sql), {"start": START})
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with AsyncSession(engine) as session:
+        yield session
+
+
+async def explain(session: AsyncSession, run: Any) -> dict[str, Any]:
+    """The plan of the one statement `run` sends, with the parameters it sent."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    sync_engine = session.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        await run()
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+    assert len(sent) == 1, sent
+    statement, parameters = sent[0]
+    raw = await (await session.connection()).get_raw_connection()
+    plan = await raw.driver_connection.fetchval(  # type: ignore[union-attr]
+        f"EXPLAIN (FORMAT JSON) {statement}", *parameters
+    )
+    # SQLAlchemy's connection decodes json itself; a bare asyncpg one would hand over text.
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+def index_names(scan: dict[str, Any]) -> set[str]:
+    """The indexes a scan reads: its own, or its Bitmap Index Scans'."""
+    if "Index Name" in scan:
+        return {scan["Index Name"]}
+    return {n["Index Name"] for n in nodes(scan) if "Index Name" in n}
+
+
+def scans(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Relation name -> the scan node reading it."""
+    return {n["Relation Name"]: n for n in nodes(plan) if "Relation Name" in n}
+
+
+async def index_parents(session: AsyncSession) -> dict[str, str]:
+    """Each partition's index -> the partitioned index it belongs to."""
+    rows = await session.execute(
+        text(
+            "SELECT c.relname, p.relname FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "WHERE p.relkind = 'I'"
+        )
+    )
+    return {child: parent for child, parent in rows}
+
+
+async def holding_rows(session: AsyncSession, table: str) -> set[str]:
+    rows = await session.execute(
+        text(f"SELECT DISTINCT tableoid::regclass::text FROM {table}")  # noqa: S608
+    )
+    return set(rows.scalars())
+
+
+def assert_indexed(
+    plan: dict[str, Any], parents: dict[str, str], index: str, partitions: set[str]
+) -> None:
+    """Every partition in `partitions` is read through its piece of `index`, none sequentially."""
+    found = scans(plan)
+    assert partitions <= set(found), f"unread partitions: {partitions - set(found)}"
+    for name in partitions:
+        node = found[name]
+        assert node["Node Type"] != "Seq Scan", f"{name}: sequential scan"
+        used = {parents.get(i) for i in index_names(node)}
+        assert used == {index}, (name, node)
+
+
+async def test_a_scenes_segments_in_order_use_the_scene_sequence_index(
+    session: AsyncSession,
+) -> None:
+    parents = await index_parents(session)
+    with_rows = await holding_rows(session, "segments")
+    assert len(with_rows) >= 6
+    short = await session.scalar(text("SELECT id FROM scenes ORDER BY id LIMIT 1"))
+    long = await session.scalar(text("SELECT id FROM scenes ORDER BY id DESC LIMIT 1"))
+
+    # 30 segments: the planner fetches them all through the index, then sorts 30 rows.
+    plan = await explain(
+        session, lambda: scenes.page_active_segments(session, short, limit=20, cursor=None)
+    )
+    assert_indexed(plan, parents, "ix_segments_scene_sequence", with_rows)
+
+    # 4,030 segments: each partition's index is read in order and merged; the first page
+    # stops after 21 rows, and a deep page starts at its cursor in every partition.
+    page = await scenes.page_active_segments(session, long, limit=20, cursor=None)
+    for _ in range(50):
+        page = await scenes.page_active_segments(session, long, limit=50, cursor=page.next_cursor)
+    assert page.items[0].sequence == 2471
+    first = await explain(
+        session, lambda: scenes.page_active_segments(session, long, limit=20, cursor=None)
+    )
+    deep = await explain(
+        session,
+        lambda: scenes.page_active_segments(session, long, limit=20, cursor=page.next_cursor),
+    )
+    for plan in (first, deep):
+        assert_indexed(plan, parents, "ix_segments_scene_sequence", with_rows)
+        assert any(n["Node Type"] == "Merge Append" for n in nodes(plan))
+        assert not any(n["Node Type"] == "Sort" for n in nodes(plan))
+    for scan in scans(deep).values():
+        if scan["Relation Name"] in with_rows:
+            assert "sequence" in scan["Index Cond"], scan  # the cursor is an index condition
+
+
+async def test_a_users_jobs_newest_first_use_the_user_created_index(
+    session: AsyncSession,
+) -> None:
+    user = await session.scalar(text("SELECT user_id FROM jobs GROUP BY user_id LIMIT 1"))
+    parents = await index_parents(session)
+
+    plan = await explain(
+        session,
+        lambda: paginate(
+            session, jobs.user_jobs(user, None), [Job.created_at, Job.id], limit=20, cursor=None
+        ),
+    )
+
+    assert_indexed(plan, parents, "ix_jobs_user_created", await holding_rows(session, "jobs"))
+
+
+async def test_the_unfinished_jobs_use_the_partial_index(session: AsyncSession) -> None:
+    parents = await index_parents(session)
+    later = START + timedelta(days=400)
+
+    plan = await explain(session, lambda: jobs.stuck_jobs(session, later, limit=100))
+
+    assert_indexed(plan, parents, "ix_jobs_unfinished", await holding_rows(session, "jobs"))
+
+
+async def test_a_job_by_its_id_reads_one_partition(session: AsyncSession) -> None:
+    created = START + timedelta(days=75, hours=5)
+    job_id, created = new_time_id(created)
+    scene, user = (await session.execute(text("SELECT id, user_id FROM scenes LIMIT 1"))).one()
+    await session.execute(
+        text(
+            "INSERT INTO jobs (id, created_at, user_id, scene_id, text, bible_version) "
+            "VALUES (:id, :at, :u, :s, 'go on', 1)"
+        ),
+        {"id": job_id, "at": created, "u": user, "s": scene},
+    )
+    month = f"jobs_p{created:%Y_%m}"
+
+    plan = await explain(session, lambda: jobs.get(session, job_id))
+    found = scans(plan)
+
+    assert set(found) == {month}, f"read {sorted(found)}"
+    assert found[month]["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan")
+    assert (await jobs.get(session, job_id)) is not None
+    # An id that is not a UUIDv7 names no month: every partition is read, still by the key.
+    other = await explain(session, lambda: jobs.get(session, uuid.uuid4()))
+    assert len(scans(other)) > 1
+    await session.rollback()
+
+
+def test_the_seed_spans_the_months() -> None:
+    assert START.date() == FIRST and date.today() > FIRST
