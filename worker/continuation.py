@@ -183,14 +183,6 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
         if not moved:
             await cleanup(runtime, job, keep_media=False)
             return "cancelled"
-    async with runtime.db.transaction() as session:
-        await repository.report(
-            session,
-            job,
-            progress=100,
-            message="Done.",
-            outputs={JobStage.FINALIZATION: session_outputs[JobStage.FINALIZATION]},
-        )
     await cleanup(runtime, job, keep_media=True)
     log.info("job_final_ready", job_id=str(job.id))
     return "final_ready"

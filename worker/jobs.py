@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq.worker import func
+
 from worker.continuation import run_continuation
 
 
@@ -12,4 +14,5 @@ async def ping(ctx: dict[str, Any]) -> str:
     return "pong"
 
 
-FUNCTIONS = [ping, run_continuation]
+# No result kept: PostgreSQL holds the outcome, and recovery may re-enqueue under the same id.
+FUNCTIONS = [ping, func(run_continuation, name="run_continuation", keep_result=0)]

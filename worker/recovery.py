@@ -5,7 +5,6 @@ A job being processed holds its advisory lock, so a slow job is never taken for 
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,13 +25,16 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
     async with runtime.db.session() as session:
         stuck = await repository.stuck_jobs(session, cutoff)
     requeued = 0
-    for job_id, _created in stuck:
+    for job_id, moved_at in stuck:
         if await _is_running(runtime, str(job_id)):
             continue
-        await ctx["redis"].enqueue_job(
-            RUN_CONTINUATION, str(job_id), _job_id=f"continuation:{job_id}:rec{int(time.time())}"
+        # One queue entry per stuck state: while the job does not move, later ticks name the
+        # same arq job id, which arq refuses to enqueue twice.
+        stamp = int(moved_at.timestamp() * 1000)
+        enqueued = await ctx["redis"].enqueue_job(
+            RUN_CONTINUATION, str(job_id), _job_id=f"continuation:{job_id}:rec{stamp}"
         )
-        requeued += 1
+        requeued += enqueued is not None
     if requeued:
         log.warning("stuck_jobs_requeued", count=requeued)
     return requeued

@@ -170,6 +170,10 @@ async def _mark_final(
         "duration": media.duration,
         "bible_version": scene.bible_version,
     }
+    job.stage_outputs = {
+        **job.stage_outputs,
+        JobStage.FINALIZATION.value: {"segment_id": str(segment_id), "sequence": sequence},
+    }
     job.status = JobStatus.FINAL_READY
     job.stage = JobStage.COMPLETED
     job.progress = 100

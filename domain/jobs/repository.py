@@ -237,13 +237,14 @@ async def schedule_retry(session: AsyncSession, job: Job, *, message: str, code:
 async def stuck_jobs(
     session: AsyncSession, older_than: datetime, limit: int = 100
 ) -> list[tuple[uuid.UUID, datetime]]:
-    """Unfinished jobs nobody moved for a while (their queue entry may be gone)."""
+    """Unfinished jobs nobody moved for a while (their queue entry may be gone), with the
+    instant they last moved."""
     rows = (
         await session.execute(
-            select(Job.id, Job.created_at)
+            select(Job.id, Job.updated_at)
             .where(_OPEN, Job.updated_at < older_than)
             .order_by(Job.updated_at)
             .limit(limit)
         )
     ).all()
-    return [(r.id, r.created_at) for r in rows]
+    return [(r.id, r.updated_at) for r in rows]

@@ -1,0 +1,97 @@
+"""Scratch databases and servers for benchmarks: the same real parts the tests use."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import uvicorn
+from alembic import command
+
+from tests.conftest import BASE_DATABASE_URL, _admin, alembic_config, with_database
+
+
+@contextlib.contextmanager
+def scratch_database(prefix: str = "storyloom_bench") -> Any:
+    """A freshly migrated database, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = with_database(BASE_DATABASE_URL, name)
+    try:
+        command.upgrade(alembic_config(url), "head")
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """`app` on a real loopback HTTP server in this event loop."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def load(
+    base: str,
+    request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    *,
+    clients: int,
+    seconds: float,
+    warmup: float = 1.0,
+) -> dict[str, float]:
+    """Closed-loop load: `clients` concurrent loops for `seconds` after a warm-up."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        latencies: list[float] = []
+        errors = 0
+        measuring = False
+
+        async def loop(deadline: float) -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                try:
+                    ok = (await request(client)).status_code < 400
+                except httpx.HTTPError:
+                    ok = False
+                if measuring:
+                    latencies.append(time.perf_counter() - started)
+                    errors += 0 if ok else 1
+
+        until = time.perf_counter() + warmup
+        await asyncio.gather(*(loop(until) for _ in range(clients)))
+        measuring = True
+        started = time.perf_counter()
+        await asyncio.gather(*(loop(started + seconds) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    ordered = sorted(latencies) or [0.0]
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": ordered[len(ordered) // 2],
+        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+        "errors": float(errors),
+        "requests": float(len(latencies)),
+    }
