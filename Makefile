@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -q
 
-.PHONY: help run test lint format bench migrate revision worker api services stop-services ffmpeg
+.PHONY: help run test lint format bench fuzz migrate revision worker api services stop-services ffmpeg
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 
 bench: $(STAMP) ffmpeg ## the benchmarks (figures for docs/BENCHMARKS.md)
 	$(BIN)/python -m infra.devstack exec -- $(BIN)/python -m tests.benchmarks
+
+fuzz: $(STAMP) ## schemathesis with many examples per operation (FUZZ_EXAMPLES=200)
+	STORYLOOM_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m infra.devstack test -- -q tests/api/test_schemathesis.py
 
 migrate: $(STAMP) ## upgrade DATABASE_URL to the latest migration
 	$(BIN)/python -m infra.cli migrate

@@ -1,10 +1,10 @@
 """Continuity rules of a bible, beyond its schema. They assume the schema holds.
 
-Names are change-scoped. The realistic canon (`scene_bible.large.json`) holds homonyms: two
-active "Orin Whitlock"s, "Eli" for both Elias Petrov and Elias Vance. So canon that already
-exists is never reported; a name rule fires only on a character that *newly* holds a name (it
-is new, renamed, given an alias, or reactivated) while another character holds it too. Without
-`previous` nothing newly holds a name and the name rules find nothing.
+Names: a new bible (no `previous`) is checked whole, so every duplicate active name and every
+alias collision is reported. An edit is judged only on the names it gives out (a character that
+is new, renamed, given an alias, or reactivated): the realistic canon
+(`scene_bible.large.json`) already holds homonyms such as "Eli" for two characters, and an
+unrelated change to a stored canon must not fail on collisions it did not make.
 """
 
 from __future__ import annotations
