@@ -57,7 +57,8 @@ MINIMAL_BIBLE: dict[str, Any] = {
 
 
 def large_bible() -> dict[str, Any]:
-    path = ROOT.parent / "shared" / "fixtures" / "scene_bible.large.json"
+    # A copy of shared/fixtures/scene_bible.large.json, so the suite needs nothing outside the repo.
+    path = ROOT / "tests" / "fixtures" / "scene_bible.large.json"
     return json.loads(path.read_text())
 
 
