@@ -22,7 +22,7 @@ from infra.settings import Settings
 # OWASP minimum for Argon2id (19 MiB, t=2, p=1) to keep login latency and memory predictable.
 ARGON2_PARAMETERS = {"time_cost": 2, "memory_cost": 19_456, "parallelism": 1}
 
-_password_hash = PasswordHash((Argon2Hasher(**ARGON2_PARAMETERS),))
+_password_hash = PasswordHash((Argon2Hasher(**ARGON2_PARAMETERS),))  # type: ignore[arg-type]
 # A hash to verify against when the account does not exist, so timing reveals nothing.
 _DUMMY_HASH = _password_hash.hash("storyloom-dummy-password")
 

@@ -112,7 +112,7 @@ def as_failure(exc: Exception) -> JobFailure:
         return exc
     if isinstance(exc, ProviderError):
         kind = ProviderUnavailable if exc.retryable else ProviderRejected
-        failure = kind(str(exc), {"provider_code": exc.code})
+        failure: JobFailure = kind(str(exc), {"provider_code": exc.code})
         return failure
     if isinstance(exc, MediaError):
         return MediaFailure(str(exc), {"stderr": getattr(exc, "stderr", "")[-2000:]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
@@ -13,7 +13,11 @@ from schemas.common import Problem
 from schemas.users import LoginIn, Me, RefreshIn, RegisterIn, TokenPair
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
-PROBLEMS = {401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem},
+    403: {"model": Problem},
+    422: {"model": Problem},
+}
 
 
 @router.post(

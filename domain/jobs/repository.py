@@ -16,7 +16,7 @@ from domain.scenes.models import SceneBible, SceneSummary, Segment
 from domain.users.models import User
 
 
-def _by_id(job_id: uuid.UUID) -> Select[tuple[Job]]:
+def _by_id(job_id: uuid.UUID) -> Select[Any]:
     stmt = select(Job).where(Job.id == job_id)
     created = time_of(job_id)
     if created is not None:  # the id names its month: read one partition, not all
@@ -130,7 +130,7 @@ async def recent_scripts(
     return [{"sequence": r.sequence, "script": r.script} for r in reversed(rows)]
 
 
-def user_jobs(user_id: uuid.UUID, status: str | None) -> Select[tuple[Job]]:
+def user_jobs(user_id: uuid.UUID, status: str | None) -> Select[Any]:
     stmt = select(Job).where(Job.user_id == user_id)
     if status is not None:
         stmt = stmt.where(Job.status == status)
@@ -163,7 +163,7 @@ async def start_attempt(session: AsyncSession, job: Job) -> bool:
             status=func.coalesce(func.nullif(Job.status, "queued"), "processing"),
         )
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 async def report(
@@ -187,11 +187,11 @@ async def report(
     if stage is not None:
         values["stage"] = stage
     if outputs is not None:
-        values["stage_outputs"] = Job.stage_outputs.op("||")(func.cast(outputs, JSONB))
+        values["stage_outputs"] = Job.stage_outputs.op("||")(func.cast(outputs, JSONB))  # type: ignore[arg-type]
     if provider_video_id is not None:
         values["provider_video_id"] = provider_video_id
     result = await session.execute(update(Job).where(*_row(job), _OPEN).values(**values))
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 async def fail(
@@ -217,7 +217,7 @@ async def fail(
             finished_at=func.now(),
         )
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 async def schedule_retry(session: AsyncSession, job: Job, *, message: str, code: str) -> bool:
@@ -231,7 +231,7 @@ async def schedule_retry(session: AsyncSession, job: Job, *, message: str, code:
             message=message,
         )
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 async def stuck_jobs(

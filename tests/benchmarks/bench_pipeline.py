@@ -153,7 +153,7 @@ async def _latency(database_url: str, root: Path) -> tuple[list[float], list[flo
     try:
         owner = await factory.account()
         pipeline = []
-        for run in range(LATENCY_RUNS):
+        for _run in range(LATENCY_RUNS):
             scene = await factory.scene(owner)
             started = time.perf_counter()
             job_id = await _submit(client, owner.headers, scene["id"], TEXT)
@@ -309,15 +309,16 @@ def run() -> str:
     return "\n\n".join(
         [
             "## Continuation pipeline",
-            f"Worker poll_delay {POLL_DELAY} s (arq's default 0.5 s would add up to half a second "
-            "per job and cap a worker near 200 jobs/s). Targets: latency under 1.5x of ffmpeg alone; "
-            "throughput at least 0.3x of arq no-op; job polling at least 1.0x of the bare endpoint.",
+            f"Worker poll_delay {POLL_DELAY} s (arq's default 0.5 s would add up to half a "
+            "second per job and cap a worker near 200 jobs/s). Targets: latency under 1.5x of "
+            "ffmpeg alone; throughput at least 0.3x of arq no-op; job polling at least 1.0x of "
+            "the bare endpoint.",
             "### Submit -> final_ready against ffmpeg alone",
             latency,
             "### Throughput with an instant video provider",
             throughput,
-            f"### Polling a job ({POLL_CLIENTS} concurrent clients, {POLL_SECONDS:.0f} s, one uvicorn "
-            "process each, loopback)",
+            f"### Polling a job ({POLL_CLIENTS} concurrent clients, {POLL_SECONDS:.0f} s, "
+            "one uvicorn process each, loopback)",
             polling,
         ]
     )

@@ -193,17 +193,20 @@ async def test_content_policy_severe_stops_mild_flags(
     moderator = await factory.account("moderator")
     scene = await factory.scene(owner)
     severe, _ = await wait_for_end(
-        client, owner,
+        client,
+        owner,
         (await submit(client, owner, scene["id"], "Mara shouts: kill yourself."))["id"],
     )
     assert severe["status"] == "failed" and severe["error_code"] == "content_policy"
     mild, _ = await wait_for_end(
-        client, owner,
+        client,
+        owner,
         (await submit(client, owner, scene["id"], "Mara mutters: shit, this fog."))["id"],
     )
     assert mild["status"] == "final_ready", mild
     queue = await client.get(
-        "/v1/moderation/flags", params={"status": "pending", "target_type": "scene"},
+        "/v1/moderation/flags",
+        params={"status": "pending", "target_type": "scene"},
         headers=moderator.headers,
     )
     targets = {item["target_id"] for item in queue.json()["items"]}
