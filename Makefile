@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -q
 
-.PHONY: help run test lint format bench fuzz migrate revision worker api services stop-services ffmpeg
+.PHONY: help run test lint format bench fuzz migrate revision worker api services stop-services ffmpeg load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 
 bench: $(STAMP) ffmpeg ## the benchmarks (figures for docs/BENCHMARKS.md)
 	$(BIN)/python -m infra.devstack exec -- $(BIN)/python -m tests.benchmarks
+
+load: $(STAMP) ffmpeg ## bounded loopback load test of API + worker (LOAD_SECONDS=30); writes docs/LOAD.md
+	$(BIN)/python -m infra.devstack exec -- $(BIN)/python -m tests.load
 
 fuzz: $(STAMP) ## schemathesis with many examples per operation (FUZZ_EXAMPLES=200)
 	STORYLOOM_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m infra.devstack test -- -q tests/api/test_schemathesis.py

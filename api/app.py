@@ -17,15 +17,18 @@ from api.routes import (
     ideas,
     jobs,
     media,
+    metrics,
     moderation,
     ops,
     scenes,
+    search,
     topics,
     users,
 )
 from domain.users import service as users_service
 from infra.db import Database
 from infra.logging import configure_logging, get_logger
+from infra.metrics import instrument
 from infra.queue import connect_queue
 from infra.settings import Settings, get_settings
 from infra.storage import storage_from_settings
@@ -33,11 +36,13 @@ from infra.storage import storage_from_settings
 log = get_logger("api")
 ROUTERS = (
     ops.router,
+    metrics.router,
     auth.router,
     users.router,
     topics.router,
     ideas.router,
     scenes.router,
+    search.router,
     engagement.router,
     jobs.router,
     media.router,
@@ -89,4 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ConsistencyTokenMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    instrument(app)  # outermost: times everything, sees the matched route afterwards
     return app

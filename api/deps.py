@@ -16,10 +16,14 @@ from domain.users import repository as users
 from domain.users.models import Role, User
 from infra import queue
 from infra.db import Database, wrote
+from infra.logging import get_logger
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
 from infra.security import AccessClaims, InvalidToken, decode_access_token
 from infra.settings import Settings
+from infra.throttle import LoginThrottle, ThrottlePolicy
+
+log = get_logger("api.deps")
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
@@ -48,6 +52,26 @@ def get_content_checker(request: Request) -> ContentChecker:
     return checker
 
 
+def get_login_throttle(request: Request) -> LoginThrottle:
+    """Failed sign-in counters on the queue's Redis, namespaced by the queue name."""
+    throttle = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        settings: Settings = request.app.state.settings
+        policy = ThrottlePolicy(
+            account_limit=settings.login_failures_per_account,
+            address_limit=settings.login_failures_per_address,
+            window_seconds=settings.login_failure_window_seconds,
+        )
+        throttle = LoginThrottle(request.app.state.queue, settings.queue_name, policy)
+        request.app.state.login_throttle = throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The peer address (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """A primary session whose transaction commits when the handler returns without error.
 
@@ -67,7 +91,10 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
             await consistency.remember_write(request, db)
         pending = queue.take_pending(session)
         if pending:
-            await queue.push(request.app.state.queue, pending)
+            try:
+                await queue.push(request.app.state.queue, pending)
+            except Exception as exc:  # noqa: BLE001 - the rows are committed: recovery enqueues them
+                log.warning("enqueue_left_to_recovery", jobs=len(pending), error=repr(exc))
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -85,6 +112,8 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[ArqRedis, Depends(get_queue)]
 ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+ClientAddressDep = Annotated[str, Depends(client_address)]
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 

@@ -7,11 +7,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError
+from infra.db import database_unavailable
 from infra.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,6 +33,7 @@ _TITLES = {
     422: "Unprocessable content",
     429: "Too many requests",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -102,10 +107,27 @@ async def _stale_data(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        return await _unavailable(request, exc)
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
     if sqlstate.startswith("22"):  # data exception: out of range, bad encoding, ...
         return problem(422, "A value is not acceptable.", type_slug="invalid-value")
     return await _unexpected(request, exc)
+
+
+# Long enough for a failover or a restart to finish, short enough that clients come back soon.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+
+
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """The database (or another backing service) is out of reach: 503, come back shortly."""
+    log.warning("backend_unavailable", error_type=type(exc).__name__, error=str(exc)[:200])
+    return problem(
+        503,
+        "A service we depend on is briefly unavailable; retry shortly.",
+        type_slug="unavailable",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -161,4 +183,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(StaleDataError, _stale_data)
     app.add_exception_handler(DBAPIError, _dbapi_error)
+    # Connection failures surface unwrapped (a refused connect) or as the pool timing out.
+    app.add_exception_handler(ConnectionError, _unavailable)
+    app.add_exception_handler(TimeoutError, _unavailable)
+    app.add_exception_handler(PoolTimeout, _unavailable)
+    # Redis (login throttling, the queue) out of reach: redis-py's own errors, not OSError's.
+    app.add_exception_handler(RedisConnectionError, _unavailable)
+    app.add_exception_handler(RedisTimeoutError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)

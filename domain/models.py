@@ -7,6 +7,7 @@ from domain.jobs.models import Job, JobIdempotencyKey
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.partitions.models import PartitionArchive
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
+from domain.search.models import SearchWord
 from domain.topics.models import Category, Topic, TopicProposal
 from domain.users.models import OAuthAccount, RefreshToken, User
 
@@ -26,6 +27,7 @@ __all__ = [
     "SceneBible",
     "SceneSummary",
     "SceneView",
+    "SearchWord",
     "Segment",
     "SegmentSequence",
     "Topic",

@@ -7,6 +7,8 @@
     storyloom partitions list
     storyloom partitions archive [--dry-run] [--months N] [--partition jobs_pYYYY_MM]
     storyloom partitions restore jobs_pYYYY_MM
+    storyloom secrets generate-key [--key-id KID]
+    storyloom secrets rotate [--batch-size N]
 
 A password can come from standard input (--password-stdin), from STORYLOOM_NEW_PASSWORD, or from
 a prompt, so that it does not have to land in the shell history.
@@ -26,10 +28,12 @@ from alembic.config import Config
 from pydantic import ValidationError
 
 from domain.errors import DomainError
+from domain.users import oauth as users_oauth
 from domain.users import repository as users_repository
 from domain.users import service as users_service
 from domain.users.models import Role
 from infra.archive import ArchiveError, archive_partitions, list_archives
+from infra.crypto import KeyringError, generate_key_entry, load_keyring
 from infra.db import Database
 from infra.logging import configure_logging
 from infra.partitions import ensure_partitions, list_partitions
@@ -190,6 +194,43 @@ async def partitions_restore(settings: Settings, args: argparse.Namespace) -> in
     return await with_database(settings, work)
 
 
+def secrets_generate_key(args: argparse.Namespace) -> int:
+    try:
+        print(generate_key_entry(args.key_id))
+    except KeyringError as exc:
+        print(f"storyloom: {exc}", file=sys.stderr)
+        return 1
+    print(
+        "Prepend it to SECRETS_ENCRYPTION_KEYS, deploy, then run `storyloom secrets rotate`.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def secrets_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    keyring = load_keyring(settings.secrets_encryption_keys.get_secret_value())
+
+    async def work(db: Database) -> int:
+        after, rewritten, unreadable = None, 0, []
+        # One transaction per batch: a long rotation holds no lock for long and can be resumed.
+        while True:
+            async with db.transaction() as session:
+                batch = await users_oauth.reencrypt_batch(
+                    session, keyring, after=after, limit=args.batch_size
+                )
+            rewritten += batch.rewritten
+            unreadable += batch.unreadable
+            if batch.last_id is None:
+                break
+            after = batch.last_id
+        print(f"{rewritten} oauth account(s) re-encrypted under key {keyring.current}")
+        for account_id in unreadable:
+            print(f"oauth account {account_id}: cannot decrypt (key missing?)", file=sys.stderr)
+        return 1 if unreadable else 0
+
+    return await with_database(settings, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storyloom", description="Storyloom operations.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -227,11 +268,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore = parts_sub.add_parser("restore", help="bring an archived jobs partition back")
     restore.add_argument("partition", metavar="NAME", help="e.g. jobs_p2026_01")
+
+    keys = sub.add_parser("secrets", help="encryption keys for secrets at rest")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    generate = keys_sub.add_parser("generate-key", help="print a new kid:base64key entry")
+    generate.add_argument("--key-id", metavar="KID", help="default: k<random hex>")
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-encrypt every stored secret under the first key (idempotent)"
+    )
+    rotate.add_argument(
+        "--batch-size", type=int, choices=range(1, 10_001), metavar="N", default=500
+    )
     return parser
 
 
 def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (args.command, getattr(args, "action", None)) == ("secrets", "generate-key"):
+        return secrets_generate_key(args)  # needs no settings: it makes the first key
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     try:
@@ -244,9 +298,10 @@ def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> 
             ("partitions", "list"): partitions_list,
             ("partitions", "archive"): partitions_archive,
             ("partitions", "restore"): partitions_restore,
+            ("secrets", "rotate"): secrets_rotate,
         }
         return asyncio.run(handlers[(args.command, args.action)](settings, args))
-    except (CommandError, DomainError, ArchiveError) as exc:
+    except (CommandError, DomainError, ArchiveError, KeyringError) as exc:
         print(f"storyloom: {exc}", file=sys.stderr)
         return 1
 

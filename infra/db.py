@@ -43,13 +43,28 @@ _RETRY_SQLSTATES = frozenset({"40001", "40P01", "53300"})
 def make_engine(
     url: str, settings: Settings, *, connect_timeout: float | None = None
 ) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         connect_args={} if connect_timeout is None else {"timeout": connect_timeout},
     )
+    event.listen(engine.sync_engine.pool, "checkout", _drop_closed_connection)
+    return engine
+
+
+def _drop_closed_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Hand out no connection the server has closed: a check without a round trip.
+
+    SQLAlchemy's pool_pre_ping costs three round trips per checkout with asyncpg (BEGIN, a
+    ping, ROLLBACK), as many as the statement itself on a hot read. A connection that the
+    server ended (restart, failover, a proxy cutting it) is already marked closed by asyncpg's
+    protocol, so checking that flag catches it; the pool then opens a fresh one. A connection
+    that dies silently is caught by the statement's own failure instead (a 503, or a retry of
+    the job stage), which invalidates the pool.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
 
 class PrimarySession(Session):
@@ -91,6 +106,21 @@ def replica_failure(exc: BaseException) -> Failure | None:
         if code in _RETRY_SQLSTATES:
             return "busy"
     return None
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is out of reach (refused, cut off, restarting, full),
+    rather than that the statement was wrong: the same work may well succeed a moment later."""
+    if isinstance(exc, ConnectionError | TimeoutError | sa_exc.TimeoutError):
+        return True  # a refused connect or the pool timing out surfaces unwrapped
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, ConnectionError | TimeoutError):
+        return True
+    code = getattr(orig, "sqlstate", None)
+    # 08: connection exception, 57P: shutdown / starting up, 53300: too many connections.
+    return isinstance(code, str) and (code.startswith(("08", "57P")) or code == "53300")
 
 
 @dataclass
@@ -160,6 +190,12 @@ class Database:
         self._primary_sessions = async_sessionmaker(
             self.primary, expire_on_commit=False, sync_session_class=PrimarySession
         )
+        self._autocommit_primary = self.primary.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit_sessions = async_sessionmaker(
+            self._autocommit_primary,
+            expire_on_commit=False,
+            sync_session_class=PrimarySession,
+        )
 
     @property
     def has_replicas(self) -> bool:
@@ -173,6 +209,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session on the primary that commits on success and rolls back on error."""
         async with self._primary_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncSession]:
+        """A primary session in autocommit, for work that is one statement (an UPDATE that
+        moves a job on): atomic by itself, one round trip instead of BEGIN ... COMMIT."""
+        async with self._autocommit_sessions() as session:
             yield session
 
     def read_session(self) -> AsyncSession:
@@ -209,10 +252,15 @@ class Database:
                     await session.invalidate()
 
     def _read_session(self, replica: Replica | None) -> AsyncSession:
+        # Reads run in autocommit: no BEGIN and ROLLBACK around them (two round trips of
+        # three on a one-query read). Each statement still sees a snapshot of its own, which
+        # is what READ COMMITTED gave them inside a transaction.
         if replica is None:
-            return AsyncSession(self.primary, expire_on_commit=False)
+            return AsyncSession(self._autocommit_primary, expire_on_commit=False)
         session = AsyncSession(
-            replica.engine, expire_on_commit=False, sync_session_class=ReplicaSession
+            replica.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            sync_session_class=ReplicaSession,
         )
         session.info[_FAILOVER] = _Failover(self.primary.sync_engine, replica, self.router)
         return session

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.settings import Settings
 
 _PENDING = "storyloom.pending_jobs"
+# arq stops its worker on the first Redis error; retried with backoff (capped at 2 s), a
+# command rides out a restart or failover of up to about a minute instead.
+WORKER_REDIS_RETRIES = 35
+WORKER_REDIS_BACKOFF_CAP_SECONDS = 2.0
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
+
+
+def worker_redis_settings(settings: Settings) -> RedisSettings:
+    """The worker's queue connection: every command retried through a short Redis outage.
+
+    Only the worker's: an API request should answer at once rather than wait for Redis.
+    """
+    backoff = ExponentialBackoff(cap=WORKER_REDIS_BACKOFF_CAP_SECONDS, base=0.05)
+    return replace(
+        redis_settings(settings),
+        retry=Retry(backoff, WORKER_REDIS_RETRIES),
+        # OSError too: redis-py converts a refused connect only after its retry loop.
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, OSError],
+    )
 
 
 async def connect_queue(settings: Settings) -> ArqRedis:

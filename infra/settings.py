@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.crypto import DEV_SECRETS_ENCRYPTION_KEYS, Keyring, KeyringError
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "storyloom-development-secret-change-me-0123456789"
 
@@ -44,6 +46,16 @@ class Settings(BaseSettings):
     jwt_issuer: str = Field("storyloom", alias="JWT_ISSUER")
     access_token_ttl_seconds: int = Field(900, alias="ACCESS_TOKEN_TTL_SECONDS", ge=30)
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS", ge=60)
+
+    # Failed sign-ins allowed per window; an address is generous because offices share one.
+    login_failures_per_account: int = Field(10, alias="LOGIN_FAILURES_PER_ACCOUNT", ge=1)
+    login_failures_per_address: int = Field(200, alias="LOGIN_FAILURES_PER_ADDRESS", ge=1)
+    login_failure_window_seconds: int = Field(900, alias="LOGIN_FAILURE_WINDOW_SECONDS", ge=1)
+
+    # `kid:base64key,...`: the first key encrypts, all decrypt (docs/SECURITY.md, key rotation).
+    secrets_encryption_keys: SecretStr = Field(
+        SecretStr(DEV_SECRETS_ENCRYPTION_KEYS), alias="SECRETS_ENCRYPTION_KEYS"
+    )
 
     admin_email: str | None = Field(None, alias="STORYLOOM_ADMIN_EMAIL")
     admin_password: SecretStr | None = Field(None, alias="STORYLOOM_ADMIN_PASSWORD")
@@ -82,12 +94,23 @@ class Settings(BaseSettings):
     video_width: int = Field(1280, alias="VIDEO_WIDTH", ge=64, le=3840)
     video_height: int = Field(720, alias="VIDEO_HEIGHT", ge=64, le=2160)
     video_fps: int = Field(24, alias="VIDEO_FPS", ge=1, le=60)
+    # Empty: imageio-ffmpeg's bundled static build (fast to start), else `ffmpeg` on PATH.
+    ffmpeg_binary: str = Field("", alias="FFMPEG_BINARY")
     work_dir: Path = Field(ROOT / ".run" / "work", alias="WORK_DIR")
     moderation_terms: str = Field("", alias="MODERATION_TERMS")
     partition_months_ahead: int = Field(3, alias="PARTITION_MONTHS_AHEAD", ge=1, le=24)
     archive_jobs_after_months: int = Field(6, alias="ARCHIVE_JOBS_AFTER_MONTHS", ge=1, le=120)
+    # Trending (domain/engagement/trending.py): recent window against the baseline, hourly.
+    trending_recent_hours: int = Field(24, alias="TRENDING_RECENT_HOURS", ge=1, le=72)
+    trending_baseline_days: int = Field(7, alias="TRENDING_BASELINE_DAYS", ge=4, le=60)
+    trending_half_life_hours: float = Field(6.0, alias="TRENDING_HALF_LIFE_HOURS", gt=0, le=168)
+    trending_prior: float = Field(20.0, alias="TRENDING_PRIOR", gt=0)
+    # Hours the stats cron recounts each run, for rows committed after their hour was counted.
+    engagement_rollup_hours: int = Field(3, alias="ENGAGEMENT_ROLLUP_HOURS", ge=1, le=48)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
+    # A bearer token for the Prometheus scraper on GET /metrics; unset: only admins may scrape.
+    metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN", min_length=16)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
@@ -95,6 +118,13 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be set outside development")
         if len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
+        keys = self.secrets_encryption_keys.get_secret_value()
+        if self.env == "production" and keys == DEV_SECRETS_ENCRYPTION_KEYS:
+            raise ValueError("SECRETS_ENCRYPTION_KEYS must be set outside development")
+        try:
+            Keyring.parse(keys)
+        except KeyringError as exc:
+            raise ValueError(f"SECRETS_ENCRYPTION_KEYS: {exc}") from None
         return self
 
     @property

@@ -14,7 +14,7 @@ from schemas.common import InputModel, LongText, Title, WireModel
 MAX_TAGS = 20
 TAG_PATTERN = r"^[a-z0-9][a-z0-9 _-]*$"
 _TAG_RE = re.compile(TAG_PATTERN)
-IdeaSort = Literal["new", "popular"]
+IdeaSort = Literal["new", "popular", "active", "trending"]
 
 
 def _normalize_tag(value: object) -> object:

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from schemas.common import InputModel, ShortText, Title, WireModel, text_field
 
-SceneSort = Literal["new", "popular", "active"]
+SceneSort = Literal["new", "popular", "active", "trending"]
 SceneDescription = text_field(5_000)
 
 

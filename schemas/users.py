@@ -62,6 +62,14 @@ class PublicProfile(WireModel):
     created_at: datetime
 
 
+class ContributorProfile(PublicProfile):
+    """A public profile with what the contributor has published (visible items only)."""
+
+    idea_count: int
+    scene_count: int
+    segment_count: int
+
+
 class Me(PublicProfile):
     email: str
     is_active: bool

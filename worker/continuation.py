@@ -11,18 +11,22 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-
 from domain.jobs import repository
-from domain.jobs.failures import JobFailure, MediaFailure, ProviderRejected, ProviderUnavailable
+from domain.jobs.failures import (
+    DatabaseUnavailable,
+    JobFailure,
+    MediaFailure,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from domain.jobs.finalization import JobNoLongerOpen
 from domain.jobs.models import TERMINAL_STATUSES, JobStage, JobStatus
 from domain.jobs.service import RUN_CONTINUATION
+from infra.db import database_unavailable
 from infra.logging import get_logger
 from infra.media import MediaError
 from infra.providers.base import ProviderError
@@ -34,9 +38,11 @@ from worker.pipeline import (
     video_generation,
 )
 from worker.pipeline.runtime import Runtime, StageRun
+from worker.recovery import job_lock
 
 log = get_logger("worker.continuation")
 MAX_BACKOFF_SECONDS = 60.0
+PROGRESS_WRITE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,6 @@ class Stage:
     name: JobStage
     done_status: JobStatus
     start: int
-    end: int
     label: str
     run: Callable[[StageRun], Awaitable[dict[str, Any]]]
     still_valid: Callable[[dict[str, Any]], bool] | None = None
@@ -55,7 +60,6 @@ STAGES = (
         JobStage.SCRIPT_EXPANSION,
         JobStatus.SCRIPT_READY,
         5,
-        20,
         "Writing the script.",
         script_expansion.run,
     ),
@@ -63,7 +67,6 @@ STAGES = (
         JobStage.CONTINUITY_VALIDATION,
         JobStatus.CONTINUITY_CHECKED,
         20,
-        30,
         "Checking continuity.",
         continuity_validation.run,
     ),
@@ -71,40 +74,19 @@ STAGES = (
         JobStage.VIDEO_GENERATION,
         JobStatus.PREVIEW_READY,
         30,
-        75,
         "Rendering the video.",
         video_generation.run,
         video_generation.still_valid,
     ),
-    Stage(JobStage.UPLOAD, JobStatus.PREVIEW_READY, 75, 90, "Uploading the segment.", upload.run),
+    Stage(JobStage.UPLOAD, JobStatus.PREVIEW_READY, 75, "Uploading the segment.", upload.run),
     Stage(
         JobStage.FINALIZATION,
         JobStatus.FINAL_READY,
         90,
-        100,
         "Adding the segment.",
         finalization.run,
     ),
 )
-
-
-@asynccontextmanager
-async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[bool]:
-    """Hold the job's advisory lock on a dedicated connection for the whole run."""
-    async with runtime.db.primary.connect() as conn:
-        key = f"job:{job_id}"
-        acquired = await conn.scalar(
-            text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key}
-        )
-        await conn.commit()
-        try:
-            yield bool(acquired)
-        finally:
-            if acquired:
-                await conn.execute(
-                    text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key}
-                )
-                await conn.commit()
 
 
 def as_failure(exc: Exception) -> JobFailure:
@@ -116,6 +98,8 @@ def as_failure(exc: Exception) -> JobFailure:
         return failure
     if isinstance(exc, MediaError):
         return MediaFailure(str(exc), {"stderr": getattr(exc, "stderr", "")[-2000:]})
+    if database_unavailable(exc):
+        return DatabaseUnavailable(f"The database was out of reach: {type(exc).__name__}.")
     failure = JobFailure(f"Unexpected error: {type(exc).__name__}")
     failure.retryable = True
     return failure
@@ -142,23 +126,30 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
             return str(job.status)
         await repository.start_attempt(session, job)
     session_outputs = dict(job.stage_outputs or {})
-    last = {"progress": job.progress}
+    last = {"progress": job.progress, "written": 0.0}
 
     async def progress(value: int, message: str) -> None:
-        if value <= last["progress"]:
+        # Progress is written at most every PROGRESS_WRITE_SECONDS: a poller asks once a
+        # second, and each write is a transaction; stage boundaries always write.
+        now = time.monotonic()
+        if value <= last["progress"] or now - last["written"] < PROGRESS_WRITE_SECONDS:
             return
-        last["progress"] = value
-        async with runtime.db.transaction() as s:
+        last["progress"], last["written"] = value, now
+        async with runtime.db.single_statement() as s:
             await repository.report(s, job, progress=value, message=message)
 
     stage_run = StageRun(runtime, job, session_outputs, progress)
+    finished: tuple[Stage, dict[str, Any]] | None = None
     for stage in STAGES:
         done = session_outputs.get(stage.name)
         if done is not None and (stage.still_valid is None or stage.still_valid(done)):
             continue
-        if not await _enter(runtime, stage_run, stage):
+        if not await _enter(runtime, stage_run, stage, finished):
             await cleanup(runtime, job, keep_media=False)
             return "cancelled"
+        finished = None
+        last["written"] = time.monotonic()
+        log.info("job_stage_started", stage=str(stage.name))
         started = time.perf_counter()
         try:
             output = await stage.run(stage_run)
@@ -169,29 +160,35 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
             return await _failed(ctx, runtime, stage_run, stage, as_failure(exc))
         output["seconds"] = round(time.perf_counter() - started, 3)
         session_outputs[stage.name] = output
+        log.info("job_stage_finished", stage=str(stage.name), seconds=output["seconds"])
         if stage.name == JobStage.FINALIZATION:
+            await _record_finalization(runtime, job, output)
             break
-        async with runtime.db.transaction() as session:
-            moved = await repository.report(
-                session,
-                job,
-                progress=stage.end,
-                message=stage.label,
-                status=stage.done_status,
-                outputs={stage.name: output},
-            )
-        if not moved:
-            await cleanup(runtime, job, keep_media=False)
-            return "cancelled"
+        finished = (stage, output)  # recorded with the next stage's entry, in one write
     await cleanup(runtime, job, keep_media=True)
     log.info("job_final_ready", job_id=str(job.id))
     return "final_ready"
 
 
-async def _enter(runtime: Runtime, stage_run: StageRun, stage: Stage) -> bool:
-    """The stage boundary: False when the job was cancelled meanwhile."""
-    async with runtime.db.transaction() as session:
-        status = None if stage.name != JobStage.SCRIPT_EXPANSION else JobStatus.PROCESSING
+async def _record_finalization(runtime: Runtime, job: Any, output: dict[str, Any]) -> None:
+    """Finalization's own output (its duration), kept like the other stages' outputs."""
+    async with runtime.db.single_statement() as session:
+        await repository.record_outputs(session, job, {str(JobStage.FINALIZATION): output})
+
+
+async def _enter(
+    runtime: Runtime,
+    stage_run: StageRun,
+    stage: Stage,
+    finished: tuple[Stage, dict[str, Any]] | None,
+) -> bool:
+    """The stage boundary: the stage just finished is recorded (its output, its status) and
+    `stage` entered, in one update. False when the job was cancelled meanwhile."""
+    status = JobStatus.PROCESSING if stage.name == JobStage.SCRIPT_EXPANSION else None
+    outputs: dict[str, Any] | None = None
+    if finished is not None:
+        status, outputs = finished[0].done_status, {str(finished[0].name): finished[1]}
+    async with runtime.db.single_statement() as session:
         return await repository.report(
             session,
             stage_run.job,
@@ -199,6 +196,7 @@ async def _enter(runtime: Runtime, stage_run: StageRun, stage: Stage) -> bool:
             message=stage.label,
             stage=stage.name,
             status=status,
+            outputs=outputs,
         )
 
 
@@ -214,9 +212,12 @@ async def _failed(
         retryable=failure.retryable,
         error=failure.message,
     )
+    finished_elsewhere = False
     async with runtime.db.transaction() as session:
         fresh = await repository.get(session, job.id, for_update=True)
         if fresh is None or fresh.status in TERMINAL_STATUSES:
+            # Another run may have finished it meanwhile: its segment's media must stay.
+            finished_elsewhere = fresh is not None and fresh.status == JobStatus.FINAL_READY
             retry = False
         elif failure.retryable and fresh.retry_count < fresh.max_retries:
             delay = min(MAX_BACKOFF_SECONDS, 2.0**fresh.retry_count)
@@ -246,7 +247,7 @@ async def _failed(
             _defer_by=delay,
         )
         return "retrying"
-    await cleanup(runtime, job, keep_media=False)
+    await cleanup(runtime, job, keep_media=finished_elsewhere)
     return "failed"
 
 

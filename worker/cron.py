@@ -12,6 +12,7 @@ from infra.db import Database
 from infra.logging import get_logger
 from infra.partitions import ensure_partitions
 from infra.settings import Settings
+from worker.engagement import engagement_cron
 from worker.recovery import recover_stuck_jobs
 
 log = get_logger("worker.cron")
@@ -125,4 +126,5 @@ def cron_jobs(settings: Settings) -> list[Any]:
         archive_cron(),
         recovery_cron(settings.recovery_every_seconds),
         summaries_cron(),
+        engagement_cron(),
     ]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
+import structlog
 from arq.worker import func
 
+from domain.jobs import repository
+from domain.jobs.service import RUN_CONTINUATION
+from infra.db import Database
+from infra.logging import get_logger
 from worker.continuation import run_continuation
+
+log = get_logger("worker.jobs")
 
 
 async def ping(ctx: dict[str, Any]) -> str:
@@ -14,5 +23,41 @@ async def ping(ctx: dict[str, Any]) -> str:
     return "pong"
 
 
+async def request_id_of(db: Database, job_id: str) -> str | None:
+    """The X-Request-ID of the request that submitted the job."""
+    try:
+        job_uuid = uuid.UUID(job_id)
+    except ValueError:
+        return None
+    async with db.single_statement() as session:  # one statement: no BEGIN ... ROLLBACK
+        return await repository.request_id_of(session, job_uuid)
+
+
+async def run_continuation_in_context(ctx: dict[str, Any], job_id: str) -> str:
+    """run_continuation with the job id and its submitting request id on every log line."""
+    try:
+        request_id = await request_id_of(ctx["db"], job_id)
+    except Exception as exc:  # noqa: BLE001 - a log field must never cost the job its run
+        log.warning("job_request_id_unread", job_id=job_id, error=repr(exc))
+        request_id = None
+    # arq runs each job in its own task, so these bindings stay with this job's log lines
+    # (the stages' included) and never leak into another job's.
+    with structlog.contextvars.bound_contextvars(
+        job_id=job_id,
+        request_id=request_id,
+        queue_job_id=ctx.get("job_id"),
+        queue_try=ctx.get("job_try"),
+    ):
+        log.info("job_run_started")
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            outcome = await run_continuation(ctx, job_id)
+            return outcome
+        finally:
+            seconds = round(time.perf_counter() - started, 3)
+            log.info("job_run_finished", outcome=outcome, seconds=seconds)
+
+
 # No result kept: PostgreSQL holds the outcome, and recovery may re-enqueue under the same id.
-FUNCTIONS = [ping, func(run_continuation, name="run_continuation", keep_result=0)]
+FUNCTIONS = [ping, func(run_continuation_in_context, name=RUN_CONTINUATION, keep_result=0)]

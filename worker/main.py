@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import socket
 from datetime import UTC
 from typing import Any
 
-from arq.worker import run_worker
-
 import domain.models  # noqa: F401 - every table in the metadata, or flushes miss foreign keys
 from infra.logging import configure_logging, get_logger
-from infra.queue import redis_settings
+from infra.queue import worker_redis_settings
 from infra.settings import Settings, get_settings
 from worker.cron import cron_jobs
 from worker.jobs import FUNCTIONS
 from worker.pipeline.runtime import build_runtime
+from worker.refill import RefillingWorker
 
 log = get_logger("worker")
+HEALTH_CHECK_SECONDS = 30
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     return {
         "functions": FUNCTIONS,
         "cron_jobs": cron_jobs(settings),
-        "redis_settings": redis_settings(settings),
+        "redis_settings": worker_redis_settings(settings),
         "queue_name": settings.queue_name,
         "allow_abort_jobs": True,
         "job_timeout": settings.job_timeout_seconds,
@@ -46,6 +47,11 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "timezone": UTC,
+        # A health key per host (container) instead of arq's one per queue, so that
+        # `arq --check worker.main.WorkerSettings` in a container answers for its own worker;
+        # it expires HEALTH_CHECK_SECONDS after the poll loop last got round to refreshing it.
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+        "health_check_key": f"{settings.queue_name}:health-check:{socket.gethostname()}",
     }
 
 
@@ -62,7 +68,7 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_json)
     # arq logs job starts and results through the standard logging module.
     logging.basicConfig(level=settings.log_level.upper(), format="%(name)s %(message)s")
-    run_worker(worker_options(settings))
+    RefillingWorker(**worker_options(settings)).run()  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

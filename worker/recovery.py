@@ -1,10 +1,17 @@
 """Recovery: jobs that nobody moves (a lost queue entry, a killed worker) are enqueued again.
 
 A job being processed holds its advisory lock, so a slow job is never taken for a stuck one.
+The lock lives as long as the connection that took it: when that connection dies (the primary
+restarted, the network cut it) PostgreSQL releases the lock and recovery may start the job
+again, so a run that loses its lock connection stops at once, as if its worker had died.
 """
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +23,17 @@ from infra.logging import get_logger
 from worker.pipeline.runtime import Runtime
 
 log = get_logger("worker.recovery")
+
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))")
+_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))")
+# A reset connection shows at once, with no round trip; a silently dropped one only when asked.
+LOCK_CHECK_SECONDS = 0.2
+LOCK_PING_SECONDS = 10.0
+LOCK_PING_TIMEOUT_SECONDS = 5.0
+
+
+class JobLockLost(Exception):
+    """The connection holding a job's advisory lock died: another worker may run it now."""
 
 
 async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
@@ -43,8 +61,70 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
 async def _is_running(runtime: Runtime, job_id: str) -> bool:
     async with runtime.db.primary.connect() as conn:
         key = {"k": f"job:{job_id}"}
-        free = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), key)
+        free = await conn.scalar(_TRY_LOCK, key)
         if free:
-            await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
+            await conn.execute(_UNLOCK, key)
         await conn.commit()
         return not free
+
+
+@asynccontextmanager
+async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[bool]:
+    """Hold the job's advisory lock on a dedicated connection for the whole run.
+
+    Should that connection die, the body is cancelled and JobLockLost raised: the job is left
+    as a killed worker leaves it, for whichever run holds the lock next.
+    """
+    key = {"k": f"job:{job_id}"}
+    async with runtime.db.primary.connect() as conn:
+        acquired = bool(await conn.scalar(_TRY_LOCK, key))
+        await conn.commit()
+        if not acquired:
+            yield False
+            return
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None  # a checked-out connection always has one
+        lost = asyncio.Event()
+        try:
+            async with asyncio.timeout(None) as deadline:
+
+                def stop() -> None:
+                    lost.set()
+                    deadline.reschedule(asyncio.get_running_loop().time())
+
+                watcher = asyncio.create_task(_watch(driver, stop))
+                try:
+                    yield True
+                finally:
+                    watcher.cancel()
+                    await asyncio.wait([watcher])  # its ping must not overlap the unlock
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            log.warning("job_lock_lost", job_id=str(job_id))
+            raise JobLockLost(f"the lock connection of job {job_id} died") from None
+        finally:
+            if lost.is_set() or driver.is_closed():
+                # Never back into the pool: if the server still holds the lock, it goes too.
+                await conn.invalidate()
+            else:
+                await conn.execute(_UNLOCK, key)
+                await conn.commit()
+
+
+async def _watch(driver: Any, stop: Callable[[], None]) -> None:
+    """Call `stop` once the lock's connection is closed or stops answering."""
+    loop = asyncio.get_running_loop()
+    ping_at = loop.time() + LOCK_PING_SECONDS
+    while True:
+        await asyncio.sleep(LOCK_CHECK_SECONDS)
+        alive = not driver.is_closed()
+        if alive and loop.time() >= ping_at:
+            try:
+                await driver.fetchval("SELECT 1", timeout=LOCK_PING_TIMEOUT_SECONDS)
+            except Exception:  # noqa: BLE001 - whatever the reason, the lock is not safe
+                alive = False
+            ping_at = loop.time() + LOCK_PING_SECONDS
+        if not alive:
+            stop()
+            return

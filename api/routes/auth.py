@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import ClientAddressDep, LoginThrottleDep, SessionDep, SettingsDep
 from domain.users import service
 from schemas.common import Problem
 from schemas.users import LoginIn, Me, RefreshIn, RegisterIn, TokenPair
@@ -17,6 +17,16 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
     403: {"model": Problem},
     422: {"model": Problem},
+}
+SIGN_IN_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    429: {
+        "model": Problem,
+        "description": "Too many failed sign-ins for this account or address",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        },
+    },
 }
 
 
@@ -35,22 +45,30 @@ async def register(body: RegisterIn, session: SessionDep, response: Response) ->
     return Me.model_validate(user)
 
 
-@router.post("/login", response_model=TokenPair, responses=PROBLEMS)
-async def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenPair:
+@router.post("/login", response_model=TokenPair, responses=SIGN_IN_PROBLEMS)
+async def login(
+    body: LoginIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    throttle: LoginThrottleDep,
+    address: ClientAddressDep,
+) -> TokenPair:
     """Sign in with email or username; returns an access and a refresh token."""
-    user = await service.authenticate(session, body.login, body.password)
+    user = await service.sign_in(session, throttle, body.login, body.password, address)
     tokens = await service.start_session(session, settings, user)
     return TokenPair.model_validate(tokens)
 
 
-@router.post("/token", response_model=TokenPair, responses=PROBLEMS)
+@router.post("/token", response_model=TokenPair, responses=SIGN_IN_PROBLEMS)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    throttle: LoginThrottleDep,
+    address: ClientAddressDep,
 ) -> TokenPair:
     """The OAuth2 password flow, for the docs' Authorize button."""
-    user = await service.authenticate(session, form.username, form.password)
+    user = await service.sign_in(session, throttle, form.username, form.password, address)
     tokens = await service.start_session(session, settings, user)
     return TokenPair.model_validate(tokens)
 

@@ -68,6 +68,5 @@ async def record_view(
         viewer=viewer,
         secret=settings.jwt_secret.get_secret_value(),
         address=request.client.host if request.client else "unknown",
-        user_agent=request.headers.get("user-agent", ""),
     )
     return ViewOut.model_validate(result)

@@ -50,7 +50,14 @@ async def list_ideas(
     topic: Annotated[str | None, Query(pattern=REF_PATTERN, description="Id or slug.")] = None,
     category: Annotated[str | None, Query(pattern=REF_PATTERN, description="Id or slug.")] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
-    sort: IdeaSort = "new",
+    sort: Annotated[
+        IdeaSort,
+        Query(
+            description="new; popular (likes); active (latest scene or segment on the idea); "
+            "trending (engagement on the idea and its scenes against their usual rate, "
+            "hourly; only ideas with recent engagement)."
+        ),
+    ] = "new",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Page[IdeaOut]:

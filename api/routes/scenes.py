@@ -98,7 +98,14 @@ async def list_scenes(
         str | None,
         Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
     ] = None,
-    sort: SceneSort = "new",
+    sort: Annotated[
+        SceneSort,
+        Query(
+            description="new; popular (likes); active (latest segment); trending (likes, views "
+            "and segments against the scene's usual rate, hourly; only scenes with recent "
+            "engagement)."
+        ),
+    ] = "new",
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[SceneOut]:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import asdict
+from typing import Annotated
 
-from api.deps import CurrentUser, ReadSessionDep, SessionDep
-from domain.users import service
-from schemas.common import Problem
-from schemas.users import Me, ProfilePatch, PublicProfile
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, ReadSessionDep, SessionDep, SettingsDep
+from api.routes.scenes import _segment_out as segment_out  # one rendering of a segment
+from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from domain.users import profiles, service
+from schemas.common import Page, Problem
+from schemas.scenes import SceneOut, SegmentOut
+from schemas.users import ContributorProfile, Me, ProfilePatch, PublicProfile
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=512)]
 
 
 @router.get("/me", response_model=Me, responses={s: {"model": Problem} for s in (401, 403)})
@@ -27,9 +35,43 @@ async def update_me(body: ProfilePatch, user: CurrentUser, session: SessionDep) 
 
 @router.get(
     "/{username}",
-    response_model=PublicProfile,
+    response_model=ContributorProfile,
     responses={s: {"model": Problem} for s in (404, 422)},
 )
-async def read_profile(username: str, session: ReadSessionDep) -> PublicProfile:
-    """A contributor's public profile."""
-    return PublicProfile.model_validate(await service.get_public(session, username))
+async def read_profile(username: str, session: ReadSessionDep) -> ContributorProfile:
+    """A contributor's public profile, with counts of their visible ideas, scenes and segments."""
+    profile = await profiles.get_profile(session, username)
+    public = PublicProfile.model_validate(profile.user)
+    return ContributorProfile(**public.model_dump(), **asdict(profile.counts))
+
+
+@router.get(
+    "/{username}/scenes",
+    response_model=Page[SceneOut],
+    responses={s: {"model": Problem} for s in (404, 422)},
+)
+async def list_profile_scenes(
+    username: str, session: ReadSessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[SceneOut]:
+    """The scenes a contributor started (active and locked), newest first."""
+    page = await profiles.page_scenes(session, username, limit=limit, cursor=cursor)
+    items = [SceneOut.model_validate(s) for s in page.items]
+    return Page[SceneOut](items=items, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{username}/segments",
+    response_model=Page[SegmentOut],
+    responses={s: {"model": Problem} for s in (404, 422)},
+)
+async def list_profile_segments(
+    username: str,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[SegmentOut]:
+    """A contributor's visible segments (active, in a listed scene), newest first."""
+    page = await profiles.page_segments(session, username, limit=limit, cursor=cursor)
+    items = [segment_out(s, settings) for s in page.items]
+    return Page[SegmentOut](items=items, next_cursor=page.next_cursor)

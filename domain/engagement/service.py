@@ -79,15 +79,16 @@ def window_start(now: datetime) -> datetime:
     return epoch + ((now - epoch) // VIEW_WINDOW) * VIEW_WINDOW
 
 
-def anonymous_viewer_key(secret: str, address: str, user_agent: str, now: datetime) -> str:
-    """A stable-for-a-day pseudonym of (address, user agent); the address itself is not kept.
+def anonymous_viewer_key(secret: str, address: str, now: datetime) -> str:
+    """A stable-for-a-day pseudonym of the address; the address itself is not kept.
 
-    The salt changes daily and derives from a server secret, so keys cannot be linked across
-    days or reversed by hashing every address.
+    The address alone, not the user agent with it: a refresh loop can send a new User-Agent
+    on every request. The salt changes daily and derives from a server secret, so keys cannot
+    be linked across days or reversed by hashing every address.
     """
     day = now.astimezone(UTC).date().isoformat()
     salt = hmac.new(secret.encode(), f"scene-views:{day}".encode(), hashlib.sha256).digest()
-    message = f"{address}\x1f{user_agent}".encode("utf-8", "replace")
+    message = address.encode("utf-8", "replace")
     return hmac.new(salt, message, hashlib.sha256).hexdigest()
 
 
@@ -98,17 +99,12 @@ async def record_view(
     viewer: User | None,
     secret: str,
     address: str,
-    user_agent: str,
     now: datetime | None = None,
 ) -> ViewResult:
     """Count a view unless this viewer was already counted for the scene in this window."""
     now = now or datetime.now(UTC)
     await _engageable_scene(session, scene_id)
-    key = (
-        str(viewer.id)
-        if viewer is not None
-        else anonymous_viewer_key(secret, address, user_agent, now)
-    )
+    key = str(viewer.id) if viewer is not None else anonymous_viewer_key(secret, address, now)
     counted = await repository.add_view(
         session,
         scene_id,

@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, created_at, enum_check, updated_at, uuid_pk
@@ -26,6 +37,14 @@ class ReviewStatus(StrEnum):
     REJECTED = "rejected"
 
 
+# Title over prompt over tags; kept by PostgreSQL (migration 0003), searched by domain.search.
+SEARCH_VECTOR = (
+    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, prompt), 'B') || "
+    "setweight(to_tsvector('english'::regconfig, search_tags_text(tags)), 'C')"
+)
+
+
 class Idea(Base):
     __tablename__ = "ideas"
     __table_args__ = (
@@ -38,6 +57,8 @@ class Idea(Base):
         Index("ix_ideas_created", "created_at", "id"),
         Index("ix_ideas_popular", "like_count", "id"),
         Index("ix_ideas_user_created", "user_id", "created_at"),
+        Index("ix_ideas_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_ideas_active", "last_activity_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -59,5 +80,12 @@ class Idea(Base):
     )
     like_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     scene_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    # The latest of: the idea posted, a scene started on it, a segment added to one of its
+    # scenes. Kept by the scenes_track_idea_activity trigger (migration 0004), for sort=active.
+    last_activity_at: Mapped[datetime] = created_at()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Deferred: only search queries read it, and only inside SQL.
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR, persisted=True), deferred=True
+    )

@@ -11,12 +11,14 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.engagement.models import LikeTarget, TrendingScore
+from domain.engagement.stats_repository import TRENDING_KEYS, trending_join
 from domain.errors import InvalidInput
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.pagination import Page, decode_cursor, paginate
 from domain.topics.models import Category, Topic
 
-IdeaSort = Literal["new", "popular"]
+IdeaSort = Literal["new", "popular", "active", "trending"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def visible_to(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
 _CURSOR_TYPES: dict[str, tuple[type, ...]] = {
     "new": (datetime, uuid.UUID),
     "popular": (int, uuid.UUID),
+    "active": (datetime, uuid.UUID),
+    "trending": (float, uuid.UUID),
 }
 
 
@@ -123,4 +127,9 @@ async def page(
     if cursor:
         _check_cursor(cursor, sort)
     keys: list[Any] = [Idea.created_at, Idea.id] if sort == "new" else [Idea.like_count, Idea.id]
+    if sort == "active":
+        keys = [Idea.last_activity_at, Idea.id]
+    elif sort == "trending":
+        stmt = stmt.join(TrendingScore, trending_join(LikeTarget.IDEA, Idea.id))
+        keys = TRENDING_KEYS
     return await paginate(session, stmt, keys, limit=limit, cursor=cursor, descending=True)

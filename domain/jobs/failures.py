@@ -40,6 +40,13 @@ class ProviderRejected(JobFailure):
     code = "provider_rejected"
 
 
+class DatabaseUnavailable(JobFailure):
+    """The database was out of reach mid-stage (restart, failover): the stage runs again."""
+
+    code = "database_unavailable"
+    retryable = True
+
+
 class MediaFailure(JobFailure):
     code = "media_error"
     retryable = True

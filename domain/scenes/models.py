@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     DateTime,
     Double,
     ForeignKey,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, created_at, enum_check, updated_at, uuid_pk
@@ -42,6 +43,13 @@ class SegmentStatus(StrEnum):
     REMOVED = "removed"
 
 
+# Title over description; kept by PostgreSQL (migration 0003), searched by domain.search.
+SEARCH_VECTOR = (
+    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, description), 'B')"
+)
+
+
 class Scene(Base):
     __tablename__ = "scenes"
     __table_args__ = (
@@ -55,7 +63,10 @@ class Scene(Base):
         Index("ix_scenes_created", "created_at", "id"),
         Index("ix_scenes_popular", "like_count", "id"),
         Index("ix_scenes_active", "last_segment_at", "id"),
+        # sort=active orders by this expression; the index above cannot serve it.
+        Index("ix_scenes_activity", sql("coalesce(last_segment_at, created_at)"), "id"),
         Index("ix_scenes_user_created", "user_id", "created_at"),
+        Index("ix_scenes_search_vector", "search_vector", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -77,6 +88,10 @@ class Scene(Base):
     last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Deferred: only search queries read it, and only inside SQL.
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR, persisted=True), deferred=True
+    )
 
 
 class SceneBible(Base):

@@ -10,6 +10,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from domain.engagement.models import LikeTarget, TrendingScore
+from domain.engagement.stats_repository import (
+    TRENDING_KEYS,
+    check_trending_cursor,
+    trending_join,
+)
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.pagination import Page, paginate
 from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentStatus
@@ -76,6 +82,11 @@ async def page_listed_scenes(
         keys = [Scene.like_count, Scene.id]
     elif sort == "active":
         keys = [func.coalesce(Scene.last_segment_at, Scene.created_at), Scene.id]
+    elif sort == "trending":
+        if cursor:
+            check_trending_cursor(cursor)
+        stmt = stmt.join(TrendingScore, trending_join(LikeTarget.SCENE, Scene.id))
+        keys = TRENDING_KEYS
     else:
         keys = [Scene.created_at, Scene.id]
     return await paginate(session, stmt, keys, limit=limit, cursor=cursor)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, created_at, enum_check, updated_at, uuid_pk
@@ -36,6 +38,14 @@ class Role(StrEnum):
 ROLE_RANK = {Role.USER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
 
 
+# Names over bio; kept by PostgreSQL (migration 0003), searched by domain.search.
+SEARCH_VECTOR = (
+    "setweight(to_tsvector('english'::regconfig, username), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, coalesce(display_name, '')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, coalesce(bio, '')), 'B')"
+)
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
@@ -43,6 +53,14 @@ class User(Base):
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("username = lower(username)", name="username_lowercase"),
         CheckConstraint("char_length(username) BETWEEN 3 AND 32", name="username_length"),
+        Index("ix_users_search_vector", "search_vector", postgresql_using="gin"),
+        # Trigram match on the handle, so a misspelt or partial username still finds the account.
+        Index(
+            "ix_users_username_trgm",
+            "username",
+            postgresql_using="gin",
+            postgresql_ops={"username": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -57,6 +75,10 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Deferred: only search queries read it, and only inside SQL.
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR, persisted=True), deferred=True
+    )
 
 
 class OAuthAccount(Base):

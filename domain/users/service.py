@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, Forbidden, NotFound, Unauthorized
+from domain.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from domain.users import repository
 from domain.users.models import RefreshToken, Role, User
 from infra.logging import get_logger
@@ -20,6 +20,7 @@ from infra.security import (
     verify_password,
 )
 from infra.settings import Settings
+from infra.throttle import LoginThrottle
 
 log = get_logger("domain.users")
 
@@ -56,6 +57,32 @@ async def authenticate(session: AsyncSession, login: str, password: str) -> User
     if not user.is_active:
         raise Forbidden("This account is suspended.")
     user.last_login_at = datetime.now(UTC)
+    return user
+
+
+async def sign_in(
+    session: AsyncSession, throttle: LoginThrottle, login: str, password: str, address: str
+) -> User:
+    """`authenticate`, refused with 429 while the account or address has too many failures.
+
+    The refusal comes before the password hash is checked, known account or not; a wrong
+    password that reaches a limit is answered 429 at once. Only a success gives back the
+    failure reserved for the attempt (a suspended account's right password keeps it).
+    """
+    wait = await throttle.reserve(login, address)
+    if wait:
+        raise TooManyRequests("Too many failed sign-ins; try again later.", retry_after=wait)
+    try:
+        user = await authenticate(session, login, password)
+    except Unauthorized:
+        wait = await throttle.failed(login, address)
+        if wait:
+            log.warning("sign_in_throttled", address=address)
+            raise TooManyRequests(
+                "Too many failed sign-ins; try again later.", retry_after=wait
+            ) from None
+        raise
+    await throttle.succeeded(login, address)
     return user
 
 

@@ -313,6 +313,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/healthz", EVERYONE_200),
     Row("GET", "/readyz", EVERYONE_200),
     Row("GET", "/v1/admin/partitions", ADMINS_200),
+    Row("GET", "/metrics", ADMINS_200),
     # Auth: the token a caller sends is irrelevant; the credentials in the body decide.
     Row("POST", "/v1/auth/register", "201 201 201 201 201 201", registration),
     Row("POST", "/v1/auth/login", "200 200 200 200 200 403", own_credentials),
@@ -323,6 +324,8 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/v1/users/me", USERS_200),
     Row("PATCH", "/v1/users/me", USERS_200, json={"bio": "Writes at night."}),
     Row("GET", "/v1/users/{username}", EVERYONE_200),
+    Row("GET", "/v1/users/{username}/scenes", EVERYONE_200),
+    Row("GET", "/v1/users/{username}/segments", EVERYONE_200),
     Row("GET", "/v1/users/me/jobs", USERS_200),
     # Topics, categories, proposals
     Row("GET", "/v1/topics", EVERYONE_200),
@@ -369,6 +372,8 @@ ROWS: tuple[Row, ...] = (
         new_scene_on("pending_idea"),
         case="pending review",
     ),
+    # Search: public reads; a banned caller searches as a stranger.
+    Row("GET", "/v1/search", EVERYONE_200, params={"q": "keeper", "type": "idea"}),
     # Scenes and their bible
     Row("GET", "/v1/scenes", EVERYONE_200, params={"sort": "active"}),
     Row("GET", "/v1/scenes/{scene_id}", EVERYONE_200),

@@ -232,17 +232,23 @@ async def test_a_view_counts_once_per_viewer_per_window(
     scene = await make_scene(app, owner)
     url = f"/v1/scenes/{scene}/views"
     firefox, curl = {"user-agent": "Firefox/1.0"}, {"user-agent": "curl/8"}
+    other_address = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("198.51.100.20", 5000)),
+        base_url="http://test",
+    )
     expected = [
-        (firefox, True, 1),
-        (firefox, False, 1),
-        (curl, True, 2),
-        ({**firefox, **viewer.headers}, True, 3),
-        ({**curl, **viewer.headers}, False, 3),  # a signed-in viewer is one viewer everywhere
+        (client, firefox, True, 1),
+        (client, firefox, False, 1),
+        (client, curl, False, 1),  # the same address with another browser: the same viewer
+        (other_address, curl, True, 2),
+        (client, {**firefox, **viewer.headers}, True, 3),
+        (other_address, {**curl, **viewer.headers}, False, 3),  # signed in: one viewer anywhere
     ]
-    for headers, counted, count in expected:
-        response = await client.post(url, headers=headers)
-        assert response.status_code == 200, response.text
-        assert response.json() == {"counted": counted, "view_count": count}
+    async with other_address:
+        for sender, headers, counted, count in expected:
+            response = await sender.post(url, headers=headers)
+            assert response.status_code == 200, response.text
+            assert response.json() == {"counted": counted, "view_count": count}
     rows = await view_rows(app, scene)
     assert len(rows) == 3 == await scene_view_count(app, scene)
     anonymous = [r for r in rows if r.viewer_id is None]
@@ -268,7 +274,6 @@ async def test_the_next_window_counts_again(
                     viewer=None,
                     secret="s" * 32,
                     address="203.0.113.9",
-                    user_agent="UA",
                     now=moment,
                 )
             )
@@ -280,14 +285,10 @@ async def test_the_next_window_counts_again(
 
 def test_anonymous_viewer_keys_are_salted_per_day() -> None:
     day = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    key = engagement.anonymous_viewer_key("secret" * 6, "198.51.100.7", "UA", day)
-    same_day = engagement.anonymous_viewer_key(
-        "secret" * 6, "198.51.100.7", "UA", day.replace(hour=23)
-    )
-    next_day = engagement.anonymous_viewer_key(
-        "secret" * 6, "198.51.100.7", "UA", day.replace(day=2)
-    )
-    other_secret = engagement.anonymous_viewer_key("other" * 7, "198.51.100.7", "UA", day)
+    key = engagement.anonymous_viewer_key("secret" * 6, "198.51.100.7", day)
+    same_day = engagement.anonymous_viewer_key("secret" * 6, "198.51.100.7", day.replace(hour=23))
+    next_day = engagement.anonymous_viewer_key("secret" * 6, "198.51.100.7", day.replace(day=2))
+    other_secret = engagement.anonymous_viewer_key("other" * 7, "198.51.100.7", day)
     assert key == same_day
     assert len({key, next_day, other_secret}) == 3
 

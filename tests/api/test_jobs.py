@@ -208,3 +208,24 @@ async def test_a_banned_owner_cannot_read_their_job(
         await users_service.ban(session, await session.get(User, uuid.UUID(account.id)))
     response = await client.get(f"/v1/jobs/{job['id']}", headers=account.headers)
     assert response.status_code == 403
+
+
+async def test_a_queue_out_of_reach_leaves_the_job_to_recovery(
+    client: httpx.AsyncClient, owner: Account, scene: dict, app, settings
+) -> None:  # noqa: ANN001
+    from arq.connections import ArqRedis
+
+    from tests.benchmarks.support import free_port
+
+    live = app.state.queue
+    app.state.queue = ArqRedis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    try:
+        response = await submit(client, owner, scene["id"], "Mara waits for the tide.")
+    finally:
+        await app.state.queue.aclose()
+        app.state.queue = live
+    assert response.status_code == 202  # committed: the recovery cron will enqueue it
+    job = response.json()
+    async with app.state.db.session() as session:
+        row = await session.get(Job, (uuid.UUID(job["id"]), _created(job)))
+        assert row is not None and row.status == "queued"

@@ -178,7 +178,7 @@ def ffmpeg_children() -> list[int]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if name == "ffmpeg" and parent == os.getpid():
+        if name.startswith("ffmpeg") and parent == os.getpid():  # the static build: ffmpeg-linux-…
             children.append(int(entry.name))
     return children
 

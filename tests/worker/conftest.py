@@ -13,6 +13,7 @@ from arq.worker import Worker
 
 from infra.settings import Settings
 from worker.main import worker_options
+from worker.refill import RefillingWorker
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     """Runs until the test ends; poll_delay is short so tests do not wait on the queue."""
     options = worker_options(settings)
     options["poll_delay"] = 0.05
-    running = Worker(**options, handle_signals=False)  # type: ignore[arg-type]
+    running = RefillingWorker(**options, handle_signals=False)
     task = asyncio.create_task(running.async_run())
     try:
         yield running

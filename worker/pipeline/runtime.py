@@ -68,7 +68,7 @@ class StageRun:
         return Script.model_validate(self.outputs["script_expansion"]["script"])
 
     async def save_video_id(self, video_id: str) -> None:
-        async with self.runtime.db.transaction() as session:
+        async with self.runtime.db.single_statement() as session:
             await repository.report(
                 session,
                 self.job,

@@ -1,0 +1,58 @@
+"""Which stored media the public may fetch: the files of live segments of visible scenes only."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.scenes.models import Scene, SceneStatus, Segment, SegmentSequence, SegmentStatus
+
+# Segment media is written under scenes/<scene id>/segments/<job id>/ (worker/pipeline/runtime.py).
+_SEGMENT_MEDIA = re.compile(
+    r"^scenes/(?P<scene>[0-9a-f-]{36})/segments/(?P<job>[0-9a-f-]{36})/[^/]+$"
+)
+PUBLIC_SCENE_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
+
+
+def segment_media_owner(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The (scene id, job id) a media key belongs to, or None for any other key."""
+    match = _SEGMENT_MEDIA.match(key)
+    if match is None:
+        return None
+    try:
+        return uuid.UUID(match["scene"]), uuid.UUID(match["job"])
+    except ValueError:
+        return None
+
+
+async def is_public_media(session: AsyncSession, key: str) -> bool:
+    """Whether `key` is a file of an active segment of a scene that is neither hidden nor removed.
+
+    Everything else in the media directory (archives, work in progress, content taken down) is
+    not public, whoever asks.
+    """
+    owner = segment_media_owner(key)
+    if owner is None:
+        return False
+    scene_id, job_id = owner
+    found = await session.scalar(
+        select(SegmentSequence.segment_id)
+        .join(Scene, Scene.id == SegmentSequence.scene_id)
+        .join(
+            Segment,
+            and_(
+                Segment.id == SegmentSequence.segment_id,
+                Segment.created_at == SegmentSequence.segment_created_at,
+            ),
+        )
+        .where(
+            SegmentSequence.scene_id == scene_id,
+            SegmentSequence.job_id == job_id,
+            Scene.status.in_(PUBLIC_SCENE_STATUSES),
+            Segment.status == SegmentStatus.ACTIVE.value,
+        )
+    )
+    return found is not None

@@ -1,0 +1,317 @@
+"""Prometheus metrics: per-route HTTP figures, and jobs, queue and partitions read at scrape time.
+
+Each app owns a CollectorRegistry (never the process-wide default), so tests and several apps in
+one process do not clash. HTTP figures are counted by a pure-ASGI middleware; everything that
+lives in PostgreSQL or Redis is read when /metrics is scraped (bounded, and reported as a
+`storyloom_scrape_source_up` of 0 when a source does not answer) and exists only in that scrape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import CollectorRegistry, GCCollector, Histogram, ProcessCollector
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domain.jobs.models import TERMINAL_STATUSES, JobStage
+from infra.logging import get_logger
+from infra.partitions import list_partitions
+
+log = get_logger("infra.metrics")
+
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_STATUS_CLASSES = ("other", "1xx", "2xx", "3xx", "4xx", "5xx")
+UNMATCHED = "unmatched"
+SOURCE_TIMEOUT_SECONDS = 2.0
+FINISHED_WINDOW = timedelta(hours=24)
+# Jobs live minutes, at worst hours (timeouts, retries, recovery); bounding created_at as well
+# lets PostgreSQL prune the scan to the last one or two monthly partitions.
+CREATED_WINDOW = timedelta(days=7)
+QUANTILES = (0.5, 0.9, 0.99)
+TIMED_STAGES = [s.value for s in JobStage]
+
+
+class HttpMetrics:
+    """One histogram: request latency by method, route template and status class."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.duration = Histogram(
+            "storyloom_http_request_duration_seconds",
+            "Time from request to the end of the response, by route template.",
+            ("method", "route", "status"),
+            buckets=HTTP_BUCKETS,
+            registry=registry,
+        )
+        # The labelled child's bound observe, per (method, route, status class): labels()
+        # takes a lock and builds strings, which the hot path should not pay every time.
+        self._observers: dict[tuple[str, str, int], Callable[[float], None]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        if method not in _METHODS:  # a client's made-up method must not mint series
+            method = "other"
+        klass = status // 100 if 100 <= status < 600 else 0
+        key = (method, route, klass)
+        observe = self._observers.get(key)
+        if observe is None:
+            child = self.duration.labels(method, route, _STATUS_CLASSES[klass])
+            observe = self._observers.setdefault(key, child.observe)
+        observe(seconds)
+
+
+class Metrics:
+    """The app's registry, with process figures and the HTTP histogram registered on it."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.http = HttpMetrics(self.registry)
+
+    def render(self, extra: Iterable[Metric], accept: str | None) -> tuple[bytes, str]:
+        """The exposition (text format, or OpenMetrics when asked for) with `extra` appended."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(_Scrape(self.registry, list(extra))), content_type
+
+
+@dataclass(frozen=True)
+class _Scrape:
+    """The registry plus this scrape's families, as one collector: no state shared across
+    concurrent scrapes."""
+
+    registry: CollectorRegistry
+    extra: list[Metric]
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.registry.collect()
+        yield from self.extra
+
+
+class MetricsMiddleware:
+    """Pure ASGI: times each HTTP request and labels it with the route template it matched.
+
+    The template comes from scope["route"], set by the router on this same scope dict, so the
+    raw path (unbounded: ids, slugs) never becomes a label; unrouted requests are "unmatched".
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.observe = metrics.http.observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server error middleware outside us answers for an exception
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or UNMATCHED
+            self.observe(scope["method"], template, status, time.perf_counter() - started)
+
+
+def instrument(app: Any) -> Metrics:
+    """Give a Starlette/FastAPI app its own registry and the outermost metrics middleware."""
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return metrics
+
+
+# -- read at scrape time ---------------------------------------------------------------------
+
+# Spelled as literals, not parameters: only then can the planner prove that the query matches
+# the partial index ix_jobs_unfinished (status NOT IN the terminal statuses).
+_TERMINAL = "(" + ", ".join(f"'{s}'" for s in TERMINAL_STATUSES) + ")"
+
+_JOBS_BY_STATE = text(
+    f"""
+    SELECT false AS finished, status, stage, count(*) AS jobs FROM jobs
+    WHERE status NOT IN {_TERMINAL} GROUP BY status, stage
+    UNION ALL
+    SELECT true, status, stage, count(*) FROM jobs
+    WHERE status IN {_TERMINAL} AND created_at >= :created_since AND finished_at >= :since
+    GROUP BY status, stage
+    """
+)
+
+_OLDEST_UNFINISHED = text(
+    f"SELECT extract(epoch FROM now() - min(updated_at)) FROM jobs WHERE status NOT IN {_TERMINAL}"
+)
+
+# Every stage that finished records its wall time as stage_outputs[stage].seconds (a retried
+# stage keeps its last run's); finalization's own time is not recorded there.
+_STAGE_SECONDS = text(
+    """
+    SELECT o.key AS stage, count(*) AS runs,
+           percentile_cont(CAST(:quantiles AS float8[]))
+               WITHIN GROUP (ORDER BY (o.value->>'seconds')::float8) AS q
+    FROM jobs j CROSS JOIN LATERAL jsonb_each(j.stage_outputs) AS o(key, value)
+    WHERE j.created_at >= :created_since AND j.finished_at >= :since
+      AND o.key = ANY(CAST(:stages AS text[]))
+      AND jsonb_typeof(o.value) = 'object' AND jsonb_typeof(o.value->'seconds') = 'number'
+    GROUP BY o.key
+    """
+)
+
+_END_TO_END = text(
+    """
+    SELECT count(*) AS jobs,
+           percentile_cont(CAST(:quantiles AS float8[]))
+               WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) AS q
+    FROM jobs
+    WHERE status = 'final_ready' AND created_at >= :created_since AND finished_at >= :since
+    """
+)
+
+
+def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=list(labels))
+
+
+def _quantile_rows(family: GaugeMetricFamily, prefix: list[str], values: Any) -> None:
+    for quantile, value in zip(QUANTILES, values or (), strict=False):
+        if value is not None:
+            family.add_metric([*prefix, str(quantile)], float(value))
+
+
+async def job_families(session: AsyncSession, now: datetime) -> list[Metric]:
+    """Jobs by status and stage, the oldest unfinished job, stage and end-to-end durations."""
+    window = {"since": now - FINISHED_WINDOW, "created_since": now - CREATED_WINDOW}
+    unfinished = _gauge(
+        "storyloom_jobs_unfinished", "Jobs not yet in a terminal status.", ("status", "stage")
+    )
+    finished = _gauge(
+        "storyloom_jobs_finished_24h",
+        "Jobs that reached a terminal status in the last 24 hours.",
+        ("status", "stage"),
+    )
+    for row in (await session.execute(_JOBS_BY_STATE, window)).mappings():
+        target = finished if row["finished"] else unfinished
+        target.add_metric([row["status"], row["stage"]], float(row["jobs"]))
+
+    oldest = await session.scalar(_OLDEST_UNFINISHED)
+    age = _gauge(
+        "storyloom_jobs_unfinished_oldest_update_age_seconds",
+        "Seconds since the least recently updated unfinished job moved (0: none unfinished).",
+    )
+    age.add_metric([], float(oldest or 0.0))
+
+    stage_seconds = _gauge(
+        "storyloom_job_stage_duration_seconds",
+        "Stage wall time over jobs finished in the last 24 hours, by quantile.",
+        ("stage", "quantile"),
+    )
+    stage_runs = _gauge(
+        "storyloom_job_stage_runs_24h",
+        "Stage runs behind storyloom_job_stage_duration_seconds.",
+        ("stage",),
+    )
+    params = {**window, "quantiles": list(QUANTILES), "stages": TIMED_STAGES}
+    for row in (await session.execute(_STAGE_SECONDS, params)).mappings():
+        stage_runs.add_metric([row["stage"]], float(row["runs"]))
+        _quantile_rows(stage_seconds, [row["stage"]], row["q"])
+
+    end_to_end = _gauge(
+        "storyloom_job_end_to_end_seconds",
+        "Submission to final_ready over jobs finished in the last 24 hours, by quantile.",
+        ("quantile",),
+    )
+    overall = (await session.execute(_END_TO_END, {**window, "quantiles": list(QUANTILES)})).one()
+    _quantile_rows(end_to_end, [], overall.q)
+    return [unfinished, finished, age, stage_seconds, stage_runs, end_to_end]
+
+
+async def partition_families(session: AsyncSession, required: int) -> list[Metric]:
+    """How many months ahead each partitioned table is covered, and stray default rows."""
+    report = await list_partitions(session, required_months_ahead=required)
+    ahead = _gauge(
+        "storyloom_partition_months_ahead",
+        "Whole months after the current one covered by partitions without a gap.",
+        ("table",),
+    )
+    horizon = _gauge(
+        "storyloom_partition_horizon_timestamp_seconds",
+        "Where gap-free partition coverage ends (Unix time).",
+        ("table",),
+    )
+    for table, months in report.months_ahead.items():
+        ahead.add_metric([table], float(months))
+        end = report.horizon.get(table)
+        if end is not None:
+            horizon.add_metric(
+                [table], datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp()
+            )
+    wanted = _gauge(
+        "storyloom_partition_months_ahead_required", "PARTITION_MONTHS_AHEAD, the target."
+    )
+    wanted.add_metric([], float(report.required_months_ahead))
+    strays = _gauge(
+        "storyloom_partition_default_has_rows",
+        "1 when the DEFAULT partition holds rows: partition maintenance fell behind.",
+        ("table",),
+    )
+    for p in report.partitions:
+        if p.is_default:
+            # EXISTS stops at the first row; the planner's estimate is unknown until ANALYZE.
+            found = await session.scalar(text(f'SELECT EXISTS (SELECT 1 FROM "{p.name}")'))
+            strays.add_metric([p.table], 1.0 if found else 0.0)
+    return [ahead, horizon, wanted, strays]
+
+
+async def queue_families(redis: Any, queue_name: str) -> list[Metric]:
+    """arq's queue is a sorted set scored by the time each job is due (ms)."""
+    now_ms = int(time.time() * 1000)
+    depth = await redis.zcard(queue_name)
+    due = await redis.zcount(queue_name, "-inf", now_ms)
+    queued = _gauge("storyloom_queue_depth", "Jobs in the arq queue, deferred ones included.")
+    queued.add_metric([], float(depth))
+    ready = _gauge("storyloom_queue_ready", "Jobs in the arq queue that are due now.")
+    ready.add_metric([], float(due))
+    return [queued, ready]
+
+
+Source = Callable[[], Awaitable[list[Metric]]]
+
+
+async def gather_sources(sources: dict[str, Source]) -> list[Metric]:
+    """Run every source concurrently, each bounded; a failing one is reported, not raised."""
+
+    async def one(name: str, source: Source) -> tuple[str, list[Metric], float, bool]:
+        started = time.perf_counter()
+        try:
+            families = await asyncio.wait_for(source(), SOURCE_TIMEOUT_SECONDS)
+            return name, families, time.perf_counter() - started, True
+        except Exception as exc:  # noqa: BLE001 - a scrape must answer even when a source is down
+            log.warning("metrics_source_failed", source=name, error=repr(exc))
+            return name, [], time.perf_counter() - started, False
+
+    results = await asyncio.gather(*(one(n, s) for n, s in sources.items()))
+    up = _gauge("storyloom_scrape_source_up", "1 when the source answered this scrape.", ["source"])
+    took = _gauge(
+        "storyloom_scrape_source_duration_seconds", "Time to read the source.", ["source"]
+    )
+    families: list[Metric] = []
+    for name, found, seconds, ok in results:
+        families.extend(found)
+        up.add_metric([name], 1.0 if ok else 0.0)
+        took.add_metric([name], seconds)
+    return [*families, up, took]
