@@ -30,11 +30,14 @@ from infra.db import Database
 from infra.logging import configure_logging, get_logger
 from infra.metrics import instrument
 from infra.queue import connect_queue
+from infra.security import VerifiedTokens
 from infra.settings import Settings, get_settings
 from infra.storage import storage_from_settings
 
 log = get_logger("api")
+# Starlette matches routes in order: the routes a frontend polls every second come first.
 ROUTERS = (
+    jobs.router,
     ops.router,
     metrics.router,
     auth.router,
@@ -44,7 +47,6 @@ ROUTERS = (
     scenes.router,
     search.router,
     engagement.router,
-    jobs.router,
     media.router,
     moderation.router,
     admin.router,
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.access_tokens = VerifiedTokens(settings)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

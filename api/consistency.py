@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from infra.db import Database
 from infra.logging import get_logger
 from infra.replicas import ALWAYS_PRIMARY, describe, format_lsn, parse_lsn
-from infra.security import InvalidToken, decode_access_token
+from infra.security import InvalidToken
 from infra.settings import Settings
 
 HEADER = "X-Consistency-Token"
@@ -50,7 +50,7 @@ def _bearer_user(request: Request) -> uuid.UUID | None:
     user_id = None
     if scheme.lower() == "bearer" and token:
         try:
-            user_id = decode_access_token(request.app.state.settings, token.strip()).user_id
+            user_id = request.app.state.access_tokens.decode(token.strip()).user_id
         except InvalidToken:
             user_id = None
     request.scope.setdefault("state", {})[_USER_KEY] = user_id

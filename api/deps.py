@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from arq.connections import ArqRedis
@@ -19,7 +20,7 @@ from infra.db import Database, wrote
 from infra.logging import get_logger
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
-from infra.security import AccessClaims, InvalidToken, decode_access_token
+from infra.security import AccessClaims, InvalidToken, VerifiedTokens
 from infra.settings import Settings
 from infra.throttle import LoginThrottle, ThrottlePolicy
 
@@ -27,20 +28,23 @@ log = get_logger("api.deps")
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop per request for reading an attribute.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_queue(request: Request) -> ArqRedis:
+async def get_queue(request: Request) -> ArqRedis:
     return request.app.state.queue
 
 
-def get_content_checker(request: Request) -> ContentChecker:
+async def get_content_checker(request: Request) -> ContentChecker:
     """The app's content checker, built once from settings unless the app was given one.
 
     OpenAI's moderation when a key is set; during its outage, the local term list answers.
@@ -52,7 +56,7 @@ def get_content_checker(request: Request) -> ContentChecker:
     return checker
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
+async def get_login_throttle(request: Request) -> LoginThrottle:
     """Failed sign-in counters on the queue's Redis, namespaced by the queue name."""
     throttle = getattr(request.app.state, "login_throttle", None)
     if throttle is None:
@@ -67,7 +71,7 @@ def get_login_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The peer address (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
     return request.client.host if request.client else "unknown"
 
@@ -97,7 +101,8 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
                 log.warning("enqueue_left_to_recovery", jobs=len(pending), error=repr(exc))
 
 
-async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+@asynccontextmanager
+async def reading(request: Request) -> AsyncIterator[AsyncSession]:
     """A session for reads: a replica that has replayed the caller's writes, else the primary.
 
     The caller's writes are the consistency token presented, and (signed in) the last write
@@ -106,6 +111,12 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
     after = await consistency.required_lsn(request, db)
     async with db.reading(after) as session:
+        yield session
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """`reading` as a dependency (ReadSessionDep)."""
+    async with reading(request) as session:
         yield session
 
 
@@ -118,14 +129,20 @@ SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 
 
+def verified_claims(request: Request, token: str) -> AccessClaims:
+    """The token's claims, verified (or found verified earlier by this process)."""
+    tokens: VerifiedTokens = request.app.state.access_tokens
+    return tokens.decode(token)
+
+
 async def access_claims(
-    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> AccessClaims:
     """The verified token alone, for hot reads that check the account in their own query."""
     if not token:
         raise Unauthorized("Sign in to do this.")
     try:
-        return decode_access_token(settings, token)
+        return verified_claims(request, token)
     except InvalidToken as exc:
         raise Unauthorized("The access token is invalid or expired.") from exc
 
@@ -133,11 +150,11 @@ async def access_claims(
 ClaimsDep = Annotated[AccessClaims, Depends(access_claims)]
 
 
-async def _user_from_token(request: Request, token: str | None, settings: Settings) -> User | None:
+async def _user_from_token(request: Request, token: str | None) -> User | None:
     if not token:
         return None
     try:
-        claims = decode_access_token(settings, token)
+        claims = verified_claims(request, token)
     except InvalidToken as exc:
         raise Unauthorized("The access token is invalid or expired.") from exc
     db: Database = request.app.state.db
@@ -150,21 +167,19 @@ async def _user_from_token(request: Request, token: str | None, settings: Settin
 
 async def optional_user(
     request: Request,
-    settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User | None:
     """The caller when a valid token is presented; banned accounts browse as strangers."""
-    user = await _user_from_token(request, token, settings)
+    user = await _user_from_token(request, token)
     return user if user is not None and user.is_active else None
 
 
 async def current_user(
     request: Request,
-    settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The authenticated, active caller."""
-    user = await _user_from_token(request, token, settings)
+    user = await _user_from_token(request, token)
     if user is None:
         raise Unauthorized("Sign in to do this.")
     if not user.is_active:

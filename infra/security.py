@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -89,6 +90,32 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+class VerifiedTokens:
+    """Access tokens already verified, so that a token polled every second is checked once.
+
+    Bounded (the least recently used go first). An entry serves only until the token's own
+    expiry, so the cache never lengthens a token's life; only tokens that verified are kept.
+    Whether the account is still active is checked on every request, not here.
+    """
+
+    def __init__(self, settings: Settings, size: int = 4096) -> None:
+        self._settings = settings
+        self._size = size
+        self._claims: OrderedDict[str, AccessClaims] = OrderedDict()
+
+    def decode(self, token: str) -> AccessClaims:
+        claims = self._claims.get(token)
+        if claims is not None and claims.expires_at > datetime.now(UTC):
+            self._claims.move_to_end(token)
+            return claims
+        self._claims.pop(token, None)
+        claims = decode_access_token(self._settings, token)
+        self._claims[token] = claims
+        if len(self._claims) > self._size:
+            self._claims.popitem(last=False)
+        return claims
 
 
 def new_refresh_token() -> tuple[str, str]:

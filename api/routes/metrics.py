@@ -29,7 +29,7 @@ async def require_operator(
     secret = expected.get_secret_value().encode() if expected is not None else None
     if token and secret is not None and hmac.compare_digest(token.encode(), secret):
         return
-    user = await current_user(request, settings, token)
+    user = await current_user(request, token)
     if Role(user.role).rank < Role.ADMIN.rank:
         raise Forbidden("Metrics are for operators: an admin or the metrics token.")
 

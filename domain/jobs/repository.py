@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, text, update
+from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,21 +32,66 @@ async def get(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = Fa
     return await session.scalar(stmt)
 
 
-async def get_with_caller(
+# What a poll shows: the job's public fields, never its context snapshot (the whole bible).
+POLL_COLUMNS = (
+    Job.id,
+    Job.scene_id,
+    Job.user_id,
+    Job.status,
+    Job.stage,
+    Job.progress,
+    Job.message,
+    Job.result_data,
+    Job.error_code,
+    Job.error_message,
+    Job.retryable,
+    Job.retry_count,
+    Job.max_retries,
+    Job.bible_version,
+    Job.cancel_requested,
+    Job.created_at,
+    Job.updated_at,
+    Job.started_at,
+    Job.finished_at,
+)
+
+
+# Built once: composing this statement costs more than running it, and polls are frequent.
+_POLL = (
+    select(User.role.label("caller_role"), User.is_active.label("caller_active"), *POLL_COLUMNS)
+    .select_from(User)
+    .outerjoin(
+        Job,
+        and_(
+            Job.id == bindparam("job_id"),
+            Job.created_at >= bindparam("created_from"),
+            Job.created_at < bindparam("created_to"),
+        ),
+    )
+    .where(User.id == bindparam("caller_id"))
+)
+_EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+
+
+async def poll_with_caller(
     session: AsyncSession, job_id: uuid.UUID, caller_id: uuid.UUID
-) -> tuple[User | None, Job | None]:
-    """The caller's account and the job in one round trip (the job pruned to its partition)."""
-    on = [Job.id == job_id]
+) -> Row[Any] | None:
+    """The caller's account (`caller_role`, `caller_active`) and the job's public columns in
+    one round trip, the job pruned to its partition; None when the caller does not exist,
+    the job columns None when the job does not."""
     created = time_of(job_id)
-    if created is not None:
-        start, end = month_bounds(created)
-        on += [Job.created_at >= start, Job.created_at < end]
-    row = (
-        await session.execute(
-            select(User, Job).outerjoin(Job, and_(*on)).where(User.id == caller_id)
-        )
-    ).first()
-    return (row[0], row[1]) if row else (None, None)
+    created_from, created_to = month_bounds(created) if created is not None else _EVER
+    connection = await session.connection()  # Core: no ORM loading for plain columns
+    result = await connection.execute(
+        _POLL,
+        {
+            "job_id": job_id,
+            "caller_id": caller_id,
+            "created_from": created_from,
+            "created_to": created_to,
+        },
+    )
+    return result.first()
 
 
 async def request_id_of(session: AsyncSession, job_id: uuid.UUID) -> str | None:

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,16 +130,20 @@ async def get_visible(session: AsyncSession, user: User, job_id: uuid.UUID) -> J
     return job
 
 
-async def get_for_caller(session: AsyncSession, caller_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-    """Like get_visible, with the caller's account read in the same query as the job."""
-    user, job = await repository.get_with_caller(session, job_id, caller_id)
-    if user is None:
+async def get_for_caller(session: AsyncSession, caller_id: uuid.UUID, job_id: uuid.UUID) -> Any:
+    """Like get_visible, with the caller's account read in the same query as the job.
+
+    Returns the job's public columns (a row with the attributes of `repository.POLL_COLUMNS`).
+    """
+    row = await repository.poll_with_caller(session, job_id, caller_id)
+    if row is None:
         raise Unauthorized("The access token's account no longer exists.")
-    if not user.is_active:
+    if not row.caller_active:
         raise Forbidden("This account is suspended.")
-    if job is None or not can_view(user, job):
+    visible = row.user_id == caller_id or Role(row.caller_role).rank >= Role.MODERATOR.rank
+    if row.id is None or not visible:
         raise NotFound("No such job.")
-    return job
+    return row
 
 
 async def cancel(session: AsyncSession, user: User, job_id: uuid.UUID) -> Job:
@@ -159,5 +164,6 @@ async def cancel(session: AsyncSession, user: User, job_id: uuid.UUID) -> Job:
     return job
 
 
-def etag(job: Job) -> str:
+def etag(job: Any) -> str:
+    """A weak ETag from the last change (a Job, or a row with its `updated_at`)."""
     return f'W/"{int(job.updated_at.timestamp() * 1_000_000):x}"'

@@ -24,12 +24,8 @@ from typing import Any
 import httpx
 from arq import create_pool
 from arq.worker import Worker
-from fastapi import FastAPI
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from api.app import create_app
-from domain.jobs.models import Job
 from infra.media import package_hls
 from infra.providers.base import ExpansionContext, RenderedVideo
 from infra.providers.local_script import LocalScriptExpander
@@ -38,7 +34,7 @@ from infra.queue import redis_settings
 from infra.settings import Settings
 from schemas.script import Script
 from tests.benchmarks import table
-from tests.benchmarks.support import load, scratch_database, serve
+from tests.benchmarks.support import load, scratch_database, serve_process
 from tests.factories import Factory, minimal_bible
 from worker.main import worker_options
 from worker.refill import RefillingWorker
@@ -118,6 +114,11 @@ async def _platform(settings: Settings, renderer: Any = None):  # noqa: ANN202
 
     async def close() -> None:
         await client.aclose()
+        # A job seen final_ready may still be writing its last output: let it end first.
+        for _ in range(1000):
+            if all(t.done() for t in worker.tasks.values()):
+                break
+            await asyncio.sleep(0.01)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await worker.close()
@@ -243,20 +244,7 @@ async def _throughput(database_url: str, root: Path) -> tuple[float, float, int]
     return THROUGHPUT_JOBS / pipeline_seconds, count / noop_seconds, THROUGHPUT_JOBS
 
 
-def _bare_app(database_url: str) -> FastAPI:
-    engine = create_async_engine(database_url, pool_size=10, max_overflow=10)
-    app = FastAPI()
-
-    @app.get("/jobs/{job_id}")
-    async def read(job_id: uuid.UUID) -> dict[str, Any]:
-        async with AsyncSession(engine) as session:
-            job = await session.scalar(select(Job).where(Job.id == job_id))
-        return {"id": str(job.id), "status": job.status, "progress": job.progress}
-
-    return app
-
-
-async def _polling(database_url: str, root: Path) -> tuple[dict, dict]:
+async def _polling(database_url: str, root: Path) -> tuple[dict, dict, dict]:
     settings = _settings(database_url, root)
     app, client, factory, close = await _platform(settings)
     try:
@@ -264,20 +252,29 @@ async def _polling(database_url: str, root: Path) -> tuple[dict, dict]:
         scene = await factory.scene(owner)
         job_id = await _submit(client, owner.headers, scene["id"], TEXT)
         await _until_final(client, owner.headers, job_id)
-        async with serve(app) as base:
-            ours = await load(
-                base,
-                lambda c: c.get(f"/v1/jobs/{job_id}", headers=owner.headers),
-                clients=POLL_CLIENTS,
-                seconds=POLL_SECONDS,
-            )
-        async with serve(_bare_app(database_url)) as base:
-            bare = await load(
-                base, lambda c: c.get(f"/jobs/{job_id}"), clients=POLL_CLIENTS, seconds=POLL_SECONDS
-            )
     finally:
         await close()
-    return ours, bare
+    headers = owner.headers
+    async with serve_process("api.app:create_app", settings, root) as base:
+        async with httpx.AsyncClient(base_url=base) as probe:
+            tag = (await probe.get(f"/v1/jobs/{job_id}", headers=headers)).headers["etag"]
+        ours = await load(
+            base,
+            lambda c: c.get(f"/v1/jobs/{job_id}", headers=headers),
+            clients=POLL_CLIENTS,
+            seconds=POLL_SECONDS,
+        )
+        unchanged = await load(
+            base,
+            lambda c: c.get(f"/v1/jobs/{job_id}", headers={**headers, "If-None-Match": tag}),
+            clients=POLL_CLIENTS,
+            seconds=POLL_SECONDS,
+        )
+    async with serve_process("tests.benchmarks.bare_app:create", settings, root) as base:
+        bare = await load(
+            base, lambda c: c.get(f"/jobs/{job_id}"), clients=POLL_CLIENTS, seconds=POLL_SECONDS
+        )
+    return ours, unchanged, bare
 
 
 def run() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,6 +15,7 @@ import httpx
 import uvicorn
 from alembic import command
 
+from infra.settings import ROOT
 from tests.conftest import BASE_DATABASE_URL, _admin, alembic_config, with_database
 
 
@@ -52,6 +54,37 @@ async def serve(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def serve_process(factory: str, settings: Any, log_dir: Any) -> AsyncIterator[str]:
+    """`factory` (module:function) under uvicorn in a process of its own, on loopback.
+
+    The load generator then has this process to itself, as a real client would: measuring a
+    server from inside its own event loop charges the generator's work to the server.
+    """
+    from tests.worker.processes import Child, settings_env
+
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    name = factory.replace(":", "_").replace(".", "_")
+    child = Child(args, log_dir / f"{name}.log", settings_env(settings), ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                if not child.alive or time.monotonic() > deadline:
+                    raise RuntimeError(f"{factory} did not start:\n{child.log_tail()}")
+                try:
+                    await client.get("/healthz")
+                    break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+        yield base
+    finally:
+        child.stop()
 
 
 async def load(
