@@ -65,6 +65,14 @@ def drop_pending(session: AsyncSession) -> None:
     session.info.pop(_PENDING, None)
 
 
+def wake_channel(queue_name: str) -> str:
+    """The pub/sub channel on which new work is announced to the queue's idle workers."""
+    return f"{queue_name}:wake"
+
+
 async def push(queue: ArqRedis, jobs: list[PendingJob]) -> None:
     for job in jobs:
         await queue.enqueue_job(job.function, *job.args, _job_id=job.job_id, **job.kwargs)
+    # Workers poll every WORKER_POLL_DELAY; the announcement lets an idle one start at once.
+    # Best effort: a worker that misses it finds the job at its next poll.
+    await queue.publish(wake_channel(queue.default_queue_name), b"1")

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from arq import create_pool
+from arq.jobs import Job
 from arq.worker import Worker, func
 
 from infra.queue import redis_settings
@@ -67,7 +68,36 @@ async def test_a_freed_slot_takes_the_next_job_at_once(settings: Settings) -> No
     assert len(polls) == 1  # one poll of the outer loop: every refill happened inside it
 
 
-async def test_arqs_own_worker_waits_for_its_next_poll(settings: Settings) -> None:
-    # The behaviour the refilling worker exists to avoid: one job per poll on a full worker.
-    done, _ = await _drain(Worker, settings, jobs=2)
-    assert done == 1
+async def test_announced_work_starts_before_the_next_poll(settings: Settings) -> None:
+    from infra.queue import PendingJob, push
+
+    queue = f"{settings.queue_name}:wake:{uuid.uuid4().hex[:6]}"
+    pool = await create_pool(redis_settings(settings), default_queue_name=queue)
+    worker = RefillingWorker(
+        functions=[func(_short, name="short")],
+        redis_settings=redis_settings(settings),
+        queue_name=queue,
+        max_jobs=2,
+        poll_delay=POLL,
+        handle_signals=False,
+        keep_result=60,
+    )
+    task = asyncio.create_task(worker.async_run())
+    try:
+        # Let the worker make its first (empty) poll and subscribe, then announce a job.
+        for _ in range(200):
+            if worker._listener is not None and pool.connection_pool is not None:
+                numsub = dict(await pool.pubsub_numsub(f"{queue}:wake"))
+                if numsub.get(f"{queue}:wake".encode(), 0):
+                    break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # the first poll has read the (empty) queue by now
+        job_id = f"announced-{uuid.uuid4().hex}"  # arq's result keys are not per queue
+        await push(pool, [PendingJob("short", (7,), job_id=job_id)])
+        handle = Job(job_id, pool, _queue_name=queue)
+        assert await handle.result(timeout=5, poll_delay=0.02) == 7
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await worker.close()
+        await pool.aclose()
