@@ -382,8 +382,8 @@ async def package_hls(mp4: Path, out_dir: Path, segment_seconds: int = 2) -> Hls
     return HlsPackage(playlist, segments)
 
 
-async def probe(path: Path) -> MediaInfo:
-    """Duration, size and codecs of a media file, read by ffprobe."""
+async def probe(path: Path | str) -> MediaInfo:
+    """Duration, size and codecs of a media file (or an HTTP URL), read by ffprobe."""
     try:
         data = await asyncio.to_thread(ffmpeg.probe, str(path))
     except ffmpeg.Error as exc:

@@ -17,6 +17,12 @@ from infra.settings import ROOT
 PASSWORD = "correct horse battery staple"
 
 
+def client_from(app: Any, address: str) -> httpx.AsyncClient:
+    """A client of `app` whose requests come from `address` (views and throttles key on it)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://storyloom.test")
+
+
 def unique(prefix: str = "x") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 

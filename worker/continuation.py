@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from domain.jobs import repository
 from domain.jobs.failures import (
     DatabaseUnavailable,
@@ -121,6 +123,9 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
         job = await repository.get(session, job_id)
         if job is None:
             return "missing"
+        # The request that submitted the job, on this run's log lines from here on.
+        structlog.contextvars.bind_contextvars(request_id=job.request_id)
+        log.info("job_run_started", attempt=job.attempt + 1)
         if job.status in TERMINAL_STATUSES:
             await cleanup(runtime, job, keep_media=job.status == JobStatus.FINAL_READY)
             return str(job.status)
@@ -162,18 +167,11 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
         session_outputs[stage.name] = output
         log.info("job_stage_finished", stage=str(stage.name), seconds=output["seconds"])
         if stage.name == JobStage.FINALIZATION:
-            await _record_finalization(runtime, job, output)
-            break
+            break  # its output, the duration too, was written with the segment
         finished = (stage, output)  # recorded with the next stage's entry, in one write
     await cleanup(runtime, job, keep_media=True)
     log.info("job_final_ready", job_id=str(job.id))
     return "final_ready"
-
-
-async def _record_finalization(runtime: Runtime, job: Any, output: dict[str, Any]) -> None:
-    """Finalization's own output (its duration), kept like the other stages' outputs."""
-    async with runtime.db.single_statement() as session:
-        await repository.record_outputs(session, job, {str(JobStage.FINALIZATION): output})
 
 
 async def _enter(

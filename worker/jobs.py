@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import structlog
 from arq.worker import func
 
-from domain.jobs import repository
 from domain.jobs.service import RUN_CONTINUATION
-from infra.db import Database
 from infra.logging import get_logger
 from worker.continuation import run_continuation
 
@@ -23,32 +20,17 @@ async def ping(ctx: dict[str, Any]) -> str:
     return "pong"
 
 
-async def request_id_of(db: Database, job_id: str) -> str | None:
-    """The X-Request-ID of the request that submitted the job."""
-    try:
-        job_uuid = uuid.UUID(job_id)
-    except ValueError:
-        return None
-    async with db.single_statement() as session:  # one statement: no BEGIN ... ROLLBACK
-        return await repository.request_id_of(session, job_uuid)
-
-
 async def run_continuation_in_context(ctx: dict[str, Any], job_id: str) -> str:
-    """run_continuation with the job id and its submitting request id on every log line."""
-    try:
-        request_id = await request_id_of(ctx["db"], job_id)
-    except Exception as exc:  # noqa: BLE001 - a log field must never cost the job its run
-        log.warning("job_request_id_unread", job_id=job_id, error=repr(exc))
-        request_id = None
+    """run_continuation with the job id, and its submitting request id, on every log line."""
     # arq runs each job in its own task, so these bindings stay with this job's log lines
-    # (the stages' included) and never leak into another job's.
+    # (the stages' included) and never leak into another job's. The conductor binds the
+    # request id once it has read the job.
     with structlog.contextvars.bound_contextvars(
         job_id=job_id,
-        request_id=request_id,
+        request_id=None,
         queue_job_id=ctx.get("job_id"),
         queue_try=ctx.get("job_try"),
     ):
-        log.info("job_run_started")
         started = time.perf_counter()
         outcome = "error"
         try:

@@ -7,6 +7,7 @@ Running it twice for one job changes nothing the second time.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,8 +80,14 @@ async def finalize(
     media: Media,
     provenance: Provenance,
     media_url: Any,
+    *,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """Write segment, bible version and counters; returns the job's result_data."""
+    """Write segment, bible version and counters; returns the job's result_data.
+
+    `started` (a `time.perf_counter()` reading) is when the stage began: its duration up to
+    this write is kept with the stage's output, as every other stage's is.
+    """
     job = await repository.get(session, job_id, for_update=True)
     if job is None or job.status in (JobStatus.CANCELLED, JobStatus.FAILED):
         raise JobNoLongerOpen(str(job_id))
@@ -92,7 +99,7 @@ async def finalize(
         raise SceneClosed("The scene was closed before this continuation could be added.")
     if existing is not None:  # written by an earlier run that died before marking the job
         return await _mark_final(
-            session, job, scene, existing.segment_id, existing.sequence, media, media_url
+            session, job, scene, existing.segment_id, existing.sequence, media, media_url, started
         )
 
     sequence = scene.segment_count + 1
@@ -149,7 +156,7 @@ async def finalize(
         )
         or 0
     )
-    return await _mark_final(session, job, scene, segment_id, sequence, media, media_url)
+    return await _mark_final(session, job, scene, segment_id, sequence, media, media_url, started)
 
 
 async def _mark_final(
@@ -160,6 +167,7 @@ async def _mark_final(
     sequence: int,
     media: Media,
     media_url: Any,
+    started: float | None,
 ) -> dict[str, Any]:
     result = {
         "segment_id": str(segment_id),
@@ -172,7 +180,11 @@ async def _mark_final(
     }
     job.stage_outputs = {
         **job.stage_outputs,
-        JobStage.FINALIZATION.value: {"segment_id": str(segment_id), "sequence": sequence},
+        JobStage.FINALIZATION.value: {
+            "segment_id": str(segment_id),
+            "sequence": sequence,
+            **({} if started is None else {"seconds": round(time.perf_counter() - started, 3)}),
+        },
     }
     job.status = JobStatus.FINAL_READY
     job.stage = JobStage.COMPLETED

@@ -94,16 +94,6 @@ async def poll_with_caller(
     return result.first()
 
 
-async def request_id_of(session: AsyncSession, job_id: uuid.UUID) -> str | None:
-    """The X-Request-ID of the request that submitted the job (read from its one partition)."""
-    stmt = select(Job.request_id).where(Job.id == job_id)
-    created = time_of(job_id)
-    if created is not None:
-        start, end = month_bounds(created)
-        stmt = stmt.where(Job.created_at >= start, Job.created_at < end)
-    return await session.scalar(stmt)
-
-
 async def claim_idempotency_key(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -250,16 +240,6 @@ async def report(
     stmt = update(Job).where(*_row(job), _OPEN).values(**values)
     result = await session.execute(stmt.execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-async def record_outputs(session: AsyncSession, job: Job, outputs: dict[str, Any]) -> None:
-    """Merge `outputs` into the job's stage outputs, whatever its status."""
-    await session.execute(
-        update(Job)
-        .where(*_row(job))
-        .values(stage_outputs=Job.stage_outputs.op("||")(func.cast(outputs, JSONB)))  # type: ignore[arg-type]
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def fail(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alembic import command
 from sqlalchemy import text
 
 from api.app import create_app
@@ -18,14 +16,11 @@ from domain.users.models import Role
 from infra.partitions import add_months, month_start, partition_name
 from infra.settings import Settings
 from tests.conftest import (
-    BASE_DATABASE_URL,
     REDIS_URL,
     RUN_ID,
-    _admin,
-    alembic_config,
-    with_database,
 )
 from tests.factories import Factory
+from tests.scratch import scratch_database
 
 
 async def test_partitions_need_an_admin(client: httpx.AsyncClient, factory: Factory) -> None:
@@ -92,14 +87,8 @@ async def test_readyz_reports_no_warning_with_the_horizon_kept(client: httpx.Asy
 @pytest.fixture(scope="module")
 def short_horizon_url() -> Iterator[str]:
     """A database whose jobs partitions reach only one month past the current one."""
-    name = f"storyloom_horizon_{RUN_ID}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = with_database(BASE_DATABASE_URL, name)
-        command.upgrade(alembic_config(url), "head")
+    with scratch_database("horizon") as url:
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def test_readyz_warns_when_fewer_than_two_months_ahead_exist(

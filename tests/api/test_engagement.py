@@ -17,7 +17,7 @@ from domain.ideas.models import Idea
 from domain.scenes.models import Scene
 from domain.topics.models import Topic
 from domain.users.models import Role
-from tests.factories import Account, Factory, unique
+from tests.factories import Account, Factory, client_from, unique
 
 PROBLEM = "application/problem+json"
 
@@ -232,10 +232,7 @@ async def test_a_view_counts_once_per_viewer_per_window(
     scene = await make_scene(app, owner)
     url = f"/v1/scenes/{scene}/views"
     firefox, curl = {"user-agent": "Firefox/1.0"}, {"user-agent": "curl/8"}
-    other_address = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=("198.51.100.20", 5000)),
-        base_url="http://test",
-    )
+    other_address = client_from(app, "198.51.100.20")
     expected = [
         (client, firefox, True, 1),
         (client, firefox, False, 1),

@@ -16,7 +16,7 @@ from domain.engagement.trending import Counts, HourStats, hour_start, score_hour
 from domain.ideas.models import Idea
 from domain.scenes.models import Scene
 from infra.settings import Settings
-from tests.factories import Factory
+from tests.factories import Factory, client_from
 
 PROBLEM = "application/problem+json"
 
@@ -41,13 +41,11 @@ async def walk(
             return ids
 
 
-async def views(client: httpx.AsyncClient, scene_id: str, n: int) -> None:
+async def views(app: Any, scene_id: str, n: int) -> None:
     """`n` distinct anonymous viewers (one client address each)."""
-    app = client._transport.app  # type: ignore[attr-defined]
     for _ in range(n):
         raw = uuid.uuid4().bytes
-        transport = httpx.ASGITransport(app=app, client=(f"10.{raw[0]}.{raw[1]}.{raw[2]}", 4000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as viewer:
+        async with client_from(app, f"10.{raw[0]}.{raw[1]}.{raw[2]}") as viewer:
             response = await viewer.post(f"/v1/scenes/{scene_id}/views")
         assert response.json()["counted"] is True
 
@@ -86,7 +84,7 @@ async def test_trending_scenes_follow_the_scores_and_look_like_any_other_list(
     scenes = [await factory.scene(owner, idea=idea) for _ in range(4)]
     ids = [s["id"] for s in scenes]
     for scene_id, n in zip(ids, (3, 6, 1, 0), strict=True):
-        await views(client, scene_id, n)
+        await views(app, scene_id, n)
     await refresh(app, settings)
 
     found = await scores(app, ids)
@@ -133,9 +131,9 @@ async def test_trending_ideas_add_up_their_scenes_and_respect_visibility(
     topic = await factory.topic_row()
     busy, liked, quiet = [await factory.idea_row(owner, topic) for _ in range(3)]
     pending = await factory.idea_row(owner, topic, review_status="pending")
-    await views(client, (await factory.scene(owner, idea=busy))["id"], 5)
+    await views(app, (await factory.scene(owner, idea=busy))["id"], 5)
     assert (await client.put(f"/v1/ideas/{liked['id']}/like", headers=fan.headers)).is_success
-    await views(client, (await factory.scene(owner, idea=pending))["id"], 9)
+    await views(app, (await factory.scene(owner, idea=pending))["id"], 9)
     await refresh(app, settings)
 
     params = {"topic": topic["slug"], "sort": "trending", "limit": 1}
@@ -226,7 +224,7 @@ async def test_a_refresh_loop_counts_one_view_and_moves_trending_by_one_view(
     ]
     assert sum(r["counted"] for r in signed_in) == 1
     assert signed_in[-1]["view_count"] == 2
-    await views(client, once["id"], 2)
+    await views(app, once["id"], 2)
 
     run = await refresh(app, settings)
 

@@ -215,7 +215,7 @@ async def test_a_queue_out_of_reach_leaves_the_job_to_recovery(
 ) -> None:  # noqa: ANN001
     from arq.connections import ArqRedis
 
-    from tests.benchmarks.support import free_port
+    from tests.worker.processes import free_port
 
     live = app.state.queue
     app.state.queue = ArqRedis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)

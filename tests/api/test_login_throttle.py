@@ -16,7 +16,7 @@ import pytest
 
 from domain.users import service as users_service
 from infra.settings import Settings
-from tests.factories import PASSWORD, Factory, unique
+from tests.factories import PASSWORD, Factory, client_from, unique
 
 ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW = 3, 5, 60
 WRONG = "not the password at all"
@@ -61,8 +61,7 @@ class Caller:
         self.app, self.address = app, address
 
     async def login(self, login: str, password: str, *, form: bool = False) -> httpx.Response:
-        transport = httpx.ASGITransport(app=self.app, client=(self.address, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://storyloom.test") as c:
+        async with client_from(self.app, self.address) as c:
             if form:
                 return await c.post(
                     "/v1/auth/token", data={"username": login, "password": password}
@@ -194,7 +193,7 @@ async def test_sign_in_without_redis_is_503_not_500(
 ) -> None:
     from arq.connections import ArqRedis
 
-    from tests.benchmarks.support import free_port
+    from tests.worker.processes import free_port
 
     account = await factory.account()
     live_queue, live_throttle = app.state.queue, getattr(app.state, "login_throttle", None)

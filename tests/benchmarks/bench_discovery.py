@@ -35,8 +35,8 @@ from domain.pagination import Page
 from domain.scenes import service as scenes
 from tests.benchmarks import Timing, table
 from tests.benchmarks.discovery_seed import statements
-from tests.benchmarks.support import scratch_database
 from tests.conftest import asyncpg_dsn
+from tests.scratch import scratch_database
 
 IDEAS = int(os.environ.get("BENCH_DISCOVERY_IDEAS", "100000"))
 SCENES = int(os.environ.get("BENCH_DISCOVERY_SCENES", "20000"))
@@ -260,7 +260,7 @@ def row_for(label: str, timing: Timing) -> list[str]:
 
 
 def run() -> str:
-    with scratch_database("storyloom_bench_disc") as url:
+    with scratch_database("bench_disc") as url:
         seeded = asyncio.run(seed(asyncpg_dsn(url)))
         feeds, searches, cron, plans, note = asyncio.run(lists_and_search(url))
     header = ["case", "mean", "p50", "p99", "runs"]

@@ -34,8 +34,8 @@ import domain.models  # noqa: F401 - every mapper, for the repository calls
 from domain.scenes import repository as scenes_repository
 from infra.partitions import add_months, ensure_partitions, list_partitions, month_start
 from tests.benchmarks import Timing, table
-from tests.benchmarks.support import scratch_database
 from tests.conftest import asyncpg_dsn
+from tests.scratch import scratch_database
 
 SCENES = int(os.environ.get("BENCH_PARTITIONS_SCENES", "1000"))
 PER_SCENE = 1000
@@ -266,7 +266,7 @@ async def maintenance_timings(url: str) -> tuple[list[list[str]], int]:
 
 
 def run() -> str:
-    with scratch_database("storyloom_bench_parts") as url:
+    with scratch_database("bench_parts") as url:
         dsn = asyncpg_dsn(url)
 
         async def prepare() -> None:

@@ -34,8 +34,9 @@ from infra.queue import redis_settings
 from infra.settings import Settings
 from schemas.script import Script
 from tests.benchmarks import table
-from tests.benchmarks.support import load, scratch_database, serve_process
+from tests.benchmarks.support import load, serve_process
 from tests.factories import Factory, minimal_bible
+from tests.scratch import scratch_database
 from worker.main import worker_options
 from worker.refill import RefillingWorker
 
@@ -294,7 +295,7 @@ def _row(label: str, stats: dict[str, float], baseline: dict[str, float] | None)
 
 def run() -> str:
     defaults = Settings()
-    with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
+    with scratch_database("bench_pipeline") as url, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         pipeline, alone, duration = asyncio.run(_latency(url, root))
         pipe_rate, noop_rate, jobs = asyncio.run(_throughput(url, root))

@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from domain.topics.models import Topic
 from infra.settings import ROOT
 from tests.benchmarks import table
+from tests.benchmarks.support import load
 from tests.conftest import alembic_config
-from tests.infra.pg_replica import ReplicaPair, free_port, missing_tools, start_pair
+from tests.infra.pg_replica import ReplicaPair, missing_tools, start_pair
+from tests.worker.processes import free_port
 
 SECONDS = float(os.environ.get("BENCH_REPLICAS_SECONDS", "5"))
 WARMUP_SECONDS = 1.0
@@ -41,24 +43,18 @@ _XACTS = (
 @dataclass
 class Result:
     setup: str
-    requests: int
-    errors: int
-    seconds: float
-    latencies: list[float]
+    stats: dict[str, float]  # tests.benchmarks.support.load's figures
     primary_xacts: int
     replica_xacts: int
 
     def row(self) -> list[str]:
-        ordered = sorted(self.latencies) or [0.0]
-        p50 = ordered[len(ordered) // 2]
-        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
         total = max(1, self.primary_xacts + self.replica_xacts)
         return [
             self.setup,
-            f"{self.requests / self.seconds:,.0f}",
-            f"{p50 * 1000:.2f} ms",
-            f"{p99 * 1000:.2f} ms",
-            str(self.errors),
+            f"{self.stats['rps']:,.0f}",
+            f"{self.stats['p50'] * 1000:.2f} ms",
+            f"{self.stats['p99'] * 1000:.2f} ms",
+            f"{self.stats['errors']:.0f}",
             f"{self.primary_xacts:,} / {self.replica_xacts:,} ({self.replica_xacts / total:.0%})",
         ]
 
@@ -121,33 +117,6 @@ async def _ready(base: str, replicas: bool) -> None:
     raise RuntimeError(f"the server at {base} never became ready")
 
 
-async def _load(base: str) -> tuple[int, int, float, list[float]]:
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        latencies: list[float] = []
-        errors = 0
-        measuring = False
-
-        async def client_loop(deadline: float) -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                try:
-                    ok = (await client.get(PATH)).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if measuring:
-                    latencies.append(time.perf_counter() - started)
-                    errors += 0 if ok else 1
-
-        warm_until = time.perf_counter() + WARMUP_SECONDS
-        await asyncio.gather(*(client_loop(warm_until) for _ in range(CLIENTS)))
-        measuring = True
-        started = time.perf_counter()
-        await asyncio.gather(*(client_loop(started + SECONDS) for _ in range(CLIENTS)))
-        return len(latencies), errors, time.perf_counter() - started, latencies
-
-
 async def _xacts(pair: ReplicaPair) -> tuple[int, int]:
     primary = await pair.sql(pair.primary_port, _XACTS, DATABASE)
     replica = await pair.sql(pair.replica_port, _XACTS, DATABASE)
@@ -161,7 +130,15 @@ def _measure(pair: ReplicaPair, setup: str, replicas: bool, media: str) -> Resul
     server = _serve(pair, port, replicas, media)
     try:
         asyncio.run(_ready(base, replicas))
-        requests, errors, seconds, latencies = asyncio.run(_load(base))
+        stats = asyncio.run(
+            load(
+                base,
+                lambda client: client.get(PATH),
+                clients=CLIENTS,
+                seconds=SECONDS,
+                warmup=WARMUP_SECONDS,
+            )
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -170,10 +147,7 @@ def _measure(pair: ReplicaPair, setup: str, replicas: bool, media: str) -> Resul
     after = asyncio.run(_xacts(pair))
     return Result(
         setup,
-        requests,
-        errors,
-        seconds,
-        latencies,
+        stats,
         primary_xacts=after[0] - before[0],
         replica_xacts=after[1] - before[1],
     )

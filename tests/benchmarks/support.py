@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import uvicorn
-from alembic import command
 
 from infra.settings import ROOT
-from tests.conftest import BASE_DATABASE_URL, _admin, alembic_config, with_database
-
-
-@contextlib.contextmanager
-def scratch_database(prefix: str = "storyloom_bench") -> Any:
-    """A freshly migrated database, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = with_database(BASE_DATABASE_URL, name)
-    try:
-        command.upgrade(alembic_config(url), "head")
-        yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.worker.processes import free_port
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -12,17 +11,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.worker.processes import free_port
+
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "storyloom-test",
     "AWS_SECRET_ACCESS_KEY": "storyloom-test-secret",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ready(url: str) -> bool:

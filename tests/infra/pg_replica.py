@@ -14,7 +14,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+
+from tests.worker.processes import free_port
 
 TOOLS = ("initdb", "pg_ctl", "pg_basebackup", "postgres")
 _CONF = """
@@ -51,12 +52,6 @@ def find_tool(name: str) -> str | None:
 
 def missing_tools() -> list[str]:
     return [name for name in TOOLS if find_tool(name) is None]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _account() -> pwd.struct_passwd | None:

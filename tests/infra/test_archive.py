@@ -20,7 +20,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -37,20 +36,14 @@ from infra.partitions import add_months, ensure_partitions, month_start
 from infra.restore import restore_partition
 from infra.settings import Settings
 from infra.storage import LocalStorage
-from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config, with_database
+from tests.scratch import scratch_database
 from worker.cron import archive_old_partitions
 
 
 @pytest.fixture(scope="module")
 def scratch_url() -> Iterator[str]:
-    name = f"storyloom_archive_{RUN_ID}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = with_database(BASE_DATABASE_URL, name)
-        command.upgrade(alembic_config(url), "head")
+    with scratch_database("archive") as url:
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

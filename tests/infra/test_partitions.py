@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from alembic import command
 from sqlalchemy import pool, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -20,19 +19,13 @@ from infra.partitions import (
     month_start,
     partition_name,
 )
-from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config, with_database
+from tests.scratch import scratch_database
 
 
 @pytest.fixture(scope="module")
 def scratch_url() -> Iterator[str]:
-    name = f"storyloom_parts_{RUN_ID}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = with_database(BASE_DATABASE_URL, name)
-        command.upgrade(alembic_config(url), "head")
+    with scratch_database("parts") as url:
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ and an ANALYZE give the planner real statistics; sequential scans stay enabled.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import event, pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -28,7 +26,7 @@ from domain.jobs.models import Job
 from domain.pagination import paginate
 from domain.scenes import repository as scenes
 from infra.partitions import add_months, ensure_partitions, month_start
-from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config, with_database
+from tests.scratch import scratch_database
 
 FIRST = add_months(month_start(datetime.now(UTC).date()), -5)
 START = datetime(FIRST.year, FIRST.month, FIRST.day, tzinfo=UTC)
@@ -63,14 +61,8 @@ SEED = [
 
 @pytest.fixture(scope="module")
 def scratch_url() -> Iterator[str]:
-    name = f"storyloom_plans_{RUN_ID}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = with_database(BASE_DATABASE_URL, name)
-        command.upgrade(alembic_config(url), "head")
+    with scratch_database("plans") as url:
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")

@@ -20,25 +20,16 @@ from alembic.script import ScriptDirectory
 from domain.models import Base
 from infra.partitions import add_months, month_start
 from tests.conftest import (
-    BASE_DATABASE_URL,
-    RUN_ID,
-    _admin,
     alembic_config,
     asyncpg_dsn,
-    with_database,
 )
+from tests.scratch import scratch_database
 
 
 @pytest.fixture(scope="module")
 def scratch_url() -> Iterator[str]:
-    name = f"storyloom_migrations_{RUN_ID}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = with_database(BASE_DATABASE_URL, name)
-        command.upgrade(alembic_config(url), "head")
+    with scratch_database("migrations") as url:
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def schema_differences(config: Config) -> list[Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +11,7 @@ import uvicorn
 from arq.worker import Worker
 
 from infra.settings import Settings
+from tests.worker.processes import free_port
 from worker.main import worker_options
 from worker.refill import RefillingWorker
 
@@ -30,12 +30,6 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         await running.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

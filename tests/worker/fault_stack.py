@@ -17,31 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from alembic import command
 from sqlalchemy import select
 
 from domain.jobs import repository
 from domain.jobs.models import TERMINAL_STATUSES, Job
 from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
 from infra.settings import Settings
-from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config, with_database
 from tests.factories import Account, Factory
 from tests.worker.processes import Child, Processes
 
 SUBPROCESS_WORKER = {"worker_poll_delay": 0.05, "log_level": "INFO"}
-
-
-@asynccontextmanager
-async def private_database(label: str) -> AsyncIterator[str]:
-    """A fresh database built by the migrations, dropped afterwards."""
-    name = f"storyloom_test_{RUN_ID}_{label}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        url = with_database(BASE_DATABASE_URL, name)
-        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-        yield url
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass

@@ -14,7 +14,8 @@ import pytest
 
 from infra.settings import Settings
 from tests.factories import minimal_bible
-from tests.worker.fault_stack import Stack, open_stack, private_database
+from tests.scratch import private_database
+from tests.worker.fault_stack import Stack, open_stack
 
 CONTRIBUTORS = 20
 WORDS = [

@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from arq.worker import Worker
 from sqlalchemy import func, insert, select, text
 
@@ -17,7 +16,7 @@ from domain.engagement.models import EngagementHourly, Like, SceneView, Trending
 from domain.engagement.trending import HOUR, Counts, HourStats, hour_start, score_hours
 from domain.scenes.models import Segment
 from infra.settings import Settings
-from tests.factories import Account, Factory, unique
+from tests.factories import Account, Factory, client_from, unique
 from worker.main import worker_options
 
 Rows = dict[tuple[str, datetime], tuple[int, int, int]]
@@ -105,8 +104,7 @@ async def test_a_run_counts_likes_views_and_segments_per_hour(
         assert (await client.put(f"/v1/scenes/{scene['id']}/like", headers=fan.headers)).is_success
     assert (await client.put(f"/v1/ideas/{idea_id}/like", headers=likers[0].headers)).is_success
     for address in ("192.0.2.1", "192.0.2.2", "192.0.2.1", "192.0.2.1"):  # repeats not counted
-        transport = httpx.ASGITransport(app=app, client=(address, 4000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as viewer:
+        async with client_from(app, address) as viewer:
             await viewer.post(f"/v1/scenes/{scene['id']}/views")
     await add_segment(app, scene["id"], 1, owner.id)
     await add_segment(app, scene["id"], 2, owner.id)

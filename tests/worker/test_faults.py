@@ -7,7 +7,6 @@ pauses a job inside one stage), against PostgreSQL, Redis and ffmpeg; nothing is
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -20,9 +19,11 @@ from sqlalchemy import update
 
 from domain.jobs.models import TERMINAL_STATUSES, Job
 from domain.scenes.models import Scene, SceneStatus
+from infra.media import probe
 from infra.settings import Settings
 from tests.infra.moto_server import DUMMY_CREDENTIALS
-from tests.worker.fault_stack import Stack, open_stack, private_database
+from tests.scratch import private_database
+from tests.worker.fault_stack import Stack, open_stack
 from tests.worker.processes import Child, MotoServer, Processes, RedisServer
 
 TEXT = 'Mara Hart walks down to The Old Docks. "Who rang the bell?" Mara asks the fog.'
@@ -46,24 +47,6 @@ async def fault_database() -> AsyncIterator[str]:
 async def stack(settings: Settings, fault_database: str, tmp_path: Path) -> AsyncIterator[Stack]:
     async with open_stack(settings, fault_database, tmp_path) as opened:
         yield opened
-
-
-async def ffprobe_duration(target: str) -> float:
-    process = await asyncio.create_subprocess_exec(
-        "ffprobe",
-        "-v",
-        "error",
-        "-show_entries",
-        "format=duration",
-        "-of",
-        "json",
-        target,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return float(json.loads(out)["format"]["duration"])
 
 
 async def assert_one_playable_segment(stack: Stack, scene_id: str, job_id: str) -> None:
@@ -93,7 +76,7 @@ async def assert_one_playable_segment(stack: Stack, scene_id: str, job_id: str) 
         media = await stack.client.get(uri)
         assert media.status_code == 200 and media.content, uri
     local = stack.settings.media_dir / prefix / "index.m3u8"
-    duration = await ffprobe_duration(str(local))
+    duration = (await probe(str(local))).duration
     assert duration == pytest.approx(segments[0].duration, abs=0.5)
     assert not (stack.settings.work_dir / job_id).exists(), "work directory left behind"
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import httpx
 import pytest
 
+from infra.media import probe
 from tests.factories import Account, Factory, minimal_bible
 
 CONTINUATION = (
@@ -42,24 +42,6 @@ async def wait_for_end(
             return job, seen
         await asyncio.sleep(0.1)
     raise AssertionError(f"job {job_id} did not end in {timeout}s: {job}")
-
-
-async def ffprobe_duration(url: str) -> float:
-    process = await asyncio.create_subprocess_exec(
-        "ffprobe",
-        "-v",
-        "error",
-        "-show_entries",
-        "format=duration",
-        "-of",
-        "json",
-        url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return float(json.loads(out)["format"]["duration"])
 
 
 @pytest.mark.usefixtures("worker")
@@ -96,9 +78,9 @@ async def test_a_continuation_becomes_a_streaming_segment(
     assert any(e["segmentNumber"] == 1 for e in bible["data"]["timeline"]["majorEvents"])
 
     playlist_url = http_base + result["hls_playlist_url"].removeprefix(http_base)
-    assert await ffprobe_duration(playlist_url) == pytest.approx(result["duration"], abs=0.5)
+    assert (await probe(playlist_url)).duration == pytest.approx(result["duration"], abs=0.5)
     scene_playlist = f"{http_base}/v1/scenes/{scene['id']}/playlist.m3u8"
-    assert await ffprobe_duration(scene_playlist) == pytest.approx(result["duration"], abs=0.5)
+    assert (await probe(scene_playlist)).duration == pytest.approx(result["duration"], abs=0.5)
 
 
 @pytest.mark.usefixtures("worker")
@@ -124,7 +106,7 @@ async def test_two_segments_play_one_after_the_other(
     playlist = await client.get(f"/v1/scenes/{scene['id']}/playlist.m3u8")
     assert "#EXT-X-DISCONTINUITY" in playlist.text
     scene_playlist = f"{http_base}/v1/scenes/{scene['id']}/playlist.m3u8"
-    assert await ffprobe_duration(scene_playlist) == pytest.approx(total, abs=1.0)
+    assert (await probe(scene_playlist)).duration == pytest.approx(total, abs=1.0)
 
 
 @pytest.mark.usefixtures("worker")

@@ -24,7 +24,8 @@ from domain.jobs.models import TERMINAL_STATUSES, Job
 from infra.db import Database
 from infra.settings import Settings
 from tests.factories import Account
-from tests.worker.fault_stack import Stack, open_stack, private_database
+from tests.scratch import private_database
+from tests.worker.fault_stack import Stack, open_stack
 from tests.worker.tcp_proxy import TcpProxy
 
 RECOVERING: dict[str, Any] = {"job_stuck_after_seconds": 1, "recovery_every_seconds": 1}

@@ -13,7 +13,8 @@ import pytest
 
 from infra.settings import Settings
 from tests.factories import Account
-from tests.worker.fault_stack import Stack, open_stack, private_database
+from tests.scratch import private_database
+from tests.worker.fault_stack import Stack, open_stack
 from tests.worker.processes import Child
 
 TEXT = 'Mara Hart walks down to The Old Docks. "Who rang the bell?" Mara asks the fog.'

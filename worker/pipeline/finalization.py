@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from domain.jobs.finalization import Media, Provenance, finalize
@@ -9,6 +10,7 @@ from worker.pipeline.runtime import StageRun
 
 
 async def run(stage: StageRun) -> dict[str, Any]:
+    started = time.perf_counter()
     script_out = stage.outputs["script_expansion"]
     upload = stage.outputs["upload"]
     video = stage.outputs["video_generation"]
@@ -29,6 +31,12 @@ async def run(stage: StageRun) -> dict[str, Any]:
     )
     async with stage.runtime.db.transaction() as session:
         result = await finalize(
-            session, stage.job_id, stage.script(), media, provenance, stage.runtime.storage.url
+            session,
+            stage.job_id,
+            stage.script(),
+            media,
+            provenance,
+            stage.runtime.storage.url,
+            started=started,
         )
     return {"segment_id": result["segment_id"], "sequence": result["sequence"]}
