@@ -19,6 +19,7 @@ from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -191,11 +192,6 @@ class Database:
             self.primary, expire_on_commit=False, sync_session_class=PrimarySession
         )
         self._autocommit_primary = self.primary.execution_options(isolation_level="AUTOCOMMIT")
-        self._autocommit_sessions = async_sessionmaker(
-            self._autocommit_primary,
-            expire_on_commit=False,
-            sync_session_class=PrimarySession,
-        )
 
     @property
     def has_replicas(self) -> bool:
@@ -211,12 +207,11 @@ class Database:
         async with self._primary_sessions() as session, session.begin():
             yield session
 
-    @asynccontextmanager
-    async def single_statement(self) -> AsyncIterator[AsyncSession]:
-        """A primary session in autocommit, for work that is one statement (an UPDATE that
-        moves a job on): atomic by itself, one round trip instead of BEGIN ... COMMIT."""
-        async with self._autocommit_sessions() as session:
-            yield session
+    def autocommit(self) -> AsyncConnection:
+        """A primary connection in autocommit, for work that is one statement at a time (an
+        UPDATE that moves a job on, an advisory lock): each statement is atomic by itself, one
+        round trip instead of BEGIN ... COMMIT. Use it as `async with db.autocommit() as conn`."""
+        return self._autocommit_primary.connect()
 
     def read_session(self) -> AsyncSession:
         """A read-only session on a replica in rotation, else on the primary."""

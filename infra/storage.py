@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import functools
 import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -98,6 +99,18 @@ class Storage(ABC):
     @abstractmethod
     async def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
 
+    async def put_files(
+        self,
+        files: Sequence[tuple[str, Path]],
+        on_stored: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        """Store `files` (key, path) in order, so the last one's presence means the rest are
+        there; `on_stored(n)` is awaited as the first n are stored."""
+        for done, (key, path) in enumerate(files, start=1):
+            await self.put_file(key, path)
+            if on_stored is not None:
+                await on_stored(done)
+
     @abstractmethod
     async def read_bytes(self, key: str) -> bytes:
         """The object's content; ObjectNotFound when missing."""
@@ -138,6 +151,21 @@ class LocalStorage(Storage):
     async def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         target = self.path(key)
         await asyncio.to_thread(self._atomic_write, target, lambda t: shutil.copyfile(path, t))
+
+    async def put_files(
+        self,
+        files: Sequence[tuple[str, Path]],
+        on_stored: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        """Local copies are quick: all of them in one trip to a thread, in order."""
+        await asyncio.to_thread(self._copy_all, files)
+        if on_stored is not None and files:
+            await on_stored(len(files))
+
+    def _copy_all(self, files: Sequence[tuple[str, Path]]) -> None:
+        targets = [(self.path(key), source) for key, source in files]  # all checked first
+        for target, source in targets:
+            self._atomic_write(target, functools.partial(shutil.copyfile, source))
 
     async def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         target = self.path(key)

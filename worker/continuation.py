@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from domain.jobs import repository
+from domain.jobs import repository, run_repository
 from domain.jobs.failures import (
     DatabaseUnavailable,
     JobFailure,
@@ -119,17 +119,16 @@ async def run_continuation(ctx: dict[str, Any], job_id: str) -> str:
 
 
 async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> str:
-    async with runtime.db.transaction() as session:
-        job = await repository.get(session, job_id)
-        if job is None:
-            return "missing"
-        # The request that submitted the job, on this run's log lines from here on.
-        structlog.contextvars.bind_contextvars(request_id=job.request_id)
-        log.info("job_run_started", attempt=job.attempt + 1)
-        if job.status in TERMINAL_STATUSES:
-            await cleanup(runtime, job, keep_media=job.status == JobStatus.FINAL_READY)
-            return str(job.status)
-        await repository.start_attempt(session, job)
+    async with runtime.db.autocommit() as conn:
+        job, claimed = await run_repository.claim(conn, job_id)
+    if job is None:
+        return "missing"
+    # The request that submitted the job, on this run's log lines from here on.
+    structlog.contextvars.bind_contextvars(request_id=job.request_id)
+    if not claimed:  # it had ended: only its leftovers remain to clear
+        await cleanup(runtime, job, keep_media=job.status == JobStatus.FINAL_READY)
+        return str(job.status)
+    log.info("job_run_started", attempt=job.attempt)
     session_outputs = dict(job.stage_outputs or {})
     last = {"progress": job.progress, "written": 0.0}
 
@@ -140,8 +139,8 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
         if value <= last["progress"] or now - last["written"] < PROGRESS_WRITE_SECONDS:
             return
         last["progress"], last["written"] = value, now
-        async with runtime.db.single_statement() as s:
-            await repository.report(s, job, progress=value, message=message)
+        async with runtime.db.autocommit() as conn:
+            await run_repository.report(conn, job, progress=value, message=message)
 
     stage_run = StageRun(runtime, job, session_outputs, progress)
     finished: tuple[Stage, dict[str, Any]] | None = None
@@ -186,9 +185,9 @@ async def _enter(
     outputs: dict[str, Any] | None = None
     if finished is not None:
         status, outputs = finished[0].done_status, {str(finished[0].name): finished[1]}
-    async with runtime.db.single_statement() as session:
-        return await repository.report(
-            session,
+    async with runtime.db.autocommit() as conn:
+        return await run_repository.report(
+            conn,
             stage_run.job,
             progress=stage.start,
             message=stage.label,

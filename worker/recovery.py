@@ -59,12 +59,11 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
 
 
 async def _is_running(runtime: Runtime, job_id: str) -> bool:
-    async with runtime.db.primary.connect() as conn:
+    async with runtime.db.autocommit() as conn:
         key = {"k": f"job:{job_id}"}
         free = await conn.scalar(_TRY_LOCK, key)
         if free:
             await conn.execute(_UNLOCK, key)
-        await conn.commit()
         return not free
 
 
@@ -76,9 +75,8 @@ async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[bool]:
     as a killed worker leaves it, for whichever run holds the lock next.
     """
     key = {"k": f"job:{job_id}"}
-    async with runtime.db.primary.connect() as conn:
+    async with runtime.db.autocommit() as conn:
         acquired = bool(await conn.scalar(_TRY_LOCK, key))
-        await conn.commit()
         if not acquired:
             yield False
             return
@@ -109,7 +107,6 @@ async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[bool]:
                 await conn.invalidate()
             else:
                 await conn.execute(_UNLOCK, key)
-                await conn.commit()
 
 
 async def _watch(driver: Any, stop: Callable[[], None]) -> None:

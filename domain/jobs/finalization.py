@@ -10,21 +10,19 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.bible.delta import apply_delta
 from domain.bible.merge import merge_bibles
 from domain.bible.script_check import check_script
 from domain.bible.validation import validate_bible
 from domain.ids import new_time_id
-from domain.jobs import repository
+from domain.jobs import run_repository
 from domain.jobs.failures import BibleConflict, ContinuityViolation, SceneClosed
 from domain.jobs.models import Job, JobStage, JobStatus
-from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence
+from domain.scenes.models import SceneStatus
 from schemas.script import Script
 
 
@@ -74,8 +72,8 @@ def rebase_bible(
 
 
 async def finalize(
-    session: AsyncSession,
-    job_id: uuid.UUID,
+    conn: AsyncConnection,
+    job: Job,
     script: Script,
     media: Media,
     provenance: Provenance,
@@ -85,86 +83,81 @@ async def finalize(
 ) -> dict[str, Any]:
     """Write segment, bible version and counters; returns the job's result_data.
 
-    `started` (a `time.perf_counter()` reading) is when the stage began: its duration up to
-    this write is kept with the stage's output, as every other stage's is.
+    `conn` is in a transaction the caller commits. `job` is the job as the run loaded it
+    (its text, snapshot and bible version never change). `started` (a `time.perf_counter()`
+    reading) is when the stage began: its duration up to this write is kept with the stage's
+    output, as every other stage's is.
     """
-    job = await repository.get(session, job_id, for_update=True)
-    if job is None or job.status in (JobStatus.CANCELLED, JobStatus.FAILED):
-        raise JobNoLongerOpen(str(job_id))
-    if job.status == JobStatus.FINAL_READY and job.result_data:
-        return job.result_data
-    existing = await session.scalar(select(SegmentSequence).where(SegmentSequence.job_id == job.id))
-    scene = await session.scalar(select(Scene).where(Scene.id == job.scene_id).with_for_update())
-    if scene is None or scene.status != SceneStatus.ACTIVE:
+    locked = await run_repository.lock_for_finalization(conn, job)
+    if locked is None or locked.status in (JobStatus.CANCELLED, JobStatus.FAILED):
+        raise JobNoLongerOpen(str(job.id))
+    if locked.status == JobStatus.FINAL_READY and locked.result_data:
+        return dict(locked.result_data)
+    if locked.scene_status != SceneStatus.ACTIVE:
         raise SceneClosed("The scene was closed before this continuation could be added.")
-    if existing is not None:  # written by an earlier run that died before marking the job
-        return await _mark_final(
-            session, job, scene, existing.segment_id, existing.sequence, media, media_url, started
-        )
+    if locked.written_segment_id is not None:  # an earlier run died before marking the job
+        written = (locked.written_segment_id, locked.written_sequence, locked.head_version)
+        return await _mark_final(conn, job, *written, media, media_url, started)
 
-    sequence = scene.segment_count + 1
+    sequence = locked.segment_count + 1
+    head_version = locked.head_version
     base = job.context_data.get("bible", {})
     ours = apply_delta(base, script.bible_delta, sequence)
-    if scene.bible_version == job.bible_version:
+    if head_version == job.bible_version:
         new_bible = ours
     else:
-        head = await repository.bible_data(session, scene.id, scene.bible_version)
+        head = await run_repository.bible_data(conn, job.scene_id, head_version)
         new_bible = rebase_bible(base, ours, head, script, sequence)
 
-    new_bible = {**new_bible, "version": scene.bible_version + 1}  # the bible names itself
+    version = head_version + 1
+    new_bible = {**new_bible, "version": version}  # the bible names itself
     segment_id, created_at = new_time_id()
-    session.add(
-        Segment(
-            id=segment_id,
-            created_at=created_at,
-            scene_id=scene.id,
-            job_id=job.id,
-            user_id=job.user_id,
-            sequence=sequence,
-            text=job.text,
-            script=script.model_dump(mode="json"),
-            duration=media.duration,
-            bible_version=scene.bible_version + 1,
-            hls_playlist_key=media.playlist_key,
-            video_key=media.video_key,
-            thumbnail_key=media.thumbnail_key,
-            provider=provenance.provider,
-            model=provenance.model,
-            prompt_version=provenance.prompt_version,
-            input_hash=provenance.input_hash,
-            stage_durations=provenance.stage_durations,
-        )
+    await run_repository.add_segment(
+        conn,
+        {
+            "id": segment_id,
+            "created_at": created_at,
+            "scene_id": job.scene_id,
+            "job_id": job.id,
+            "user_id": job.user_id,
+            "sequence": sequence,
+            "text": job.text,
+            "script": script.model_dump(mode="json"),
+            "duration": media.duration,
+            "bible_version": version,
+            "hls_playlist_key": media.playlist_key,
+            "video_key": media.video_key,
+            "thumbnail_key": media.thumbnail_key,
+            "provider": provenance.provider,
+            "model": provenance.model,
+            "prompt_version": provenance.prompt_version,
+            "input_hash": provenance.input_hash,
+            "stage_durations": provenance.stage_durations,
+        },
     )
-    session.add(
-        SceneBible(
-            scene_id=scene.id,
-            version=scene.bible_version + 1,
-            data=new_bible,
-            created_by=job.user_id,
-            source_job_id=job.id,
-            change_note=f"Continuation {sequence}",
-        )
+    await run_repository.add_bible_version(
+        conn,
+        {
+            "scene_id": job.scene_id,
+            "version": version,
+            "data": new_bible,
+            "created_by": job.user_id,
+            "source_job_id": job.id,
+            "change_note": f"Continuation {sequence}",
+        },
     )
-    await session.flush()
-    scene.bible_version += 1
-    scene.segment_count = sequence
-    scene.total_duration = float(scene.total_duration) + media.duration
-    scene.last_segment_at = datetime.now(UTC)
-    scene.contributor_count = int(
-        await session.scalar(
-            select(func.count(func.distinct(Segment.user_id))).where(Segment.scene_id == scene.id)
-        )
-        or 0
+    await run_repository.advance_scene(
+        conn, job.scene_id, bible_version=version, sequence=sequence, duration=media.duration
     )
-    return await _mark_final(session, job, scene, segment_id, sequence, media, media_url, started)
+    return await _mark_final(conn, job, segment_id, sequence, version, media, media_url, started)
 
 
 async def _mark_final(
-    session: AsyncSession,
+    conn: AsyncConnection,
     job: Job,
-    scene: Scene,
     segment_id: uuid.UUID,
     sequence: int,
+    bible_version: int,
     media: Media,
     media_url: Any,
     started: float | None,
@@ -176,22 +169,17 @@ async def _mark_final(
         "video_url": media_url(media.video_key),
         "thumbnail_url": media_url(media.thumbnail_key),
         "duration": media.duration,
-        "bible_version": scene.bible_version,
+        "bible_version": bible_version,
     }
-    job.stage_outputs = {
-        **job.stage_outputs,
-        JobStage.FINALIZATION.value: {
-            "segment_id": str(segment_id),
-            "sequence": sequence,
-            **({} if started is None else {"seconds": round(time.perf_counter() - started, 3)}),
-        },
-    }
-    job.status = JobStatus.FINAL_READY
-    job.stage = JobStage.COMPLETED
-    job.progress = 100
-    job.segment_id = segment_id
-    job.result_data = result
-    job.message = f"Segment {sequence} is ready."
-    job.finished_at = datetime.now(UTC)
-    await session.flush()
+    output: dict[str, Any] = {"segment_id": str(segment_id), "sequence": sequence}
+    if started is not None:
+        output["seconds"] = round(time.perf_counter() - started, 3)
+    await run_repository.mark_final(
+        conn,
+        job,
+        segment_id=segment_id,
+        result=result,
+        message=f"Segment {sequence} is ready.",
+        outputs={JobStage.FINALIZATION.value: output},
+    )
     return result

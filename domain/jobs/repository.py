@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ids import month_bounds, time_of
@@ -195,51 +195,6 @@ def _row(job: Job):  # noqa: ANN202 - a where-clause for exactly this job, prune
 
 
 _OPEN = Job.status.not_in(TERMINAL_STATUSES)
-
-
-async def start_attempt(session: AsyncSession, job: Job) -> bool:
-    """Mark the job processing for a new attempt; False when it already ended."""
-    result = await session.execute(
-        update(Job)
-        .where(*_row(job), _OPEN)
-        .values(
-            attempt=Job.attempt + 1,
-            started_at=func.coalesce(Job.started_at, func.now()),
-            status=func.coalesce(func.nullif(Job.status, "queued"), "processing"),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-async def report(
-    session: AsyncSession,
-    job: Job,
-    *,
-    progress: int,
-    message: str,
-    status: str | None = None,
-    stage: str | None = None,
-    outputs: dict[str, Any] | None = None,
-    provider_video_id: str | None = None,
-) -> bool:
-    """Move the job on; progress never goes backwards. False when the job already ended."""
-    values: dict[str, Any] = {
-        "progress": func.greatest(Job.progress, progress),
-        "message": message,
-    }
-    if status is not None:
-        values["status"] = status
-    if stage is not None:
-        values["stage"] = stage
-    if outputs is not None:
-        values["stage_outputs"] = Job.stage_outputs.op("||")(func.cast(outputs, JSONB))  # type: ignore[arg-type]
-    if provider_video_id is not None:
-        values["provider_video_id"] = provider_video_id
-    # No session synchronisation: the worker's Job is detached, and it tracks what it wrote.
-    stmt = update(Job).where(*_row(job), _OPEN).values(**values)
-    result = await session.execute(stmt.execution_options(synchronize_session=False))
-    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 async def fail(

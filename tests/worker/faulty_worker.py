@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,12 @@ class PausingStorage:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
-        await self.inner.put_file(key, path, content_type)
+    async def put_files(self, files: Sequence[tuple[str, Path]], on_stored: Any = None) -> None:
+        await self.inner.put_files(files[:1])
         await pause(self.job_id, "first_upload")
+        await self.inner.put_files(files[1:])
+        if on_stored is not None:
+            await on_stored(len(files))
 
 
 def pausing(run: Any, where: str) -> Any:

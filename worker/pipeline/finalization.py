@@ -29,10 +29,10 @@ async def run(stage: StageRun) -> dict[str, Any]:
             name: float(out.get("seconds", 0.0)) for name, out in stage.outputs.items()
         },
     )
-    async with stage.runtime.db.transaction() as session:
+    async with stage.runtime.db.primary.begin() as conn:
         result = await finalize(
-            session,
-            stage.job_id,
+            conn,
+            stage.job,
             stage.script(),
             media,
             provenance,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.jobs import repository
+from domain.jobs import run_repository
 from domain.jobs.models import Job
 from infra.db import Database
 from infra.providers.base import ScriptExpander, VideoRenderer
@@ -56,8 +56,11 @@ class StageRun:
 
     @property
     def work_dir(self) -> Path:
-        path = self.runtime.settings.work_dir / str(self.job.id)
-        path.mkdir(parents=True, exist_ok=True)
+        path: Path | None = self.extras.get("work_dir")
+        if path is None:
+            path = self.runtime.settings.work_dir / str(self.job.id)
+            path.mkdir(parents=True, exist_ok=True)
+            self.extras["work_dir"] = path
         return path
 
     @property
@@ -65,12 +68,17 @@ class StageRun:
         return f"scenes/{self.job.scene_id}/segments/{self.job.id}/"
 
     def script(self) -> Script:
-        return Script.model_validate(self.outputs["script_expansion"]["script"])
+        """The expanded script, validated once per run (three stages read it)."""
+        script: Script | None = self.extras.get("script")
+        if script is None:
+            script = Script.model_validate(self.outputs["script_expansion"]["script"])
+            self.extras["script"] = script
+        return script
 
     async def save_video_id(self, video_id: str) -> None:
-        async with self.runtime.db.single_statement() as session:
-            await repository.report(
-                session,
+        async with self.runtime.db.autocommit() as conn:
+            await run_repository.report(
+                conn,
                 self.job,
                 progress=0,
                 message="Rendering the video.",

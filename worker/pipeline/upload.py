@@ -26,10 +26,11 @@ async def run(stage: StageRun) -> dict[str, Any]:
         (f"{prefix}thumbnail.jpg", Path(video["thumbnail"])),
         (f"{prefix}index.m3u8", package.playlist),  # last: its presence means the rest is there
     ]
-    storage = stage.runtime.storage
-    for done, (key, path) in enumerate(files, start=1):
-        await storage.put_file(key, path)
+
+    async def stored(done: int) -> None:
         await stage.progress(START + (END - START) * done // len(files), "Uploading the segment.")
+
+    await stage.runtime.storage.put_files(files, stored)
     return {
         "prefix": prefix,
         "playlist_key": f"{prefix}index.m3u8",

@@ -1,0 +1,248 @@
+"""Every statement a worker's run of one job makes, built once at import.
+
+A run writes a job a dozen times (its claim, each stage boundary, the provider's video id,
+finalization), and a worker runs many jobs a second: composing an ORM statement costs more
+than PostgreSQL takes to run it. These are prebuilt Core statements with bound parameters,
+so SQLAlchemy reuses their cache keys and compiled SQL, and asyncpg its prepared statements.
+Each is one round trip; the single-statement ones run in autocommit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.ids import month_bounds, time_of
+from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
+from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
+
+# None binds SQL NULL (plain JSONB would bind the JSON value null, which `||` appends).
+_JSON_OR_NULL = JSONB(none_as_null=True)
+_JOBS = cast(Table, Job.__table__)
+_SCENES = cast(Table, Scene.__table__)
+_EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+# Literal, not an expanding IN list: the statement's SQL never changes between runs.
+_OPEN = text(
+    "jobs.status NOT IN (" + ", ".join(f"'{status.value}'" for status in TERMINAL_STATUSES) + ")"
+)
+_THIS_JOB = (_JOBS.c.id == bindparam("job_id"), _JOBS.c.created_at == bindparam("job_created_at"))
+_IN_ITS_MONTH = (
+    _JOBS.c.id == bindparam("job_id"),
+    _JOBS.c.created_at >= bindparam("created_from"),
+    _JOBS.c.created_at < bindparam("created_to"),
+)
+
+
+def _month_of(job_id: uuid.UUID) -> dict[str, Any]:
+    created = time_of(job_id)  # the id names its month: one partition is read, not all
+    created_from, created_to = month_bounds(created) if created is not None else _EVER
+    return {"job_id": job_id, "created_from": created_from, "created_to": created_to}
+
+
+def _job(row: Row[Any]) -> Job:
+    # A detached Job the run reads from; the run writes through the statements below.
+    return Job(**row._mapping)
+
+
+_CLAIM = (
+    update(_JOBS)
+    .where(*_IN_ITS_MONTH, _OPEN)
+    .values(
+        attempt=_JOBS.c.attempt + 1,
+        started_at=func.coalesce(_JOBS.c.started_at, func.now()),
+        status=func.coalesce(func.nullif(_JOBS.c.status, JobStatus.QUEUED.value), "processing"),
+    )
+    .returning(*_JOBS.c)
+)
+_LOAD = select(*_JOBS.c).where(*_IN_ITS_MONTH)
+
+
+async def claim(conn: AsyncConnection, job_id: uuid.UUID) -> tuple[Job | None, bool]:
+    """Start a new attempt of the job and load it, in one statement.
+
+    Returns (job, True) when the job is open and now processing, (job, False) when it had
+    already ended, (None, False) when there is no such job.
+    """
+    params = _month_of(job_id)
+    row = (await conn.execute(_CLAIM, params)).first()
+    if row is not None:
+        return _job(row), True
+    ended = (await conn.execute(_LOAD, params)).first()
+    return (None if ended is None else _job(ended)), False
+
+
+_REPORT = (
+    update(_JOBS)
+    .where(*_THIS_JOB, _OPEN)
+    .values(
+        progress=func.greatest(_JOBS.c.progress, bindparam("new_progress")),
+        message=bindparam("new_message"),
+        status=func.coalesce(bindparam("new_status", type_=_JOBS.c.status.type), _JOBS.c.status),
+        stage=func.coalesce(bindparam("new_stage", type_=_JOBS.c.stage.type), _JOBS.c.stage),
+        stage_outputs=_JOBS.c.stage_outputs.op("||")(
+            func.coalesce(bindparam("new_outputs", type_=_JSON_OR_NULL), text("'{}'::jsonb"))
+        ),
+        provider_video_id=func.coalesce(
+            bindparam("new_video_id", type_=_JOBS.c.provider_video_id.type),
+            _JOBS.c.provider_video_id,
+        ),
+    )
+)
+
+
+async def report(
+    conn: AsyncConnection,
+    job: Job,
+    *,
+    progress: int,
+    message: str,
+    status: str | None = None,
+    stage: str | None = None,
+    outputs: dict[str, Any] | None = None,
+    provider_video_id: str | None = None,
+) -> bool:
+    """Move the job on; progress never goes backwards. False when the job already ended."""
+    result = await conn.execute(
+        _REPORT,
+        {
+            "job_id": job.id,
+            "job_created_at": job.created_at,
+            "new_progress": progress,
+            "new_message": message,
+            "new_status": status,
+            "new_stage": stage,
+            "new_outputs": outputs,
+            "new_video_id": provider_video_id,
+        },
+    )
+    return result.rowcount == 1
+
+
+# Finalization, in one transaction: lock the job and its scene, and see whether an earlier run
+# of this job already wrote its segment (that run died before marking the job).
+_FINALIZING = (
+    select(
+        _JOBS.c.status,
+        _JOBS.c.result_data,
+        Scene.status.label("scene_status"),
+        Scene.segment_count,
+        Scene.bible_version.label("head_version"),
+        SegmentSequence.segment_id.label("written_segment_id"),
+        SegmentSequence.sequence.label("written_sequence"),
+    )
+    .select_from(_JOBS)
+    .join(Scene, Scene.id == _JOBS.c.scene_id)
+    .outerjoin(SegmentSequence, SegmentSequence.job_id == _JOBS.c.id)
+    .where(*_THIS_JOB)
+    .with_for_update(of=[_JOBS, _SCENES])
+)
+
+
+async def lock_for_finalization(conn: AsyncConnection, job: Job) -> Row[Any] | None:
+    """The job's status and result, its scene's head, and any segment already written for it:
+    the job and scene rows locked until the transaction ends. None when the job is gone."""
+    params = {"job_id": job.id, "job_created_at": job.created_at}
+    return (await conn.execute(_FINALIZING, params)).first()
+
+
+_HEAD_BIBLE = select(SceneBible.data).where(
+    SceneBible.scene_id == bindparam("scene_id"), SceneBible.version == bindparam("version")
+)
+
+
+async def bible_data(conn: AsyncConnection, scene_id: uuid.UUID, version: int) -> dict[str, Any]:
+    data = await conn.scalar(_HEAD_BIBLE, {"scene_id": scene_id, "version": version})
+    return data or {}
+
+
+_ADD_SEGMENT = insert(cast(Table, Segment.__table__))
+_ADD_BIBLE = insert(cast(Table, SceneBible.__table__))
+
+
+async def add_segment(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(_ADD_SEGMENT, values)
+
+
+async def add_bible_version(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(_ADD_BIBLE, values)
+
+
+_CONTRIBUTORS = (
+    select(func.count(func.distinct(Segment.user_id)))
+    .where(Segment.scene_id == bindparam("scene_id"))
+    .scalar_subquery()
+)
+_ADVANCE_SCENE = (
+    update(_SCENES)
+    .where(Scene.id == bindparam("scene_id"))
+    .values(
+        bible_version=bindparam("new_bible_version"),
+        segment_count=bindparam("new_segment_count"),
+        total_duration=Scene.total_duration + bindparam("added_duration"),
+        last_segment_at=func.now(),
+        contributor_count=_CONTRIBUTORS,
+    )
+)
+
+
+async def advance_scene(
+    conn: AsyncConnection,
+    scene_id: uuid.UUID,
+    *,
+    bible_version: int,
+    sequence: int,
+    duration: float,
+) -> None:
+    """The scene's counters after its new segment (the segment already inserted)."""
+    await conn.execute(
+        _ADVANCE_SCENE,
+        {
+            "scene_id": scene_id,
+            "new_bible_version": bible_version,
+            "new_segment_count": sequence,
+            "added_duration": duration,
+        },
+    )
+
+
+_MARK_FINAL = (
+    update(_JOBS)
+    .where(*_THIS_JOB)
+    .values(
+        status=JobStatus.FINAL_READY.value,
+        stage=JobStage.COMPLETED.value,
+        progress=100,
+        segment_id=bindparam("new_segment_id"),
+        result_data=bindparam("new_result", type_=JSONB),
+        message=bindparam("new_message"),
+        finished_at=func.now(),
+        stage_outputs=_JOBS.c.stage_outputs.op("||")(bindparam("new_outputs", type_=JSONB)),
+    )
+)
+
+
+async def mark_final(
+    conn: AsyncConnection,
+    job: Job,
+    *,
+    segment_id: uuid.UUID,
+    result: dict[str, Any],
+    message: str,
+    outputs: dict[str, Any],
+) -> None:
+    await conn.execute(
+        _MARK_FINAL,
+        {
+            "job_id": job.id,
+            "job_created_at": job.created_at,
+            "new_segment_id": segment_id,
+            "new_result": result,
+            "new_message": message,
+            "new_outputs": outputs,
+        },
+    )
