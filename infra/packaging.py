@@ -213,7 +213,8 @@ class HlsPackager:
 
     async def _run(self, requests: list[_Request]) -> None:
         """One ffmpeg process for `requests`; raises MediaError only if it had several."""
-        cleared = await asyncio.to_thread(_clear_segments, [r.job.out_dir for r in requests])
+        # Inline, not in a thread: a handful of unlinks in a directory of its own.
+        cleared = _clear_segments([r.job.out_dir for r in requests])
         ready: list[_Request] = []
         for request, error in zip(requests, cleared, strict=True):
             if error is None:
@@ -233,7 +234,7 @@ class HlsPackager:
             ready[0].resolve(exc)
             return
         log.debug("hls_run", clips=len(ready), ok=True, seconds=_since(started))
-        packages = await asyncio.to_thread(_read_packages, [r.job.out_dir for r in ready])
+        packages = _read_packages([r.job.out_dir for r in ready])  # small text files
         for request, package in zip(ready, packages, strict=True):
             request.resolve(package)
             if isinstance(package, HlsPackage):

@@ -27,6 +27,8 @@ from infra.settings import Settings
 MEDIA_URL_PATH = "/media"
 PRESIGNED_URL_SECONDS = 12 * 3600
 MAX_KEY_LENGTH = 1024
+# Up to this many bytes, LocalStorage.put_files copies without leaving the event loop.
+INLINE_COPY_BYTES = 4 * 1024 * 1024
 _S3_DELETE_BATCH = 1000
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 
@@ -134,19 +136,29 @@ class Storage(ABC):
     def url(self, key: str) -> str:
         """A URL a player can fetch the object from."""
 
+    def writable_dir(self, prefix: str) -> Path | None:
+        """A directory whose files are the objects under `prefix` (a producer may write them
+        in place instead of storing copies), or None when the storage is not a local one."""
+        return None
+
 
 class LocalStorage(Storage):
     def __init__(self, root: Path, base_url: str = MEDIA_URL_PATH) -> None:
         self.root = Path(root)
         self.base_url = base_url.rstrip("/")
+        self._resolved_root: Path | None = None
 
     def path(self, key: str) -> Path:
         """The file behind `key`; refuses anything that resolves outside the root."""
         path = self.root.joinpath(*validate_key(key).split("/"))
-        root = self.root.resolve()
-        if not path.resolve().is_relative_to(root):
+        if not path.resolve().is_relative_to(self._root()):
             raise InvalidStorageKey(f"storage key escapes the media root: {key!r}")
         return path
+
+    def _root(self) -> Path:
+        if self._resolved_root is None:  # resolving walks every component: once is enough
+            self._resolved_root = self.root.resolve()
+        return self._resolved_root
 
     async def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         target = self.path(key)
@@ -157,23 +169,36 @@ class LocalStorage(Storage):
         files: Sequence[tuple[str, Path]],
         on_stored: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
-        """Local copies are quick: all of them in one trip to a thread, in order."""
-        await asyncio.to_thread(self._copy_all, files)
+        """All of them in order; small sets are copied on the event loop itself.
+
+        A segment's files (a few short MPEG-TS parts, a playlist, a thumbnail) copy in well
+        under a millisecond; a trip to a thread would cost more, and on a busy worker each
+        system call such a thread makes waits for the GIL. Larger sets go to a thread.
+        """
+        targets = [(self.path(key), source) for key, source in files]  # all checked first
+        if sum(source.stat().st_size for _, source in targets) <= INLINE_COPY_BYTES:
+            self._copy_all(targets)
+        else:
+            await asyncio.to_thread(self._copy_all, targets)
         if on_stored is not None and files:
             await on_stored(len(files))
 
-    def _copy_all(self, files: Sequence[tuple[str, Path]]) -> None:
-        targets = [(self.path(key), source) for key, source in files]  # all checked first
+    def _copy_all(self, targets: Sequence[tuple[Path, Path]]) -> None:
+        made: set[Path] = set()
         for target, source in targets:
-            self._atomic_write(target, functools.partial(shutil.copyfile, source))
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            self._atomic_write(target, functools.partial(shutil.copyfile, source), mkdir=False)
 
     async def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         target = self.path(key)
         await asyncio.to_thread(self._atomic_write, target, lambda t: t.write_bytes(data))
 
     @staticmethod
-    def _atomic_write(target: Path, write: Callable[[Path], Any]) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
+    def _atomic_write(target: Path, write: Callable[[Path], Any], *, mkdir: bool = True) -> None:
+        if mkdir:
+            target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
             write(temp)
@@ -235,6 +260,13 @@ class LocalStorage(Storage):
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/{quote(validate_key(key))}"
+
+    def writable_dir(self, prefix: str) -> Path | None:
+        path = self.root.joinpath(*validate_prefix(prefix, allow_empty=False).strip("/").split("/"))
+        if not path.resolve().is_relative_to(self._root()):
+            raise InvalidStorageKey(f"storage prefix escapes the media root: {prefix!r}")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
 
 class S3Storage(Storage):

@@ -8,6 +8,7 @@ from datetime import UTC
 from typing import Any
 
 import domain.models  # noqa: F401 - every table in the metadata, or flushes miss foreign keys
+from infra import child_watcher
 from infra.logging import configure_logging, get_logger
 from infra.queue import worker_redis_settings
 from infra.settings import Settings, get_settings
@@ -24,12 +25,16 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq's Worker, built from our settings."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
+        child_watcher.install()
         ctx["settings"] = settings
         ctx["runtime"] = build_runtime(settings)
         ctx["db"] = ctx["runtime"].db
         log.info("worker_started", queue=settings.queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        runtime = ctx.get("runtime")
+        if runtime is not None:
+            await runtime.packager.aclose()
         db = ctx.pop("db", None)
         if db is not None:
             await db.dispose()

@@ -96,8 +96,19 @@ async def finalize(
     if locked.scene_status != SceneStatus.ACTIVE:
         raise SceneClosed("The scene was closed before this continuation could be added.")
     if locked.written_segment_id is not None:  # an earlier run died before marking the job
-        written = (locked.written_segment_id, locked.written_sequence, locked.head_version)
-        return await _mark_final(conn, job, *written, media, media_url, started)
+        segment_id, sequence = locked.written_segment_id, locked.written_sequence
+        result, output = _outcome(
+            segment_id, sequence, locked.head_version, media, media_url, started
+        )
+        await run_repository.mark_final(
+            conn,
+            job,
+            segment_id=segment_id,
+            result=result,
+            message=_ready(sequence),
+            outputs=output,
+        )
+        return result
 
     sequence = locked.segment_count + 1
     head_version = locked.head_version
@@ -112,56 +123,54 @@ async def finalize(
     version = head_version + 1
     new_bible = {**new_bible, "version": version}  # the bible names itself
     segment_id, created_at = new_time_id()
-    await run_repository.add_segment(
-        conn,
-        {
-            "id": segment_id,
-            "created_at": created_at,
-            "scene_id": job.scene_id,
-            "job_id": job.id,
-            "user_id": job.user_id,
-            "sequence": sequence,
-            "text": job.text,
-            "script": script.model_dump(mode="json"),
-            "duration": media.duration,
-            "bible_version": version,
-            "hls_playlist_key": media.playlist_key,
-            "video_key": media.video_key,
-            "thumbnail_key": media.thumbnail_key,
-            "provider": provenance.provider,
-            "model": provenance.model,
-            "prompt_version": provenance.prompt_version,
-            "input_hash": provenance.input_hash,
-            "stage_durations": provenance.stage_durations,
-        },
+    segment = {
+        "id": segment_id,
+        "created_at": created_at,
+        "scene_id": job.scene_id,
+        "job_id": job.id,
+        "user_id": job.user_id,
+        "sequence": sequence,
+        "text": job.text,
+        "script": script.model_dump(mode="json"),
+        "duration": media.duration,
+        "bible_version": version,
+        "hls_playlist_key": media.playlist_key,
+        "video_key": media.video_key,
+        "thumbnail_key": media.thumbnail_key,
+        "provider": provenance.provider,
+        "model": provenance.model,
+        "prompt_version": provenance.prompt_version,
+        "input_hash": provenance.input_hash,
+        "stage_durations": provenance.stage_durations,
+    }
+    bible = {
+        "scene_id": job.scene_id,
+        "version": version,
+        "data": new_bible,
+        "created_by": job.user_id,
+        "source_job_id": job.id,
+        "change_note": f"Continuation {sequence}",
+    }
+    result, output = _outcome(segment_id, sequence, version, media, media_url, started)
+    await run_repository.write_segment(
+        conn, job, segment, bible, result=result, message=_ready(sequence), outputs=output
     )
-    await run_repository.add_bible_version(
-        conn,
-        {
-            "scene_id": job.scene_id,
-            "version": version,
-            "data": new_bible,
-            "created_by": job.user_id,
-            "source_job_id": job.id,
-            "change_note": f"Continuation {sequence}",
-        },
-    )
-    await run_repository.advance_scene(
-        conn, job.scene_id, bible_version=version, sequence=sequence, duration=media.duration
-    )
-    return await _mark_final(conn, job, segment_id, sequence, version, media, media_url, started)
+    return result
 
 
-async def _mark_final(
-    conn: AsyncConnection,
-    job: Job,
+def _ready(sequence: int) -> str:
+    return f"Segment {sequence} is ready."
+
+
+def _outcome(
     segment_id: uuid.UUID,
     sequence: int,
     bible_version: int,
     media: Media,
     media_url: Any,
     started: float | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The job's result_data, and the stage outputs it records (finalization's, timed)."""
     result = {
         "segment_id": str(segment_id),
         "sequence": sequence,
@@ -174,12 +183,4 @@ async def _mark_final(
     output: dict[str, Any] = {"segment_id": str(segment_id), "sequence": sequence}
     if started is not None:
         output["seconds"] = round(time.perf_counter() - started, 3)
-    await run_repository.mark_final(
-        conn,
-        job,
-        segment_id=segment_id,
-        result=result,
-        message=f"Segment {sequence} is ready.",
-        outputs={JobStage.FINALIZATION.value: output},
-    )
-    return result
+    return result, {JobStage.FINALIZATION.value: output}

@@ -13,7 +13,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    Insert,
+    Row,
+    Table,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -160,56 +172,6 @@ async def bible_data(conn: AsyncConnection, scene_id: uuid.UUID, version: int) -
     return data or {}
 
 
-_ADD_SEGMENT = insert(cast(Table, Segment.__table__))
-_ADD_BIBLE = insert(cast(Table, SceneBible.__table__))
-
-
-async def add_segment(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(_ADD_SEGMENT, values)
-
-
-async def add_bible_version(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(_ADD_BIBLE, values)
-
-
-_CONTRIBUTORS = (
-    select(func.count(func.distinct(Segment.user_id)))
-    .where(Segment.scene_id == bindparam("scene_id"))
-    .scalar_subquery()
-)
-_ADVANCE_SCENE = (
-    update(_SCENES)
-    .where(Scene.id == bindparam("scene_id"))
-    .values(
-        bible_version=bindparam("new_bible_version"),
-        segment_count=bindparam("new_segment_count"),
-        total_duration=Scene.total_duration + bindparam("added_duration"),
-        last_segment_at=func.now(),
-        contributor_count=_CONTRIBUTORS,
-    )
-)
-
-
-async def advance_scene(
-    conn: AsyncConnection,
-    scene_id: uuid.UUID,
-    *,
-    bible_version: int,
-    sequence: int,
-    duration: float,
-) -> None:
-    """The scene's counters after its new segment (the segment already inserted)."""
-    await conn.execute(
-        _ADVANCE_SCENE,
-        {
-            "scene_id": scene_id,
-            "new_bible_version": bible_version,
-            "new_segment_count": sequence,
-            "added_duration": duration,
-        },
-    )
-
-
 _MARK_FINAL = (
     update(_JOBS)
     .where(*_THIS_JOB)
@@ -225,6 +187,64 @@ _MARK_FINAL = (
     )
 )
 
+SEGMENT_FIELDS = (
+    "id",
+    "created_at",
+    "scene_id",
+    "job_id",
+    "user_id",
+    "sequence",
+    "text",
+    "script",
+    "duration",
+    "bible_version",
+    "hls_playlist_key",
+    "video_key",
+    "thumbnail_key",
+    "provider",
+    "model",
+    "prompt_version",
+    "input_hash",
+    "stage_durations",
+)
+BIBLE_FIELDS = ("scene_id", "version", "data", "created_by", "source_job_id", "change_note")
+
+
+def _insert(table: Table, prefix: str, names: tuple[str, ...]) -> Insert:
+    # Through a bare table clause of the named columns: the models' Python-side defaults would
+    # add bind parameters of their own, named after their columns, clashing across clauses.
+    bare = table_clause(table.name, *(column(name, table.c[name].type) for name in names))
+    return insert(bare).values(
+        {name: bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names}
+    )
+
+
+_SEGMENTS = cast(Table, Segment.__table__)
+_BIBLES = cast(Table, SceneBible.__table__)
+# The statement below runs in one snapshot: the scene's contributor count cannot see the segment
+# inserted beside it, so the new segment's author is counted in by hand.
+_AUTHORS = select(_SEGMENTS.c.user_id).where(_SEGMENTS.c.scene_id == bindparam("seg_scene_id"))
+_WITH_NEW_AUTHOR = _AUTHORS.union(select(bindparam("seg_user_id", type_=_SEGMENTS.c.user_id.type)))
+_CONTRIBUTORS = select(func.count(func.distinct(text("user_id")))).select_from(
+    _WITH_NEW_AUTHOR.subquery()
+)
+# The segment, the bible version, the scene's counters and the job, in one round trip: every
+# data-modifying WITH clause runs whether or not the outer statement reads it.
+_WRITE_SEGMENT = _MARK_FINAL.add_cte(
+    _insert(_SEGMENTS, "seg_", SEGMENT_FIELDS).cte("new_segment"),
+    _insert(_BIBLES, "new_bible_", BIBLE_FIELDS).cte("new_bible"),
+    update(_SCENES)
+    .where(_SCENES.c.id == bindparam("seg_scene_id"))
+    .values(
+        bible_version=bindparam("new_bible_version"),
+        segment_count=bindparam("seg_sequence"),
+        total_duration=_SCENES.c.total_duration + bindparam("seg_duration"),
+        last_segment_at=func.now(),
+        contributor_count=_CONTRIBUTORS.scalar_subquery(),
+    )
+    .cte("advanced_scene"),
+)
+
 
 async def mark_final(
     conn: AsyncConnection,
@@ -235,14 +255,39 @@ async def mark_final(
     message: str,
     outputs: dict[str, Any],
 ) -> None:
-    await conn.execute(
-        _MARK_FINAL,
-        {
-            "job_id": job.id,
-            "job_created_at": job.created_at,
-            "new_segment_id": segment_id,
-            "new_result": result,
-            "new_message": message,
-            "new_outputs": outputs,
-        },
-    )
+    await conn.execute(_MARK_FINAL, _final(job, segment_id, result, message, outputs))
+
+
+async def write_segment(
+    conn: AsyncConnection,
+    job: Job,
+    segment: dict[str, Any],
+    bible: dict[str, Any],
+    *,
+    result: dict[str, Any],
+    message: str,
+    outputs: dict[str, Any],
+) -> None:
+    """Insert the segment (its fields: SEGMENT_FIELDS) and the bible version (BIBLE_FIELDS),
+    move the scene's counters on and mark the job final, as one statement."""
+    params = _final(job, segment["id"], result, message, outputs)
+    params.update({f"seg_{name}": segment[name] for name in SEGMENT_FIELDS})
+    params.update({f"new_bible_{name}": bible[name] for name in BIBLE_FIELDS})
+    await conn.execute(_WRITE_SEGMENT, params)
+
+
+def _final(
+    job: Job,
+    segment_id: uuid.UUID,
+    result: dict[str, Any],
+    message: str,
+    outputs: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "job_created_at": job.created_at,
+        "new_segment_id": segment_id,
+        "new_result": result,
+        "new_message": message,
+        "new_outputs": outputs,
+    }

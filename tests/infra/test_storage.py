@@ -238,3 +238,76 @@ def test_factory_picks_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert isinstance(remote, S3Storage)
     assert remote.bucket == "media-bucket"
     assert remote.client.meta.endpoint_url == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("inline", [True, False])
+async def test_put_files_stores_every_file_in_order(
+    local_storage: LocalStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline: bool
+) -> None:
+    # Small sets are copied on the event loop, larger ones in a thread: the same result.
+    monkeypatch.setattr("infra.storage.INLINE_COPY_BYTES", 1 << 20 if inline else 0)
+    sources = []
+    for name in ("seg_000.ts", "video.mp4", "index.m3u8"):
+        source = tmp_path / name
+        source.write_bytes(name.encode() * 100)
+        sources.append((f"scenes/s1/segments/g1/{name}", source))
+    seen: list[int] = []
+
+    async def stored(done: int) -> None:
+        seen.append(done)
+
+    await local_storage.put_files(sources, stored)
+    for key, source in sources:
+        assert await local_storage.read_bytes(key) == source.read_bytes()
+    assert seen[-1] == len(sources)
+    leftovers = [p.name for p in (tmp_path / "media").rglob(".*.tmp")]
+    assert leftovers == []
+
+
+async def test_put_files_checks_every_key_before_writing_any(
+    local_storage: LocalStorage, tmp_path: Path
+) -> None:
+    source = tmp_path / "a.ts"
+    source.write_bytes(b"x")
+    with pytest.raises(InvalidStorageKey):
+        await local_storage.put_files([("scenes/ok/a.ts", source), ("../escape.ts", source)])
+    assert await local_storage.list("scenes/") == []
+
+
+async def test_s3_put_files_uploads_in_order(s3_storage: S3Storage, tmp_path: Path) -> None:
+    files = []
+    for name in ("seg_000.ts", "index.m3u8"):
+        (tmp_path / name).write_bytes(name.encode())
+        files.append((f"scenes/s1/{name}", tmp_path / name))
+    await s3_storage.put_files(files)
+    assert await s3_storage.list("scenes/s1/") == ["scenes/s1/index.m3u8", "scenes/s1/seg_000.ts"]
+    assert s3_storage.writable_dir("scenes/s1/") is None
+
+
+async def test_a_writable_dir_holds_the_objects_of_its_prefix(
+    local_storage: LocalStorage,
+) -> None:
+    directory = local_storage.writable_dir("scenes/s1/segments/g1/")
+    assert directory is not None and directory.is_dir()
+    (directory / "index.m3u8").write_bytes(b"#EXTM3U\n")
+    assert await local_storage.read_bytes("scenes/s1/segments/g1/index.m3u8") == b"#EXTM3U\n"
+
+
+@pytest.mark.parametrize("prefix", ["", "../", "/abs/", "a/../", "a//b/"])
+def test_a_writable_dir_refuses_prefixes_that_escape(
+    local_storage: LocalStorage, prefix: str
+) -> None:
+    with pytest.raises(InvalidStorageKey):
+        local_storage.writable_dir(prefix)
+
+
+def test_a_writable_dir_refuses_a_symlink_out_of_the_root(
+    local_storage: LocalStorage, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "media").mkdir(exist_ok=True)
+    (tmp_path / "media" / "scenes").symlink_to(outside)
+    with pytest.raises(InvalidStorageKey):
+        local_storage.writable_dir("scenes/s1/")
+    assert list(outside.iterdir()) == []

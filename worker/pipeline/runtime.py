@@ -13,6 +13,7 @@ from typing import Any
 from domain.jobs import run_repository
 from domain.jobs.models import Job
 from infra.db import Database
+from infra.packaging import HlsPackager
 from infra.providers.base import ScriptExpander, VideoRenderer
 from infra.providers.moderation import ContentChecker
 from infra.settings import Settings
@@ -30,6 +31,8 @@ class Runtime:
     expander: ScriptExpander
     renderer: VideoRenderer
     checker: ContentChecker
+    # One per worker: jobs whose packaging overlaps share an ffmpeg process.
+    packager: HlsPackager = field(default_factory=HlsPackager)
 
 
 @dataclass

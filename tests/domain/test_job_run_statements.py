@@ -1,0 +1,84 @@
+"""The worker's prebuilt statements on a real job row: claim, report and their edge cases."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.ids import new_time_id
+from domain.jobs import run_repository
+from domain.jobs.models import Job
+from tests.factories import Factory
+
+
+async def _queued_job(app: Any, factory: Factory) -> uuid.UUID:
+    owner = await factory.account()
+    scene = await factory.scene(owner)
+    return uuid.UUID((await factory.job(owner, scene))["id"])
+
+
+async def _claimed(conn: AsyncConnection, job_id: uuid.UUID) -> Job:
+    job, claimed = await run_repository.claim(conn, job_id)
+    assert claimed and job is not None
+    return job
+
+
+async def test_claim_starts_an_attempt_and_loads_the_job(app: Any, factory: Factory) -> None:
+    job_id = await _queued_job(app, factory)
+    async with app.state.db.autocommit() as conn:
+        job, claimed = await run_repository.claim(conn, job_id)
+        assert claimed and job is not None
+        assert (job.id, job.status, job.attempt) == (job_id, "processing", 1)
+        assert job.started_at is not None and job.context_data["bible"]
+        again, claimed_again = await run_repository.claim(conn, job_id)
+        assert claimed_again and again is not None and again.attempt == 2
+        assert again.started_at == job.started_at  # the first start is kept
+
+
+async def test_claim_refuses_an_ended_job_and_tells_a_missing_one(
+    app: Any, factory: Factory
+) -> None:
+    job_id = await _queued_job(app, factory)
+    async with app.state.db.autocommit() as conn:
+        job = await _claimed(conn, job_id)
+        await run_repository.report(conn, job, progress=50, message="x", status="cancelled")
+        ended, claimed = await run_repository.claim(conn, job_id)
+        assert not claimed and ended is not None and ended.status == "cancelled"
+        assert ended.attempt == 1  # no attempt was started on it
+        missing, claimed = await run_repository.claim(conn, new_time_id()[0])
+        assert (missing, claimed) == (None, False)
+
+
+async def test_report_merges_outputs_and_never_moves_progress_back(
+    app: Any, factory: Factory
+) -> None:
+    job_id = await _queued_job(app, factory)
+    async with app.state.db.autocommit() as conn:
+        job = await _claimed(conn, job_id)
+        first = {"script_expansion": {"seconds": 0.1}}
+        assert await run_repository.report(
+            conn, job, progress=20, message="a", stage="continuity_validation", outputs=first
+        )
+        # No outputs, no status, no video id: the columns keep what they hold.
+        assert await run_repository.report(conn, job, progress=10, message="b")
+        second = {"continuity_validation": {"violations": 0}}
+        assert await run_repository.report(
+            conn, job, progress=30, message="c", outputs=second, provider_video_id="vid-1"
+        )
+        fresh, _ = await run_repository.claim(conn, job_id)
+    assert fresh is not None
+    assert fresh.stage_outputs == {**first, **second}  # an object, merged key by key
+    assert (fresh.progress, fresh.message, fresh.stage) == (30, "c", "continuity_validation")
+    assert (fresh.status, fresh.provider_video_id) == ("processing", "vid-1")
+
+
+async def test_report_on_an_ended_job_changes_nothing(app: Any, factory: Factory) -> None:
+    job_id = await _queued_job(app, factory)
+    async with app.state.db.autocommit() as conn:
+        job = await _claimed(conn, job_id)
+        assert await run_repository.report(conn, job, progress=40, message="x", status="failed")
+        assert not await run_repository.report(conn, job, progress=90, message="late")
+        ended, _ = await run_repository.claim(conn, job_id)
+    assert ended is not None and (ended.progress, ended.message) == (40, "x")
