@@ -1,0 +1,180 @@
+"""The load test's run and its report (docs/LOAD.md); `python -m tests.load` runs it.
+
+LOAD_SECONDS (default 30) is the measured window; LOAD_POLLERS, LOAD_SUBMITTERS and
+LOAD_BROWSERS size the crowd; LOAD_DOCUMENT sends the report elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from infra.settings import Settings
+from tests.benchmarks.__main__ import machine
+from tests.load.scenario import EXPECTED, Recorder, Shape, Stack, World, build_world, drive
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def shape_from_env() -> Shape:
+    return Shape(
+        seconds=float(os.environ.get("LOAD_SECONDS", "30")),
+        warmup=float(os.environ.get("LOAD_WARMUP_SECONDS", "3")),
+        pollers=int(os.environ.get("LOAD_POLLERS", "100")),
+        submitters=int(os.environ.get("LOAD_SUBMITTERS", "4")),
+        browsers=int(os.environ.get("LOAD_BROWSERS", "10")),
+        browse_pause=0.5,
+    )
+
+
+def load_settings(database_url: str, root: Path) -> Settings:
+    return Settings(
+        STORYLOOM_ENV="test",
+        DATABASE_URL=database_url,
+        OPENAI_API_KEY=None,
+        S3_BUCKET=None,
+        QUEUE_NAME=f"storyloom:load:{uuid.uuid4().hex[:8]}",
+        MEDIA_DIR=root / "media",
+        WORK_DIR=root / "work",
+        LOG_LEVEL="INFO",
+        LOG_JSON=True,
+        WORKER_MAX_JOBS=4,
+        VIDEO_WIDTH=320,
+        VIDEO_HEIGHT=180,
+        VIDEO_FPS=12,
+    )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _percentile(values: list[float], q: int) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def results_table(rec: Recorder, window: float) -> str:
+    rows = ["| request kind | requests | req/s | p50 | p99 | errors | statuses |"]
+    rows.append("|---|---|---|---|---|---|---|")
+    everything: list[float] = []
+    for kind in EXPECTED:
+        samples = rec.samples.get(kind, [])
+        if not samples:
+            continue
+        everything += samples
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(rec.statuses.get(kind, {}).items()))
+        rows.append(
+            f"| {kind} | {len(samples)} | {len(samples) / window:.1f} | "
+            f"{_ms(_percentile(samples, 50))} | {_ms(_percentile(samples, 99))} | "
+            f"{rec.errors.get(kind, 0)} | {statuses} |"
+        )
+    if everything:
+        rows.append(
+            f"| **all** | {len(everything)} | {len(everything) / window:.1f} | "
+            f"{_ms(_percentile(everything, 50))} | {_ms(_percentile(everything, 99))} | "
+            f"{sum(rec.errors.values())} |  |"
+        )
+    return "\n".join(rows)
+
+
+def api_log_summary(log_path: Path) -> str:
+    """What the API's own request log says about every request it served."""
+    durations = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("event") == "request":
+            durations.append(float(entry["duration_ms"]) / 1000)
+    if not durations:
+        return "The API's request log holds no request lines."
+    return (
+        f"The API's own request log (every request it served, warm-up included): "
+        f"{len(durations)} requests, p50 {_ms(_percentile(durations, 50))}, "
+        f"p99 {_ms(_percentile(durations, 99))}."
+    )
+
+
+async def metrics_summary(base: str, world: World) -> str:
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        started = time.perf_counter()
+        response = await client.get("/metrics", headers=world.admin)
+        elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        return f"`GET /metrics` right after: {response.status_code}."
+    requests = depth = 0.0
+    for line in response.text.splitlines():
+        if line.startswith("storyloom_http_request_duration_seconds_count{"):
+            requests += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("storyloom_queue_depth "):
+            depth = float(line.rsplit(" ", 1)[1])
+    return (
+        f"`GET /metrics` right after: answered in {_ms(elapsed)}, counting {requests:.0f} "
+        f"requests; arq queue depth {depth:.0f}."
+    )
+
+
+def shape_lines(shape: Shape) -> list[str]:
+    return [
+        f"- {shape.pollers} users poll their own job every second with `If-None-Match`.",
+        f"- {shape.submitters} users each submit a continuation, poll it every second until it "
+        "ends, and submit the next (one in flight each, under MAX_JOBS_IN_FLIGHT).",
+        f"- {shape.browsers} users browse: scene list, a scene, its segments, idea list, an "
+        f"idea, pausing {shape.browse_pause} s after each page.",
+        f"- Measured for {shape.seconds:.0f} s after a {shape.warmup:.0f} s warm-up. An error is "
+        "any status outside the kind's expected ones (poll: 200/304, submit: 202, browse: 200) "
+        "or a transport failure.",
+    ]
+
+
+async def run(shape: Shape, settings: Settings, log_dir: Path) -> tuple[str, int]:
+    # The in-process app that writes the world logs quietly; the API under test at INFO.
+    world = await build_world(settings.model_copy(update={"log_level": "WARNING"}), shape)
+    stack = Stack(settings, log_dir)
+    try:
+        await stack.wait_ready()
+        rec, window = await drive(stack.base, world, shape)
+        metrics = await metrics_summary(stack.base, world)
+    finally:
+        stack.stop()
+    errors = sum(rec.errors.values())
+    jobs = ", ".join(f"{k}: {v}" for k, v in sorted(rec.jobs.items())) or "none"
+    lines = [
+        "# Load test",
+        "",
+        "Generated by `make load` (`python -m tests.load`); do not edit by hand. Everything runs",
+        "on this one machine over loopback: the load generator (one Python process, httpx, one",
+        "keep-alive connection per simulated user), the API (one uvicorn process, JSON request",
+        "logs at INFO), one arq worker (niced; WORKER_MAX_JOBS=4, 320x180 renders) and the local",
+        "PostgreSQL and Redis. They all share the machine's cores, and so does anything else",
+        "running at the time (see the load average).",
+        "",
+        *machine(),
+        f"- Date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
+        "- Command: `make load` (`python -m tests.load`)",
+        "",
+        "## Shape",
+        "",
+        *shape_lines(shape),
+        "",
+        "## Results",
+        "",
+        results_table(rec, window),
+        "",
+        f"{api_log_summary(stack.api.log_path)} {metrics}",
+        "",
+        f"Errors: {errors}. Continuations during the run: {jobs}.",
+    ]
+    if rec.error_examples:
+        lines += ["", "First errors:", "", *(f"- `{e}`" for e in rec.error_examples)]
+    return "\n".join(lines) + "\n", errors
