@@ -31,6 +31,16 @@ def time_of(identifier: uuid.UUID) -> datetime | None:
     return datetime.fromtimestamp((identifier.int >> 80) / 1000, UTC)
 
 
+_ALL_TIME = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+
+
+def created_range(identifier: uuid.UUID) -> tuple[datetime, datetime]:
+    """Where the created_at of the row with this id lies: the month a UUIDv7 names, else
+    anywhere (an id of another version names no month)."""
+    created = time_of(identifier)
+    return month_bounds(created) if created is not None else _ALL_TIME
+
+
 def month_bounds(instant: datetime) -> tuple[datetime, datetime]:
     start = instant.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     following = (start + timedelta(days=32)).replace(day=1)

@@ -150,15 +150,15 @@ class LocalStorage(Storage):
 
     def path(self, key: str) -> Path:
         """The file behind `key`; refuses anything that resolves outside the root."""
-        path = self.root.joinpath(*validate_key(key).split("/"))
-        if not path.resolve().is_relative_to(self._root()):
-            raise InvalidStorageKey(f"storage key escapes the media root: {key!r}")
-        return path
+        return self._inside(self.root.joinpath(*validate_key(key).split("/")), key)
 
-    def _root(self) -> Path:
+    def _inside(self, path: Path, name: str) -> Path:
+        """`path`, refused when it resolves (symbolic links followed) outside the root."""
         if self._resolved_root is None:  # resolving walks every component: once is enough
             self._resolved_root = self.root.resolve()
-        return self._resolved_root
+        if not path.resolve().is_relative_to(self._resolved_root):
+            raise InvalidStorageKey(f"storage key escapes the media root: {name!r}")
+        return path
 
     async def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         target = self.path(key)
@@ -262,9 +262,8 @@ class LocalStorage(Storage):
         return f"{self.base_url}/{quote(validate_key(key))}"
 
     def writable_dir(self, prefix: str) -> Path | None:
-        path = self.root.joinpath(*validate_prefix(prefix, allow_empty=False).strip("/").split("/"))
-        if not path.resolve().is_relative_to(self._root()):
-            raise InvalidStorageKey(f"storage prefix escapes the media root: {prefix!r}")
+        parts = validate_prefix(prefix, allow_empty=False).strip("/").split("/")
+        path = self._inside(self.root.joinpath(*parts), prefix)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

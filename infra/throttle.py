@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 # KEYS: account counter, address counter. ARGV: account limit, address limit, window (ms).
-# Returns 0 when a failure was reserved, else the milliseconds until the fullest counter expires.
-_RESERVE = """
+# Leaves in `wait` the milliseconds until the fullest counter at its limit expires, else 0; a
+# counter at its limit that lost its expiry is given one, so it cannot refuse forever.
+_FULLEST_WAIT = """
 local limits = {tonumber(ARGV[1]), tonumber(ARGV[2])}
 local wait = 0
 for i = 1, 2 do
@@ -33,27 +34,19 @@ for i = 1, 2 do
     if ttl > wait then wait = ttl end
   end
 end
+"""
+# Returns the wait when refused, else 0 after reserving one failure on both counters.
+_RESERVE = (
+    _FULLEST_WAIT
+    + """
 if wait > 0 then return wait end
 for i = 1, 2 do
   if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 end
 return 0
 """
-
-# KEYS: account counter, address counter. ARGV: account limit, address limit.
-# Returns the milliseconds until the fullest counter expires when one is at its limit, else 0.
-_WAIT = """
-local limits = {tonumber(ARGV[1]), tonumber(ARGV[2])}
-local wait = 0
-for i = 1, 2 do
-  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if count >= limits[i] then
-    local ttl = redis.call('PTTL', KEYS[i])
-    if ttl > wait then wait = ttl end
-  end
-end
-return wait
-"""
+)
+_WAIT = _FULLEST_WAIT + "return wait\n"
 
 # KEYS: account counter, address counter. Only a live address counter is given one back, so
 # an expired key is never recreated without its expiry.
@@ -100,27 +93,25 @@ class LoginThrottle:
 
     async def reserve(self, login: str, address: str) -> int:
         """Count this attempt as a failure up front; a non-zero answer means refuse it."""
-        policy = self.policy
-        wait = await self.redis.eval(
-            _RESERVE,
-            2,
-            *self._keys(login, address),
-            policy.account_limit,
-            policy.address_limit,
-            policy.window_seconds * 1000,
-        )
-        return _seconds(int(wait)) if int(wait) > 0 else 0
+        return await self._retry_after(_RESERVE, login, address)
 
     async def failed(self, login: str, address: str) -> int:
         """After a wrong password: how long to refuse from now on (0 while under the limits)."""
-        wait = await self.redis.eval(
-            _WAIT,
-            2,
-            *self._keys(login, address),
-            self.policy.account_limit,
-            self.policy.address_limit,
+        return await self._retry_after(_WAIT, login, address)
+
+    async def _retry_after(self, script: str, login: str, address: str) -> int:
+        policy = self.policy
+        wait = int(
+            await self.redis.eval(
+                script,
+                2,
+                *self._keys(login, address),
+                policy.account_limit,
+                policy.address_limit,
+                policy.window_seconds * 1000,
+            )
         )
-        return _seconds(int(wait)) if int(wait) > 0 else 0
+        return _seconds(wait) if wait > 0 else 0
 
     async def succeeded(self, login: str, address: str) -> None:
         """A right password: clear the account's failures, give the address its attempt back."""

@@ -125,7 +125,7 @@ async def get_idea(session: AsyncSession, idea_id: uuid.UUID, viewer: User | Non
     return idea
 
 
-def _split_ref(value: str | None) -> tuple[uuid.UUID | None, str | None]:
+def split_ref(value: str | None) -> tuple[uuid.UUID | None, str | None]:
     """A filter value is an id when it parses as a UUID, else a slug."""
     if value is None:
         return None, None
@@ -155,8 +155,8 @@ async def list_ideas(
                 "The tag filter is not a valid tag.",
                 [{"pointer": "/query/tag", "message": "not a valid tag"}],
             )
-    topic_id, topic_slug = _split_ref(topic)
-    category_id, category_slug = _split_ref(category)
+    topic_id, topic_slug = split_ref(topic)
+    category_id, category_slug = split_ref(category)
     where = IdeaFilter(topic_id, topic_slug, category_id, category_slug, stored_tag)
     return await repository.page(
         session,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.ids import month_bounds, time_of
+from domain.ids import created_range, month_bounds, time_of
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobIdempotencyKey
 from domain.scenes.models import SceneBible, SceneSummary, Segment
 from domain.users.models import User
@@ -56,21 +56,28 @@ POLL_COLUMNS = (
 )
 
 
+# The job named by the `job_id` parameter, in the created_at range (`created_from`,
+# `created_to`) that `in_its_month` gives: one partition is read, not all.
+JOB_IN_ITS_MONTH = (
+    Job.id == bindparam("job_id"),
+    Job.created_at >= bindparam("created_from"),
+    Job.created_at < bindparam("created_to"),
+)
+
+
+def in_its_month(job_id: uuid.UUID) -> dict[str, Any]:
+    """The parameters of JOB_IN_ITS_MONTH for this job."""
+    created_from, created_to = created_range(job_id)
+    return {"job_id": job_id, "created_from": created_from, "created_to": created_to}
+
+
 # Built once: composing this statement costs more than running it, and polls are frequent.
 _POLL = (
     select(User.role.label("caller_role"), User.is_active.label("caller_active"), *POLL_COLUMNS)
     .select_from(User)
-    .outerjoin(
-        Job,
-        and_(
-            Job.id == bindparam("job_id"),
-            Job.created_at >= bindparam("created_from"),
-            Job.created_at < bindparam("created_to"),
-        ),
-    )
+    .outerjoin(Job, and_(*JOB_IN_ITS_MONTH))
     .where(User.id == bindparam("caller_id"))
 )
-_EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 
 async def poll_with_caller(
@@ -79,18 +86,8 @@ async def poll_with_caller(
     """The caller's account (`caller_role`, `caller_active`) and the job's public columns in
     one round trip, the job pruned to its partition; None when the caller does not exist,
     the job columns None when the job does not."""
-    created = time_of(job_id)
-    created_from, created_to = month_bounds(created) if created is not None else _EVER
     connection = await session.connection()  # Core: no ORM loading for plain columns
-    result = await connection.execute(
-        _POLL,
-        {
-            "job_id": job_id,
-            "caller_id": caller_id,
-            "created_from": created_from,
-            "created_to": created_to,
-        },
-    )
+    result = await connection.execute(_POLL, {**in_its_month(job_id), "caller_id": caller_id})
     return result.first()
 
 

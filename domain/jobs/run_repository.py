@@ -10,7 +10,6 @@ Each is one round trip; the single-statement ones run in autocommit.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -29,31 +28,19 @@ from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.ids import month_bounds, time_of
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
+from domain.jobs.repository import JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
 
 # None binds SQL NULL (plain JSONB would bind the JSON value null, which `||` appends).
 _JSON_OR_NULL = JSONB(none_as_null=True)
 _JOBS = cast(Table, Job.__table__)
 _SCENES = cast(Table, Scene.__table__)
-_EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 # Literal, not an expanding IN list: the statement's SQL never changes between runs.
 _OPEN = text(
     "jobs.status NOT IN (" + ", ".join(f"'{status.value}'" for status in TERMINAL_STATUSES) + ")"
 )
 _THIS_JOB = (_JOBS.c.id == bindparam("job_id"), _JOBS.c.created_at == bindparam("job_created_at"))
-_IN_ITS_MONTH = (
-    _JOBS.c.id == bindparam("job_id"),
-    _JOBS.c.created_at >= bindparam("created_from"),
-    _JOBS.c.created_at < bindparam("created_to"),
-)
-
-
-def _month_of(job_id: uuid.UUID) -> dict[str, Any]:
-    created = time_of(job_id)  # the id names its month: one partition is read, not all
-    created_from, created_to = month_bounds(created) if created is not None else _EVER
-    return {"job_id": job_id, "created_from": created_from, "created_to": created_to}
 
 
 def _job(row: Row[Any]) -> Job:
@@ -63,7 +50,7 @@ def _job(row: Row[Any]) -> Job:
 
 _CLAIM = (
     update(_JOBS)
-    .where(*_IN_ITS_MONTH, _OPEN)
+    .where(*JOB_IN_ITS_MONTH, _OPEN)
     .values(
         attempt=_JOBS.c.attempt + 1,
         started_at=func.coalesce(_JOBS.c.started_at, func.now()),
@@ -71,7 +58,7 @@ _CLAIM = (
     )
     .returning(*_JOBS.c)
 )
-_LOAD = select(*_JOBS.c).where(*_IN_ITS_MONTH)
+_LOAD = select(*_JOBS.c).where(*JOB_IN_ITS_MONTH)
 
 
 async def claim(conn: AsyncConnection, job_id: uuid.UUID) -> tuple[Job | None, bool]:
@@ -80,7 +67,7 @@ async def claim(conn: AsyncConnection, job_id: uuid.UUID) -> tuple[Job | None, b
     Returns (job, True) when the job is open and now processing, (job, False) when it had
     already ended, (None, False) when there is no such job.
     """
-    params = _month_of(job_id)
+    params = in_its_month(job_id)
     row = (await conn.execute(_CLAIM, params)).first()
     if row is not None:
         return _job(row), True

@@ -39,6 +39,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput
+from domain.ideas.service import split_ref
 from domain.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from domain.search import repository
 from domain.search.query import Terms
@@ -136,16 +137,6 @@ def split_headline(headline: str | None) -> Snippet | None:
     return Snippet(plain, tuple(dict.fromkeys(marked)))
 
 
-def _split_ref(value: str | None) -> tuple[uuid.UUID | None, str | None]:
-    """A filter value is an id when it parses as a UUID, else a slug."""
-    if value is None:
-        return None, None
-    try:
-        return uuid.UUID(value), None
-    except ValueError:
-        return None, value.strip().lower()
-
-
 def _filters(
     kind: SearchType, topic: str | None, category: str | None, tags: Sequence[str]
 ) -> SearchFilter:
@@ -168,8 +159,8 @@ def _filters(
                 [{"pointer": f"/query/tag/{index}", "message": "not a valid tag"}],
             )
         stored.append(normal)
-    topic_id, topic_slug = _split_ref(topic)
-    category_id, category_slug = _split_ref(category)
+    topic_id, topic_slug = split_ref(topic)
+    category_id, category_slug = split_ref(category)
     return SearchFilter(
         topic_id, topic_slug, category_id, category_slug, tuple(dict.fromkeys(stored))
     )

@@ -7,10 +7,13 @@ files (it collects `test_*.py`) and no test asserts a timing: timings live in th
 from __future__ import annotations
 
 import gc
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -25,8 +28,13 @@ class Timing:
         return [ms(self.mean), ms(self.p50), ms(self.p99), str(self.runs)]
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.3f} ms"
+def ms(seconds: float, digits: int = 3) -> str:
+    return f"{seconds * 1000:.{digits}f} ms"
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """The sample at `fraction` (0.5 the median, 0.99 the p99) of samples sorted ascending."""
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def measure(fn: Callable[[], Any], *, runs: int = 300, warmup: int = 10) -> Timing:
@@ -43,8 +51,8 @@ def measure(fn: Callable[[], Any], *, runs: int = 300, warmup: int = 10) -> Timi
     return Timing(
         runs=runs,
         mean=statistics.fmean(samples),
-        p50=samples[len(samples) // 2],
-        p99=samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))],
+        p50=percentile(samples, 0.5),
+        p99=percentile(samples, 0.99),
     )
 
 
@@ -52,3 +60,28 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _first(path: str, prefix: str) -> str | None:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(prefix):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine() -> list[str]:
+    memory = _first("/proc/meminfo", "MemTotal")
+    ram = f"{int(memory.split()[0]) / 1024 / 1024:.1f} GiB" if memory else "unknown"
+    # Other processes on the machine show up in the timings, p99 first.
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return [
+        f"- Platform: {platform.platform()}",
+        f"- CPU: {_first('/proc/cpuinfo', 'model name') or platform.processor() or 'unknown'}",
+        f"- Cores: {os.cpu_count()}",
+        f"- RAM: {ram}",
+        f"- Python: {platform.python_version()} ({platform.python_implementation()})",
+        f"- Load average (1, 5, 15 min) at the start: {load}",
+    ]

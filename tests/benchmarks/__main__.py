@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
 import pkgutil
-import platform
 import re
 import sys
 from pathlib import Path
+
+from tests.benchmarks import machine
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "BENCHMARKS.md"
@@ -27,31 +27,6 @@ def available() -> list[str]:
         for m in pkgutil.iter_modules([str(PACKAGE)])
         if m.name.startswith("bench_")
     )
-
-
-def _first(path: str, prefix: str) -> str | None:
-    try:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(prefix):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
-def machine() -> list[str]:
-    memory = _first("/proc/meminfo", "MemTotal")
-    ram = f"{int(memory.split()[0]) / 1024 / 1024:.1f} GiB" if memory else "unknown"
-    # Other processes on the machine show up in the timings, p99 first.
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return [
-        f"- Platform: {platform.platform()}",
-        f"- CPU: {_first('/proc/cpuinfo', 'model name') or platform.processor() or 'unknown'}",
-        f"- Cores: {os.cpu_count()}",
-        f"- RAM: {ram}",
-        f"- Python: {platform.python_version()} ({platform.python_implementation()})",
-        f"- Load average (1, 5, 15 min) at the start: {load}",
-    ]
 
 
 def main(argv: list[str]) -> int:

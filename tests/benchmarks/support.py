@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from infra.settings import ROOT
+from tests.benchmarks import percentile
 from tests.worker.processes import free_port
 
 
@@ -101,8 +102,8 @@ async def load(
     ordered = sorted(latencies) or [0.0]
     return {
         "rps": len(latencies) / elapsed,
-        "p50": ordered[len(ordered) // 2],
-        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+        "p50": percentile(ordered, 0.5),
+        "p99": percentile(ordered, 0.99),
         "errors": float(errors),
         "requests": float(len(latencies)),
     }

@@ -13,7 +13,7 @@ from domain.jobs.models import Job
 from tests.factories import Factory
 
 
-async def _queued_job(app: Any, factory: Factory) -> uuid.UUID:
+async def _queued_job(factory: Factory) -> uuid.UUID:
     owner = await factory.account()
     scene = await factory.scene(owner)
     return uuid.UUID((await factory.job(owner, scene))["id"])
@@ -26,7 +26,7 @@ async def _claimed(conn: AsyncConnection, job_id: uuid.UUID) -> Job:
 
 
 async def test_claim_starts_an_attempt_and_loads_the_job(app: Any, factory: Factory) -> None:
-    job_id = await _queued_job(app, factory)
+    job_id = await _queued_job(factory)
     async with app.state.db.autocommit() as conn:
         job, claimed = await run_repository.claim(conn, job_id)
         assert claimed and job is not None
@@ -40,7 +40,7 @@ async def test_claim_starts_an_attempt_and_loads_the_job(app: Any, factory: Fact
 async def test_claim_refuses_an_ended_job_and_tells_a_missing_one(
     app: Any, factory: Factory
 ) -> None:
-    job_id = await _queued_job(app, factory)
+    job_id = await _queued_job(factory)
     async with app.state.db.autocommit() as conn:
         job = await _claimed(conn, job_id)
         await run_repository.report(conn, job, progress=50, message="x", status="cancelled")
@@ -54,7 +54,7 @@ async def test_claim_refuses_an_ended_job_and_tells_a_missing_one(
 async def test_report_merges_outputs_and_never_moves_progress_back(
     app: Any, factory: Factory
 ) -> None:
-    job_id = await _queued_job(app, factory)
+    job_id = await _queued_job(factory)
     async with app.state.db.autocommit() as conn:
         job = await _claimed(conn, job_id)
         first = {"script_expansion": {"seconds": 0.1}}
@@ -75,7 +75,7 @@ async def test_report_merges_outputs_and_never_moves_progress_back(
 
 
 async def test_report_on_an_ended_job_changes_nothing(app: Any, factory: Factory) -> None:
-    job_id = await _queued_job(app, factory)
+    job_id = await _queued_job(factory)
     async with app.state.db.autocommit() as conn:
         job = await _claimed(conn, job_id)
         assert await run_repository.report(conn, job, progress=40, message="x", status="failed")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import statistics
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from infra.settings import Settings
-from tests.benchmarks.__main__ import machine
+from tests.benchmarks import machine, ms, percentile, table
 from tests.load.scenario import EXPECTED, Recorder, Shape, Stack, World, build_world, drive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,18 +52,16 @@ def load_settings(database_url: str, root: Path) -> Settings:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+    return ms(seconds, digits=1)
 
 
-def _percentile(values: list[float], q: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+def _p50_p99(samples: list[float]) -> tuple[str, str]:
+    ordered = sorted(samples)
+    return _ms(percentile(ordered, 0.5)), _ms(percentile(ordered, 0.99))
 
 
 def results_table(rec: Recorder, window: float) -> str:
-    rows = ["| request kind | requests | req/s | p50 | p99 | errors | statuses |"]
-    rows.append("|---|---|---|---|---|---|---|")
+    rows = []
     everything: list[float] = []
     for kind in EXPECTED:
         samples = rec.samples.get(kind, [])
@@ -72,18 +69,13 @@ def results_table(rec: Recorder, window: float) -> str:
             continue
         everything += samples
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(rec.statuses.get(kind, {}).items()))
-        rows.append(
-            f"| {kind} | {len(samples)} | {len(samples) / window:.1f} | "
-            f"{_ms(_percentile(samples, 50))} | {_ms(_percentile(samples, 99))} | "
-            f"{rec.errors.get(kind, 0)} | {statuses} |"
-        )
+        count = [str(len(samples)), f"{len(samples) / window:.1f}"]
+        rows.append([kind, *count, *_p50_p99(samples), str(rec.errors.get(kind, 0)), statuses])
     if everything:
-        rows.append(
-            f"| **all** | {len(everything)} | {len(everything) / window:.1f} | "
-            f"{_ms(_percentile(everything, 50))} | {_ms(_percentile(everything, 99))} | "
-            f"{sum(rec.errors.values())} |  |"
-        )
-    return "\n".join(rows)
+        count = [str(len(everything)), f"{len(everything) / window:.1f}"]
+        rows.append(["**all**", *count, *_p50_p99(everything), str(sum(rec.errors.values())), ""])
+    header = ["request kind", "requests", "req/s", "p50", "p99", "errors", "statuses"]
+    return table(header, rows)
 
 
 def api_log_summary(log_path: Path) -> str:
@@ -98,10 +90,10 @@ def api_log_summary(log_path: Path) -> str:
             durations.append(float(entry["duration_ms"]) / 1000)
     if not durations:
         return "The API's request log holds no request lines."
+    p50, p99 = _p50_p99(durations)
     return (
         f"The API's own request log (every request it served, warm-up included): "
-        f"{len(durations)} requests, p50 {_ms(_percentile(durations, 50))}, "
-        f"p99 {_ms(_percentile(durations, 99))}."
+        f"{len(durations)} requests, p50 {p50}, p99 {p99}."
     )
 
 

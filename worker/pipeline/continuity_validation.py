@@ -12,7 +12,7 @@ from worker.pipeline.runtime import StageRun
 
 
 async def run(stage: StageRun) -> dict[str, Any]:
-    script = stage.script()
+    script = stage.script
     violations = check_script(script, stage.bible)
     if not violations:
         after = apply_delta(stage.bible, script.bible_delta, stage.segment_number)

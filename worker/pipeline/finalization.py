@@ -33,7 +33,7 @@ async def run(stage: StageRun) -> dict[str, Any]:
         result = await finalize(
             conn,
             stage.job,
-            stage.script(),
+            stage.script,
             media,
             provenance,
             stage.runtime.storage.url,

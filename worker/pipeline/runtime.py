@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,6 @@ class StageRun:
     job: Job
     outputs: dict[str, Any]
     progress: Callable[[int, str], Awaitable[None]]
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def job_id(self) -> uuid.UUID:
@@ -57,26 +57,20 @@ class StageRun:
     def segment_number(self) -> int:
         return int(self.job.context_data.get("segment_count", 0)) + 1
 
-    @property
+    @cached_property
     def work_dir(self) -> Path:
-        path: Path | None = self.extras.get("work_dir")
-        if path is None:
-            path = self.runtime.settings.work_dir / str(self.job.id)
-            path.mkdir(parents=True, exist_ok=True)
-            self.extras["work_dir"] = path
+        path = self.runtime.settings.work_dir / str(self.job.id)
+        path.mkdir(parents=True, exist_ok=True)
         return path
 
     @property
     def media_prefix(self) -> str:
         return f"scenes/{self.job.scene_id}/segments/{self.job.id}/"
 
+    @cached_property
     def script(self) -> Script:
         """The expanded script, validated once per run (three stages read it)."""
-        script: Script | None = self.extras.get("script")
-        if script is None:
-            script = Script.model_validate(self.outputs["script_expansion"]["script"])
-            self.extras["script"] = script
-        return script
+        return Script.model_validate(self.outputs["script_expansion"]["script"])
 
     async def save_video_id(self, video_id: str) -> None:
         async with self.runtime.db.autocommit() as conn:

@@ -12,7 +12,7 @@ START, END = 30, 75
 
 async def run(stage: StageRun) -> dict[str, Any]:
     renderer = stage.runtime.renderer
-    script = stage.script()
+    script = stage.script
     style = stage.bible.get("styleGuide", {})
     video_id = await renderer.submit(
         script, style, stage.work_dir / "render", resume_id=stage.job.provider_video_id
