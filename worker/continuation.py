@@ -32,6 +32,7 @@ from infra.db import database_unavailable
 from infra.logging import get_logger
 from infra.media import MediaError
 from infra.providers.base import ProviderError
+from infra.raw_sql import Channel
 from worker.pipeline import (
     continuity_validation,
     finalization,
@@ -111,16 +112,17 @@ async def run_continuation(ctx: dict[str, Any], job_id: str) -> str:
     """arq entry point: process one continuation job from wherever it stopped."""
     runtime: Runtime = ctx["runtime"]
     job_uuid = uuid.UUID(job_id)
-    async with job_lock(runtime, job_uuid) as acquired:
-        if not acquired:
+    async with job_lock(runtime, job_uuid) as channel:
+        if channel is None:
             log.info("job_busy_elsewhere", job_id=job_id)
             return "busy"
-        return await _process(ctx, runtime, job_uuid)
+        return await _process(ctx, runtime, channel, job_uuid)
 
 
-async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> str:
-    async with runtime.db.autocommit() as conn:
-        job, claimed = await run_repository.claim(conn, job_id)
+async def _process(
+    ctx: dict[str, Any], runtime: Runtime, channel: Channel, job_id: uuid.UUID
+) -> str:
+    job, claimed = await run_repository.claim(channel, job_id)
     if job is None:
         return "missing"
     # The request that submitted the job, on this run's log lines from here on.
@@ -139,16 +141,15 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
         if value <= last["progress"] or now - last["written"] < PROGRESS_WRITE_SECONDS:
             return
         last["progress"], last["written"] = value, now
-        async with runtime.db.autocommit() as conn:
-            await run_repository.report(conn, job, progress=value, message=message)
+        await run_repository.report(channel, job, progress=value, message=message)
 
-    stage_run = StageRun(runtime, job, session_outputs, progress)
+    stage_run = StageRun(runtime, channel, job, session_outputs, progress)
     finished: tuple[Stage, dict[str, Any]] | None = None
     for stage in STAGES:
         done = session_outputs.get(stage.name)
         if done is not None and (stage.still_valid is None or stage.still_valid(done)):
             continue
-        if not await _enter(runtime, stage_run, stage, finished):
+        if not await _enter(stage_run, stage, finished):
             await cleanup(runtime, job, keep_media=False)
             return "cancelled"
         finished = None
@@ -174,7 +175,6 @@ async def _process(ctx: dict[str, Any], runtime: Runtime, job_id: uuid.UUID) -> 
 
 
 async def _enter(
-    runtime: Runtime,
     stage_run: StageRun,
     stage: Stage,
     finished: tuple[Stage, dict[str, Any]] | None,
@@ -185,16 +185,15 @@ async def _enter(
     outputs: dict[str, Any] | None = None
     if finished is not None:
         status, outputs = finished[0].done_status, {str(finished[0].name): finished[1]}
-    async with runtime.db.autocommit() as conn:
-        return await run_repository.report(
-            conn,
-            stage_run.job,
-            progress=stage.start,
-            message=stage.label,
-            stage=stage.name,
-            status=status,
-            outputs=outputs,
-        )
+    return await run_repository.report(
+        stage_run.channel,
+        stage_run.job,
+        progress=stage.start,
+        message=stage.label,
+        stage=stage.name,
+        status=status,
+        outputs=outputs,
+    )
 
 
 async def _failed(

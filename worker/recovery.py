@@ -20,12 +20,14 @@ from sqlalchemy import text
 from domain.jobs import repository
 from domain.jobs.service import RUN_CONTINUATION
 from infra.logging import get_logger
+from infra.raw_sql import Channel, Prepared
 from worker.pipeline.runtime import Runtime
 
 log = get_logger("worker.recovery")
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))")
 _UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))")
+_TRY_LOCK_JOB, _UNLOCK_JOB = Prepared(_TRY_LOCK), Prepared(_UNLOCK)
 # A reset connection shows at once, with no round trip; a silently dropped one only when asked.
 LOCK_CHECK_SECONDS = 0.2
 LOCK_PING_SECONDS = 10.0
@@ -68,20 +70,21 @@ async def _is_running(runtime: Runtime, job_id: str) -> bool:
 
 
 @asynccontextmanager
-async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[bool]:
-    """Hold the job's advisory lock on a dedicated connection for the whole run.
+async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[Channel | None]:
+    """Hold the job's advisory lock on a dedicated connection for the whole run, and lend the
+    run that connection (a Channel) for its statements; None when another run holds the lock.
 
     Should that connection die, the body is cancelled and JobLockLost raised: the job is left
     as a killed worker leaves it, for whichever run holds the lock next.
     """
     key = {"k": f"job:{job_id}"}
     async with runtime.db.autocommit() as conn:
-        acquired = bool(await conn.scalar(_TRY_LOCK, key))
-        if not acquired:
-            yield False
-            return
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None  # a checked-out connection always has one
+        channel = Channel(driver)
+        if not await channel.fetchval(_TRY_LOCK_JOB, key):
+            yield None
+            return
         lost = asyncio.Event()
         try:
             async with asyncio.timeout(None) as deadline:
@@ -90,9 +93,9 @@ async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[bool]:
                     lost.set()
                     deadline.reschedule(asyncio.get_running_loop().time())
 
-                watcher = asyncio.create_task(_watch(driver, stop))
+                watcher = asyncio.create_task(_watch(channel, stop))
                 try:
-                    yield True
+                    yield channel
                 finally:
                     watcher.cancel()
                     await asyncio.wait([watcher])  # its ping must not overlap the unlock
@@ -106,19 +109,19 @@ async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[bool]:
                 # Never back into the pool: if the server still holds the lock, it goes too.
                 await conn.invalidate()
             else:
-                await conn.execute(_UNLOCK, key)
+                await channel.fetchval(_UNLOCK_JOB, key)
 
 
-async def _watch(driver: Any, stop: Callable[[], None]) -> None:
+async def _watch(channel: Channel, stop: Callable[[], None]) -> None:
     """Call `stop` once the lock's connection is closed or stops answering."""
     loop = asyncio.get_running_loop()
     ping_at = loop.time() + LOCK_PING_SECONDS
     while True:
         await asyncio.sleep(LOCK_CHECK_SECONDS)
-        alive = not driver.is_closed()
+        alive = not channel.driver.is_closed()
         if alive and loop.time() >= ping_at:
             try:
-                await driver.fetchval("SELECT 1", timeout=LOCK_PING_TIMEOUT_SECONDS)
+                await channel.ping(LOCK_PING_TIMEOUT_SECONDS)
             except Exception:  # noqa: BLE001 - whatever the reason, the lock is not safe
                 alive = False
             ping_at = loop.time() + LOCK_PING_SECONDS

@@ -12,8 +12,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from domain.bible.delta import apply_delta
 from domain.bible.merge import merge_bibles
 from domain.bible.script_check import check_script
@@ -23,6 +21,7 @@ from domain.jobs import run_repository
 from domain.jobs.failures import BibleConflict, ContinuityViolation, SceneClosed
 from domain.jobs.models import Job, JobStage, JobStatus
 from domain.scenes.models import SceneStatus
+from infra.raw_sql import Runner
 from schemas.script import Script
 
 
@@ -72,7 +71,7 @@ def rebase_bible(
 
 
 async def finalize(
-    conn: AsyncConnection,
+    conn: Runner,
     job: Job,
     script: Script,
     media: Media,
@@ -83,10 +82,10 @@ async def finalize(
 ) -> dict[str, Any]:
     """Write segment, bible version and counters; returns the job's result_data.
 
-    `conn` is in a transaction the caller commits. `job` is the job as the run loaded it
-    (its text, snapshot and bible version never change). `started` (a `time.perf_counter()`
-    reading) is when the stage began: its duration up to this write is kept with the stage's
-    output, as every other stage's is.
+    `conn` is in a transaction the caller commits (the run's `Channel.transaction()`). `job`
+    is the job as the run loaded it (its text, snapshot and bible version never change).
+    `started` (a `time.perf_counter()` reading) is when the stage began: its duration up to
+    this write is kept with the stage's output, as every other stage's is.
     """
     locked = await run_repository.lock_for_finalization(conn, job)
     if locked is None or locked.status in (JobStatus.CANCELLED, JobStatus.FAILED):
@@ -96,7 +95,7 @@ async def finalize(
     if locked.scene_status != SceneStatus.ACTIVE:
         raise SceneClosed("The scene was closed before this continuation could be added.")
     if locked.written_segment_id is not None:  # an earlier run died before marking the job
-        segment_id, sequence = locked.written_segment_id, locked.written_sequence
+        segment_id, sequence = locked.written_segment_id, int(locked.written_sequence or 0)
         result, output = _outcome(
             segment_id, sequence, locked.head_version, media, media_url, started
         )

@@ -1,20 +1,21 @@
 """Every statement a worker's run of one job makes, built once at import.
 
 A run writes a job a dozen times (its claim, each stage boundary, the provider's video id,
-finalization), and a worker runs many jobs a second: composing an ORM statement costs more
-than PostgreSQL takes to run it. These are prebuilt Core statements with bound parameters,
-so SQLAlchemy reuses their cache keys and compiled SQL, and asyncpg its prepared statements.
-Each is one round trip; the single-statement ones run in autocommit.
+finalization), and a worker runs many jobs a second: composing an ORM statement, or even
+executing a Core one through SQLAlchemy, costs more client CPU than PostgreSQL takes to run
+it. These are Core statements with bound parameters, compiled once for asyncpg
+(`infra.raw_sql.Prepared`) and run on the job's own connection, where asyncpg keeps them
+prepared. Each is one round trip; the single-statement ones run in autocommit.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
     Insert,
-    Row,
     Table,
     bindparam,
     column,
@@ -26,11 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
 from domain.jobs.repository import JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
+from infra.raw_sql import Prepared, Runner
 
 # None binds SQL NULL (plain JSONB would bind the JSON value null, which `||` appends).
 _JSON_OR_NULL = JSONB(none_as_null=True)
@@ -43,12 +44,12 @@ _OPEN = text(
 _THIS_JOB = (_JOBS.c.id == bindparam("job_id"), _JOBS.c.created_at == bindparam("job_created_at"))
 
 
-def _job(row: Row[Any]) -> Job:
+def _job(row: Any) -> Job:
     # A detached Job the run reads from; the run writes through the statements below.
-    return Job(**row._mapping)
+    return Job(**row)
 
 
-_CLAIM = (
+_CLAIM = Prepared(
     update(_JOBS)
     .where(*JOB_IN_ITS_MONTH, _OPEN)
     .values(
@@ -58,24 +59,24 @@ _CLAIM = (
     )
     .returning(*_JOBS.c)
 )
-_LOAD = select(*_JOBS.c).where(*JOB_IN_ITS_MONTH)
+_LOAD = Prepared(select(*_JOBS.c).where(*JOB_IN_ITS_MONTH))
 
 
-async def claim(conn: AsyncConnection, job_id: uuid.UUID) -> tuple[Job | None, bool]:
+async def claim(conn: Runner, job_id: uuid.UUID) -> tuple[Job | None, bool]:
     """Start a new attempt of the job and load it, in one statement.
 
     Returns (job, True) when the job is open and now processing, (job, False) when it had
     already ended, (None, False) when there is no such job.
     """
     params = in_its_month(job_id)
-    row = (await conn.execute(_CLAIM, params)).first()
+    row = await conn.fetchrow(_CLAIM, params)
     if row is not None:
         return _job(row), True
-    ended = (await conn.execute(_LOAD, params)).first()
+    ended = await conn.fetchrow(_LOAD, params)
     return (None if ended is None else _job(ended)), False
 
 
-_REPORT = (
+_REPORT = Prepared(
     update(_JOBS)
     .where(*_THIS_JOB, _OPEN)
     .values(
@@ -95,7 +96,7 @@ _REPORT = (
 
 
 async def report(
-    conn: AsyncConnection,
+    conn: Runner,
     job: Job,
     *,
     progress: int,
@@ -106,7 +107,7 @@ async def report(
     provider_video_id: str | None = None,
 ) -> bool:
     """Move the job on; progress never goes backwards. False when the job already ended."""
-    result = await conn.execute(
+    changed = await conn.execute(
         _REPORT,
         {
             "job_id": job.id,
@@ -119,12 +120,12 @@ async def report(
             "new_video_id": provider_video_id,
         },
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 # Finalization, in one transaction: lock the job and its scene, and see whether an earlier run
 # of this job already wrote its segment (that run died before marking the job).
-_FINALIZING = (
+_FINALIZING = Prepared(
     select(
         _JOBS.c.status,
         _JOBS.c.result_data,
@@ -142,24 +143,40 @@ _FINALIZING = (
 )
 
 
-async def lock_for_finalization(conn: AsyncConnection, job: Job) -> Row[Any] | None:
+@dataclass(frozen=True)
+class Finalizing:
+    """What finalization decides on, read under the job's and the scene's row locks."""
+
+    status: str
+    result_data: dict[str, Any] | None
+    scene_status: str
+    segment_count: int
+    head_version: int
+    written_segment_id: uuid.UUID | None
+    written_sequence: int | None
+
+
+async def lock_for_finalization(conn: Runner, job: Job) -> Finalizing | None:
     """The job's status and result, its scene's head, and any segment already written for it:
     the job and scene rows locked until the transaction ends. None when the job is gone."""
     params = {"job_id": job.id, "job_created_at": job.created_at}
-    return (await conn.execute(_FINALIZING, params)).first()
+    row = await conn.fetchrow(_FINALIZING, params)
+    return None if row is None else Finalizing(**row)
 
 
-_HEAD_BIBLE = select(SceneBible.data).where(
-    SceneBible.scene_id == bindparam("scene_id"), SceneBible.version == bindparam("version")
+_HEAD_BIBLE = Prepared(
+    select(SceneBible.data).where(
+        SceneBible.scene_id == bindparam("scene_id"), SceneBible.version == bindparam("version")
+    )
 )
 
 
-async def bible_data(conn: AsyncConnection, scene_id: uuid.UUID, version: int) -> dict[str, Any]:
-    data = await conn.scalar(_HEAD_BIBLE, {"scene_id": scene_id, "version": version})
+async def bible_data(conn: Runner, scene_id: uuid.UUID, version: int) -> dict[str, Any]:
+    data = await conn.fetchval(_HEAD_BIBLE, {"scene_id": scene_id, "version": version})
     return data or {}
 
 
-_MARK_FINAL = (
+_MARK_FINAL_UPDATE = (
     update(_JOBS)
     .where(*_THIS_JOB)
     .values(
@@ -217,24 +234,27 @@ _CONTRIBUTORS = select(func.count(func.distinct(text("user_id")))).select_from(
 )
 # The segment, the bible version, the scene's counters and the job, in one round trip: every
 # data-modifying WITH clause runs whether or not the outer statement reads it.
-_WRITE_SEGMENT = _MARK_FINAL.add_cte(
-    _insert(_SEGMENTS, "seg_", SEGMENT_FIELDS).cte("new_segment"),
-    _insert(_BIBLES, "new_bible_", BIBLE_FIELDS).cte("new_bible"),
-    update(_SCENES)
-    .where(_SCENES.c.id == bindparam("seg_scene_id"))
-    .values(
-        bible_version=bindparam("new_bible_version"),
-        segment_count=bindparam("seg_sequence"),
-        total_duration=_SCENES.c.total_duration + bindparam("seg_duration"),
-        last_segment_at=func.now(),
-        contributor_count=_CONTRIBUTORS.scalar_subquery(),
+_WRITE_SEGMENT = Prepared(
+    _MARK_FINAL_UPDATE.add_cte(
+        _insert(_SEGMENTS, "seg_", SEGMENT_FIELDS).cte("new_segment"),
+        _insert(_BIBLES, "new_bible_", BIBLE_FIELDS).cte("new_bible"),
+        update(_SCENES)
+        .where(_SCENES.c.id == bindparam("seg_scene_id"))
+        .values(
+            bible_version=bindparam("new_bible_version"),
+            segment_count=bindparam("seg_sequence"),
+            total_duration=_SCENES.c.total_duration + bindparam("seg_duration"),
+            last_segment_at=func.now(),
+            contributor_count=_CONTRIBUTORS.scalar_subquery(),
+        )
+        .cte("advanced_scene"),
     )
-    .cte("advanced_scene"),
 )
+_MARK_FINAL = Prepared(_MARK_FINAL_UPDATE)
 
 
 async def mark_final(
-    conn: AsyncConnection,
+    conn: Runner,
     job: Job,
     *,
     segment_id: uuid.UUID,
@@ -246,7 +266,7 @@ async def mark_final(
 
 
 async def write_segment(
-    conn: AsyncConnection,
+    conn: Runner,
     job: Job,
     segment: dict[str, Any],
     bible: dict[str, Any],

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.ids import new_time_id
 from domain.jobs import run_repository
 from domain.jobs.models import Job
+from infra.raw_sql import Channel
 from tests.factories import Factory
 
 
@@ -19,7 +20,15 @@ async def _queued_job(factory: Factory) -> uuid.UUID:
     return uuid.UUID((await factory.job(owner, scene))["id"])
 
 
-async def _claimed(conn: AsyncConnection, job_id: uuid.UUID) -> Job:
+@asynccontextmanager
+async def _channel(app: Any) -> AsyncIterator[Channel]:
+    """A connection as a worker's run holds it (see worker.recovery.job_lock)."""
+    async with app.state.db.autocommit() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        yield Channel(driver)
+
+
+async def _claimed(conn: Channel, job_id: uuid.UUID) -> Job:
     job, claimed = await run_repository.claim(conn, job_id)
     assert claimed and job is not None
     return job
@@ -27,7 +36,7 @@ async def _claimed(conn: AsyncConnection, job_id: uuid.UUID) -> Job:
 
 async def test_claim_starts_an_attempt_and_loads_the_job(app: Any, factory: Factory) -> None:
     job_id = await _queued_job(factory)
-    async with app.state.db.autocommit() as conn:
+    async with _channel(app) as conn:
         job, claimed = await run_repository.claim(conn, job_id)
         assert claimed and job is not None
         assert (job.id, job.status, job.attempt) == (job_id, "processing", 1)
@@ -41,7 +50,7 @@ async def test_claim_refuses_an_ended_job_and_tells_a_missing_one(
     app: Any, factory: Factory
 ) -> None:
     job_id = await _queued_job(factory)
-    async with app.state.db.autocommit() as conn:
+    async with _channel(app) as conn:
         job = await _claimed(conn, job_id)
         await run_repository.report(conn, job, progress=50, message="x", status="cancelled")
         ended, claimed = await run_repository.claim(conn, job_id)
@@ -55,7 +64,7 @@ async def test_report_merges_outputs_and_never_moves_progress_back(
     app: Any, factory: Factory
 ) -> None:
     job_id = await _queued_job(factory)
-    async with app.state.db.autocommit() as conn:
+    async with _channel(app) as conn:
         job = await _claimed(conn, job_id)
         first = {"script_expansion": {"seconds": 0.1}}
         assert await run_repository.report(
@@ -76,7 +85,7 @@ async def test_report_merges_outputs_and_never_moves_progress_back(
 
 async def test_report_on_an_ended_job_changes_nothing(app: Any, factory: Factory) -> None:
     job_id = await _queued_job(factory)
-    async with app.state.db.autocommit() as conn:
+    async with _channel(app) as conn:
         job = await _claimed(conn, job_id)
         assert await run_repository.report(conn, job, progress=40, message="x", status="failed")
         assert not await run_repository.report(conn, job, progress=90, message="late")

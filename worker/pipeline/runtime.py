@@ -17,6 +17,7 @@ from infra.db import Database
 from infra.packaging import HlsPackager
 from infra.providers.base import ScriptExpander, VideoRenderer
 from infra.providers.moderation import ContentChecker
+from infra.raw_sql import Channel
 from infra.settings import Settings
 from infra.storage import Storage
 from schemas.script import Script
@@ -38,9 +39,13 @@ class Runtime:
 
 @dataclass
 class StageRun:
-    """One job passing through the stages; `outputs` holds what finished stages recorded."""
+    """One job passing through the stages; `outputs` holds what finished stages recorded.
+
+    `channel` is the connection that holds the job's lock: the run's statements go through it.
+    """
 
     runtime: Runtime
+    channel: Channel
     job: Job
     outputs: dict[str, Any]
     progress: Callable[[int, str], Awaitable[None]]
@@ -73,14 +78,13 @@ class StageRun:
         return Script.model_validate(self.outputs["script_expansion"]["script"])
 
     async def save_video_id(self, video_id: str) -> None:
-        async with self.runtime.db.autocommit() as conn:
-            await run_repository.report(
-                conn,
-                self.job,
-                progress=0,
-                message="Rendering the video.",
-                provider_video_id=video_id,
-            )
+        await run_repository.report(
+            self.channel,
+            self.job,
+            progress=0,
+            message="Rendering the video.",
+            provider_video_id=video_id,
+        )
         self.job.provider_video_id = video_id
 
 
