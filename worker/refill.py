@@ -5,7 +5,8 @@ busy leaves a slot that frees idle until then, and a job submitted just after a 
 for the next one. This worker waits out the poll interval inside the poll iteration instead,
 and polls again the moment a running job ends or the API announces new work on the queue's
 wake channel (Redis pub/sub). With nothing announced it polls like arq's own worker, once per
-`poll_delay`, so a missed announcement only costs what arq would have cost anyway.
+`poll_delay`, so a missed announcement only costs what arq would have cost anyway. In burst
+mode it stops as soon as nothing runs and the queue is empty, not at the next poll.
 
 It relies on two of arq's internals (`_poll_iteration`, `_release_sem_dec_counter_on_complete`),
 which is why arq is pinned to an exact version.
@@ -48,6 +49,8 @@ class RefillingWorker(Worker):
         self._wake.clear()
         await super()._poll_iteration()
         while self.allow_pick_jobs:
+            if self.burst and not self.job_counter:
+                return  # arq's loop sees at once whether the queue is empty, and stops
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return

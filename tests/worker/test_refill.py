@@ -37,7 +37,9 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(settings: Settings, max_jobs: int) -> AsyncIterator[Harness]:
+async def harness(
+    settings: Settings, max_jobs: int, *, burst: bool = False
+) -> AsyncIterator[Harness]:
     """A refilling worker (not started) on a queue of its own, and a pool on that queue."""
     queue = f"{settings.queue_name}:refill:{uuid.uuid4().hex[:6]}"
     pool = await create_pool(redis_settings(settings), default_queue_name=queue)
@@ -49,6 +51,7 @@ async def harness(settings: Settings, max_jobs: int) -> AsyncIterator[Harness]:
         poll_delay=POLL,
         handle_signals=False,
         keep_result=60,
+        burst=burst,
     )
     running = Harness(worker, pool)
     try:
@@ -92,3 +95,14 @@ async def test_announced_work_starts_before_the_next_poll(settings: Settings) ->
         await push(h.pool, [PendingJob("short", (7,), job_id=job_id)])
         handle = Job(job_id, h.pool, _queue_name=h.worker.queue_name)
         assert await handle.result(timeout=5, poll_delay=0.02) == 7
+
+
+async def test_a_burst_worker_stops_once_the_queue_is_empty_not_at_the_next_poll(
+    settings: Settings,
+) -> None:
+    async with harness(settings, max_jobs=2, burst=True) as h:
+        handles = [await h.pool.enqueue_job("short", n) for n in range(5)]
+        # arq's loop would wait out POLL (30 s) before looking at the queue again.
+        await asyncio.wait_for(h.worker.main(), timeout=POLL / 3)
+        assert [await job.result(timeout=1) for job in handles if job] == [0, 1, 2, 3, 4]
+        assert await h.pool.zcard(h.worker.queue_name) == 0
