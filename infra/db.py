@@ -42,13 +42,22 @@ _RETRY_SQLSTATES = frozenset({"40001", "40P01", "53300"})
 
 
 def make_engine(
-    url: str, settings: Settings, *, connect_timeout: float | None = None
+    url: str,
+    settings: Settings,
+    *,
+    connect_timeout: float | None = None,
+    server_settings: dict[str, str] | None = None,
 ) -> AsyncEngine:
+    connect_args: dict[str, Any] = {}
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
+    if server_settings:
+        connect_args["server_settings"] = server_settings
     engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        connect_args={} if connect_timeout is None else {"timeout": connect_timeout},
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine.pool, "checkout", _drop_closed_connection)
     return engine
@@ -192,6 +201,8 @@ class Database:
             self.primary, expire_on_commit=False, sync_session_class=PrimarySession
         )
         self._autocommit_primary = self.primary.execution_options(isolation_level="AUTOCOMMIT")
+        self._settings = settings
+        self._channels: AsyncEngine | None = None
 
     @property
     def has_replicas(self) -> bool:
@@ -212,6 +223,24 @@ class Database:
         UPDATE that moves a job on, an advisory lock): each statement is atomic by itself, one
         round trip instead of BEGIN ... COMMIT. Use it as `async with db.autocommit() as conn`."""
         return self._autocommit_primary.connect()
+
+    def channel_connection(self) -> AsyncConnection:
+        """A primary connection for a worker's run of one job (see `infra.raw_sql.Channel`),
+        from a pool of its own whose commits do not wait for the WAL flush.
+
+        A run writes its job at every stage boundary; waiting for each of those commits to
+        reach the disk doubles what PostgreSQL spends per job. Should PostgreSQL itself crash,
+        the last fraction of a second of such writes may be lost and the job redoes a stage,
+        which every stage allows. The writes that must not be lost (the provider's video id,
+        the segment) run in `Channel.transaction(durable=True)`, which waits as usual.
+        """
+        if self._channels is None:
+            self._channels = make_engine(
+                self._settings.database_url,
+                self._settings,
+                server_settings={"synchronous_commit": "off"},
+            )
+        return self._channels.execution_options(isolation_level="AUTOCOMMIT").connect()
 
     def read_session(self) -> AsyncSession:
         """A read-only session on a replica in rotation, else on the primary."""
@@ -304,5 +333,7 @@ class Database:
     async def dispose(self) -> None:
         await self.router.stop()
         await self.primary.dispose()
+        if self._channels is not None:
+            await self._channels.dispose()
         for engine in self.replicas:
             await engine.dispose()

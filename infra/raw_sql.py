@@ -21,6 +21,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 _DIALECT = AsyncpgDialect()
+# One simple query, one round trip: both statements or neither.
+_DURABLE_BEGIN = "BEGIN; SET LOCAL synchronous_commit TO on"
 
 
 class Prepared:
@@ -112,7 +114,22 @@ class Channel(Runner):
             await self.driver.fetchval("SELECT 1", timeout=seconds)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Runner]:
-        """BEGIN ... COMMIT (ROLLBACK on error); the connection is this block's until then."""
-        async with self._turn, self.driver.transaction():
-            yield Runner(self.driver)
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[Runner]:
+        """BEGIN ... COMMIT (ROLLBACK on error); the connection is this block's until then.
+
+        `durable`: the COMMIT waits for the WAL flush even on a connection whose commits
+        otherwise do not (synchronous_commit off), at no extra round trip.
+        """
+        async with self._turn:
+            await self.driver.execute(_DURABLE_BEGIN if durable else "BEGIN")
+            try:
+                yield Runner(self.driver)
+            except BaseException:
+                try:
+                    await self.driver.execute("ROLLBACK")
+                except BaseException:
+                    # Never back into a pool in the middle of a transaction (and its locks).
+                    self.driver.terminate()
+                    raise
+                raise
+            await self.driver.execute("COMMIT")

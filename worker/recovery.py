@@ -78,7 +78,7 @@ async def job_lock(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[Channel
     as a killed worker leaves it, for whichever run holds the lock next.
     """
     key = {"k": f"job:{job_id}"}
-    async with runtime.db.autocommit() as conn:
+    async with runtime.db.channel_connection() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None  # a checked-out connection always has one
         channel = Channel(driver)

@@ -90,3 +90,37 @@ async def test_statements_from_two_tasks_take_turns(channel: Channel) -> None:
     await channel.execute(_INSERT, {"id": 1, "doc": {}})
     await asyncio.gather(*(channel.execute(_BUMP, {"upto": 1}) for _ in range(20)))
     assert (await channel.fetchrow(_READ, {"id": 1}) or {})["n"] == 27
+
+
+_SYNCHRONOUS_COMMIT = Prepared(text("SELECT current_setting('synchronous_commit')"))
+
+
+async def test_a_job_channel_commits_without_waiting_except_when_durable(app: Any) -> None:
+    async with app.state.db.channel_connection() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        channel = Channel(driver)
+        assert await channel.fetchval(_SYNCHRONOUS_COMMIT, {}) == "off"
+        async with channel.transaction(durable=True) as tx:
+            assert await tx.fetchval(_SYNCHRONOUS_COMMIT, {}) == "on"
+        async with channel.transaction() as tx:
+            assert await tx.fetchval(_SYNCHRONOUS_COMMIT, {}) == "off"
+        assert await channel.fetchval(_SYNCHRONOUS_COMMIT, {}) == "off"  # LOCAL: it ended
+    async with app.state.db.autocommit() as conn:  # the other connections wait as ever
+        assert await conn.scalar(text("SELECT current_setting('synchronous_commit')")) == "on"
+
+
+async def test_a_cancelled_transaction_rolls_back_and_the_channel_goes_on(
+    channel: Channel,
+) -> None:
+    async def stuck() -> None:
+        async with channel.transaction(durable=True) as tx:
+            await tx.execute(_INSERT, {"id": 1, "doc": {}})
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(stuck())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not channel.driver.is_in_transaction()
+    assert await channel.fetchrow(_READ, {"id": 1}) is None

@@ -29,7 +29,7 @@ async def run(stage: StageRun) -> dict[str, Any]:
             name: float(out.get("seconds", 0.0)) for name, out in stage.outputs.items()
         },
     )
-    async with stage.channel.transaction() as conn:
+    async with stage.channel.transaction(durable=True) as conn:
         result = await finalize(
             conn,
             stage.job,

@@ -78,13 +78,15 @@ class StageRun:
         return Script.model_validate(self.outputs["script_expansion"]["script"])
 
     async def save_video_id(self, video_id: str) -> None:
-        await run_repository.report(
-            self.channel,
-            self.job,
-            progress=0,
-            message="Rendering the video.",
-            provider_video_id=video_id,
-        )
+        # Durable: a crash must resume polling this video, not pay for a second one.
+        async with self.channel.transaction(durable=True) as conn:
+            await run_repository.report(
+                conn,
+                self.job,
+                progress=0,
+                message="Rendering the video.",
+                provider_video_id=video_id,
+            )
         self.job.provider_video_id = video_id
 
 
