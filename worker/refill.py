@@ -8,8 +8,8 @@ wake channel (Redis pub/sub). With nothing announced it polls like arq's own wor
 `poll_delay`, so a missed announcement only costs what arq would have cost anyway. In burst
 mode it stops as soon as nothing runs and the queue is empty, not at the next poll.
 
-It relies on two of arq's internals (`_poll_iteration`, `_release_sem_dec_counter_on_complete`),
-which is why arq is pinned to an exact version.
+It relies on arq's internals (`_poll_iteration`, `_release_sem_dec_counter_on_complete`,
+`start_jobs` and its `tasks`), which is why arq is pinned to an exact version.
 """
 
 from __future__ import annotations
@@ -34,6 +34,16 @@ class RefillingWorker(Worker):
         super().__init__(*args, **kwargs)
         self._wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # A job leaves the queue only when it ends, so the oldest ids a poll reads are mostly
+        # the jobs this worker is running. arq asks Redis about each (WATCH, EXISTS, ZSCORE)
+        # before skipping it, on every poll: these are skipped without asking.
+        await super().start_jobs([job_id for job_id in job_ids if not self._running(job_id)])
+
+    def _running(self, job_id: bytes) -> bool:
+        task = self.tasks.get(job_id.decode())
+        return task is not None and not task.done()
 
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()

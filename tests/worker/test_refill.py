@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from arq import create_pool
 from arq.connections import ArqRedis
 from arq.jobs import Job
-from arq.worker import func
+from arq.worker import Worker, func
 
 from infra.queue import PendingJob, push, redis_settings, wake_channel
 from infra.settings import Settings
@@ -106,3 +107,24 @@ async def test_a_burst_worker_stops_once_the_queue_is_empty_not_at_the_next_poll
         await asyncio.wait_for(h.worker.main(), timeout=POLL / 3)
         assert [await job.result(timeout=1) for job in handles if job] == [0, 1, 2, 3, 4]
         assert await h.pool.zcard(h.worker.queue_name) == 0
+
+
+async def test_polls_skip_the_jobs_this_worker_runs_without_asking_redis(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[str, bool]] = []  # (job id, running here when arq was asked about it)
+    checked = Worker.start_jobs
+
+    async def recording(worker: Worker, job_ids: list[bytes]) -> None:
+        for raw in job_ids:
+            task = worker.tasks.get(raw.decode())
+            asked.append((raw.decode(), task is not None and not task.done()))
+        await checked(worker, job_ids)
+
+    monkeypatch.setattr(Worker, "start_jobs", recording)
+    async with harness(settings, max_jobs=2) as h:
+        handles = [await h.pool.enqueue_job("short", n) for n in range(6)]
+        h.start()
+        results = [await job.result(timeout=5, poll_delay=0.02) for job in handles if job]
+    assert results == list(range(6))
+    assert asked and not [job_id for job_id, running in asked if running]
