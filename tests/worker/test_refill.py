@@ -27,6 +27,11 @@ async def _short(ctx: dict[str, Any], n: int) -> int:
     return n
 
 
+async def _long(ctx: dict[str, Any]) -> str:
+    await asyncio.sleep(1.5)
+    return "long"
+
+
 @dataclass
 class Harness:
     worker: RefillingWorker
@@ -45,7 +50,7 @@ async def harness(
     queue = f"{settings.queue_name}:refill:{uuid.uuid4().hex[:6]}"
     pool = await create_pool(redis_settings(settings), default_queue_name=queue)
     worker = RefillingWorker(
-        functions=[func(_short, name="short")],
+        functions=[func(_short, name="short"), func(_long, name="long")],
         redis_settings=redis_settings(settings),
         queue_name=queue,
         max_jobs=max_jobs,
@@ -82,16 +87,20 @@ async def test_a_freed_slot_takes_the_next_job_at_once(settings: Settings) -> No
     assert len(polls) == 1  # one poll of the outer loop: every refill happened inside it
 
 
+async def _subscribed(h: Harness) -> None:
+    """Once the worker listens on the wake channel and its first poll has read the queue."""
+    channel = wake_channel(h.worker.queue_name)
+    for _ in range(200):
+        if dict(await h.pool.pubsub_numsub(channel)).get(channel.encode(), 0):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+
+
 async def test_announced_work_starts_before_the_next_poll(settings: Settings) -> None:
     async with harness(settings, max_jobs=2) as h:
         h.start()
-        channel = wake_channel(h.worker.queue_name)
-        # Let the worker make its first (empty) poll and subscribe, then announce a job.
-        for _ in range(200):
-            if dict(await h.pool.pubsub_numsub(channel)).get(channel.encode(), 0):
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.5)  # the first poll has read the (empty) queue by now
+        await _subscribed(h)  # then announce a job
         job_id = f"announced-{uuid.uuid4().hex}"  # arq's result keys are not per queue
         await push(h.pool, [PendingJob("short", (7,), job_id=job_id)])
         handle = Job(job_id, h.pool, _queue_name=h.worker.queue_name)
@@ -123,8 +132,18 @@ async def test_polls_skip_the_jobs_this_worker_runs_without_asking_redis(
 
     monkeypatch.setattr(Worker, "start_jobs", recording)
     async with harness(settings, max_jobs=2) as h:
-        handles = [await h.pool.enqueue_job("short", n) for n in range(6)]
+        long = await h.pool.enqueue_job("long")
         h.start()
-        results = [await job.result(timeout=5, poll_delay=0.02) for job in handles if job]
-    assert results == list(range(6))
-    assert asked and not [job_id for job_id, running in asked if running]
+        await _subscribed(h)
+        # Each announced job wakes a poll, which reads the long job first in the queue.
+        short = []
+        for n in range(3):
+            job_id = f"short-{uuid.uuid4().hex}"
+            await push(h.pool, [PendingJob("short", (n,), job_id=job_id)])
+            handle = Job(job_id, h.pool, _queue_name=h.worker.queue_name)
+            short.append(await handle.result(timeout=5, poll_delay=0.02))
+        assert long is not None and await long.status() != "complete"  # still running
+        assert await long.result(timeout=5, poll_delay=0.02) == "long"
+    assert short == [0, 1, 2]
+    assert long.job_id in [job_id for job_id, _ in asked]  # read by every poll, and yet
+    assert not [job_id for job_id, running in asked if running]  # never asked about
