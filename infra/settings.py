@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     job_stuck_after_seconds: int = Field(120, alias="JOB_STUCK_AFTER_SECONDS", ge=1)
     recovery_every_seconds: int = Field(60, alias="RECOVERY_EVERY_SECONDS", ge=1, le=60)
     job_timeout_seconds: int = Field(1800, alias="JOB_TIMEOUT_SECONDS", ge=10)
-    worker_max_jobs: int = Field(4, alias="WORKER_MAX_JOBS", ge=1)
+    worker_max_jobs: int = Field(8, alias="WORKER_MAX_JOBS", ge=1)
     worker_poll_delay: float = Field(0.5, alias="WORKER_POLL_DELAY", gt=0, le=5)
     context_recent_segments: int = Field(3, alias="CONTEXT_RECENT_SEGMENTS", ge=0, le=20)
     summary_threshold: int = Field(20, alias="SUMMARY_THRESHOLD", ge=2)
