@@ -19,6 +19,9 @@ import contextlib
 from typing import Any
 
 from arq.worker import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from infra.logging import get_logger
 from infra.queue import wake_channel
@@ -36,10 +39,22 @@ class RefillingWorker(Worker):
         self._listener: asyncio.Task[None] | None = None
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        # A job leaves the queue only when it ends, so the oldest ids a poll reads are mostly
-        # the jobs this worker is running. arq asks Redis about each (WATCH, EXISTS, ZSCORE)
-        # before skipping it, on every poll: these are skipped without asking.
-        await super().start_jobs([job_id for job_id in job_ids if not self._running(job_id)])
+        for job_id in job_ids:
+            # A job leaves the queue only when it ends, so the oldest ids a poll reads are
+            # mostly the jobs this worker runs. arq asks Redis about each (WATCH, EXISTS,
+            # ZSCORE) before skipping it, on every poll: these are skipped without asking.
+            if self._running(job_id):
+                continue
+            counted, task = self.job_counter, self.tasks.get(job_id.decode())
+            try:
+                await super().start_jobs([job_id])
+            except BaseException:
+                # arq takes the slot before asking Redis: a command that failed (a WATCH
+                # cannot be retried through an outage) must give it back, or it is lost.
+                if self.job_counter > counted and self.tasks.get(job_id.decode()) is task:
+                    self.job_counter -= 1
+                    self.sem.release()
+                raise
 
     def _running(self, job_id: bytes) -> bool:
         task = self.tasks.get(job_id.decode())
@@ -57,7 +72,7 @@ class RefillingWorker(Worker):
         # Cleared before each read of the queue, so that a wake-up arriving during the read
         # is not lost: it makes the next wait return at once.
         self._wake.clear()
-        await super()._poll_iteration()
+        await self._poll_once()
         while self.allow_pick_jobs:
             if self.burst and not self.job_counter:
                 return  # arq's loop sees at once whether the queue is empty, and stops
@@ -70,7 +85,19 @@ class RefillingWorker(Worker):
                 return
             self._wake.clear()
             if self.job_counter < self.max_jobs:
-                await super()._poll_iteration()
+                await self._poll_once()
+
+    async def _poll_once(self) -> None:
+        """arq's poll; a Redis outage in the middle of it waits for the next poll.
+
+        Single commands are retried through an outage (infra.queue.worker_redis_settings),
+        but not a WATCH, which arq's start_jobs and its cron enqueues use: its error would
+        end the worker.
+        """
+        try:
+            await super()._poll_iteration()
+        except (WatchError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("queue_poll_interrupted", error=repr(exc))
 
     async def _listen(self) -> None:
         """Wake the poll loop on every announcement; resubscribe after a Redis outage."""

@@ -87,10 +87,6 @@ _REPORT = Prepared(
         stage_outputs=_JOBS.c.stage_outputs.op("||")(
             func.coalesce(bindparam("new_outputs", type_=_JSON_OR_NULL), text("'{}'::jsonb"))
         ),
-        provider_video_id=func.coalesce(
-            bindparam("new_video_id", type_=_JOBS.c.provider_video_id.type),
-            _JOBS.c.provider_video_id,
-        ),
     )
 )
 
@@ -104,7 +100,6 @@ async def report(
     status: str | None = None,
     stage: str | None = None,
     outputs: dict[str, Any] | None = None,
-    provider_video_id: str | None = None,
 ) -> bool:
     """Move the job on; progress never goes backwards. False when the job already ended."""
     changed = await conn.execute(
@@ -117,10 +112,31 @@ async def report(
             "new_status": status,
             "new_stage": stage,
             "new_outputs": outputs,
-            "new_video_id": provider_video_id,
         },
     )
     return changed == 1
+
+
+# The provider's video id must outlive a crash (a rerun resumes polling that video instead of
+# paying for another), so this commit waits for the WAL flush even on a job's channel, whose
+# commits otherwise do not: set_config(..., true) sets it for the statement's own transaction.
+_SAVE_VIDEO_ID = Prepared(
+    update(_JOBS)
+    .where(*_THIS_JOB, _OPEN)
+    .values(provider_video_id=bindparam("new_video_id"), message=bindparam("new_message"))
+    .returning(func.set_config("synchronous_commit", "on", True))
+)
+
+
+async def save_video_id(conn: Runner, job: Job, video_id: str, message: str) -> bool:
+    """Record the provider's video id, durably, in one round trip. False when the job ended."""
+    params = {
+        "job_id": job.id,
+        "job_created_at": job.created_at,
+        "new_video_id": video_id,
+        "new_message": message,
+    }
+    return bool(await conn.fetch(_SAVE_VIDEO_ID, params))
 
 
 # Finalization, in one transaction: lock the job and its scene, and see whether an earlier run

@@ -73,14 +73,12 @@ async def test_report_merges_outputs_and_never_moves_progress_back(
         # No outputs, no status, no video id: the columns keep what they hold.
         assert await run_repository.report(conn, job, progress=10, message="b")
         second = {"continuity_validation": {"violations": 0}}
-        assert await run_repository.report(
-            conn, job, progress=30, message="c", outputs=second, provider_video_id="vid-1"
-        )
+        assert await run_repository.report(conn, job, progress=30, message="c", outputs=second)
         fresh, _ = await run_repository.claim(conn, job_id)
     assert fresh is not None
     assert fresh.stage_outputs == {**first, **second}  # an object, merged key by key
     assert (fresh.progress, fresh.message, fresh.stage) == (30, "c", "continuity_validation")
-    assert (fresh.status, fresh.provider_video_id) == ("processing", "vid-1")
+    assert fresh.status == "processing"
 
 
 async def test_report_on_an_ended_job_changes_nothing(app: Any, factory: Factory) -> None:
@@ -91,3 +89,31 @@ async def test_report_on_an_ended_job_changes_nothing(app: Any, factory: Factory
         assert not await run_repository.report(conn, job, progress=90, message="late")
         ended, _ = await run_repository.claim(conn, job_id)
     assert ended is not None and (ended.progress, ended.message) == (40, "x")
+
+
+async def test_the_video_id_is_saved_durably_and_only_on_an_open_job(
+    app: Any, factory: Factory
+) -> None:
+    job_id = await _queued_job(factory)
+    async with _channel(app) as conn:
+        job = await _claimed(conn, job_id)
+        # The statement's own transaction waits for the WAL flush: set_config said so.
+        rows = await conn.driver.fetch(
+            run_repository._SAVE_VIDEO_ID.sql,
+            *run_repository._SAVE_VIDEO_ID.arguments(
+                {
+                    "job_id": job.id,
+                    "job_created_at": job.created_at,
+                    "new_video_id": "vid-1",
+                    "new_message": "Rendering the video.",
+                }
+            ),
+        )
+        assert [tuple(row) for row in rows] == [("on",)]
+        assert await run_repository.save_video_id(conn, job, "vid-2", "Rendering the video.")
+        fresh, _ = await run_repository.claim(conn, job_id)
+        assert fresh is not None and fresh.provider_video_id == "vid-2"
+        await run_repository.report(conn, job, progress=40, message="x", status="cancelled")
+        assert not await run_repository.save_video_id(conn, job, "vid-3", "late")
+        ended, _ = await run_repository.claim(conn, job_id)
+    assert ended is not None and ended.provider_video_id == "vid-2"

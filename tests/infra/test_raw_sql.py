@@ -100,6 +100,8 @@ async def test_a_job_channel_commits_without_waiting_except_when_durable(app: An
         driver = (await conn.get_raw_connection()).driver_connection
         channel = Channel(driver)
         assert await channel.fetchval(_SYNCHRONOUS_COMMIT, {}) == "off"
+        plan_cache_mode = Prepared(text("SELECT current_setting('plan_cache_mode')"))
+        assert await channel.fetchval(plan_cache_mode, {}) == "force_generic_plan"
         async with channel.transaction(durable=True) as tx:
             assert await tx.fetchval(_SYNCHRONOUS_COMMIT, {}) == "on"
         async with channel.transaction() as tx:

@@ -78,15 +78,7 @@ class StageRun:
         return Script.model_validate(self.outputs["script_expansion"]["script"])
 
     async def save_video_id(self, video_id: str) -> None:
-        # Durable: a crash must resume polling this video, not pay for a second one.
-        async with self.channel.transaction(durable=True) as conn:
-            await run_repository.report(
-                conn,
-                self.job,
-                progress=0,
-                message="Rendering the video.",
-                provider_video_id=video_id,
-            )
+        await run_repository.save_video_id(self.channel, self.job, video_id, "Rendering the video.")
         self.job.provider_video_id = video_id
 
 
