@@ -202,7 +202,7 @@ class Database:
         )
         self._autocommit_primary = self.primary.execution_options(isolation_level="AUTOCOMMIT")
         self._settings = settings
-        self._channels: AsyncEngine | None = None
+        self._channels: AsyncEngine | None = None  # made on first use: only workers run jobs
 
     @property
     def has_replicas(self) -> bool:
@@ -232,11 +232,12 @@ class Database:
         A run writes its job at every stage boundary; waiting for each of those commits to
         reach the disk doubles what PostgreSQL spends per job. Should PostgreSQL itself crash,
         the last fraction of a second of such writes may be lost and the job redoes a stage,
-        which every stage allows. The writes that must not be lost (the provider's video id,
-        the segment) run in `Channel.transaction(durable=True)`, which waits as usual.
+        which every stage allows. The writes that must not be lost wait as usual: the
+        segment in `Channel.transaction(durable=True)`, the provider's video id by a
+        statement that says so itself (`domain.jobs.run_repository.save_video_id`).
         """
         if self._channels is None:
-            self._channels = make_engine(
+            engine = make_engine(
                 self._settings.database_url,
                 self._settings,
                 server_settings={
@@ -247,7 +248,8 @@ class Database:
                     "plan_cache_mode": "force_generic_plan",
                 },
             )
-        return self._channels.execution_options(isolation_level="AUTOCOMMIT").connect()
+            self._channels = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self._channels.connect()
 
     def read_session(self) -> AsyncSession:
         """A read-only session on a replica in rotation, else on the primary."""

@@ -11,8 +11,9 @@ once here for the asyncpg dialect, and run on the job's own connection (`Channel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -64,20 +65,29 @@ class Runner:
     def __init__(self, driver: asyncpg.Connection) -> None:
         self.driver = driver
 
+    def _turn(self) -> AbstractAsyncContextManager[Any]:
+        """Held for each statement: nothing to wait for on a connection of one's own."""
+        return contextlib.nullcontext()
+
     async def fetch(self, statement: Prepared, params: Mapping[str, Any]) -> list[asyncpg.Record]:
-        return await self.driver.fetch(statement.sql, *statement.arguments(params))
+        async with self._turn():
+            return await self.driver.fetch(statement.sql, *statement.arguments(params))
 
     async def fetchrow(
         self, statement: Prepared, params: Mapping[str, Any]
     ) -> asyncpg.Record | None:
-        return await self.driver.fetchrow(statement.sql, *statement.arguments(params))
+        async with self._turn():
+            return await self.driver.fetchrow(statement.sql, *statement.arguments(params))
 
     async def fetchval(self, statement: Prepared, params: Mapping[str, Any]) -> Any:
-        return await self.driver.fetchval(statement.sql, *statement.arguments(params))
+        async with self._turn():
+            return await self.driver.fetchval(statement.sql, *statement.arguments(params))
 
     async def execute(self, statement: Prepared, params: Mapping[str, Any]) -> int:
         """Runs the statement; returns how many rows it changed (or returned)."""
-        return _affected(await self.driver.execute(statement.sql, *statement.arguments(params)))
+        async with self._turn():
+            status = await self.driver.execute(statement.sql, *statement.arguments(params))
+        return _affected(status)
 
 
 class Channel(Runner):
@@ -88,29 +98,14 @@ class Channel(Runner):
 
     def __init__(self, driver: asyncpg.Connection) -> None:
         super().__init__(driver)
-        self._turn = asyncio.Lock()
+        self._lock = asyncio.Lock()
 
-    async def fetch(self, statement: Prepared, params: Mapping[str, Any]) -> list[asyncpg.Record]:
-        async with self._turn:
-            return await super().fetch(statement, params)
-
-    async def fetchrow(
-        self, statement: Prepared, params: Mapping[str, Any]
-    ) -> asyncpg.Record | None:
-        async with self._turn:
-            return await super().fetchrow(statement, params)
-
-    async def fetchval(self, statement: Prepared, params: Mapping[str, Any]) -> Any:
-        async with self._turn:
-            return await super().fetchval(statement, params)
-
-    async def execute(self, statement: Prepared, params: Mapping[str, Any]) -> int:
-        async with self._turn:
-            return await super().execute(statement, params)
+    def _turn(self) -> AbstractAsyncContextManager[Any]:
+        return self._lock
 
     async def ping(self, seconds: float) -> None:
         """One round trip, given up after `seconds`: is the connection still answering?"""
-        async with self._turn:
+        async with self._lock:
             await self.driver.fetchval("SELECT 1", timeout=seconds)
 
     @asynccontextmanager
@@ -120,7 +115,7 @@ class Channel(Runner):
         `durable`: the COMMIT waits for the WAL flush even on a connection whose commits
         otherwise do not (synchronous_commit off), at no extra round trip.
         """
-        async with self._turn:
+        async with self._lock:
             await self.driver.execute(_DURABLE_BEGIN if durable else "BEGIN")
             try:
                 yield Runner(self.driver)

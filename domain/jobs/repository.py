@@ -10,19 +10,15 @@ from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.ids import created_range, month_bounds, time_of
+from domain.ids import created_range
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobIdempotencyKey
 from domain.scenes.models import SceneBible, SceneSummary, Segment
 from domain.users.models import User
 
 
 def _by_id(job_id: uuid.UUID) -> Select[Any]:
-    stmt = select(Job).where(Job.id == job_id)
-    created = time_of(job_id)
-    if created is not None:  # the id names its month: read one partition, not all
-        start, end = month_bounds(created)
-        stmt = stmt.where(Job.created_at >= start, Job.created_at < end)
-    return stmt
+    start, end = created_range(job_id)  # a UUIDv7 names its month: one partition, not all
+    return select(Job).where(Job.id == job_id, Job.created_at >= start, Job.created_at < end)
 
 
 async def get(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:

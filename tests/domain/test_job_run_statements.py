@@ -70,7 +70,7 @@ async def test_report_merges_outputs_and_never_moves_progress_back(
         assert await run_repository.report(
             conn, job, progress=20, message="a", stage="continuity_validation", outputs=first
         )
-        # No outputs, no status, no video id: the columns keep what they hold.
+        # No outputs, no status: the columns keep what they hold.
         assert await run_repository.report(conn, job, progress=10, message="b")
         second = {"continuity_validation": {"violations": 0}}
         assert await run_repository.report(conn, job, progress=30, message="c", outputs=second)
@@ -98,17 +98,13 @@ async def test_the_video_id_is_saved_durably_and_only_on_an_open_job(
     async with _channel(app) as conn:
         job = await _claimed(conn, job_id)
         # The statement's own transaction waits for the WAL flush: set_config said so.
-        rows = await conn.driver.fetch(
-            run_repository._SAVE_VIDEO_ID.sql,
-            *run_repository._SAVE_VIDEO_ID.arguments(
-                {
-                    "job_id": job.id,
-                    "job_created_at": job.created_at,
-                    "new_video_id": "vid-1",
-                    "new_message": "Rendering the video.",
-                }
-            ),
-        )
+        params = {
+            "job_id": job.id,
+            "job_created_at": job.created_at,
+            "new_video_id": "vid-1",
+            "new_message": "Rendering the video.",
+        }
+        rows = await conn.fetch(run_repository._SAVE_VIDEO_ID, params)
         assert [tuple(row) for row in rows] == [("on",)]
         assert await run_repository.save_video_id(conn, job, "vid-2", "Rendering the video.")
         fresh, _ = await run_repository.claim(conn, job_id)
