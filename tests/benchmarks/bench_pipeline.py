@@ -38,6 +38,7 @@ from tests.benchmarks import table
 from tests.benchmarks.support import load, serve_process
 from tests.factories import Factory, minimal_bible
 from tests.scratch import scratch_database
+from tests.worker.running import stop
 from worker.main import worker_options
 from worker.refill import RefillingWorker
 
@@ -117,14 +118,7 @@ async def _platform(settings: Settings, renderer: Any = None):  # noqa: ANN202
 
     async def close() -> None:
         await client.aclose()
-        # A job seen final_ready may still be writing its last output: let it end first.
-        for _ in range(1000):
-            if all(t.done() for t in worker.tasks.values()):
-                break
-            await asyncio.sleep(0.01)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await worker.close()
+        await stop(worker, task)
         await lifespan.__aexit__(None, None, None)
 
     return app, client, Factory(app, client), close

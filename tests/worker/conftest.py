@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +11,7 @@ from arq.worker import Worker
 
 from infra.settings import Settings
 from tests.worker.processes import free_port
+from tests.worker.running import stop
 from worker.main import worker_options
 from worker.refill import RefillingWorker
 
@@ -26,10 +26,7 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     try:
         yield running
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        await running.close()
+        await stop(running, task)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from arq.worker import Worker
 from infra.settings import Settings
 from tests.factories import Factory
 from tests.infra.fake_openai import FakeOpenAI, make_sample_media, serve
+from tests.worker.running import stop
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
 from worker.main import worker_options
 
@@ -51,10 +51,7 @@ async def test_openai_providers_take_a_continuation_to_final_ready(
             client, owner, (await submit(client, owner, scene["id"], CONTINUATION))["id"]
         )
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await worker.close()
+        await stop(worker, task)
     assert job["status"] == "final_ready", job
     assert progress == sorted(progress)
     assert len(fake_openai.calls("POST", "/v1/chat/completions")) == 1

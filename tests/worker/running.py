@@ -1,0 +1,26 @@
+"""Stopping an arq worker that runs in the test's own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from arq.worker import Worker
+
+FINISH_SECONDS = 10.0
+
+
+async def stop(worker: Worker, task: asyncio.Task[None]) -> None:
+    """Let the jobs under way end, then stop the worker and close it.
+
+    A job seen final_ready through the API still has its last steps to take (cleanup, the lock,
+    arq's bookkeeping); cancelled in the middle of those, arq's close() raises CancelledError.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(FINISH_SECONDS):
+            while not all(job.done() for job in worker.tasks.values()):
+                await asyncio.sleep(0.01)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    await worker.close()
