@@ -70,6 +70,9 @@ class RenderedVideo:
     height: int
     provider: str
     model: str
+    # WebVTT cues of the spoken lines (speaker as the cue's voice), timed to the speech;
+    # None when the provider makes no captions.
+    captions: Path | None = None
 
 
 @runtime_checkable

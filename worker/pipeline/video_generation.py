@@ -28,6 +28,7 @@ async def run(stage: StageRun) -> dict[str, Any]:
         "video_id": video_id,
         "mp4": str(video.mp4),
         "thumbnail": str(video.thumbnail),
+        "captions": str(video.captions) if video.captions is not None else None,
         "duration": video.duration,
         "width": video.width,
         "height": video.height,
@@ -38,4 +39,5 @@ async def run(stage: StageRun) -> dict[str, Any]:
 
 def still_valid(output: dict[str, Any]) -> bool:
     """A render is reusable only while its files are on this machine's disk."""
-    return Path(output["mp4"]).is_file() and Path(output["thumbnail"]).is_file()
+    files = [output["mp4"], output["thumbnail"], output.get("captions")]
+    return all(Path(f).is_file() for f in files if f is not None)
