@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -q
 
-.PHONY: help run test lint format bench fuzz migrate revision worker api services stop-services ffmpeg load
+.PHONY: help run test lint format bench fuzz migrate revision worker api services stop-services system-packages load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,21 +19,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-ffmpeg: ## install ffmpeg when it is missing (apt-get, as root)
-	@if ! command -v ffmpeg >/dev/null 2>&1; then \
+# Debian packages the platform and its tests use: media tools, offline speech, the browser the web
+# app's tests drive, and the HTTP load generator of the benchmarks.
+DEB_PACKAGES ?= ffmpeg espeak-ng chromium chromium-driver fonts-dejavu-core wrk
+
+system-packages: ## install the Debian packages above when missing (apt-get, as root)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "ffmpeg is missing: installing it with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; \
+	    echo "installing with apt-get:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "WARNING: ffmpeg is not installed and this user cannot apt-get it." >&2; \
-	    echo "         Install it (Debian/Ubuntu: sudo apt-get install ffmpeg); media steps need it." >&2; \
+	    echo "WARNING: missing Debian packages:" $$missing >&2; \
+	    echo "         Install them (sudo apt-get install $$missing); media, speech and browser tests need them." >&2; \
 	  fi; \
 	fi
 
-run: $(STAMP) ffmpeg ## PostgreSQL + Redis (found or started), migrations, API and worker
+run: $(STAMP) system-packages ## PostgreSQL + Redis (found or started), migrations, API and worker
 	$(BIN)/python -m infra.devstack run
 
-test: $(STAMP) ffmpeg ## the whole suite against real PostgreSQL and Redis (PYTEST_ARGS=...)
+test: $(STAMP) system-packages ## the whole suite against real PostgreSQL and Redis (PYTEST_ARGS=...)
 	@status=0; $(BIN)/python -m infra.devstack test -- $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; fi; \
 	exit $$status
@@ -47,10 +52,10 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP) ffmpeg ## the benchmarks (figures for docs/BENCHMARKS.md)
+bench: $(STAMP) system-packages ## the benchmarks (figures for docs/BENCHMARKS.md)
 	$(BIN)/python -m infra.devstack exec -- $(BIN)/python -m tests.benchmarks
 
-load: $(STAMP) ffmpeg ## bounded loopback load test of API + worker (LOAD_SECONDS=30); writes docs/LOAD.md
+load: $(STAMP) system-packages ## bounded loopback load test of API + worker (LOAD_SECONDS=30); writes docs/LOAD.md
 	$(BIN)/python -m infra.devstack exec -- $(BIN)/python -m tests.load
 
 fuzz: $(STAMP) ## schemathesis with many examples per operation (FUZZ_EXAMPLES=200)
