@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     openai_video_max_wait_seconds: float = Field(
         1800.0, alias="OPENAI_VIDEO_MAX_WAIT_SECONDS", gt=0
     )
+    openai_speech_model: str = Field("gpt-4o-mini-tts", alias="OPENAI_SPEECH_MODEL")
     openai_moderation_model: str = Field("omni-moderation-latest", alias="OPENAI_MODERATION_MODEL")
     openai_moderation_severe_score: float = Field(
         0.9, alias="OPENAI_MODERATION_SEVERE_SCORE", gt=0, le=1
@@ -94,6 +95,16 @@ class Settings(BaseSettings):
     video_width: int = Field(1280, alias="VIDEO_WIDTH", ge=64, le=3840)
     video_height: int = Field(720, alias="VIDEO_HEIGHT", ge=64, le=2160)
     video_fps: int = Field(24, alias="VIDEO_FPS", ge=1, le=60)
+    # ultrafast keeps the built-in renderer well past 3x real time on two cores (README).
+    video_x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast"] = Field(
+        "ultrafast", alias="VIDEO_X264_PRESET"
+    )
+    # Captions ship as WebVTT either way; burning them into the picture is opt-in.
+    burn_in_captions: bool = Field(False, alias="BURN_IN_CAPTIONS")
+    score_volume: float = Field(0.06, alias="SCORE_VOLUME", ge=0, le=1)
+    # Bible portraits and style frames are read only from here (no remote fetching yet).
+    reference_assets_base_url: str = Field("", alias="REFERENCE_ASSETS_BASE_URL")
+    reference_assets_dir: Path | None = Field(None, alias="REFERENCE_ASSETS_DIR")
     # Empty: imageio-ffmpeg's bundled static build (fast to start), else `ffmpeg` on PATH.
     ffmpeg_binary: str = Field("", alias="FFMPEG_BINARY")
     work_dir: Path = Field(ROOT / ".run" / "work", alias="WORK_DIR")

@@ -97,8 +97,13 @@ class VideoRenderer(Protocol):
         out_dir: Path,
         *,
         resume_id: str | None = None,
+        bible: Mapping[str, Any] | None = None,
     ) -> str:
-        """Start (or re-attach to) a render into `out_dir`; return the provider's video id."""
+        """Start (or re-attach to) a render into `out_dir`; return the provider's video id.
+
+        `style` is the bible's styleGuide; `bible` the whole bible, for the characters
+        (voices, portraits) and the setting a narrated render needs.
+        """
         ...
 
     async def wait(

@@ -24,9 +24,14 @@ import openai
 from openai import AsyncOpenAI
 from openai.types.video import Video
 
+from infra.compose.look import scene_context
+from infra.compose.voiceover import voice_over
 from infra.media import MediaError, ProgressCallback, notify_progress, probe, run_ffmpeg
 from infra.providers.base import ProviderError, RenderedVideo, UnknownVideo
 from infra.providers.openai_client import provider_error, setting
+from infra.speech.engines import SpeechEngine, SpeechError
+from infra.speech.openai_speech import DEFAULT_MODEL as DEFAULT_SPEECH_MODEL
+from infra.speech.openai_speech import OpenAISpeechEngine
 from schemas.script import Script
 
 # Deliberate: the protocol outlives OpenAI's own endpoint, and the SDK warns on every call.
@@ -41,8 +46,11 @@ DEFAULT_MAX_WAIT_SECONDS = 1800.0
 DEFAULT_DOWNLOAD_TIMEOUT = 600.0
 MP4_NAME = "out.mp4"
 THUMBNAIL_NAME = "thumbnail.jpg"
+CAPTIONS_NAME = "captions.vtt"
 MAX_PROMPT_CHARS = 4000
 _DONE = "openai.done.json"
+# What the narration needs once the clip is in: written by submit, read after the download.
+_SCENE = "openai.scene.json"
 # Share of the progress bar the remote render gets; the download and probe take the rest.
 _RENDER_SHARE = 0.9
 _RETRYABLE_FAILURES = frozenset(
@@ -123,8 +131,11 @@ class OpenAIVideoRenderer:
         max_wait: float = DEFAULT_MAX_WAIT_SECONDS,
         transient_errors: int = 3,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        speech: SpeechEngine | None = None,
     ) -> None:
         self.client = client
+        # Without an engine the clip is kept as the provider made it, with no captions.
+        self.speech = speech
         self.model = model
         self.size = size
         self.allowed_seconds = parse_seconds(allowed_seconds)
@@ -147,6 +158,9 @@ class OpenAIVideoRenderer:
             max_wait=float(
                 setting(settings, "openai_video_max_wait_seconds", DEFAULT_MAX_WAIT_SECONDS)
             ),
+            speech=OpenAISpeechEngine(
+                client, model=setting(settings, "openai_speech_model", DEFAULT_SPEECH_MODEL)
+            ),
         )
 
     async def submit(
@@ -156,6 +170,7 @@ class OpenAIVideoRenderer:
         out_dir: Path,
         *,
         resume_id: str | None = None,
+        bible: Mapping[str, Any] | None = None,
     ) -> str:
         """Create the render, or re-attach to `resume_id` without paying for it again.
 
@@ -163,6 +178,8 @@ class OpenAIVideoRenderer:
         anew (a failed render costs nothing) and the new id is returned, for the stage to store.
         """
         await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+        scene = {"script": script.model_dump(mode="json"), "scene": scene_context(bible)}
+        await asyncio.to_thread(_write_json, out_dir / _SCENE, scene)
         retry_of = None
         if resume_id is not None:
             self._jobs[resume_id] = out_dir
@@ -272,8 +289,9 @@ class OpenAIVideoRenderer:
                 ) from exc
             if info.duration <= 0 or info.video_codec is None:
                 raise ProviderError(f"video {video.id} has no video stream", code="video_invalid")
+            await self._thumbnail(video.id, partial_mp4, thumbnail, info.duration)
+            captions = await self._narrate(video.id, partial_mp4, info, out_dir)
             os.replace(partial_mp4, mp4)
-            await self._thumbnail(video.id, mp4, thumbnail, info.duration)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 partial_mp4.unlink()
@@ -286,9 +304,45 @@ class OpenAIVideoRenderer:
                 "width": width,
                 "height": height,
                 "model": video.model or self.model,
+                "captions": captions,
             },
         )
-        return self._rendered(out_dir, info.duration, width, height, video.model or self.model)
+        return self._rendered(
+            out_dir, info.duration, width, height, video.model or self.model, captions
+        )
+
+    async def _narrate(self, video_id: str, clip: Path, info: Any, out_dir: Path) -> bool:
+        """Mix the script's speech over `clip` in place and write its captions; False if none."""
+        if self.speech is None:
+            return False
+        try:
+            scene = json.loads((out_dir / _SCENE).read_text())
+        except (OSError, ValueError):
+            return False  # rendered by a version that kept no scene: the clip stays as it is
+        voiced = out_dir / f".partial.voiced.{MP4_NAME}"
+        partial_vtt = out_dir / f".partial.{CAPTIONS_NAME}"
+        try:
+            await voice_over(
+                Script.model_validate(scene["script"]),
+                scene.get("scene") or {},
+                self.speech,
+                clip,
+                info.duration,
+                info.audio_codec is not None,
+                out_dir / "speech",
+                (voiced, partial_vtt),
+            )
+            os.replace(voiced, clip)
+            os.replace(partial_vtt, out_dir / CAPTIONS_NAME)
+        except (MediaError, SpeechError) as exc:
+            raise ProviderError(
+                f"narration of video {video_id} failed: {exc}", code="narration_failed"
+            ) from exc
+        finally:
+            for leftover in (voiced, partial_vtt):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        return True
 
     async def _fetch(self, video_id: str, variant: str, target: Path) -> str:
         """Stream one variant into `target`; return its content type."""
@@ -352,11 +406,12 @@ class OpenAIVideoRenderer:
             int(done["width"]),
             int(done["height"]),
             str(done.get("model") or self.model),
+            bool(done.get("captions")) and (out_dir / CAPTIONS_NAME).is_file(),
         )
 
     @staticmethod
     def _rendered(
-        out_dir: Path, duration: float, width: int, height: int, model: str
+        out_dir: Path, duration: float, width: int, height: int, model: str, captions: bool
     ) -> RenderedVideo:
         return RenderedVideo(
             mp4=out_dir / MP4_NAME,
@@ -366,4 +421,5 @@ class OpenAIVideoRenderer:
             height=height,
             provider=PROVIDER,
             model=model,
+            captions=out_dir / CAPTIONS_NAME if captions else None,
         )

@@ -43,9 +43,7 @@ def video_renderer(settings: Any, *, client: AsyncOpenAI | None = None) -> Video
     if not uses_openai(settings):
         from infra.providers.local_video import LocalVideoRenderer
 
-        return LocalVideoRenderer(
-            width=settings.video_width, height=settings.video_height, fps=settings.video_fps
-        )
+        return LocalVideoRenderer.from_settings(settings)
     from infra.providers.openai_video import OpenAIVideoRenderer
 
     return OpenAIVideoRenderer.from_settings(settings, client or openai_client(settings))

@@ -82,6 +82,7 @@ class InstantRenderer:
         out_dir: Path,
         *,
         resume_id: str | None = None,
+        bible: Mapping[str, Any] | None = None,
     ) -> str:
         video_id = resume_id or uuid.uuid4().hex
         self.dirs[video_id] = out_dir

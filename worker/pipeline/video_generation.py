@@ -15,7 +15,11 @@ async def run(stage: StageRun) -> dict[str, Any]:
     script = stage.script
     style = stage.bible.get("styleGuide", {})
     video_id = await renderer.submit(
-        script, style, stage.work_dir / "render", resume_id=stage.job.provider_video_id
+        script,
+        style,
+        stage.work_dir / "render",
+        resume_id=stage.job.provider_video_id,
+        bible=stage.bible,
     )
     if video_id != stage.job.provider_video_id:
         await stage.save_video_id(video_id)
