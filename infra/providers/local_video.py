@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -226,4 +227,6 @@ class LocalVideoRenderer:
                 "height": self.height,
             },
         )
+        # The spoken lines were kept only for a render that had to start over.
+        await asyncio.to_thread(shutil.rmtree, out_dir / "parts", True)
         return self._rendered(out_dir, result.duration, self.width, self.height)
