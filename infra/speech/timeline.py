@@ -83,11 +83,11 @@ class _Line:
     voice: Voice
 
 
-def lines_of(script: Script, cast: Cast) -> list[_Line]:
+def lines_of(script: Script, cast: Cast, *, narrator: bool = True) -> list[_Line]:
     lines: list[_Line] = []
     for index, shot in enumerate(script.shots):
         action = narration_text(shot.action)
-        if speakable(action):
+        if narrator and speakable(action):
             lines.append(_Line(index, None, action, NARRATOR_VOICE))
         for said in shot.dialogue:
             text = " ".join(said.line.split())
@@ -135,11 +135,12 @@ async def narrate(
 ) -> Narration:
     """Speak every line and lay the shots out around the speech.
 
-    `fit_seconds` is for a picture that already exists (a provider's clip): the shots keep
-    their script proportions over that length and the lines go where they fit; a line that
-    would end past the picture is left out, so speech and captions never outlast it.
+    `fit_seconds` is for a picture that already exists (a provider's clip, which shows the
+    action itself, so only the dialogue is spoken): the shots keep their script proportions
+    over that length and the lines go where they fit; a line that would end past the picture
+    is left out, so speech and captions never outlast it.
     """
-    lines = lines_of(script, cast)
+    lines = lines_of(script, cast, narrator=fit_seconds is None)
     limit, cache = asyncio.Semaphore(concurrency), SpeechCache(cache_dir)
     clips = await asyncio.gather(*(cache.speak(engine, line, limit) for line in lines))
     rate = engine.sample_rate
@@ -164,11 +165,14 @@ async def narrate(
     frames = sum(counts)
     duration = frames / fps if fit_seconds is None else fit_seconds
 
-    shots, placed, start_frame = [], [], 0
+    shots: list[ShotTiming] = []
+    placed: list[tuple[Beat, bytes]] = []
+    start_frame, at = 0, 0.0
     for index, count in enumerate(counts):
         shot_start, shot_seconds = start_frame / fps, count / fps
         shots.append(ShotTiming(shot_start, shot_seconds, count))
-        at = shot_start + LEAD_SECONDS
+        # A fitted clip's line may run past its shot: the next shot's lines wait for it.
+        at = max(shot_start + LEAD_SECONDS, at)
         for i in by_shot[index]:
             end = at + seconds[i]
             if fit_seconds is not None and end > duration - 0.05:

@@ -2,7 +2,8 @@
 
 Starlette served by uvicorn in a background thread on a free loopback port, so the real openai
 client (and its real HTTP transport) talks to it exactly as it would to a gateway. It serves
-chat completions (a structured-output script built from the request), moderations and the
+chat completions (a structured-output script built from the request), moderations, speech
+(`/v1/audio/speech`: real spoken audio from Flite, one Flite voice per API voice) and the
 `/v1/videos` lifecycle, with scripted behaviours set by the test, and it logs every request.
 """
 
@@ -13,6 +14,7 @@ import json
 import re
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -46,15 +48,15 @@ MODERATION_CATEGORIES = (
 FLAG_THRESHOLD = 0.5
 
 
-def make_sample_media(directory: Path) -> tuple[Path, Path]:
-    """A 2 s 320x240 H.264/AAC MP4 and a JPEG frame of it, made by ffmpeg."""
+def make_sample_media(directory: Path, seconds: int = 2) -> tuple[Path, Path]:
+    """A `seconds` long 320x240 H.264/AAC MP4 and a JPEG frame of it, made by ffmpeg."""
     mp4, jpeg = directory / "sample.mp4", directory / "sample.jpg"
     quiet = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
     subprocess.run(
         [
             *quiet,
-            *("-f", "lavfi", "-i", "testsrc=size=320x240:rate=24:duration=2"),
-            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"),
+            *("-f", "lavfi", "-i", f"testsrc=size=320x240:rate=24:duration={seconds}"),
+            *("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"),
             *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"),
             *("-movflags", "+faststart", str(mp4)),
         ],
@@ -313,9 +315,24 @@ class FakeOpenAI:
             return Response(self.thumbnail_bytes, media_type="image/jpeg")
         return _error(404, f"No {variant} for this video", "variant_not_found")
 
+    async def speech(self, request: Request) -> Response:
+        entry = await self._log(request)
+        if (injected := await self._injected(entry)) is not None:
+            return injected
+        body = entry.body or {}
+        text, voice = body.get("input") or "", body.get("voice") or ""
+        if not text or not voice:
+            return _error(400, "input and voice are required", "invalid_request")
+        fmt = body.get("response_format", "mp3")
+        if fmt not in ("pcm", "wav"):
+            return _error(400, f"this fake speaks pcm or wav, not {fmt}", "unsupported_format")
+        audio = await asyncio.to_thread(spoken, text, voice, fmt)
+        return Response(audio, media_type="audio/pcm" if fmt == "pcm" else "audio/wav")
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/v1/audio/speech", self.speech, methods=["POST"]),
                 Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
                 Route("/v1/moderations", self.moderations, methods=["POST"]),
                 Route("/v1/videos", self.create_video, methods=["POST"]),
@@ -323,6 +340,29 @@ class FakeOpenAI:
                 Route("/v1/videos/{video_id}/content", self.video_content, methods=["GET"]),
             ]
         )
+
+
+_FLITE_FOR = {"fable": "rms", "coral": "slt", "nova": "slt", "shimmer": "slt", "sage": "slt"}
+
+
+def spoken(text: str, voice: str, fmt: str) -> bytes:
+    """`text` read by Flite, as the API's 24 kHz mono 16-bit PCM (or a WAV of it)."""
+    flite = _FLITE_FOR.get(voice, "awb")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "line.wav"
+        (Path(tmp) / "line.txt").write_text(text)
+        subprocess.run(
+            ["flite", "-voice", flite, "-f", str(Path(tmp) / "line.txt"), "-o", str(wav)],
+            check=True,
+            capture_output=True,
+        )
+        out = ["-f", "s16le"] if fmt == "pcm" else ["-f", "wav"]
+        return subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(wav)]
+            + ["-ar", "24000", "-ac", "1", "-c:a", "pcm_s16le", *out, "pipe:1"],
+            check=True,
+            capture_output=True,
+        ).stdout
 
 
 def script_from(system: str, user: str) -> dict[str, Any]:

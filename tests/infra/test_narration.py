@@ -1,0 +1,169 @@
+"""The built-in renderer speaks and captions: checked on what ffmpeg reads back from its files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.media import probe
+from infra.providers.local_video import LocalVideoRenderer
+from infra.settings import Settings
+from infra.speech.engines import FliteEngine
+from infra.speech.timeline import GAP_SECONDS, LEAD_SECONDS, TAIL_SECONDS, narrate, webvtt
+from infra.speech.voices import Cast
+from schemas.script import DialogueLine, Script, Shot
+from tests.factories import minimal_bible
+from tests.infra.media_checks import cues, difference, frame_at, mean_volume
+
+BIBLE = minimal_bible()
+BIBLE["characters"].append(
+    {
+        "entityId": "char_jonah",
+        "canonicalName": "Jonah Reyes",
+        "aliases": ["Jonah"],
+        "description": "He keeps the bell.",
+        "isActive": True,
+    }
+)
+STYLE = BIBLE["styleGuide"]
+SMALL = {"width": 320, "height": 180, "fps": 12}
+
+
+def dialogue_script() -> Script:
+    return Script(
+        title="The bell",
+        shots=[
+            Shot(
+                setting="The Old Docks",
+                characters=["Mara Hart"],
+                action="Fog rolls over the docks.",
+                dialogue=[DialogueLine(character="Mara", line="Who rang the bell at this hour?")],
+                duration=9.0,
+            ),
+            Shot(
+                setting="The Bell Tower",
+                characters=["Mara Hart", "Jonah"],
+                action="",
+                dialogue=[
+                    DialogueLine(character="Jonah", line="I did <twice> & --> again."),
+                    DialogueLine(character="Mara Hart", line="Then ring it once more."),
+                ],
+                duration=1.0,
+            ),
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+async def rendered(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    out = tmp_path_factory.mktemp("narrated")
+    renderer = LocalVideoRenderer(**SMALL)
+    video = await renderer.wait(await renderer.submit(dialogue_script(), STYLE, out, bible=BIBLE))
+    return video, out
+
+
+async def test_the_audio_is_speech_where_lines_are_spoken(rendered) -> None:  # noqa: ANN001
+    video, _ = rendered
+    spoken = cues(video.captions.read_text())
+    louder = [mean_volume(video.mp4, c.start + 0.05, c.end - 0.05) for c in spoken]
+    # The lead-in before the narrator's first word carries only the quiet score.
+    quiet = mean_volume(video.mp4, 0.0, LEAD_SECONDS - 0.1)
+    assert all(level > -32 for level in louder), louder
+    assert all(level > quiet + 10 for level in louder), (louder, quiet)
+
+
+async def test_cues_are_the_dialogue_with_speakers_inside_the_video(rendered) -> None:  # noqa: ANN001
+    video, _ = rendered
+    duration = (await probe(video.mp4)).duration
+    found = cues(video.captions.read_text())
+    assert [(c.speaker, c.text) for c in found] == [
+        ("Mara Hart", "Who rang the bell at this hour?"),
+        ("Jonah Reyes", "I did &lt;twice&gt; &amp; --&gt; again."),
+        ("Mara Hart", "Then ring it once more."),
+    ]
+    assert all(0 < c.start < c.end <= duration for c in found)
+    assert all(a.end <= b.start for a, b in zip(found, found[1:], strict=False))
+
+
+async def test_the_picture_moves_within_a_shot_and_cuts_between_shots(
+    rendered,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    video, _ = rendered
+    found = cues(video.captions.read_text())
+    second_shot = found[1].start - LEAD_SECONDS  # Jonah opens shot two
+    early = frame_at(video.mp4, 0.1, tmp_path / "a.png")
+    later = frame_at(video.mp4, second_shot - 0.3, tmp_path / "b.png")
+    next_shot = frame_at(video.mp4, second_shot + 0.2, tmp_path / "c.png")
+    assert difference(early, later) > 2.0  # the camera moved over the same still
+    assert difference(later, next_shot) > difference(early, later)  # a cut to a new setting
+
+
+async def test_burn_in_is_off_by_default_and_a_lower_third_when_on(
+    rendered,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    assert Settings().burn_in_captions is False
+    video, _ = rendered
+    burned = LocalVideoRenderer(**SMALL, burn_in_captions=True)
+    with_text = await burned.wait(
+        await burned.submit(dialogue_script(), STYLE, tmp_path / "burned", bible=BIBLE)
+    )
+    at = cues(video.captions.read_text())[0].start + 0.3
+    plain = frame_at(video.mp4, at, tmp_path / "plain.png")
+    text = frame_at(with_text.mp4, at, tmp_path / "text.png")
+    w, h = plain.size
+    lower = difference(plain, text, (0, int(h * 0.78), w, h))
+    above = difference(plain, text, (0, 0, w, int(h * 0.5)))  # the same picture, but for noise
+    assert lower > 8 and lower > 4 * above, (lower, above)
+
+
+async def test_a_character_keeps_one_voice_across_segments_of_a_scene() -> None:
+    engine = FliteEngine()
+    line = "Who rang the bell at this hour?"
+
+    def segment(speaker: str, other: str) -> Script:
+        return Script(
+            shots=[
+                Shot(
+                    setting="The Old Docks",
+                    action=other,
+                    dialogue=[DialogueLine(character=speaker, line=line)],
+                    duration=2.0,
+                )
+            ]
+        )
+
+    # Segment two comes after a bible edit: Mara's description changed, a character was added.
+    later = {**BIBLE, "characters": [dict(c) for c in BIBLE["characters"]]}
+    later["characters"][0]["description"] = "The ferry keeper, older now."
+    later["characters"].append({"entityId": "x", "canonicalName": "Ada", "isActive": True})
+
+    async def spoken(bible: dict, speaker: str, other: str) -> bytes:
+        narration = await narrate(segment(speaker, other), Cast.of(bible), engine, 12)
+        [beat] = narration.dialogue
+        rate = narration.sample_rate
+        return narration.pcm[round(beat.start * rate) * 2 : round(beat.end * rate) * 2]
+
+    first = await spoken(BIBLE, "Mara Hart", "Fog rolls in.")
+    second = await spoken(later, "Mara", "The tide turns against the pier.")
+    jonah = await spoken(BIBLE, "Jonah", "Fog rolls in.")
+    assert first == second and len(first) > 8000
+    assert jonah != first
+    cast = Cast.of(BIBLE)
+    assert engine.voice_name(cast.voice("Mara")) != engine.voice_name(cast.voice("Jonah"))
+
+
+async def test_shots_last_as_long_as_their_speech() -> None:
+    script = dialogue_script()  # shot one is scripted at 9 s, shot two at 1 s
+    narration = await narrate(script, Cast.of(BIBLE), FliteEngine(), 12)
+    for index, timing in enumerate(narration.shots):
+        beats = [b for b in narration.beats if b.shot == index]
+        speech = sum(b.end - b.start for b in beats)
+        need = LEAD_SECONDS + speech + GAP_SECONDS * (len(beats) - 1) + TAIL_SECONDS
+        assert timing.duration == pytest.approx(need, abs=1 / 12)
+        assert beats[-1].end <= timing.start + timing.duration
+    assert narration.shots[0].duration < 9.0 and narration.shots[1].duration > 1.0
+    assert narration.duration == pytest.approx(sum(t.duration for t in narration.shots))
+    assert webvtt(narration).count(" --> ") == 3
