@@ -72,14 +72,18 @@ class Composed:
     narration: Narration
 
 
-def _style_frame(bible: Mapping[str, Any], present: set[str], assets: ReferenceAssets) -> Any:
+def _style_frame(
+    bible: Mapping[str, Any], present: set[str], assets: ReferenceAssets
+) -> tuple[str, Image.Image] | None:
+    """The first readable style frame, of a character in the shot first; with its URL."""
     entries = [c for c in bible.get("characters") or [] if isinstance(c, Mapping)]
     ordered = sorted(entries, key=lambda c: c.get("canonicalName") not in present)
     for entry in ordered:
         refs = entry.get("referenceAssets") or {}
-        image = assets.image(refs.get("styleFrameUrl") if isinstance(refs, Mapping) else None)
-        if image is not None:
-            return image
+        url = refs.get("styleFrameUrl") if isinstance(refs, Mapping) else None
+        image = assets.image(url)
+        if image is not None and isinstance(url, str):
+            return url, image
     return None
 
 
@@ -106,10 +110,10 @@ def draw_stills(
         names = list(dict.fromkeys(names))
         look = scene_look(shot.setting, setting, style, shot.action)
         frame = _style_frame(bible, set(names), assets)
-        key = ("frame", id(frame)) if frame is not None else look
+        key = ("frame", frame[0], look) if frame is not None else look
         if key not in backgrounds:
             backgrounds[key] = (
-                finish(cover(frame, size), look) if frame is not None else background(look, size)
+                finish(cover(frame[1], size), look) if frame is not None else background(look, size)
             )
         base = backgrounds[key]
         figures = [

@@ -7,6 +7,9 @@ clip's own sound (ducked under the voices) or alone when the clip is silent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,10 @@ from infra.speech.engines import SpeechEngine
 from infra.speech.timeline import Narration, narrate, webvtt, write_wav
 from infra.speech.voices import Cast
 from schemas.script import Script
+
+# What narration needs once a provider's clip is in: written at submit, read after download.
+SCENE_NAME = "openai.scene.json"
+CAPTIONS_NAME = "captions.vtt"
 
 
 async def voice_over(
@@ -63,3 +70,33 @@ async def voice_over(
         ]
     )
     return narration
+
+
+async def narrate_clip(
+    engine: SpeechEngine, clip: Path, duration: float, has_audio: bool, out_dir: Path
+) -> bool:
+    """Voice `clip` in place from the scene kept in `out_dir`; False when none was kept."""
+    try:
+        scene = json.loads(await asyncio.to_thread((out_dir / SCENE_NAME).read_text))
+    except (OSError, ValueError):
+        return False  # submitted by a version that kept no scene: the clip stays as it is
+    voiced = out_dir / f".partial.voiced.{clip.name}"
+    partial_vtt = out_dir / f".partial.{CAPTIONS_NAME}"
+    try:
+        await voice_over(
+            Script.model_validate(scene["script"]),
+            scene.get("scene") or {},
+            engine,
+            clip,
+            duration,
+            has_audio,
+            out_dir / "speech",
+            (voiced, partial_vtt),
+        )
+        os.replace(voiced, clip)
+        os.replace(partial_vtt, out_dir / CAPTIONS_NAME)
+    finally:
+        for leftover in (voiced, partial_vtt):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return True

@@ -25,7 +25,7 @@ from openai import AsyncOpenAI
 from openai.types.video import Video
 
 from infra.compose.look import scene_context
-from infra.compose.voiceover import voice_over
+from infra.compose.voiceover import SCENE_NAME, narrate_clip
 from infra.media import MediaError, ProgressCallback, notify_progress, probe, run_ffmpeg
 from infra.providers.base import ProviderError, RenderedVideo, UnknownVideo
 from infra.providers.openai_client import provider_error, setting
@@ -49,8 +49,6 @@ THUMBNAIL_NAME = "thumbnail.jpg"
 CAPTIONS_NAME = "captions.vtt"
 MAX_PROMPT_CHARS = 4000
 _DONE = "openai.done.json"
-# What the narration needs once the clip is in: written by submit, read after the download.
-_SCENE = "openai.scene.json"
 # Share of the progress bar the remote render gets; the download and probe take the rest.
 _RENDER_SHARE = 0.9
 _RETRYABLE_FAILURES = frozenset(
@@ -179,7 +177,7 @@ class OpenAIVideoRenderer:
         """
         await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
         scene = {"script": script.model_dump(mode="json"), "scene": scene_context(bible)}
-        await asyncio.to_thread(_write_json, out_dir / _SCENE, scene)
+        await asyncio.to_thread(_write_json, out_dir / SCENE_NAME, scene)
         retry_of = None
         if resume_id is not None:
             self._jobs[resume_id] = out_dir
@@ -316,33 +314,13 @@ class OpenAIVideoRenderer:
         if self.speech is None:
             return False
         try:
-            scene = json.loads((out_dir / _SCENE).read_text())
-        except (OSError, ValueError):
-            return False  # rendered by a version that kept no scene: the clip stays as it is
-        voiced = out_dir / f".partial.voiced.{MP4_NAME}"
-        partial_vtt = out_dir / f".partial.{CAPTIONS_NAME}"
-        try:
-            await voice_over(
-                Script.model_validate(scene["script"]),
-                scene.get("scene") or {},
-                self.speech,
-                clip,
-                info.duration,
-                info.audio_codec is not None,
-                out_dir / "speech",
-                (voiced, partial_vtt),
+            return await narrate_clip(
+                self.speech, clip, info.duration, info.audio_codec is not None, out_dir
             )
-            os.replace(voiced, clip)
-            os.replace(partial_vtt, out_dir / CAPTIONS_NAME)
         except (MediaError, SpeechError) as exc:
             raise ProviderError(
                 f"narration of video {video_id} failed: {exc}", code="narration_failed"
             ) from exc
-        finally:
-            for leftover in (voiced, partial_vtt):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
-        return True
 
     async def _fetch(self, video_id: str, variant: str, target: Path) -> str:
         """Stream one variant into `target`; return its content type."""
