@@ -140,7 +140,6 @@ _TERRAINS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("forest", ("forest", "wood", "garden", "park", "grove", "jungle", "orchard", "glade")),
-    ("desert", ("desert", "dune", "canyon", "mesa", "waste", "sand")),
 )
 _TIMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("night", ("night", "midnight", "moon", "dark", "star")),
@@ -182,7 +181,8 @@ def _era(period: str) -> str:
     text = period.lower()
     if any(k in text for k in ("future", "space", "cyber", "sci-fi", "2100", "2200", "2300")):
         return "future"
-    if any(k in text for k in ("medieval", "ancient", "middle ages", "fantasy", "castle")):
+    old = ("medieval", "ancient", "middle ages", "fantasy", "castle", "victorian", "1800", "19th")
+    if any(k in text for k in old):
         return "old"
     return "modern"
 

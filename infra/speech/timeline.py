@@ -15,15 +15,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.logging import get_logger
 from infra.media import frame_counts
 from infra.speech.engines import SpeechEngine, speakable
 from infra.speech.voices import NARRATOR_VOICE, Cast, Voice
 from schemas.script import Script
 
+log = get_logger(__name__)
+
 LEAD_SECONDS = 0.35
 GAP_SECONDS = 0.25
 TAIL_SECONDS = 0.5
 MIN_SHOT_SECONDS = 1.0
+# The script's own limit for a shot: speech that would run longer is left out (and logged).
+MAX_SHOT_SECONDS = 60.0
 # The narrator reads the action up to about this many characters, cut at a sentence end.
 NARRATION_MAX_CHARS = 280
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -148,6 +153,8 @@ async def narrate(
     by_shot: list[list[int]] = [[] for _ in script.shots]
     for index, line in enumerate(lines):
         by_shot[line.shot].append(index)
+    if fit_seconds is None:
+        by_shot = [_within(shot, seconds) for shot in by_shot]
 
     if fit_seconds is None:
         wanted = []
@@ -184,6 +191,20 @@ async def narrate(
 
     beats = [beat for beat, _ in placed]
     return Narration(shots, beats, duration, frames, rate, mix(placed, rate, duration))
+
+
+def _within(indices: list[int], seconds: Sequence[float]) -> list[int]:
+    """The lines of a shot that fit in MAX_SHOT_SECONDS, in order; the rest are dropped."""
+    kept: list[int] = []
+    used = LEAD_SECONDS + TAIL_SECONDS
+    for i in indices:
+        need = seconds[i] + (GAP_SECONDS if kept else 0.0)
+        if used + need > MAX_SHOT_SECONDS:
+            log.warning("line_too_long_for_shot", seconds=round(seconds[i], 1))
+            continue
+        kept.append(i)
+        used += need
+    return kept
 
 
 def mix(placed: Sequence[tuple[Beat, bytes]], rate: int, duration: float) -> bytes:

@@ -10,7 +10,14 @@ from infra.media import probe
 from infra.providers.local_video import LocalVideoRenderer
 from infra.settings import Settings
 from infra.speech.engines import FliteEngine
-from infra.speech.timeline import GAP_SECONDS, LEAD_SECONDS, TAIL_SECONDS, narrate, webvtt
+from infra.speech.timeline import (
+    GAP_SECONDS,
+    LEAD_SECONDS,
+    MAX_SHOT_SECONDS,
+    TAIL_SECONDS,
+    narrate,
+    webvtt,
+)
 from infra.speech.voices import Cast
 from schemas.script import DialogueLine, Script, Shot
 from tests.factories import minimal_bible
@@ -167,3 +174,24 @@ async def test_shots_last_as_long_as_their_speech() -> None:
     assert narration.shots[0].duration < 9.0 and narration.shots[1].duration > 1.0
     assert narration.duration == pytest.approx(sum(t.duration for t in narration.shots))
     assert webvtt(narration).count(" --> ") == 3
+
+
+async def test_a_shot_never_outgrows_the_scripts_limit() -> None:
+    long_line = " ".join(["The tide came in and the tide went out again."] * 30)
+    script = Script(
+        shots=[
+            Shot(
+                setting="The Old Docks",
+                action="",
+                dialogue=[
+                    DialogueLine(character="Mara", line="Listen."),
+                    DialogueLine(character="Jonah", line=long_line),
+                    DialogueLine(character="Mara", line="Enough."),
+                ],
+                duration=5.0,
+            )
+        ]
+    )
+    narration = await narrate(script, Cast.of(BIBLE), FliteEngine(), 12)
+    assert narration.duration <= MAX_SHOT_SECONDS
+    assert [b.text for b in narration.beats] == ["Listen.", "Enough."]
