@@ -67,15 +67,18 @@ def pcm_of_wav(data: bytes, rate: int) -> bytes:
 class FliteVoice:
     name: str
     f0_mean: int  # the voice's own mean pitch in Hz, which shifts multiply
+    # Clustergen voices take a relative `f0_shift`; the diphone voice an absolute target mean.
+    relative: bool = True
 
 
-# Registers: "high" voices for characters described as she/her, "low" for he/him.
+# Registers: "high" voices for characters described as she/her, "low" for he/him. rms is
+# the narrator's alone: Flite's rms ignores pitch settings, so no character could be told
+# apart from a narrator on it.
 _FLITE_HIGH = (FliteVoice("slt", 170),)
-_FLITE_LOW = (FliteVoice("rms", 105), FliteVoice("awb", 115), FliteVoice("kal16", 105))
+_FLITE_LOW = (FliteVoice("awb", 125), FliteVoice("kal16", 100, relative=False))
 _PITCH_SHIFTS = (0.86, 0.93, 1.0, 1.08, 1.16)
 _PACES = (0.95, 1.0, 1.06)
-# The narrator: rms, slightly slower; characters drawn as rms get a shifted pitch (below).
-_NARRATOR = FliteVoice("rms", 100)
+_NARRATOR = FliteVoice("rms", 105)
 
 
 @lru_cache
@@ -96,29 +99,27 @@ class FliteEngine:
         self.binary = found
 
     def settings(self, voice: Voice) -> tuple[FliteVoice, float, float]:
-        """The Flite voice, its target mean pitch in Hz, and the duration stretch."""
+        """The Flite voice, its pitch (a factor, or Hz for a diphone voice) and its pace."""
         if voice.is_narrator:
-            return _NARRATOR, float(_NARRATOR.f0_mean), 1.06
+            return _NARRATOR, 1.0, 1.06
         table = {"high": _FLITE_HIGH, "low": _FLITE_LOW}.get(
             voice.register, _FLITE_HIGH + _FLITE_LOW
         )
         base = table[voice.pick(len(table), "voice")]
-        shifts: tuple[float, ...] = _PITCH_SHIFTS
-        if base.name == _NARRATOR.name:
-            # Keep a character on the narrator's voice audibly apart from the narrator.
-            shifts = tuple(s for s in _PITCH_SHIFTS if abs(s - 1.0) > 0.1)
-        shift = shifts[voice.pick(len(shifts), "pitch")]
-        return base, round(base.f0_mean * shift), _PACES[voice.pick(len(_PACES), "pace")]
+        shift = _PITCH_SHIFTS[voice.pick(len(_PITCH_SHIFTS), "pitch")]
+        pitch = shift if base.relative else round(base.f0_mean * shift)
+        return base, pitch, _PACES[voice.pick(len(_PACES), "pace")]
 
     def voice_name(self, voice: Voice) -> str:
-        base, f0, pace = self.settings(voice)
-        return f"flite:{base.name}:f0={f0:g}:pace={pace:g}"
+        base, pitch, pace = self.settings(voice)
+        return f"flite:{base.name}:pitch={pitch:g}:pace={pace:g}"
 
     async def speak(self, text: str, voice: Voice) -> bytes:
         line = speakable(text)
         if not line:
             return b""
-        base, f0, pace = self.settings(voice)
+        base, pitch, pace = self.settings(voice)
+        tone = f"f0_shift={pitch:g}" if base.relative else f"int_f0_target_mean={pitch:g}"
         with tempfile.TemporaryDirectory(prefix="storyloom-flite-") as tmp:
             source, target = Path(tmp) / "line.txt", Path(tmp) / "line.wav"
             source.write_text(line + "\n", encoding="utf-8")
@@ -127,7 +128,7 @@ class FliteEngine:
                 "-voice",
                 base.name,
                 "--setf",
-                f"int_f0_target_mean={f0:g}",
+                tone,
                 "--setf",
                 f"duration_stretch={pace:g}",
                 "-f",
