@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from array import array
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from infra.speech.timeline import (
     narrate,
     webvtt,
 )
-from infra.speech.voices import Cast
+from infra.speech.voices import Cast, Voice
 from schemas.script import DialogueLine, Script, Shot
 from tests.factories import minimal_bible
 from tests.infra.media_checks import cues, difference, frame_at, mean_volume
@@ -195,3 +197,35 @@ async def test_a_shot_never_outgrows_the_scripts_limit() -> None:
     narration = await narrate(script, Cast.of(BIBLE), FliteEngine(), 12)
     assert narration.duration <= MAX_SHOT_SECONDS
     assert [b.text for b in narration.beats] == ["Listen.", "Enough."]
+
+
+def _pitch(pcm: bytes, rate: int) -> float:
+    """Median F0 in Hz of the voiced 40 ms frames, by autocorrelation (coarse but steady)."""
+    samples = array("h", pcm)
+    size, found = int(0.04 * rate), []
+    for start in range(0, len(samples) - size, size):
+        frame = samples[start : start + size]
+        if sum(v * v for v in frame[::4]) / (size / 4) < 1e6:
+            continue  # silence or a consonant
+        best, lag_at = 0, 0
+        for lag in range(rate // 400, rate // 60):
+            score = sum(frame[i] * frame[i + lag] for i in range(0, size - lag, 4))
+            if score > best:
+                best, lag_at = score, lag
+        if lag_at:
+            found.append(rate / lag_at)
+    return statistics.median(found)
+
+
+async def test_characters_on_one_flite_voice_speak_at_their_own_pitch() -> None:
+    engine = FliteEngine()
+    voices = [Voice(f"id:c{n}", "low", 0) for n in range(60)]
+    by_setting = {engine.settings(v): v for v in voices}
+    awb = sorted((s for s in by_setting if s[0].name == "awb"), key=lambda s: s[1])
+    low, high = by_setting[awb[0]], by_setting[awb[-1]]
+    assert awb[0][1] < awb[-1][1]
+    text = "Hello there, my old friend."
+    ratio = _pitch(await engine.speak(text, high), 16_000) / _pitch(
+        await engine.speak(text, low), 16_000
+    )
+    assert ratio == pytest.approx(awb[-1][1] / awb[0][1], rel=0.12)
