@@ -101,7 +101,8 @@ class Settings(BaseSettings):
     )
     # Captions ship as WebVTT either way; burning them into the picture is opt-in.
     burn_in_captions: bool = Field(False, alias="BURN_IN_CAPTIONS")
-    score_volume: float = Field(0.06, alias="SCORE_VOLUME", ge=0, le=1)
+    # 0.5 puts the chord some 18 dB under the voices before ducking (about -36 dBFS).
+    score_volume: float = Field(0.5, alias="SCORE_VOLUME", ge=0, le=1)
     # Bible portraits and style frames are read only from here (no remote fetching yet).
     reference_assets_base_url: str = Field("", alias="REFERENCE_ASSETS_BASE_URL")
     reference_assets_dir: Path | None = Field(None, alias="REFERENCE_ASSETS_DIR")

@@ -48,7 +48,7 @@ class ComposeOptions:
     keyframe_seconds: int = 2
     preset: str = "ultrafast"
     burn_in_captions: bool = False
-    score_volume: float = 0.06
+    score_volume: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,9 @@ def build_args(
     graph += [
         f"{''.join(f'[t{i}]' for i in range(len(chord)))}amix=inputs={len(chord)},"
         f"tremolo=f=0.15:d=0.5,lowpass=f=900,volume={options.score_volume:.4f}[score]",
-        f"[{len(inputs) // 2 - 1}:a]aresample={SAMPLE_RATE},asplit=2[voice][key]",
+        # Flite speaks some 5 dB under broadcast level; the limiter keeps louder voices whole.
+        f"[{len(inputs) // 2 - 1}:a]aresample={SAMPLE_RATE},volume=1.6,"
+        "alimiter=limit=0.9:level=0,asplit=2[voice][key]",
         "[score][key]sidechaincompress=threshold=0.005:ratio=12:attack=10:release=400[ducked]",
         "[ducked][voice]amix=inputs=2:normalize=0:duration=first,"
         f"atrim=end={seconds},aformat=channel_layouts=stereo[aout]",

@@ -66,7 +66,7 @@ class LocalVideoRenderer:
         keyframe_seconds: int = 2,
         preset: str = "ultrafast",
         burn_in_captions: bool = False,
-        score_volume: float = 0.06,
+        score_volume: float = 0.5,
         assets: ReferenceAssets | None = None,
         engine: SpeechEngine | None = None,
     ) -> None:

@@ -80,6 +80,7 @@ async def test_the_audio_is_speech_where_lines_are_spoken(rendered) -> None:  # 
     quiet = mean_volume(video.mp4, 0.0, LEAD_SECONDS - 0.1)
     assert all(level > -32 for level in louder), louder
     assert all(level > quiet + 10 for level in louder), (louder, quiet)
+    assert quiet > -80  # ...which is there, not digital silence
 
 
 async def test_cues_are_the_dialogue_with_speakers_inside_the_video(rendered) -> None:  # noqa: ANN001
