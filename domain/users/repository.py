@@ -19,6 +19,10 @@ async def get_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username.lower()))
 
 
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
 async def get_by_login(session: AsyncSession, login: str) -> User | None:
     key = login.strip().lower()
     return await session.scalar(select(User).where(or_(User.email == key, User.username == key)))
