@@ -71,6 +71,23 @@ async def get_login_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
+async def get_password_reset_throttle(request: Request) -> LoginThrottle:
+    """Reset mails asked for, per address asked about and per client (no reservation returns)."""
+    throttle = getattr(request.app.state, "password_reset_throttle", None)
+    if throttle is None:
+        settings: Settings = request.app.state.settings
+        policy = ThrottlePolicy(
+            account_limit=settings.password_resets_per_account,
+            address_limit=settings.password_resets_per_address,
+            window_seconds=settings.password_reset_window_seconds,
+        )
+        throttle = LoginThrottle(
+            request.app.state.queue, settings.queue_name, policy, kind="password-resets"
+        )
+        request.app.state.password_reset_throttle = throttle
+    return throttle
+
+
 async def client_address(request: Request) -> str:
     """The peer address (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
     return request.client.host if request.client else "unknown"
@@ -124,6 +141,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[ArqRedis, Depends(get_queue)]
 ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+ResetThrottleDep = Annotated[LoginThrottle, Depends(get_password_reset_throttle)]
 ClientAddressDep = Annotated[str, Depends(client_address)]
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
@@ -160,8 +178,10 @@ async def _user_from_token(request: Request, token: str | None) -> User | None:
     db: Database = request.app.state.db
     async with db.session() as session:
         user = await users.get(session, claims.user_id)
-    if user is None:
+    if user is None or user.deleted_at is not None:
         raise Unauthorized("The access token's account no longer exists.")
+    if claims.issued_before(user.tokens_valid_after):
+        raise Unauthorized("The access token was issued before the account's sessions ended.")
     return user
 
 

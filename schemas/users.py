@@ -72,8 +72,38 @@ class ContributorProfile(PublicProfile):
 
 class Me(PublicProfile):
     email: str
+    email_verified: bool
     is_active: bool
     last_login_at: datetime | None
+
+
+Token = Annotated[
+    str, StringConstraints(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+]
+
+
+class PasswordResetIn(InputModel):
+    email: EmailStr = Field(max_length=254)
+
+
+class PasswordResetConfirmIn(InputModel):
+    token: Token = Field(description="The token from the reset mail's link.")
+    password: Password
+
+    @field_validator("password")
+    @classmethod
+    def _password_is_text(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL")
+        return value
+
+
+class VerifyEmailConfirmIn(InputModel):
+    token: Token = Field(description="The token from the verification mail's link.")
+
+
+class MailAccepted(WireModel):
+    detail: str
 
 
 class AdminUserIn(InputModel):
