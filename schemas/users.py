@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from schemas.common import InputModel, Name, ShortText, WireModel
 
@@ -104,6 +104,23 @@ class VerifyEmailConfirmIn(InputModel):
 
 class MailAccepted(WireModel):
     detail: str
+
+
+class AccountExport(WireModel):
+    """Everything the platform holds about the caller.
+
+    Besides `profile`, one list per table that names the account (`ideas`, `scenes`,
+    `segments`, `jobs`, `likes`, `topic_proposals`, `refresh_tokens`, `account_tokens`,
+    `oauth_accounts`, `job_idempotency_keys`, and any table added later with a `user_id`), plus
+    `bible_versions_written`, `scene_views`, `flags_filed`, `moderation_actions_taken` and
+    `moderation_of_account`. Secrets and their digests are never included.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    format: int = Field(description="The export's format version.")
+    exported_at: datetime
+    profile: dict[str, Any]
 
 
 class AdminUserIn(InputModel):

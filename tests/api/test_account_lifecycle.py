@@ -1,0 +1,148 @@
+"""A user downloads everything held about them, and deletes their account."""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+
+from infra.settings import Settings
+from tests.conftest import asyncpg_dsn
+from tests.factories import PASSWORD, Account, Factory
+
+
+def rare_word() -> str:
+    """A letters-only word no other test writes, so the vocabulary and search can be checked."""
+    return "zq" + "".join(random.choices(string.ascii_lowercase, k=12))
+
+
+async def fetchrow(settings: Settings, sql: str, *args: Any) -> asyncpg.Record | None:
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    try:
+        return await conn.fetchrow(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def active_user(
+    factory: Factory, client: httpx.AsyncClient
+) -> tuple[Account, dict[str, Any]]:
+    """An account with an idea, a scene, a cancelled job, a like, a flag and a profile."""
+    user = await factory.account()
+    idea = await factory.idea(user)
+    scene = await factory.scene(user, idea)
+    job = await factory.job(user, scene)
+    assert (
+        await client.post(f"/v1/jobs/{job['id']}/cancel", headers=user.headers)
+    ).status_code == 200
+    other = await factory.account()
+    liked = await factory.idea(other)
+    assert (
+        await client.put(f"/v1/ideas/{liked['id']}/like", headers=user.headers)
+    ).status_code in (
+        200,
+        204,
+    )
+    flag = await client.post(
+        "/v1/flags",
+        json={"target_type": "idea", "target_id": liked["id"], "reason": "spam"},
+        headers=user.headers,
+    )
+    assert flag.status_code == 201, flag.text
+    return user, {"idea": idea, "scene": scene, "job": job, "liked": liked, "flag": flag.json()}
+
+
+async def test_the_export_holds_everything_about_the_caller_and_no_secret(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user, made = await active_user(factory, client)
+    response = await client.get("/v1/users/me/export", headers=user.headers)
+    assert response.status_code == 200, response.text
+    assert "attachment" in response.headers["content-disposition"]
+    data = response.json()
+    assert data["profile"]["username"] == user.username
+    assert data["profile"]["email"] == user.email
+    assert [i["id"] for i in data["ideas"]] == [made["idea"]["id"]]
+    assert [s["id"] for s in data["scenes"]] == [made["scene"]["id"]]
+    assert [j["id"] for j in data["jobs"]] == [made["job"]["id"]]
+    assert data["jobs"][0]["text"] == "Mara rings the bell twice."
+    assert [(lk["target_type"], lk["target_id"]) for lk in data["likes"]] == [
+        ("idea", made["liked"]["id"])
+    ]
+    assert [f["id"] for f in data["flags_filed"]] == [made["flag"]["id"]]
+    assert [b["version"] for b in data["bible_versions_written"]] == [1]
+    assert len(data["refresh_tokens"]) == 1 and "token_hash" not in data["refresh_tokens"][0]
+    text = json.dumps(data)
+    for secret in ("password_hash", "token_hash", "$argon2", "search_vector", "context_data"):
+        assert secret not in text
+    # Nobody else's rows: the liked idea's author is not the caller, and their idea is absent.
+    assert made["liked"]["id"] not in [i["id"] for i in data["ideas"]]
+
+
+async def test_deleting_the_account_erases_it_and_keeps_its_contributions(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    user, made = await active_user(factory, client)
+    name_word, bio_word = rare_word(), rare_word()
+    patch = {"display_name": f"Captain {name_word}", "bio": f"Sails with {bio_word}."}
+    assert (await client.patch("/v1/users/me", json=patch, headers=user.headers)).status_code == 200
+    found = await client.get("/v1/search", params={"q": name_word, "type": "user"})
+    assert [h["username"] for h in found.json()["items"]] == [user.username]
+    for word in (name_word, bio_word):
+        assert await fetchrow(settings, "SELECT word FROM search_words WHERE word = $1", word)
+
+    response = await client.delete("/v1/users/me", headers=user.headers)
+    assert response.status_code == 204, response.text
+
+    # Sessions ended, sign-in impossible.
+    assert (await client.get("/v1/users/me", headers=user.headers)).status_code == 401
+    refresh = await client.post("/v1/auth/refresh", json={"refresh_token": user.refresh_token})
+    assert refresh.status_code == 401
+    for login in (user.username, user.email):
+        signed = await client.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
+        assert signed.status_code == 401
+    # Personal data erased; nothing left in search or its vocabulary.
+    row = await fetchrow(settings, "SELECT * FROM users WHERE id = $1", uuid.UUID(user.id))
+    assert row is not None
+    assert row["username"].startswith("deleted_") and row["email"].endswith("@deleted.invalid")
+    assert (row["display_name"], row["bio"], row["avatar_url"], row["password_hash"]) == (None,) * 4
+    assert row["deleted_at"] is not None and row["is_active"] is False
+    assert (await client.get(f"/v1/users/{user.username}")).status_code == 404
+    assert (await client.get(f"/v1/users/{row['username']}")).status_code == 404
+    for word in (name_word, bio_word, user.username):
+        hits = await client.get("/v1/search", params={"q": word, "type": "user"})
+        assert hits.status_code == 200 and hits.json()["items"] == [], word
+    for word in (name_word, bio_word):
+        left = await fetchrow(settings, "SELECT word FROM search_words WHERE word = $1", word)
+        assert left is None, word
+    for table in ("refresh_tokens", "oauth_accounts", "account_tokens"):
+        rest = await fetchrow(
+            settings, f"SELECT count(*) AS n FROM {table} WHERE user_id = $1", uuid.UUID(user.id)
+        )
+        assert rest is not None and rest["n"] == 0, table
+    # Contributions stay, attributed to the erased account's id.
+    idea = await client.get(f"/v1/ideas/{made['idea']['id']}")
+    assert idea.status_code == 200 and idea.json()["user_id"] == user.id
+    scene = await client.get(f"/v1/scenes/{made['scene']['id']}")
+    assert scene.status_code == 200 and scene.json()["user_id"] == user.id
+    # The address and the name are free again.
+    again = await client.post(
+        "/v1/auth/register",
+        json={"email": user.email, "username": user.username, "password": PASSWORD},
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != user.id
+
+
+async def test_a_deleted_account_cannot_be_deleted_or_exported_again(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.account()
+    assert (await client.delete("/v1/users/me", headers=user.headers)).status_code == 204
+    assert (await client.delete("/v1/users/me", headers=user.headers)).status_code == 401
+    assert (await client.get("/v1/users/me/export", headers=user.headers)).status_code == 401
