@@ -16,8 +16,10 @@ from domain.errors import Forbidden, Unauthorized
 from domain.users import repository as users
 from domain.users.models import Role, User
 from infra import queue
+from infra.crypto import Keyring, load_keyring
 from infra.db import Database, wrote
 from infra.logging import get_logger
+from infra.oidc import FlowStore, OIDCRegistry
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
 from infra.security import AccessClaims, InvalidToken, VerifiedTokens
@@ -88,6 +90,30 @@ async def get_password_reset_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
+async def get_oidc(request: Request) -> OIDCRegistry:
+    """The configured OpenID providers (OIDC_PROVIDERS), built once per app."""
+    registry_ = getattr(request.app.state, "oidc", None)
+    if registry_ is None:
+        registry_ = OIDCRegistry(request.app.state.settings)
+        request.app.state.oidc = registry_
+    return registry_
+
+
+async def get_oidc_flows(request: Request) -> FlowStore:
+    settings: Settings = request.app.state.settings
+    return FlowStore(request.app.state.queue, settings.queue_name)
+
+
+async def get_keyring(request: Request) -> Keyring:
+    """SECRETS_ENCRYPTION_KEYS, parsed once: it seals provider tokens (domain.users.oauth)."""
+    keyring = getattr(request.app.state, "keyring", None)
+    if keyring is None:
+        settings: Settings = request.app.state.settings
+        keyring = load_keyring(settings.secrets_encryption_keys.get_secret_value())
+        request.app.state.keyring = keyring
+    return keyring
+
+
 async def client_address(request: Request) -> str:
     """The peer address (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
     return request.client.host if request.client else "unknown"
@@ -143,6 +169,9 @@ ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ResetThrottleDep = Annotated[LoginThrottle, Depends(get_password_reset_throttle)]
 ClientAddressDep = Annotated[str, Depends(client_address)]
+OIDCDep = Annotated[OIDCRegistry, Depends(get_oidc)]
+OIDCFlowsDep = Annotated[FlowStore, Depends(get_oidc_flows)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 

@@ -102,6 +102,10 @@ class VerifyEmailConfirmIn(InputModel):
     token: Token = Field(description="The token from the verification mail's link.")
 
 
+class LoginCodeIn(InputModel):
+    code: Token = Field(description="The one-time code from the OpenID callback's redirect.")
+
+
 class MailAccepted(WireModel):
     detail: str
 

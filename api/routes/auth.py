@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import hmac
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Cookie, Depends, Path, Query, Response, status
+from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import (
     ClientAddressDep,
     CurrentUser,
+    KeyringDep,
     LoginThrottleDep,
+    OIDCDep,
+    OIDCFlowsDep,
     ResetThrottleDep,
     SessionDep,
     SettingsDep,
 )
-from domain.errors import NotFound
-from domain.users import account_tokens, repository, service
+from domain.errors import BadGateway, Forbidden, NotFound, Unauthorized
+from domain.users import account_tokens, external_sign_in, repository, service
+from infra.logging import get_logger
+from infra.oidc import FLOW_SECONDS, PROVIDER_NAME, OIDCClient, OIDCError, OIDCRegistry
 from infra.queue import PendingJob, enqueue_after_commit
 from infra.throttle import normalize_login
 from schemas.common import Problem
 from schemas.users import (
+    LoginCodeIn,
     LoginIn,
     MailAccepted,
     Me,
@@ -33,6 +42,7 @@ from schemas.users import (
 )
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
+log = get_logger("api.auth")
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
     403: {"model": Problem},
@@ -190,3 +200,117 @@ async def confirm_email(body: VerifyEmailConfirmIn, session: SessionDep) -> Resp
     """Mark the address verified with the mailed token (it works once)."""
     await account_tokens.verify_email(session, body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# OpenID Connect sign-in. The browser goes to `login`, the provider sends it back to `callback`,
+# which redirects it to the web app's `/login/callback#code=<one-time code>`; the app posts
+# that code to `oidc/exchange` for our token pair. The pair never rides in a URL, and the code
+# works once, for a minute.
+OIDC_STATE_COOKIE = "storyloom_oidc_state"
+ProviderName = Annotated[str, Path(pattern=PROVIDER_NAME.pattern, max_length=32)]
+REDIRECT = {"description": "Redirect to the provider (login) or to the web app (callback)"}
+
+
+def _provider(oidc: OIDCRegistry, name: str) -> OIDCClient:
+    client = oidc.client(name)
+    if client is None:
+        raise NotFound("No such sign-in provider.")
+    return client
+
+
+@router.get(
+    "/oidc/{provider}/login",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses={302: REDIRECT, **{s: {"model": Problem} for s in (404, 422, 502)}},
+)
+async def oidc_login(
+    provider: ProviderName, oidc: OIDCDep, flows: OIDCFlowsDep, settings: SettingsDep
+) -> RedirectResponse:
+    """Start signing in with an external OpenID provider: a redirect to it (state, nonce and
+    an S256 PKCE challenge); a cookie ties the flow to this browser."""
+    client = _provider(oidc, provider)
+    state, flow = await flows.start(provider)
+    try:
+        url = await client.authorization_url(state, flow)
+    except OIDCError as exc:
+        log.warning("oidc_provider_unavailable", provider=provider, error=str(exc))
+        raise BadGateway("The sign-in provider is unavailable; try again later.") from None
+    response = RedirectResponse(url, status_code=status.HTTP_302_FOUND)
+    response.set_cookie(
+        OIDC_STATE_COOKIE,
+        state,
+        max_age=FLOW_SECONDS,
+        path=f"/v1/auth/oidc/{provider}/callback",
+        httponly=True,
+        secure=settings.links_base_url.startswith("https://"),
+        samesite="lax",  # sent on the provider's top-level redirect back to us
+    )
+    return response
+
+
+@router.get(
+    "/oidc/{provider}/callback",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses={302: REDIRECT, **{s: {"model": Problem} for s in (401, 403, 404, 409, 422, 502)}},
+)
+async def oidc_callback(
+    provider: ProviderName,
+    oidc: OIDCDep,
+    flows: OIDCFlowsDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    state: Annotated[str | None, Query(max_length=256)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+    cookie_state: Annotated[str | None, Cookie(alias=OIDC_STATE_COOKIE, max_length=256)] = None,
+) -> RedirectResponse:
+    """Where the provider sends the browser back: state, PKCE and the ID token (signature,
+    issuer, audience, nonce) are checked, the account found, linked or created; then a redirect
+    to the web app's `/login/callback#code=...`. Linking to an existing account by email needs
+    the provider's verified email (else 409)."""
+    client = _provider(oidc, provider)
+    if error is not None:
+        raise Unauthorized("The provider did not sign you in.")
+    if not (state and cookie_state and hmac.compare_digest(state, cookie_state)):
+        raise Unauthorized("This sign-in was not started in this browser; start again.")
+    flow = await flows.finish(state)
+    if flow is None or flow.provider != provider or not code:
+        raise Unauthorized("This sign-in expired or was already used; start again.")
+    try:
+        tokens = await client.exchange(code, flow)
+        claims = await client.verify_id_token(tokens["id_token"], flow.nonce)
+    except OIDCError as exc:
+        log.warning("oidc_sign_in_refused", provider=provider, error=str(exc))
+        raise Unauthorized("The provider's answer could not be verified; start again.") from None
+    user = await external_sign_in.sign_in(session, keyring, provider, claims, tokens)
+    # Redeemed by `oidc/exchange` after this request committed; if the commit failed, the
+    # code names an account that does not exist and the exchange answers 401.
+    login_code = await flows.new_login_code(str(user.id))
+    response = RedirectResponse(
+        f"{settings.links_base_url}/login/callback#code={login_code}",
+        status_code=status.HTTP_302_FOUND,
+    )
+    response.delete_cookie(OIDC_STATE_COOKIE, path=f"/v1/auth/oidc/{provider}/callback")
+    return response
+
+
+@router.post(
+    "/oidc/exchange",
+    response_model=TokenPair,
+    responses={s: {"model": Problem} for s in (401, 403, 422)},
+)
+async def oidc_exchange(
+    body: LoginCodeIn, flows: OIDCFlowsDep, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
+    """Trade the one-time code from `/login/callback#code=...` for an access and refresh token."""
+    user_id = await flows.redeem_login_code(body.code)
+    user = await repository.get(session, uuid.UUID(user_id)) if user_id else None
+    if user is None or user.deleted_at is not None:
+        raise Unauthorized("The sign-in code is invalid, used or expired.")
+    if not user.is_active:
+        raise Forbidden("This account is suspended.")
+    tokens = await service.start_session(session, settings, user)
+    return TokenPair.model_validate(tokens)

@@ -228,6 +228,26 @@ async def fresh_account_delete(w: World, role: str) -> Call:
     return Call("/v1/users/me", headers=await _fresh_headers(w, role))
 
 
+def unconfigured_oidc(step: str) -> Builder:
+    # The suite's app configures no provider: every caller gets 404 (test_oidc_sign_in.py
+    # drives the configured flow against a real provider).
+    async def build(w: World, role: str) -> Call:
+        return Call(f"/v1/auth/oidc/acme/{step}", params={"code": "c", "state": "s"})
+
+    return build
+
+
+async def fresh_login_code(w: World, role: str) -> Call:
+    from infra.oidc import FlowStore
+
+    app = w.factory.app
+    account = await w.factory.account()
+    code = await FlowStore(app.state.queue, app.state.settings.queue_name).new_login_code(
+        account.id
+    )
+    return Call("/v1/auth/oidc/exchange", json={"code": code})
+
+
 def new_idea_body(w: World) -> dict[str, Any]:
     return {
         "topic_id": w.topic["id"],
@@ -373,6 +393,19 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/auth/password-reset/confirm", "204 204 204 204 204 204", fresh_reset_confirm),
     Row("POST", "/v1/auth/verify-email", "401 202 202 202 202 403", fresh_verify_request),
     Row("POST", "/v1/auth/verify-email/confirm", "204 204 204 204 204 204", fresh_verify_confirm),
+    Row(
+        "GET",
+        "/v1/auth/oidc/{provider}/login",
+        "404 404 404 404 404 404",
+        unconfigured_oidc("login"),
+    ),
+    Row(
+        "GET",
+        "/v1/auth/oidc/{provider}/callback",
+        "404 404 404 404 404 404",
+        unconfigured_oidc("callback"),
+    ),
+    Row("POST", "/v1/auth/oidc/exchange", "200 200 200 200 200 200", fresh_login_code),
     # Users
     Row("GET", "/v1/users/me", USERS_200),
     Row("PATCH", "/v1/users/me", USERS_200, json={"bio": "Writes at night."}),
