@@ -13,7 +13,7 @@ import httpx
 
 from infra.settings import Settings
 from tests.conftest import asyncpg_dsn
-from tests.factories import PASSWORD, Account, Factory
+from tests.factories import PASSWORD, Account, Factory, client_from, unique
 
 
 def rare_word() -> str:
@@ -146,3 +146,61 @@ async def test_a_deleted_account_cannot_be_deleted_or_exported_again(
     assert (await client.delete("/v1/users/me", headers=user.headers)).status_code == 204
     assert (await client.delete("/v1/users/me", headers=user.headers)).status_code == 401
     assert (await client.get("/v1/users/me/export", headers=user.headers)).status_code == 401
+
+
+async def test_the_last_admin_cannot_delete_their_account(factory: Factory) -> None:
+    import pytest
+    from sqlalchemy import update
+
+    from domain.errors import Conflict
+    from domain.users import lifecycle
+    from domain.users.models import Role, User
+
+    admin = await factory.account(Role.ADMIN)
+    # In a transaction that is rolled back: the other admins of the run are left alone.
+    async with factory.app.state.db.session() as session:
+        await session.execute(
+            update(User)
+            .where(User.role == "admin", User.id != uuid.UUID(admin.id))
+            .values(is_active=False)
+        )
+        with pytest.raises(Conflict):
+            await lifecycle.erase(session, uuid.UUID(admin.id))
+        await session.rollback()
+    response = await factory.client.get("/v1/users/me", headers=admin.headers)
+    assert response.status_code == 200 and response.json()["role"] == "admin"
+
+
+async def test_a_reset_request_does_the_same_work_for_known_and_unknown_addresses(
+    app: Any, factory: Factory
+) -> None:
+    """One queued job, the lookup left to the worker, whether or not the address is known.
+
+    No worker runs in this module; the jobs are taken off the queue afterwards, so no later
+    worker test sends their mail.
+    """
+    from arq.constants import job_key_prefix
+    from arq.jobs import deserialize_job
+
+    from domain.users.account_tokens import SEND_PASSWORD_RESET
+
+    user = await factory.account()
+    stranger = f"{unique('nobody')}@example.com"
+    async with client_from(app, f"10.18.{random.randrange(250)}.{random.randrange(1, 250)}") as c:
+        answers = [
+            (await c.post("/v1/auth/password-reset", json={"email": email})).json()
+            for email in (user.email, stranger)
+        ]
+    assert answers[0] == answers[1]
+    queue = app.state.queue
+    queued = []
+    for job_id in await queue.zrange(queue.default_queue_name, 0, -1):
+        raw = await queue.get(job_key_prefix + job_id.decode())
+        if raw is None:
+            continue
+        job = deserialize_job(raw)
+        if job.function == SEND_PASSWORD_RESET and job.kwargs["email"] in (user.email, stranger):
+            queued.append(job.kwargs["email"])
+            await queue.zrem(queue.default_queue_name, job_id)
+            await queue.delete(job_key_prefix + job_id.decode())
+    assert sorted(queued) == sorted([user.email, stranger])
