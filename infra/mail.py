@@ -4,7 +4,10 @@ Mail is sent by the worker, never inside a request: `enqueue_mail` holds the mes
 session and the unit of work pushes it to the arq queue only after the commit, so a mail never
 announces a token whose row rolled back, and a mail server that is down delays the mail (arq
 retries it) instead of failing the request. The queue is the durable part: Redis keeps the
-job across restarts of either process, like every other post-commit job.
+job across restarts of either process, like every other post-commit job. We chose the queue
+over an outbox table because every mail we send answers a request the person can repeat (a
+reset, a verification): a push lost to a Redis outage right after the commit costs one more
+click, while a table the worker drains would add a poller and a cleanup for no one's benefit.
 """
 
 from __future__ import annotations
