@@ -114,8 +114,9 @@ class AccountExport(WireModel):
     """Everything the platform holds about the caller.
 
     Besides `profile`, one list per table that names the account (`ideas`, `scenes`,
-    `segments`, `jobs`, `likes`, `topic_proposals`, `refresh_tokens`, `account_tokens`,
-    `oauth_accounts`, `job_idempotency_keys`, and any table added later with a `user_id`), plus
+    `segments`, `jobs`, `likes`, `user_topics` (topic proposals), `refresh_tokens`,
+    `account_tokens`, `oauth_accounts`, `job_idempotency_keys`, and any table added later
+    with a `user_id`), plus
     `bible_versions_written`, `scene_views`, `flags_filed`, `moderation_actions_taken` and
     `moderation_of_account`. Secrets and their digests are never included.
     """

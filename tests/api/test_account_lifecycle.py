@@ -65,6 +65,13 @@ async def test_the_export_holds_everything_about_the_caller_and_no_secret(
     assert response.status_code == 200, response.text
     assert "attachment" in response.headers["content-disposition"]
     data = response.json()
+    sections = {
+        "ideas", "scenes", "segments", "jobs", "job_idempotency_keys", "likes", "user_topics",
+        "refresh_tokens", "account_tokens", "oauth_accounts", "bible_versions_written",
+        "scene_views", "flags_filed", "moderation_actions_taken", "moderation_of_account",
+    }  # fmt: skip
+    assert sections <= set(data), sections - set(data)
+    assert data["segments"] == [] and data["oauth_accounts"] == []
     assert data["profile"]["username"] == user.username
     assert data["profile"]["email"] == user.email
     assert [i["id"] for i in data["ideas"]] == [made["idea"]["id"]]

@@ -24,6 +24,7 @@ from tests.worker.running import stop
 NEW_PASSWORD = "a brand new passphrase 42"
 LINK = re.compile(r"https://web\.test/(reset-password|verify-email)\?token=([A-Za-z0-9_-]+)")
 RESETS_PER_ACCOUNT = 3
+RESETS_PER_CLIENT = 5
 # Each client its own address, so the per-client reset counter is never shared between tests.
 ADDRESSES = (f"10.16.{n // 250}.{n % 250 + 1}" for n in itertools.count())
 
@@ -43,6 +44,7 @@ def mail_settings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
             "smtp_starttls": False,
             "public_base_url": "https://web.test",
             "password_resets_per_account": RESETS_PER_ACCOUNT,
+            "password_resets_per_address": RESETS_PER_CLIENT,
         }
     )
 
@@ -165,6 +167,13 @@ async def test_reset_requests_are_throttled_per_address_known_or_not(
             refused = await ask_reset(c, email)
         assert codes == [202] * RESETS_PER_ACCOUNT
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+async def test_reset_requests_are_throttled_per_client(mail_app: Any) -> None:
+    async with client_from(mail_app, next(ADDRESSES)) as c:
+        emails = [f"{unique('many')}@example.com" for _ in range(RESETS_PER_CLIENT + 1)]
+        codes = [(await ask_reset(c, email)).status_code for email in emails]
+    assert codes == [202] * RESETS_PER_CLIENT + [429]
 
 
 async def test_an_expired_or_foreign_token_is_refused_and_changes_nothing(
