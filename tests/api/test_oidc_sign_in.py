@@ -143,6 +143,10 @@ async def test_a_new_person_signs_in_and_gets_an_account(
     )
     assert len(rows) == 1 and rows[0]["provider"] == "acme" and rows[0]["password_hash"] is None
     assert rows[0]["access_token_encrypted"] is not None
+    # No password: signing in with one fails whatever is tried.
+    async with browser(oidc_app) as client:
+        guess = {"login": who["email"], "password": "correct horse battery staple"}
+        assert (await client.post("/v1/auth/login", json=guess)).status_code == 401
 
     # The same identity again is the same account; a login code works once.
     again = await sign_in(oidc_app, provider, who)
