@@ -164,7 +164,9 @@ async def request_password_reset(
     responses={422: {"model": Problem}},
 )
 async def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep) -> Response:
-    """Set a new password with the mailed token; every session of the account ends."""
+    """Set a new password with the mailed token; every session of the account ends.
+
+    The mail links to the web app's `/reset-password?token=...`, whose form posts here."""
     await account_tokens.reset_password(session, body.token, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -197,7 +199,9 @@ async def request_email_verification(
     responses={422: {"model": Problem}},
 )
 async def confirm_email(body: VerifyEmailConfirmIn, session: SessionDep) -> Response:
-    """Mark the address verified with the mailed token (it works once)."""
+    """Mark the address verified with the mailed token (it works once).
+
+    The mail links to the web app's `/verify-email?token=...`, which posts the token here."""
     await account_tokens.verify_email(session, body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
