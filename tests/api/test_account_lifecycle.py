@@ -211,3 +211,34 @@ async def test_a_reset_request_does_the_same_work_for_known_and_unknown_addresse
             await queue.zrem(queue.default_queue_name, job_id)
             await queue.delete(job_key_prefix + job_id.decode())
     assert sorted(queued) == sorted([user.email, stranger])
+
+
+async def test_a_reset_token_works_once_even_when_sent_twice_at_once(
+    app: Any, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    import asyncio
+
+    from domain.users import account_tokens
+    from domain.users import repository as users
+    from domain.users.models import TokenPurpose
+
+    account = await factory.account()
+    async with app.state.db.transaction() as session:
+        user = await users.get(session, uuid.UUID(account.id))
+        assert user is not None
+        token = await account_tokens.issue(
+            session, app.state.settings, user, TokenPurpose.PASSWORD_RESET
+        )
+    passwords = ["first new passphrase", "second new passphrase"]
+    responses = await asyncio.gather(
+        *(
+            client.post("/v1/auth/password-reset/confirm", json={"token": token, "password": p})
+            for p in passwords
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [204, 422]
+    winner = passwords[[r.status_code for r in responses].index(204)]
+    for password in passwords:
+        login = {"login": account.username, "password": password}
+        status = (await client.post("/v1/auth/login", json=login)).status_code
+        assert status == (200 if password == winner else 401)
