@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Path, Query, Response, status
@@ -21,12 +19,8 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
-from domain.errors import BadGateway, Forbidden, NotFound, Unauthorized
-from domain.users import account_tokens, external_sign_in, repository, service
-from infra.logging import get_logger
-from infra.oidc import FLOW_SECONDS, PROVIDER_NAME, OIDCClient, OIDCError, OIDCRegistry
-from infra.queue import PendingJob, enqueue_after_commit
-from infra.throttle import normalize_login
+from domain.users import account_tokens, external_sign_in, service
+from infra.oidc import FLOW_SECONDS, PROVIDER_NAME
 from schemas.common import Problem
 from schemas.users import (
     LoginCodeIn,
@@ -42,7 +36,6 @@ from schemas.users import (
 )
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
-log = get_logger("api.auth")
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
     403: {"model": Problem},
@@ -151,10 +144,7 @@ async def request_password_reset(
     The answer, and the work done before it, are the same whether or not the address is
     known: the worker looks the account up, so nothing here takes longer for a real one.
     """
-    email = normalize_login(body.email)
-    await account_tokens.reserve_attempt(throttle, email, address)
-    job = PendingJob(account_tokens.SEND_PASSWORD_RESET, kwargs={"email": email})
-    enqueue_after_commit(session, job)
+    await account_tokens.request_password_reset(session, throttle, body.email, address)
     return MailAccepted(detail=RESET_ACCEPTED)
 
 
@@ -185,11 +175,7 @@ async def request_email_verification(
     address: ClientAddressDep,
 ) -> MailAccepted:
     """Mail the caller a single-use link that confirms their address; 409 when already done."""
-    user = await repository.get(session, caller.id)
-    if user is None:
-        raise NotFound("No such user.")
-    await account_tokens.reserve_attempt(throttle, f"verify:{user.email}", address)
-    await account_tokens.send_verification(session, settings, user)
+    user = await account_tokens.send_verification(session, settings, throttle, caller.id, address)
     return MailAccepted(detail=f"A confirmation link is on its way to {user.email}.")
 
 
@@ -215,13 +201,6 @@ ProviderName = Annotated[str, Path(pattern=PROVIDER_NAME.pattern, max_length=32)
 REDIRECT = {"description": "Redirect to the provider (login) or to the web app (callback)"}
 
 
-def _provider(oidc: OIDCRegistry, name: str) -> OIDCClient:
-    client = oidc.client(name)
-    if client is None:
-        raise NotFound("No such sign-in provider.")
-    return client
-
-
 @router.get(
     "/oidc/{provider}/login",
     status_code=status.HTTP_302_FOUND,
@@ -233,13 +212,7 @@ async def oidc_login(
 ) -> RedirectResponse:
     """Start signing in with an external OpenID provider: a redirect to it (state, nonce and
     an S256 PKCE challenge); a cookie ties the flow to this browser."""
-    client = _provider(oidc, provider)
-    state, flow = await flows.start(provider)
-    try:
-        url = await client.authorization_url(state, flow)
-    except OIDCError as exc:
-        log.warning("oidc_provider_unavailable", provider=provider, error=str(exc))
-        raise BadGateway("The sign-in provider is unavailable; try again later.") from None
+    url, state = await external_sign_in.begin(oidc, flows, provider)
     response = RedirectResponse(url, status_code=status.HTTP_302_FOUND)
     response.set_cookie(
         OIDC_STATE_COOKIE,
@@ -275,24 +248,17 @@ async def oidc_callback(
     issuer, audience, nonce) are checked, the account found, linked or created; then a redirect
     to the web app's `/login/callback#code=...`. Linking to an existing account by email needs
     the provider's verified email (else 409)."""
-    client = _provider(oidc, provider)
-    if error is not None:
-        raise Unauthorized("The provider did not sign you in.")
-    if not (state and cookie_state and hmac.compare_digest(state, cookie_state)):
-        raise Unauthorized("This sign-in was not started in this browser; start again.")
-    flow = await flows.finish(state)
-    if flow is None or flow.provider != provider or not code:
-        raise Unauthorized("This sign-in expired or was already used; start again.")
-    try:
-        tokens = await client.exchange(code, flow)
-        claims = await client.verify_id_token(tokens["id_token"], flow.nonce)
-    except OIDCError as exc:
-        log.warning("oidc_sign_in_refused", provider=provider, error=str(exc))
-        raise Unauthorized("The provider's answer could not be verified; start again.") from None
-    user = await external_sign_in.sign_in(session, keyring, provider, claims, tokens)
-    # Redeemed by `oidc/exchange` after this request committed; if the commit failed, the
-    # code names an account that does not exist and the exchange answers 401.
-    login_code = await flows.new_login_code(str(user.id))
+    login_code = await external_sign_in.finish(
+        session,
+        keyring,
+        oidc,
+        flows,
+        provider,
+        code=code,
+        state=state,
+        browser_state=cookie_state,
+        error=error,
+    )
     response = RedirectResponse(
         f"{settings.links_base_url}/login/callback#code={login_code}",
         status_code=status.HTTP_302_FOUND,
@@ -310,11 +276,5 @@ async def oidc_exchange(
     body: LoginCodeIn, flows: OIDCFlowsDep, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
     """Trade the one-time code from `/login/callback#code=...` for an access and refresh token."""
-    user_id = await flows.redeem_login_code(body.code)
-    user = await repository.get(session, uuid.UUID(user_id)) if user_id else None
-    if user is None or user.deleted_at is not None:
-        raise Unauthorized("The sign-in code is invalid, used or expired.")
-    if not user.is_active:
-        raise Forbidden("This account is suspended.")
-    tokens = await service.start_session(session, settings, user)
+    tokens = await external_sign_in.exchange_code(session, settings, flows, body.code)
     return TokenPair.model_validate(tokens)

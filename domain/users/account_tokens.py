@@ -8,18 +8,20 @@ used in the same transaction that applies its effect, under a row lock, so it wo
 from __future__ import annotations
 
 import hmac
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, InvalidInput, TooManyRequests
+from domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from domain.users import mails, repository
 from domain.users.models import AccountToken, TokenPurpose, User
 from infra.logging import get_logger
 from infra.mail import Mail, enqueue_mail
+from infra.queue import PendingJob, enqueue_after_commit
 from infra.security import digest_refresh_token, hash_password, new_mailed_token
 from infra.settings import Settings
-from infra.throttle import LoginThrottle
+from infra.throttle import LoginThrottle, normalize_login
 
 log = get_logger("domain.users.tokens")
 # The queue job that looks the address up, issues the token and mails it (worker/jobs.py).
@@ -79,6 +81,19 @@ async def reserve_attempt(throttle: LoginThrottle, email: str, address: str) -> 
         raise TooManyRequests("Too many requests for this address; try again later.", wait)
 
 
+async def request_password_reset(
+    session: AsyncSession, throttle: LoginThrottle, email: str, address: str
+) -> None:
+    """Count the request, then queue the worker's lookup: the same work for any address.
+
+    Whether an account has the address is decided in the worker (`mail_for_reset`), so neither
+    the answer nor its timing here tells.
+    """
+    email = normalize_login(email)
+    await reserve_attempt(throttle, email, address)
+    enqueue_after_commit(session, PendingJob(SEND_PASSWORD_RESET, kwargs={"email": email}))
+
+
 async def mail_for_reset(session: AsyncSession, settings: Settings, email: str) -> Mail | None:
     """The reset mail for the account with this address (a token issued), or None.
 
@@ -106,12 +121,23 @@ async def reset_password(session: AsyncSession, token: str, password: str) -> Us
     return user
 
 
-async def send_verification(session: AsyncSession, settings: Settings, user: User) -> None:
-    """Mail the caller a verification link (after commit); 409 when already verified."""
+async def send_verification(
+    session: AsyncSession,
+    settings: Settings,
+    throttle: LoginThrottle,
+    user_id: uuid.UUID,
+    address: str,
+) -> User:
+    """Mail the account a verification link (after commit); 409 when already verified."""
+    user = await repository.get(session, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("No such user.")
     if user.email_verified:
         raise Conflict("This email address is already verified.")
+    await reserve_attempt(throttle, f"verify:{user.email}", address)
     token = await issue(session, settings, user, TokenPurpose.VERIFY_EMAIL)
     enqueue_mail(session, mails.verify_email(settings, user.email, user.username, token))
+    return user
 
 
 async def verify_email(session: AsyncSession, token: str) -> User:

@@ -8,22 +8,91 @@ the victim's account here); no account with it, one is created, without a passwo
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, Forbidden, InvalidInput
-from domain.users import oauth, repository
+from domain.errors import BadGateway, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from domain.users import oauth, repository, service
 from domain.users.models import Role, User
 from infra.crypto import Keyring
 from infra.logging import get_logger
+from infra.oidc import FlowStore, OIDCClient, OIDCError, OIDCRegistry
+from infra.settings import Settings
 
 log = get_logger("domain.users.external")
 NOT_ALNUM = re.compile(r"[^a-z0-9_]+")
+
+
+def _provider(oidc: OIDCRegistry, name: str) -> OIDCClient:
+    client = oidc.client(name)
+    if client is None:
+        raise NotFound("No such sign-in provider.")
+    return client
+
+
+async def begin(oidc: OIDCRegistry, flows: FlowStore, provider: str) -> tuple[str, str]:
+    """A new flow with this provider: its authorization URL, and the state the browser keeps."""
+    client = _provider(oidc, provider)
+    state, flow = await flows.start(provider)
+    try:
+        return await client.authorization_url(state, flow), state
+    except OIDCError as exc:
+        log.warning("oidc_provider_unavailable", provider=provider, error=str(exc))
+        raise BadGateway("The sign-in provider is unavailable; try again later.") from None
+
+
+async def finish(
+    session: AsyncSession,
+    keyring: Keyring,
+    oidc: OIDCRegistry,
+    flows: FlowStore,
+    provider: str,
+    *,
+    code: str | None,
+    state: str | None,
+    browser_state: str | None,
+    error: str | None,
+) -> str:
+    """Check the provider's answer (state against the browser's, PKCE through the exchange,
+    the ID token), sign the account in; returns a one-time login code for `exchange_code`."""
+    client = _provider(oidc, provider)
+    if error is not None:
+        raise Unauthorized("The provider did not sign you in.")
+    if not (state and browser_state and hmac.compare_digest(state, browser_state)):
+        raise Unauthorized("This sign-in was not started in this browser; start again.")
+    flow = await flows.finish(state)
+    if flow is None or flow.provider != provider or not code:
+        raise Unauthorized("This sign-in expired or was already used; start again.")
+    try:
+        tokens = await client.exchange(code, flow)
+        claims = await client.verify_id_token(tokens["id_token"], flow.nonce)
+    except OIDCError as exc:
+        log.warning("oidc_sign_in_refused", provider=provider, error=str(exc))
+        raise Unauthorized("The provider's answer could not be verified; start again.") from None
+    user = await sign_in(session, keyring, provider, claims, tokens)
+    # Redeemed after this request committed; if the commit failed, the code names an account
+    # that does not exist and the exchange answers 401.
+    return await flows.new_login_code(str(user.id))
+
+
+async def exchange_code(
+    session: AsyncSession, settings: Settings, flows: FlowStore, code: str
+) -> service.IssuedTokens:
+    """Our token pair for a one-time login code (it works once, for a minute)."""
+    user_id = await flows.redeem_login_code(code)
+    user = await repository.get(session, uuid.UUID(user_id)) if user_id else None
+    if user is None or user.deleted_at is not None:
+        raise Unauthorized("The sign-in code is invalid, used or expired.")
+    if not user.is_active:
+        raise Forbidden("This account is suspended.")
+    return await service.start_session(session, settings, user)
 
 
 async def sign_in(
