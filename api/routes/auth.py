@@ -59,11 +59,14 @@ SIGN_IN_PROBLEMS: dict[int | str, dict[str, Any]] = {
     response_model=Me,
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
-async def register(body: RegisterIn, session: SessionDep, response: Response) -> Me:
-    """Create an account with the `user` role."""
+async def register(
+    body: RegisterIn, session: SessionDep, settings: SettingsDep, response: Response
+) -> Me:
+    """Create an account with the `user` role; a link to verify its email is mailed to it."""
     user = await service.create_user(
         session, email=body.email, username=body.username, password=body.password
     )
+    await account_tokens.mail_verification_link(session, settings, user)
     response.headers["Location"] = f"/v1/users/{user.username}"
     return Me.model_validate(user)
 

@@ -135,9 +135,14 @@ async def send_verification(
     if user.email_verified:
         raise Conflict("This email address is already verified.")
     await reserve_attempt(throttle, f"verify:{user.email}", address)
+    await mail_verification_link(session, settings, user)
+    return user
+
+
+async def mail_verification_link(session: AsyncSession, settings: Settings, user: User) -> None:
+    """Issue a verification token and mail its link once the transaction commits."""
     token = await issue(session, settings, user, TokenPurpose.VERIFY_EMAIL)
     enqueue_mail(session, mails.verify_email(settings, user.email, user.username, token))
-    return user
 
 
 async def verify_email(session: AsyncSession, token: str) -> User:

@@ -139,8 +139,8 @@ async def _by_email_or_new(session: AsyncSession, provider: str, claims: dict[st
     if existing is not None:
         if not verified:
             raise Conflict(
-                "An account with this email exists; the provider has not verified the address, "
-                "so it cannot be linked. Sign in with your password and link it from there.",
+                "An account with this email exists and the provider has not verified the "
+                "address, so it cannot be linked; sign in with your password instead."
             )
         log.info("external_identity_linked", provider=provider, user_id=str(existing.id))
         existing.email_verified = True

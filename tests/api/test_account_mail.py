@@ -260,3 +260,22 @@ async def test_hostile_reset_requests_are_problems(
     response = await api.post(path, json=body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_signing_up_mails_a_verification_link(
+    api: httpx.AsyncClient, smtp: tuple[Inbox, int]
+) -> None:
+    name = unique("new")
+    email = f"{name}@example.com"
+    body = {"email": email, "username": name, "password": PASSWORD}
+    created = await api.post("/v1/auth/register", json=body)
+    assert created.status_code == 201 and created.json()["email_verified"] is False
+    message = await smtp[0].wait_for(email)
+    assert message["Subject"] == "Confirm your email address for Storyloom"
+    token = token_in(message, "verify-email")
+    assert (
+        await api.post("/v1/auth/verify-email/confirm", json={"token": token})
+    ).status_code == 204
+    login = await api.post("/v1/auth/login", json={"login": name, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await api.get("/v1/users/me", headers=headers)).json()["email_verified"] is True
