@@ -17,6 +17,7 @@ from infra.settings import Settings
 from tests.conftest import asyncpg_dsn
 from tests.factories import Factory, unique
 from tests.infra.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider, s256
+from tests.worker.processes import free_port
 
 WEB = "http://storyloom.test"
 LOGIN = "/v1/auth/oidc/acme/login"
@@ -33,7 +34,13 @@ async def oidc_app(settings: Settings, provider: Provider) -> AsyncIterator[Any]
     from api.app import create_app
 
     config = {
-        "acme": {"issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        "acme": {"issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        # Nobody listens there: the provider is down.
+        "down": {
+            "issuer": f"http://127.0.0.1:{free_port()}",
+            "client_id": "c",
+            "client_secret": "s",
+        },
     }
     configured = settings.model_copy(
         update={
@@ -247,3 +254,10 @@ async def test_unknown_providers_and_hostile_input_are_problems(
             assert response.status_code == 422, (body, response.text)
         unknown = await c.post("/v1/auth/oidc/exchange", json={"code": "a" * 43})
         assert unknown.status_code == 401
+
+
+async def test_a_provider_that_is_down_is_a_bad_gateway(oidc_app: Any) -> None:
+    async with browser(oidc_app) as client:
+        response = await client.get("/v1/auth/oidc/down/login")
+    assert response.status_code == 502
+    assert response.headers["content-type"] == "application/problem+json"
