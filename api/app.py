@@ -29,6 +29,7 @@ from domain.users import service as users_service
 from infra.db import Database
 from infra.logging import configure_logging, get_logger
 from infra.metrics import instrument
+from infra.oidc import OIDCRegistry
 from infra.queue import connect_queue
 from infra.security import VerifiedTokens
 from infra.settings import Settings, get_settings
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.access_tokens = VerifiedTokens(settings)
+    app.state.oidc = OIDCRegistry(settings)  # a malformed OIDC_PROVIDERS fails here, at start
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

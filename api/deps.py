@@ -16,8 +16,10 @@ from domain.errors import Forbidden, Unauthorized
 from domain.users import repository as users
 from domain.users.models import Role, User
 from infra import queue
+from infra.crypto import Keyring, load_keyring
 from infra.db import Database, wrote
 from infra.logging import get_logger
+from infra.oidc import FlowStore, OIDCRegistry
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
 from infra.security import AccessClaims, InvalidToken, VerifiedTokens
@@ -69,6 +71,47 @@ async def get_login_throttle(request: Request) -> LoginThrottle:
         throttle = LoginThrottle(request.app.state.queue, settings.queue_name, policy)
         request.app.state.login_throttle = throttle
     return throttle
+
+
+async def get_password_reset_throttle(request: Request) -> LoginThrottle:
+    """Reset mails asked for, per address asked about and per client (no reservation returns)."""
+    throttle = getattr(request.app.state, "password_reset_throttle", None)
+    if throttle is None:
+        settings: Settings = request.app.state.settings
+        policy = ThrottlePolicy(
+            account_limit=settings.password_resets_per_account,
+            address_limit=settings.password_resets_per_address,
+            window_seconds=settings.password_reset_window_seconds,
+        )
+        throttle = LoginThrottle(
+            request.app.state.queue, settings.queue_name, policy, kind="password-resets"
+        )
+        request.app.state.password_reset_throttle = throttle
+    return throttle
+
+
+async def get_oidc(request: Request) -> OIDCRegistry:
+    """The configured OpenID providers (OIDC_PROVIDERS), built once per app."""
+    registry_ = getattr(request.app.state, "oidc", None)
+    if registry_ is None:
+        registry_ = OIDCRegistry(request.app.state.settings)
+        request.app.state.oidc = registry_
+    return registry_
+
+
+async def get_oidc_flows(request: Request) -> FlowStore:
+    settings: Settings = request.app.state.settings
+    return FlowStore(request.app.state.queue, settings.queue_name)
+
+
+async def get_keyring(request: Request) -> Keyring:
+    """SECRETS_ENCRYPTION_KEYS, parsed once: it seals provider tokens (domain.users.oauth)."""
+    keyring = getattr(request.app.state, "keyring", None)
+    if keyring is None:
+        settings: Settings = request.app.state.settings
+        keyring = load_keyring(settings.secrets_encryption_keys.get_secret_value())
+        request.app.state.keyring = keyring
+    return keyring
 
 
 async def client_address(request: Request) -> str:
@@ -124,7 +167,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[ArqRedis, Depends(get_queue)]
 ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+ResetThrottleDep = Annotated[LoginThrottle, Depends(get_password_reset_throttle)]
 ClientAddressDep = Annotated[str, Depends(client_address)]
+OIDCDep = Annotated[OIDCRegistry, Depends(get_oidc)]
+OIDCFlowsDep = Annotated[FlowStore, Depends(get_oidc_flows)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 
@@ -160,8 +207,10 @@ async def _user_from_token(request: Request, token: str | None) -> User | None:
     db: Database = request.app.state.db
     async with db.session() as session:
         user = await users.get(session, claims.user_id)
-    if user is None:
+    if user is None or user.deleted_at is not None:
         raise Unauthorized("The access token's account no longer exists.")
+    if claims.issued_before(user.tokens_valid_after):
+        raise Unauthorized("The access token was issued before the account's sessions ended.")
     return user
 
 

@@ -56,3 +56,9 @@ class TooManyRequests(DomainError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class BadGateway(DomainError):
+    """A service we depend on (an OpenID provider, say) failed or answered nonsense."""
+
+    status, title, type_slug = 502, "Bad gateway", "bad-gateway"

@@ -9,9 +9,10 @@ from domain.partitions.models import PartitionArchive
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
 from domain.search.models import SearchWord
 from domain.topics.models import Category, Topic, TopicProposal
-from domain.users.models import OAuthAccount, RefreshToken, User
+from domain.users.models import AccountToken, OAuthAccount, RefreshToken, User
 
 __all__ = [
+    "AccountToken",
     "Base",
     "Category",
     "Idea",

@@ -51,6 +51,11 @@ class AccessClaims:
     user_id: uuid.UUID
     role: str
     expires_at: datetime
+    issued_at: datetime
+
+    def issued_before(self, moment: datetime | None) -> bool:
+        """True when the account ended its sessions after this token was issued."""
+        return moment is not None and self.issued_at < moment
 
 
 def issue_access_token(settings: Settings, user_id: uuid.UUID, role: str) -> tuple[str, int]:
@@ -61,7 +66,9 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, role: str) -> tup
         "role": role,
         "typ": "access",
         "iss": settings.jwt_issuer,
-        "iat": now,
+        # Microseconds kept (a float), so a token issued just after a password reset, in the
+        # same second, is not mistaken for one issued before it.
+        "iat": now.timestamp(),
         "nbf": now,
         "exp": now + timedelta(seconds=ttl),
         "jti": uuid.uuid4().hex,
@@ -87,6 +94,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             user_id=uuid.UUID(claims["sub"]),
             role=str(claims.get("role", "user")),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            issued_at=datetime.fromtimestamp(float(claims["iat"]), UTC),
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc
@@ -97,7 +105,8 @@ class VerifiedTokens:
 
     Bounded (the least recently used go first). An entry serves only until the token's own
     expiry, so the cache never lengthens a token's life; only tokens that verified are kept.
-    Whether the account is still active is checked on every request, not here.
+    Whether the account is still active, and whether it ended its sessions after the token was
+    issued (`AccessClaims.issued_before`), is checked on every request, not here.
     """
 
     def __init__(self, settings: Settings, size: int = 4096) -> None:
@@ -116,6 +125,12 @@ class VerifiedTokens:
         if len(self._claims) > self._size:
             self._claims.popitem(last=False)
         return claims
+
+
+def new_mailed_token() -> tuple[str, str]:
+    """A random 32-byte token for a mail link, and the SHA-256 digest stored for it."""
+    token = secrets.token_urlsafe(32)
+    return token, digest_refresh_token(token)
 
 
 def new_refresh_token() -> tuple[str, str]:

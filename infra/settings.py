@@ -57,6 +57,29 @@ class Settings(BaseSettings):
         SecretStr(DEV_SECRETS_ENCRYPTION_KEYS), alias="SECRETS_ENCRYPTION_KEYS"
     )
 
+    # Mail (infra/mail.py): over SMTP when SMTP_HOST is set, else written to MAIL_OUTBOX_DIR.
+    smtp_host: str | None = Field(None, alias="SMTP_HOST")
+    smtp_port: int = Field(587, alias="SMTP_PORT", ge=1, le=65535)
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(True, alias="SMTP_STARTTLS")
+    smtp_timeout_seconds: float = Field(10.0, alias="SMTP_TIMEOUT_SECONDS", gt=0, le=120)
+    mail_from: str = Field("Storyloom <no-reply@storyloom.local>", alias="MAIL_FROM")
+    mail_outbox_dir: Path = Field(ROOT / ".run" / "outbox", alias="MAIL_OUTBOX_DIR")
+    verify_email_token_ttl_seconds: int = Field(
+        48 * 3600, alias="VERIFY_EMAIL_TOKEN_TTL_SECONDS", ge=60
+    )
+    password_reset_token_ttl_seconds: int = Field(
+        3600, alias="PASSWORD_RESET_TOKEN_TTL_SECONDS", ge=60, le=24 * 3600
+    )
+    # Reset mails asked for per window: per address asked about, and per client.
+    password_resets_per_account: int = Field(3, alias="PASSWORD_RESETS_PER_ACCOUNT", ge=1)
+    password_resets_per_address: int = Field(30, alias="PASSWORD_RESETS_PER_ADDRESS", ge=1)
+    password_reset_window_seconds: int = Field(3600, alias="PASSWORD_RESET_WINDOW_SECONDS", ge=1)
+    # OpenID Connect providers, a JSON object: {"name": {"issuer": ..., "client_id": ...,
+    # "client_secret": ..., "discovery_url"?: ..., "scope"?: ...}}; none by default.
+    oidc_providers: SecretStr = Field(SecretStr("{}"), alias="OIDC_PROVIDERS")
+
     admin_email: str | None = Field(None, alias="STORYLOOM_ADMIN_EMAIL")
     admin_password: SecretStr | None = Field(None, alias="STORYLOOM_ADMIN_PASSWORD")
     admin_username: str = Field("admin", alias="STORYLOOM_ADMIN_USERNAME")
@@ -138,6 +161,11 @@ class Settings(BaseSettings):
         except KeyringError as exc:
             raise ValueError(f"SECRETS_ENCRYPTION_KEYS: {exc}") from None
         return self
+
+    @property
+    def links_base_url(self) -> str:
+        """The public origin put in mailed links and OpenID redirects."""
+        return self.public_base_url.rstrip("/") or f"http://localhost:{self.port}"
 
     @property
     def replica_urls(self) -> list[str]:

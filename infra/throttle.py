@@ -1,5 +1,8 @@
 """Failed sign-in counters in Redis, per account and per client address.
 
+The same counters limit other attempts on an account, under another `kind`: password-reset
+mails asked for count every request (none is ever given back).
+
 Each attempt reserves one failure on both counters *before* the password is checked, in one
 atomic step, so parallel guesses cannot all slip past a check made while the others were still
 hashing. A success gives the reservation back: the account counter is cleared and the address
@@ -80,15 +83,18 @@ def _seconds(milliseconds: int) -> int:
 class LoginThrottle:
     """Counts failed sign-ins; every method answers a Retry-After in seconds, or 0."""
 
-    def __init__(self, redis: Any, namespace: str, policy: ThrottlePolicy) -> None:
+    def __init__(
+        self, redis: Any, namespace: str, policy: ThrottlePolicy, kind: str = "login-failures"
+    ) -> None:
         self.redis = redis
         self.namespace = namespace
         self.policy = policy
+        self.kind = kind
 
     def _keys(self, login: str, address: str) -> list[str]:
         account = hashlib.sha256(normalize_login(login).encode("utf-8", "surrogatepass"))
         where = hashlib.sha256(address.encode("utf-8", "surrogatepass"))
-        base = f"{self.namespace}:login-failures"
+        base = f"{self.namespace}:{self.kind}"
         return [f"{base}:account:{account.hexdigest()}", f"{base}:address:{where.hexdigest()}"]
 
     async def reserve(self, login: str, address: str) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from schemas.common import InputModel, Name, ShortText, WireModel
 
@@ -72,8 +72,60 @@ class ContributorProfile(PublicProfile):
 
 class Me(PublicProfile):
     email: str
+    email_verified: bool
     is_active: bool
     last_login_at: datetime | None
+
+
+Token = Annotated[
+    str, StringConstraints(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+]
+
+
+class PasswordResetIn(InputModel):
+    email: EmailStr = Field(max_length=254)
+
+
+class PasswordResetConfirmIn(InputModel):
+    token: Token = Field(description="The token from the reset mail's link.")
+    password: Password
+
+    @field_validator("password")
+    @classmethod
+    def _password_is_text(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL")
+        return value
+
+
+class VerifyEmailConfirmIn(InputModel):
+    token: Token = Field(description="The token from the verification mail's link.")
+
+
+class LoginCodeIn(InputModel):
+    code: Token = Field(description="The one-time code from the OpenID callback's redirect.")
+
+
+class MailAccepted(WireModel):
+    detail: str
+
+
+class AccountExport(WireModel):
+    """Everything the platform holds about the caller.
+
+    Besides `profile`, one list per table that names the account (`ideas`, `scenes`,
+    `segments`, `jobs`, `likes`, `user_topics` (topic proposals), `refresh_tokens`,
+    `account_tokens`, `oauth_accounts`, `job_idempotency_keys`, and any table added later
+    with a `user_id`), plus
+    `bible_versions_written`, `scene_views`, `flags_filed`, `moderation_actions_taken` and
+    `moderation_of_account`. Secrets and their digests are never included.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    format: int = Field(description="The export's format version.")
+    exported_at: datetime
+    profile: dict[str, Any]
 
 
 class AdminUserIn(InputModel):

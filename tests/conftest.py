@@ -80,6 +80,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         LOG_LEVEL="WARNING",
         MAX_BODY_BYTES=262_144,
         WORK_DIR=tmp_path_factory.mktemp("work"),
+        MAIL_OUTBOX_DIR=tmp_path_factory.mktemp("outbox"),
         VIDEO_WIDTH=320,
         VIDEO_HEIGHT=180,
         VIDEO_FPS=12,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
 
 import structlog
 from arq.worker import func
 
 from domain.jobs.service import RUN_CONTINUATION
+from domain.users import account_tokens
 from infra.logging import get_logger
+from infra.mail import MAIL_MAX_TRIES, SEND_MAIL, send_mail_job
 from worker.continuation import run_continuation
 
 log = get_logger("worker.jobs")
@@ -41,5 +44,21 @@ async def run_continuation_in_context(ctx: dict[str, Any], job_id: str) -> str:
             log.info("job_run_finished", outcome=outcome, seconds=seconds)
 
 
+async def send_password_reset(ctx: dict[str, Any], email: str) -> str:
+    """Issue a reset token for the account with this address, if any, and queue its mail."""
+    async with ctx["db"].transaction() as session:
+        mail = await account_tokens.mail_for_reset(session, ctx["settings"], email)
+    if mail is None:
+        return "no-account"
+    # Queued only now that the token is committed; delivery is retried on its own.
+    await ctx["redis"].enqueue_job(SEND_MAIL, mail=asdict(mail))
+    return "queued"
+
+
 # No result kept: PostgreSQL holds the outcome, and recovery may re-enqueue under the same id.
-FUNCTIONS = [ping, func(run_continuation_in_context, name=RUN_CONTINUATION, keep_result=0)]
+FUNCTIONS = [
+    ping,
+    func(run_continuation_in_context, name=RUN_CONTINUATION, keep_result=0),
+    func(send_mail_job, name=SEND_MAIL, keep_result=0, max_tries=MAIL_MAX_TRIES),
+    func(send_password_reset, name=account_tokens.SEND_PASSWORD_RESET, keep_result=0),
+]

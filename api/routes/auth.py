@@ -4,13 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Cookie, Depends, Path, Query, Response, status
+from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import ClientAddressDep, LoginThrottleDep, SessionDep, SettingsDep
-from domain.users import service
+from api.deps import (
+    ClientAddressDep,
+    CurrentUser,
+    KeyringDep,
+    LoginThrottleDep,
+    OIDCDep,
+    OIDCFlowsDep,
+    ResetThrottleDep,
+    SessionDep,
+    SettingsDep,
+)
+from domain.users import account_tokens, external_sign_in, service
+from infra.oidc import FLOW_SECONDS, PROVIDER_NAME
 from schemas.common import Problem
-from schemas.users import LoginIn, Me, RefreshIn, RegisterIn, TokenPair
+from schemas.users import (
+    LoginCodeIn,
+    LoginIn,
+    MailAccepted,
+    Me,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    RefreshIn,
+    RegisterIn,
+    TokenPair,
+    VerifyEmailConfirmIn,
+)
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -36,11 +59,14 @@ SIGN_IN_PROBLEMS: dict[int | str, dict[str, Any]] = {
     response_model=Me,
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
-async def register(body: RegisterIn, session: SessionDep, response: Response) -> Me:
-    """Create an account with the `user` role."""
+async def register(
+    body: RegisterIn, session: SessionDep, settings: SettingsDep, response: Response
+) -> Me:
+    """Create an account with the `user` role; a link to verify its email is mailed to it."""
     user = await service.create_user(
         session, email=body.email, username=body.username, password=body.password
     )
+    await account_tokens.mail_verification_link(session, settings, user)
     response.headers["Location"] = f"/v1/users/{user.username}"
     return Me.model_validate(user)
 
@@ -89,3 +115,169 @@ async def logout(body: RefreshIn, session: SessionDep) -> Response:
     """End the session that this refresh token belongs to."""
     await service.logout(session, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+RESET_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem},
+    429: {
+        "model": Problem,
+        "description": "Too many reset mails asked for this address, or from this client",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        },
+    },
+}
+RESET_ACCEPTED = "If an account has this address, a mail with a reset link is on its way."
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MailAccepted,
+    responses=RESET_PROBLEMS,
+)
+async def request_password_reset(
+    body: PasswordResetIn,
+    session: SessionDep,
+    throttle: ResetThrottleDep,
+    address: ClientAddressDep,
+) -> MailAccepted:
+    """Mail a single-use reset link to the account with this address, if there is one.
+
+    The answer, and the work done before it, are the same whether or not the address is
+    known: the worker looks the account up, so nothing here takes longer for a real one.
+    """
+    await account_tokens.request_password_reset(session, throttle, body.email, address)
+    return MailAccepted(detail=RESET_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={422: {"model": Problem}},
+)
+async def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep) -> Response:
+    """Set a new password with the mailed token; every session of the account ends.
+
+    The mail links to the web app's `/reset-password?token=...`, whose form posts here."""
+    await account_tokens.reset_password(session, body.token, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MailAccepted,
+    responses={s: {"model": Problem} for s in (401, 403, 409, 429)},
+)
+async def request_email_verification(
+    caller: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    throttle: ResetThrottleDep,
+    address: ClientAddressDep,
+) -> MailAccepted:
+    """Mail the caller a single-use link that confirms their address; 409 when already done."""
+    user = await account_tokens.send_verification(session, settings, throttle, caller.id, address)
+    return MailAccepted(detail=f"A confirmation link is on its way to {user.email}.")
+
+
+@router.post(
+    "/verify-email/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={422: {"model": Problem}},
+)
+async def confirm_email(body: VerifyEmailConfirmIn, session: SessionDep) -> Response:
+    """Mark the address verified with the mailed token (it works once).
+
+    The mail links to the web app's `/verify-email?token=...`, which posts the token here."""
+    await account_tokens.verify_email(session, body.token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# OpenID Connect sign-in. The browser goes to `login`, the provider sends it back to `callback`,
+# which redirects it to the web app's `/login/callback#code=<one-time code>`; the app posts
+# that code to `oidc/exchange` for our token pair. The pair never rides in a URL, and the code
+# works once, for a minute.
+OIDC_STATE_COOKIE = "storyloom_oidc_state"
+ProviderName = Annotated[str, Path(pattern=PROVIDER_NAME.pattern, max_length=32)]
+REDIRECT = {"description": "Redirect to the provider (login) or to the web app (callback)"}
+
+
+@router.get(
+    "/oidc/{provider}/login",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses={302: REDIRECT, **{s: {"model": Problem} for s in (404, 422, 502)}},
+)
+async def oidc_login(
+    provider: ProviderName, oidc: OIDCDep, flows: OIDCFlowsDep, settings: SettingsDep
+) -> RedirectResponse:
+    """Start signing in with an external OpenID provider: a redirect to it (state, nonce and
+    an S256 PKCE challenge); a cookie ties the flow to this browser."""
+    url, state = await external_sign_in.begin(oidc, flows, provider)
+    response = RedirectResponse(url, status_code=status.HTTP_302_FOUND)
+    response.set_cookie(
+        OIDC_STATE_COOKIE,
+        state,
+        max_age=FLOW_SECONDS,
+        path=f"/v1/auth/oidc/{provider}/callback",
+        httponly=True,
+        secure=settings.links_base_url.startswith("https://"),
+        samesite="lax",  # sent on the provider's top-level redirect back to us
+    )
+    return response
+
+
+@router.get(
+    "/oidc/{provider}/callback",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses={302: REDIRECT, **{s: {"model": Problem} for s in (401, 403, 404, 409, 422, 502)}},
+)
+async def oidc_callback(
+    provider: ProviderName,
+    oidc: OIDCDep,
+    flows: OIDCFlowsDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    state: Annotated[str | None, Query(max_length=256)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+    cookie_state: Annotated[str | None, Cookie(alias=OIDC_STATE_COOKIE, max_length=256)] = None,
+) -> RedirectResponse:
+    """Where the provider sends the browser back: state, PKCE and the ID token (signature,
+    issuer, audience, nonce) are checked, the account found, linked or created; then a redirect
+    to the web app's `/login/callback#code=...`. Linking to an existing account by email needs
+    the provider's verified email (else 409)."""
+    login_code = await external_sign_in.finish(
+        session,
+        keyring,
+        oidc,
+        flows,
+        provider,
+        code=code,
+        state=state,
+        browser_state=cookie_state,
+        error=error,
+    )
+    response = RedirectResponse(
+        f"{settings.links_base_url}/login/callback#code={login_code}",
+        status_code=status.HTTP_302_FOUND,
+    )
+    response.delete_cookie(OIDC_STATE_COOKIE, path=f"/v1/auth/oidc/{provider}/callback")
+    return response
+
+
+@router.post(
+    "/oidc/exchange",
+    response_model=TokenPair,
+    responses={s: {"model": Problem} for s in (401, 403, 422)},
+)
+async def oidc_exchange(
+    body: LoginCodeIn, flows: OIDCFlowsDep, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
+    """Trade the one-time code from `/login/callback#code=...` for an access and refresh token."""
+    tokens = await external_sign_in.exchange_code(session, settings, flows, body.code)
+    return TokenPair.model_validate(tokens)

@@ -88,7 +88,7 @@ async def read_job(
     # The read session is opened here rather than by ReadSessionDep: a generator dependency
     # costs FastAPI more than this whole query, and frontends poll this route every second.
     async with reading(request) as session:
-        job = await service.get_for_caller(session, claims.user_id, job_id)
+        job = await service.get_for_caller(session, claims.user_id, job_id, claims.issued_at)
     tag = service.etag(job)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from api.deps import CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from api.routes.scenes import _segment_out as segment_out  # one rendering of a segment
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from domain.users import profiles, service
+from domain.users import lifecycle, profiles, service
 from schemas.common import Page, Problem
 from schemas.scenes import SceneOut, SegmentOut
-from schemas.users import ContributorProfile, Me, ProfilePatch, PublicProfile
+from schemas.users import AccountExport, ContributorProfile, Me, ProfilePatch, PublicProfile
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -31,6 +32,33 @@ async def update_me(body: ProfilePatch, user: CurrentUser, session: SessionDep) 
     """Change display name, avatar or bio; fields left out stay as they are."""
     updated = await service.update_profile(session, user.id, body.model_dump(exclude_unset=True))
     return Me.model_validate(updated)
+
+
+@router.get(
+    "/me/export",
+    response_model=AccountExport,
+    responses={s: {"model": Problem} for s in (401, 403)},
+)
+async def export_me(user: CurrentUser, session: ReadSessionDep) -> JSONResponse:
+    """Download everything the platform holds about you, as one JSON document."""
+    data = AccountExport.model_validate(await lifecycle.export(session, user.id))
+    filename = f"storyloom-export-{user.username}.json"
+    return JSONResponse(
+        data.model_dump(mode="json"),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={s: {"model": Problem} for s in (401, 403, 409)},
+)
+async def delete_me(user: CurrentUser, session: SessionDep) -> Response:
+    """Delete your account: personal data erased, every session ended; what you wrote stays,
+    attributed to a deleted user (its `user_id` leads to no profile). 409 for the last admin."""
+    await lifecycle.erase(session, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

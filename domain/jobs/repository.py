@@ -69,7 +69,12 @@ def in_its_month(job_id: uuid.UUID) -> dict[str, Any]:
 
 # Built once: composing this statement costs more than running it, and polls are frequent.
 _POLL = (
-    select(User.role.label("caller_role"), User.is_active.label("caller_active"), *POLL_COLUMNS)
+    select(
+        User.role.label("caller_role"),
+        User.is_active.label("caller_active"),
+        User.tokens_valid_after.label("caller_tokens_valid_after"),
+        *POLL_COLUMNS,
+    )
     .select_from(User)
     .outerjoin(Job, and_(*JOB_IN_ITS_MONTH))
     .where(User.id == bindparam("caller_id"))

@@ -130,14 +130,23 @@ async def get_visible(session: AsyncSession, user: User, job_id: uuid.UUID) -> J
     return job
 
 
-async def get_for_caller(session: AsyncSession, caller_id: uuid.UUID, job_id: uuid.UUID) -> Any:
+async def get_for_caller(
+    session: AsyncSession,
+    caller_id: uuid.UUID,
+    job_id: uuid.UUID,
+    token_issued_at: datetime | None = None,
+) -> Any:
     """Like get_visible, with the caller's account read in the same query as the job.
 
     Returns the job's public columns (a row with the attributes of `repository.POLL_COLUMNS`).
+    A token issued before the account ended its sessions (`token_issued_at`) is refused.
     """
     row = await repository.poll_with_caller(session, job_id, caller_id)
     if row is None:
         raise Unauthorized("The access token's account no longer exists.")
+    cutoff = row.caller_tokens_valid_after
+    if token_issued_at is not None and cutoff is not None and token_issued_at < cutoff:
+        raise Unauthorized("The access token was issued before the account's sessions ended.")
     if not row.caller_active:
         raise Forbidden("This account is suspended.")
     visible = row.user_id == caller_id or Role(row.caller_role).rank >= Role.MODERATOR.rank

@@ -66,13 +66,21 @@ class User(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     email: Mapped[str] = mapped_column(String(254), unique=True)
     username: Mapped[str] = mapped_column(String(32), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None: signed up through an OpenID provider, or erased.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(100))
     avatar_url: Mapped[str | None] = mapped_column(String(2048))
     bio: Mapped[str | None] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16), server_default=text("'user'"), default=Role.USER)
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"), default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_verified: Mapped[bool] = mapped_column(
+        Boolean, server_default=text("false"), default=False
+    )
+    # Access tokens issued before this are refused: a password reset ends every session.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the account was erased; its contributions stay, attributed to no one by name.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     # Deferred: only search queries read it, and only inside SQL.
@@ -114,4 +122,28 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class TokenPurpose(StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    PASSWORD_RESET = "password_reset"
+
+
+class AccountToken(Base):
+    """A single-use, expiring token mailed to the account; only its SHA-256 digest is kept."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (CheckConstraint(enum_check("purpose", tuple(TokenPurpose)), name="purpose"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The address the token was mailed to: it proves that address, not a later one.
+    email: Mapped[str] = mapped_column(String(254))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()

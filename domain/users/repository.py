@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.users.models import RefreshToken, User
+from domain.users.models import AccountToken, RefreshToken, User
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -17,6 +17,10 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 async def get_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username.lower()))
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
 async def get_by_login(session: AsyncSession, login: str) -> User | None:
@@ -66,3 +70,31 @@ async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, when: d
 
 async def count_by_role(session: AsyncSession, role: str) -> int:
     return int(await session.scalar(select(func.count()).where(User.role == role)) or 0)
+
+
+async def add_account_token(session: AsyncSession, token: AccountToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
+async def get_account_token_for_update(
+    session: AsyncSession, token_hash: str
+) -> AccountToken | None:
+    return await session.scalar(
+        select(AccountToken).where(AccountToken.token_hash == token_hash).with_for_update()
+    )
+
+
+async def spend_account_tokens(
+    session: AsyncSession, user_id: uuid.UUID, purpose: str, when: datetime
+) -> None:
+    """Mark every unused token of this purpose used: one redeemed link kills its siblings."""
+    await session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=when)
+    )

@@ -169,12 +169,29 @@ async def ban(session: AsyncSession, user: User) -> None:
 
 
 async def ensure_admin(session: AsyncSession, email: str, password: str, username: str) -> User:
-    """Create the bootstrap admin, or promote and re-activate the account with that email."""
-    existing = await repository.get_by_login(session, email)
+    """Create the bootstrap admin, or promote and re-activate the account with that email.
+
+    A username already held by another account (say the admin email changed) gets a numbered
+    suffix instead: start-up must never fail because of data already in the database.
+    """
+    existing = await repository.get_by_email(session, email.strip().lower())
     if existing is not None:
         existing.role = Role.ADMIN.value
         existing.is_active = True
         return existing
+    free = await _free_username(session, username.strip().lower())
+    if free != username.strip().lower():
+        log.warning("admin_username_taken", wanted=username, using=free)
     return await create_user(
-        session, email=email, username=username, password=password, role=Role.ADMIN
+        session, email=email, username=free, password=password, role=Role.ADMIN
     )
+
+
+async def _free_username(session: AsyncSession, wanted: str) -> str:
+    """`wanted`, or `wanted_2`, `wanted_3`... (cut to 32 characters) when that one is taken."""
+    candidate, n = wanted, 1
+    while await repository.get_by_username(session, candidate) is not None:
+        n += 1
+        suffix = f"_{n}"
+        candidate = wanted[: 32 - len(suffix)] + suffix
+    return candidate

@@ -179,6 +179,75 @@ async def registration(w: World, role: str) -> Call:
     )
 
 
+async def _mailed_token(w: World, purpose: str) -> str:
+    """A token as a mail would carry it, issued to a fresh account (tokens are single use)."""
+    from domain.users import account_tokens
+    from domain.users import repository as users
+    from domain.users.models import TokenPurpose
+
+    account = await w.factory.account()
+    app = w.factory.app
+    async with app.state.db.transaction() as session:
+        user = await users.get(session, uuid.UUID(account.id))
+        assert user is not None
+        return await account_tokens.issue(session, app.state.settings, user, TokenPurpose(purpose))
+
+
+async def reset_request(w: World, role: str) -> Call:
+    # A fresh address per call: the per-address throttle is not what this row checks.
+    return Call("/v1/auth/password-reset", json={"email": f"{unique('reset')}@example.com"})
+
+
+async def fresh_reset_confirm(w: World, role: str) -> Call:
+    token = await _mailed_token(w, "password_reset")
+    return Call("/v1/auth/password-reset/confirm", json={"token": token, "password": PASSWORD})
+
+
+async def fresh_verify_confirm(w: World, role: str) -> Call:
+    return Call(
+        "/v1/auth/verify-email/confirm", json={"token": await _mailed_token(w, "verify_email")}
+    )
+
+
+async def fresh_verify_request(w: World, role: str) -> Call:
+    # Each account may be verified once: a fresh one of the role per call.
+    return Call("/v1/auth/verify-email", headers=await _fresh_headers(w, role))
+
+
+async def _fresh_headers(w: World, role: str) -> dict[str, str]:
+    if role == "anonymous":
+        return {}
+    if role == "banned":
+        return (await w.factory.account(banned=True)).headers
+    kind = {"owner": "user", "other": "user"}.get(role, role)
+    return (await w.factory.account(kind)).headers
+
+
+async def fresh_account_delete(w: World, role: str) -> Call:
+    # The world's accounts must outlive this row: each role deletes a fresh account of its own.
+    return Call("/v1/users/me", headers=await _fresh_headers(w, role))
+
+
+def unconfigured_oidc(step: str) -> Builder:
+    # The suite's app configures no provider: every caller gets 404 (test_oidc_sign_in.py
+    # drives the configured flow against a real provider).
+    async def build(w: World, role: str) -> Call:
+        return Call(f"/v1/auth/oidc/acme/{step}", params={"code": "c", "state": "s"})
+
+    return build
+
+
+async def fresh_login_code(w: World, role: str) -> Call:
+    from infra.oidc import FlowStore
+
+    app = w.factory.app
+    account = await w.factory.account()
+    code = await FlowStore(app.state.queue, app.state.settings.queue_name).new_login_code(
+        account.id
+    )
+    return Call("/v1/auth/oidc/exchange", json={"code": code})
+
+
 def new_idea_body(w: World) -> dict[str, Any]:
     return {
         "topic_id": w.topic["id"],
@@ -320,9 +389,28 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/auth/token", "200 200 200 200 200 403", own_credentials_form),
     Row("POST", "/v1/auth/refresh", "200 200 200 200 200 401", fresh_refresh),
     Row("POST", "/v1/auth/logout", "204 204 204 204 204 204", fresh_logout),
+    Row("POST", "/v1/auth/password-reset", "202 202 202 202 202 202", reset_request),
+    Row("POST", "/v1/auth/password-reset/confirm", "204 204 204 204 204 204", fresh_reset_confirm),
+    Row("POST", "/v1/auth/verify-email", "401 202 202 202 202 403", fresh_verify_request),
+    Row("POST", "/v1/auth/verify-email/confirm", "204 204 204 204 204 204", fresh_verify_confirm),
+    Row(
+        "GET",
+        "/v1/auth/oidc/{provider}/login",
+        "404 404 404 404 404 404",
+        unconfigured_oidc("login"),
+    ),
+    Row(
+        "GET",
+        "/v1/auth/oidc/{provider}/callback",
+        "404 404 404 404 404 404",
+        unconfigured_oidc("callback"),
+    ),
+    Row("POST", "/v1/auth/oidc/exchange", "200 200 200 200 200 200", fresh_login_code),
     # Users
     Row("GET", "/v1/users/me", USERS_200),
     Row("PATCH", "/v1/users/me", USERS_200, json={"bio": "Writes at night."}),
+    Row("GET", "/v1/users/me/export", USERS_200),
+    Row("DELETE", "/v1/users/me", "401 204 204 204 204 403", fresh_account_delete),
     Row("GET", "/v1/users/{username}", EVERYONE_200),
     Row("GET", "/v1/users/{username}/scenes", EVERYONE_200),
     Row("GET", "/v1/users/{username}/segments", EVERYONE_200),

@@ -129,6 +129,49 @@ async def password_works(w: World, r: httpx.Response, value: str) -> Any:
     return value if (await w.client.post("/v1/auth/login", json=login)).status_code == 200 else None
 
 
+REFUSED = "refused"  # what `read` never returns: a 2xx for these fields is itself a failure
+
+
+async def never_accepted(w: World, t: Target, r: httpx.Response) -> Any:
+    return f"accepted with {r.status_code}"
+
+
+def refused_field(label: str, path: str, body: Callable[[str], dict[str, Any]]) -> TextField:
+    """A field no hostile payload can pass (an address, a mailed token, a login code)."""
+    return TextField(
+        label,
+        send=lambda w, t, v: w.client.post(path, json=body(v)),
+        read=never_accepted,
+        tables=("account_tokens", "users"),
+        expect=lambda value: REFUSED,
+    )
+
+
+async def reset_token_for_fresh_account(w: World) -> Target:
+    from domain.users import account_tokens
+    from domain.users import repository as users
+    from domain.users.models import TokenPurpose
+
+    account = await w.factory.account()
+    app = w.factory.app
+    async with app.state.db.transaction() as session:
+        user = await users.get(session, uuid.UUID(account.id))
+        assert user is not None
+        token = await account_tokens.issue(
+            session, app.state.settings, user, TokenPurpose.PASSWORD_RESET
+        )
+    return {"id": account.id, "username": account.username, "token": token}
+
+
+async def new_password_works(w: World, t: Target, r: httpx.Response) -> Any:
+    login = {"login": t["username"], "password": t["value"]}
+    return (
+        t["value"]
+        if (await w.client.post("/v1/auth/login", json=login)).status_code == 200
+        else None
+    )
+
+
 def register(field: str, value: str) -> dict[str, Any]:
     name = unique("h")
     body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
@@ -367,6 +410,31 @@ FIELDS = (
     ),
     decision("resolve"),
     decision("dismiss"),
+    refused_field(
+        "POST /v1/auth/password-reset email", "/v1/auth/password-reset", lambda v: {"email": v}
+    ),
+    refused_field(
+        "POST /v1/auth/password-reset/confirm token",
+        "/v1/auth/password-reset/confirm",
+        lambda v: {"token": v, "password": PASSWORD},
+    ),
+    refused_field(
+        "POST /v1/auth/verify-email/confirm token",
+        "/v1/auth/verify-email/confirm",
+        lambda v: {"token": v},
+    ),
+    refused_field(
+        "POST /v1/auth/oidc/exchange code", "/v1/auth/oidc/exchange", lambda v: {"code": v}
+    ),
+    TextField(
+        "POST /v1/auth/password-reset/confirm password",
+        send=lambda w, t, v: w.client.post(
+            "/v1/auth/password-reset/confirm", json={"token": t["token"], "password": v}
+        ),
+        read=new_password_works,
+        prepare=reset_token_for_fresh_account,
+        snapshot=lambda w, t: w.column("users", "password_hash", t["id"]),
+    ),
 )
 
 
