@@ -1,0 +1,5 @@
+/** JobPage: being built. */
+
+export function JobPage() {
+  return <p>Coming in the next commit.</p>;
+}

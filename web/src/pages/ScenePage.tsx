@@ -1,0 +1,5 @@
+/** ScenePage: being built. */
+
+export function ScenePage() {
+  return <p>Coming in the next commit.</p>;
+}
