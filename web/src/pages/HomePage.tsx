@@ -1,8 +1,7 @@
 /** Discover: trending, new and active scenes, topics, and search. */
 
-import { useEffect, useState } from "preact/hooks";
-import { api, problemOf, unwrap, type Schemas } from "../api/client";
-import type { Problem } from "../api/problem";
+import { api, unwrap, type Schemas } from "../api/client";
+import { useLoaded, type Loaded } from "../components/useLoaded";
 import type { PageProps } from "../app/App";
 import { SceneCard } from "../components/SceneCard";
 import { Empty, Loading, ProblemMessage } from "../components/Status";
@@ -35,28 +34,6 @@ function SceneSection({ title, empty, state }: { title: string; empty: string; s
       )}
     </section>
   );
-}
-
-export interface Loaded<T> {
-  data: T | null;
-  problem: Problem | null;
-}
-
-/** Runs one request and keeps its result or problem; every hook on a page starts at once. */
-export function useLoaded<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded<T> & { reload: () => void } {
-  const [state, setState] = useState<Loaded<T>>({ data: null, problem: null });
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let live = true;
-    load().then(
-      (data) => live && setState({ data, problem: null }),
-      (error) => live && setState({ data: null, problem: problemOf(error) }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [...deps, tick]);
-  return { ...state, reload: () => setTick((t) => t + 1) };
 }
 
 function useScenes(sort: Sort, topic: string | null) {
