@@ -19,7 +19,8 @@ NOT_BUILT = """<!doctype html>
 <body><main>
 <h1>The web app is not built yet</h1>
 <p>The API is running (see <a href="/docs">/docs</a>), but <code>{dist}</code> is missing.</p>
-<p>Build it with <code>make web</code> (or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>);
+<p>Build it with <code>make web</code>
+(or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>);
 <code>make run</code> does this for you. It needs Node.js 20 and npm.</p>
 </main></body></html>
 """
@@ -30,9 +31,12 @@ router = APIRouter(tags=["web"])
 class ImmutableAssets(StaticFiles):
     """Vite's hashed files: a name never changes content, so browsers keep them for a year."""
 
+    def _built(self) -> bool:
+        return self.directory is not None and Path(self.directory).is_dir()
+
     async def check_config(self) -> None:
         # Before the first build there is no directory: a miss is a 404, not a 500.
-        if self.directory is not None and Path(self.directory).is_dir():
+        if self._built():
             await super().check_config()
 
     def file_response(self, *args: object, **kwargs: object) -> Response:

@@ -86,3 +86,7 @@ class SegmentOut(WireModel):
     hls_playlist_url: str | None
     video_url: str | None
     thumbnail_url: str | None
+    author_username: str | None = Field(
+        None, description="Who wrote it (null when the account is gone or the list omits it)."
+    )
+    author_display_name: str | None = None

@@ -47,7 +47,9 @@ def _bible_out(row: SceneBible, response: Response) -> BibleOut:
     return BibleOut(version=row.version, data=row.data)
 
 
-def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
+def _segment_out(
+    segment: Segment, settings: Settings, author: tuple[str, str | None] | None = None
+) -> SegmentOut:
     return SegmentOut(
         id=segment.id,
         scene_id=segment.scene_id,
@@ -60,6 +62,8 @@ def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
         hls_playlist_url=service.media_url(settings, segment.hls_playlist_key),
         video_url=service.media_url(settings, segment.video_key),
         thumbnail_url=service.media_url(settings, segment.thumbnail_key),
+        author_username=author[0] if author else None,
+        author_display_name=author[1] if author else None,
     )
 
 
@@ -225,9 +229,11 @@ async def list_segments(
 ) -> Page[SegmentOut]:
     """The scene's active segments in sequence order."""
     page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
-    return Page[SegmentOut](
-        items=[_segment_out(s, settings) for s in page.items], next_cursor=page.next_cursor
-    )
+    authors = await service.segment_authors(session, page.items)
+    items = [
+        _segment_out(s, settings, authors.get(s.user_id) if s.user_id else None) for s in page.items
+    ]
+    return Page[SegmentOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get(

@@ -31,12 +31,16 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
 
-@pytest.fixture(scope="session")
-async def playwright() -> AsyncIterator[Playwright]:
+def _require_build_and_browser() -> None:
     if not (WEB / "dist" / "index.html").exists():
         pytest.fail("web/dist is missing: run `make web` first")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make system-packages` installs Debian's chromium")
+
+
+@pytest.fixture(scope="session")
+async def playwright() -> AsyncIterator[Playwright]:
+    _require_build_and_browser()
     async with async_playwright() as p:
         yield p
 

@@ -1,4 +1,4 @@
-"""Helpers for the web app's tests: the web folder, npm's tools, and skipping when Node is absent."""
+"""Helpers for the web app's tests: the web folder and npm's tools."""
 
 from __future__ import annotations
 

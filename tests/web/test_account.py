@@ -1,4 +1,4 @@
-"""Account in a real browser: register, sign out, sign in, a dead session ends in a sign-in prompt."""
+"""Account in a real browser: register, sign in, a dead session ends in a sign-in prompt."""
 
 from __future__ import annotations
 

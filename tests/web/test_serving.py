@@ -1,4 +1,4 @@
-"""The API serves the built web app: hashed assets cached for good, the shell never, API paths untouched."""
+"""The API serves web/dist: hashed assets cached for good, the shell never, API paths untouched."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ async def _client_for(settings: Settings, dist: Path) -> AsyncIterator[httpx.Asy
 @pytest.fixture
 def dist(tmp_path: Path) -> Path:
     (tmp_path / "assets").mkdir()
-    (tmp_path / "index.html").write_text('<!doctype html><div id="app"></div><script src="/assets/app-1a2b.js">')
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><div id="app"></div><script src="/assets/app-1a2b.js">'
+    )
     (tmp_path / "assets" / "app-1a2b.js").write_text("console.log('storyloom')")
     return tmp_path
 

@@ -2175,6 +2175,13 @@ export interface components {
         };
         /** SegmentOut */
         SegmentOut: {
+            /** Author Display Name */
+            author_display_name?: string | null;
+            /**
+             * Author Username
+             * @description Who wrote it (null when the account is gone or the list omits it).
+             */
+            author_username?: string | null;
             /** Bible Version */
             bible_version: number | null;
             /**

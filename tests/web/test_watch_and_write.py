@@ -1,0 +1,121 @@
+"""Watch and write in a browser: continue a scene, follow the job live, play the new segment."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.factories import PASSWORD, Account, Factory, minimal_bible, unique
+from tests.web.conftest import axe_violations, screenshot
+
+CONTINUATION = (
+    "Mara Hart walks down to The Old Docks as the fog rolls in. "
+    '"Who rang the bell?" Mara asks the empty pier.'
+)
+
+
+async def register_in_page(page: Page) -> str:
+    name = unique("writer")
+    await page.goto("/register")
+    await page.get_by_label("Email").fill(f"{name}@example.com")
+    await page.get_by_label("Username").fill(name)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+    await expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=name)
+    ).to_be_visible()
+    return name
+
+
+async def api_account(client: httpx.AsyncClient, username: str) -> Account:
+    tokens = (
+        await client.post("/v1/auth/login", json={"login": username, "password": PASSWORD})
+    ).json()
+    me = (
+        await client.get(
+            "/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+    ).json()
+    return Account(
+        id=me["id"],
+        username=username,
+        email=me["email"],
+        role=me["role"],
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+
+
+async def video_state(page: Page) -> dict[str, float | int | None]:
+    return await page.evaluate(
+        "() => { const v = document.querySelector('video');"
+        " return {time: v.currentTime, error: v.error && v.error.code, duration: v.duration,"
+        " ready: v.readyState}; }"
+    )
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_new_writer_continues_a_scene_and_watches_it_play(
+    page: Page, context: BrowserContext, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    username = await register_in_page(page)
+    # Idea and scene through the API for now (their pages are being built beside this one).
+    writer = await api_account(client, username)
+    idea = await factory.idea(writer)
+    scene = await factory.scene(
+        writer, idea, title=unique("The bell at the docks "), bible=minimal_bible()
+    )
+
+    await page.goto(f"/scenes/{scene['id']}")
+    await expect(page.get_by_role("heading", level=1, name=scene["title"])).to_be_visible()
+    await expect(page.get_by_text("No video yet")).to_be_visible()
+    await expect(page.get_by_text("Mara Hart").first).to_be_visible()  # the bible beside it
+    assert await axe_violations(page) == []
+
+    box = page.get_by_label("What happens next?")
+    await box.fill(CONTINUATION)
+    submit = page.get_by_role("button", name="Continue the scene")
+    # A double click sends one key: the server makes one job, whatever reaches it.
+    await submit.dblclick()
+    status = page.get_by_role("status").filter(has_text="Ready to watch")
+    await expect(page.locator(".job progress")).to_be_visible()
+    await screenshot(page, "continue")
+    await expect(status).to_be_visible(timeout=120_000)
+    await expect(page.locator(".job progress")).to_have_attribute("value", "100")
+
+    jobs = (await client.get("/v1/users/me/jobs", headers=writer.headers)).json()["items"]
+    assert len(jobs) == 1 and jobs[0]["status"] == "final_ready"
+
+    # The page gained the segment without a reload: the player and the list show it.
+    await expect(page.locator("video")).to_be_visible()
+    story = page.get_by_role("region", name="The story so far")
+    await expect(story.get_by_text("Who rang the bell?")).to_be_visible()
+    await expect(story.get_by_text(username)).to_be_visible()
+    await page.evaluate("document.querySelector('video').muted = true")
+    await page.evaluate("document.querySelector('video').play()")
+    await page.wait_for_function(
+        "document.querySelector('video').currentTime > 0.5", timeout=20_000
+    )
+    state = await video_state(page)
+    assert state["error"] is None, state
+    await page.get_by_role("button", name="History and changes").click()
+    await expect(page.get_by_text("v2").first).to_be_visible()
+    await expect(page.locator(".diff li").first).to_be_visible()
+    await screenshot(page, "scene")
+    assert await axe_violations(page) == []
+
+
+async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory) -> None:
+    owner = await factory.account()
+    scene = await factory.scene(owner, title=unique("Lanterns over the harbour "))
+    await page.goto("/")
+    new = page.get_by_role("region", name="New")
+    card = new.get_by_role("link", name=scene["title"])
+    await expect(card).to_be_visible()
+    assert await axe_violations(page) == []
+    await page.set_viewport_size({"width": 1280, "height": 860})
+    await screenshot(page, "home")
+    await card.click()
+    await expect(page.get_by_role("heading", level=1, name=scene["title"])).to_be_visible()
