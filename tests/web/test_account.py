@@ -51,3 +51,25 @@ async def test_a_dead_session_ends_in_a_sign_in_prompt(
     await expect(banner).to_be_visible()
     await banner.get_by_role("link", name="Sign in again").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_profile_edit_and_sign_out(
+    context: BrowserContext, page: Page, factory: Factory
+) -> None:
+    account = await factory.account()
+    await sign_in(context, account)
+    await page.goto("/account")
+    await expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    await page.get_by_label("Display name").fill("Mara's Biographer")
+    await page.get_by_label("Avatar image URL").fill("not a url at all")
+    await page.get_by_role("button", name="Save profile").click()
+    await expect(page.locator("#avatar_url-error")).to_be_visible()
+    await page.get_by_label("Avatar image URL").fill("")
+    await page.get_by_role("button", name="Save profile").click()
+    await expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    await expect(nav.get_by_role("link", name="Mara's Biographer")).to_be_visible()
+    assert await axe_violations(page) == []
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+    assert await page.evaluate("localStorage.getItem('storyloom.session')") is None

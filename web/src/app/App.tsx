@@ -15,6 +15,7 @@ import { NotFoundPage } from "../pages/NotFoundPage";
 const ScenePage = lazy(() => import("../pages/ScenePage").then((m) => m.ScenePage));
 const JobPage = lazy(() => import("../pages/JobPage").then((m) => m.JobPage));
 const MyJobsPage = lazy(() => import("../pages/MyJobsPage").then((m) => m.MyJobsPage));
+const SearchPage = lazy(() => import("../pages/SearchPage").then((m) => m.SearchPage));
 const AccountPage = lazy(() => import("../pages/AccountPage").then((m) => m.AccountPage));
 
 export interface PageProps {
@@ -29,6 +30,7 @@ export const ROUTES: [string, ComponentType<PageProps>, string][] = [
   ["/register", RegisterPage, "Create an account"],
   ["/account", AccountPage, "Your account"],
   ["/me/jobs", MyJobsPage, "My jobs"],
+  ["/search", SearchPage, "Search"],
   ["/scenes/:id", ScenePage, "Scene"],
   ["/jobs/:id", JobPage, "Job"],
 ];
