@@ -27,11 +27,14 @@ async def test_a_continuity_violation_marks_the_names_that_broke_the_bible(
     )
     scene = await factory.scene(writer, bible=bible)
     await sign_in(context, writer)
+    # The event stream is cut: the page falls back to polling and still reaches the end.
+    await context.route("**/v1/jobs/*/events", lambda route: route.abort())
     await page.goto(f"/scenes/{scene['id']}")
     await page.get_by_label("What happens next?").fill(
         'Old Tom climbs out of the water. "I never left," Old Tom says.'
     )
     await page.get_by_role("button", name="Continue the scene").click()
+    await expect(page.get_by_text("live updates dropped")).to_be_visible()
     failure = page.get_by_role("alert").filter(has_text="contradicts the story")
     await expect(failure).to_be_visible(timeout=60_000)
     await expect(failure.get_by_text("inactive").first).to_be_visible()

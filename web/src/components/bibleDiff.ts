@@ -38,7 +38,7 @@ function decode(token: string): string {
 function itemName(item: unknown): string | null {
   if (!item || typeof item !== "object") return null;
   const o = item as Record<string, unknown>;
-  for (const key of ["canonicalName", "name", "title", "description", "id", "entityId"]) {
+  for (const key of ["canonicalName", "name", "title", "event", "description", "id", "entityId"]) {
     if (typeof o[key] === "string" && o[key]) {
       const s = o[key] as string;
       return s.length > 40 ? `${s.slice(0, 37)}…` : s;
@@ -96,7 +96,8 @@ export function show(value: unknown): string {
 /** The patch from `before` (the older version's data) as lines. */
 export function readableDiff(patch: PatchOp[], before: unknown): DiffLine[] {
   return patch
-    .filter((op) => op.op !== "test")
+    // The version number changes in every pair of versions: the header already says which two.
+    .filter((op) => op.op !== "test" && op.path !== "/version")
     .map((op): DiffLine => {
       const where = describePath(op.path, before, op.value);
       if (op.op === "add") return { kind: "added", where, after: show(op.value) };
