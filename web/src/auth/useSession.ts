@@ -7,13 +7,26 @@ import type { AuthStatus } from "./tokenStore";
 export type Me = Schemas["Me"];
 
 let cachedMe: Me | null = null;
+let loading: Promise<Me | null> | null = null;
 const meListeners = new Set<(me: Me | null) => void>();
 
-/** Loads (or reloads) the profile and tells every component using the session. */
-export async function loadMe(): Promise<Me | null> {
+async function fetchMe(): Promise<Me | null> {
   cachedMe = tokens.signedIn ? await unwrap(api.GET("/v1/users/me")).catch(() => null) : null;
   for (const listener of meListeners) listener(cachedMe);
   return cachedMe;
+}
+
+/** Loads (or reloads) the profile and tells every component using the session. */
+export function loadMe(): Promise<Me | null> {
+  return fetchMe();
+}
+
+/** The first component asking loads the profile; the others share that one request. */
+function ensureMe(): void {
+  if (cachedMe || loading || !tokens.signedIn) return;
+  loading = fetchMe().finally(() => {
+    loading = null;
+  });
 }
 
 tokens.subscribe((status) => {
@@ -29,7 +42,7 @@ export function useSession(): { status: AuthStatus; me: Me | null } {
   useEffect(() => {
     const offStatus = tokens.subscribe(setStatus);
     meListeners.add(setMe);
-    if (tokens.signedIn && !cachedMe) void loadMe();
+    ensureMe();
     return () => {
       offStatus();
       meListeners.delete(setMe);
