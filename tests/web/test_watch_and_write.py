@@ -48,6 +48,13 @@ async def api_account(client: httpx.AsyncClient, username: str) -> Account:
     )
 
 
+async def assert_fits_a_phone(page: Page) -> None:
+    """At 360 px nothing scrolls sideways: every control is reachable without zooming out."""
+    await page.set_viewport_size({"width": 360, "height": 740})
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page is {width} px wide at a 360 px viewport"
+
+
 async def video_state(page: Page) -> dict[str, float | int | None]:
     return await page.evaluate(
         "() => { const v = document.querySelector('video');"
@@ -105,6 +112,8 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     await expect(page.locator(".diff li").first).to_be_visible()
     await screenshot(page, "scene")
     assert await axe_violations(page) == []
+    await assert_fits_a_phone(page)
+    await screenshot(page, "scene-phone")
 
 
 async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory) -> None:
@@ -115,7 +124,7 @@ async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory)
     card = new.get_by_role("link", name=scene["title"])
     await expect(card).to_be_visible()
     assert await axe_violations(page) == []
-    await page.set_viewport_size({"width": 1280, "height": 860})
     await screenshot(page, "home")
+    await assert_fits_a_phone(page)
     await card.click()
     await expect(page.get_by_role("heading", level=1, name=scene["title"])).to_be_visible()
