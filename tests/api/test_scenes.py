@@ -363,6 +363,27 @@ async def test_segments_in_sequence_order_with_media_urls(
     assert first["bible_version"] == 1 and first["duration"] == 6.0
 
 
+async def test_segments_name_their_authors(client: httpx.AsyncClient, factory: Factory) -> None:
+    owner = await factory.account()
+    other = await factory.account()
+    named = await client.patch(
+        "/v1/users/me", json={"display_name": "Ana the Bold"}, headers=other.headers
+    )
+    assert named.status_code == 200, named.text
+    scene = await factory.scene(owner, idea=await factory.idea_row(owner))
+    await add_segment(factory.app, scene["id"], 1, user_id=uuid.UUID(owner.id))
+    await add_segment(factory.app, scene["id"], 2, user_id=uuid.UUID(other.id))
+    await add_segment(factory.app, scene["id"], 3, user_id=uuid.UUID(owner.id))
+    await add_segment(factory.app, scene["id"], 4)  # an author gone: no name, no error
+    items = (await client.get(f"/v1/scenes/{scene['id']}/segments")).json()["items"]
+    assert [(s["author_username"], s["author_display_name"]) for s in items] == [
+        (owner.username, None),
+        (other.username, "Ana the Bold"),
+        (owner.username, None),
+        (None, None),
+    ]
+
+
 async def test_the_database_refuses_a_taken_sequence_and_an_unknown_scene(
     factory: Factory,
 ) -> None:
