@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from tests.factories import PASSWORD, Account, Factory, minimal_bible, unique
 from tests.web.conftest import axe_violations, screenshot
@@ -48,6 +50,15 @@ async def api_account(client: httpx.AsyncClient, username: str) -> Account:
     )
 
 
+async def tab_to(page: Page, target: Locator, presses: int = 40) -> None:
+    """Presses Tab until `target` has the focus (fails if it never gets there)."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await target.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{target} is not reachable with Tab")
+
+
 async def assert_fits_a_phone(page: Page) -> None:
     """At 360 px nothing scrolls sideways: every control is reachable without zooming out."""
     await page.set_viewport_size({"width": 360, "height": 740})
@@ -81,8 +92,10 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     await expect(page.get_by_text("Mara Hart").first).to_be_visible()  # the bible beside it
     assert await axe_violations(page) == []
 
+    await page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
     box = page.get_by_label("What happens next?")
-    await box.fill(CONTINUATION)
+    await tab_to(page, box)  # the keyboard alone reaches the continue box
+    await page.keyboard.type(CONTINUATION)
     submit = page.get_by_role("button", name="Continue the scene")
     # A double click sends one key: the server makes one job, whatever reaches it.
     await submit.dblclick()
@@ -97,6 +110,7 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
 
     # The page gained the segment without a reload: the player and the list show it.
     await expect(page.locator("video")).to_be_visible()
+    assert await page.evaluate("window.__sameDocument === true")
     story = page.get_by_role("region", name="The story so far")
     await expect(story.get_by_text("Who rang the bell?")).to_be_visible()
     await expect(story.get_by_text(username)).to_be_visible()
@@ -107,6 +121,16 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     )
     state = await video_state(page)
     assert state["error"] is None, state
+    # Playing counted one view; liking says so at once.
+    views = 0
+    for _ in range(50):  # the view is posted when playback starts; give it a moment to land
+        views = (await client.get(f"/v1/scenes/{scene['id']}")).json()["view_count"]
+        if views:
+            break
+        await asyncio.sleep(0.1)
+    assert views == 1
+    await page.get_by_role("button", name="Like").click()
+    await expect(page.get_by_role("button", name="♥ Liked · 1")).to_be_visible()
     await page.get_by_role("button", name="History and changes").click()
     await expect(page.get_by_text("v2").first).to_be_visible()
     await expect(page.locator(".diff li").first).to_be_visible()
