@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+    async_playwright,
+)
 
 from infra.settings import ROOT
 from tests.factories import Account
@@ -105,3 +112,19 @@ async def axe_violations(page: Page) -> list[dict[str, object]]:
 async def screenshot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def tab_to(page: Page, target: Locator, presses: int = 40) -> None:
+    """Presses Tab until `target` has the focus (fails if it never gets there)."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await target.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{target} is not reachable with Tab")
+
+
+async def assert_fits_a_phone(page: Page) -> None:
+    """At 360 px nothing scrolls sideways: every control is reachable without zooming out."""
+    await page.set_viewport_size({"width": 360, "height": 740})
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page is {width} px wide at a 360 px viewport"

@@ -73,3 +73,16 @@ async def test_profile_edit_and_sign_out(
     await page.get_by_role("button", name="Sign out").click()
     await expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
     assert await page.evaluate("localStorage.getItem('storyloom.session')") is None
+
+
+async def test_an_expired_access_token_is_refreshed_silently(
+    context: BrowserContext, page: Page, factory: Factory
+) -> None:
+    account = await factory.account()
+    await sign_in(context, account, expires_in=-60)  # the access token is past its time
+    await page.goto("/me/jobs")
+    await expect(page.get_by_role("heading", name="My jobs")).to_be_visible()
+    await expect(page.get_by_text("You have not continued a scene yet")).to_be_visible()
+    await expect(page.get_by_text("session has ended")).to_have_count(0)
+    stored = await page.evaluate("JSON.parse(localStorage.getItem('storyloom.session'))")
+    assert stored["refreshToken"] != account.refresh_token  # rotated once, and kept

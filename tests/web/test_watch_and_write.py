@@ -6,10 +6,10 @@ import asyncio
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Locator, Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.factories import PASSWORD, Account, Factory, minimal_bible, unique
-from tests.web.conftest import axe_violations, screenshot
+from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, tab_to
 
 CONTINUATION = (
     "Mara Hart walks down to The Old Docks as the fog rolls in. "
@@ -48,22 +48,6 @@ async def api_account(client: httpx.AsyncClient, username: str) -> Account:
         refresh_token=tokens["refresh_token"],
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
     )
-
-
-async def tab_to(page: Page, target: Locator, presses: int = 40) -> None:
-    """Presses Tab until `target` has the focus (fails if it never gets there)."""
-    for _ in range(presses):
-        await page.keyboard.press("Tab")
-        if await target.evaluate("el => el === document.activeElement"):
-            return
-    raise AssertionError(f"{target} is not reachable with Tab")
-
-
-async def assert_fits_a_phone(page: Page) -> None:
-    """At 360 px nothing scrolls sideways: every control is reachable without zooming out."""
-    await page.set_viewport_size({"width": 360, "height": 740})
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"the page is {width} px wide at a 360 px viewport"
 
 
 async def video_state(page: Page) -> dict[str, float | int | None]:
