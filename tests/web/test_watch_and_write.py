@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +17,25 @@ CONTINUATION = (
     "Mara Hart walks down to The Old Docks as the fog rolls in. "
     '"Who rang the bell?" Mara asks the empty pier.'
 )
+
+
+async def submit_and_wait(
+    client: httpx.AsyncClient, account: Account, scene_id: str, text: str
+) -> dict[str, Any]:
+    """A continuation through the API, waited for until the worker ends it."""
+    response = await client.post(
+        f"/v1/scenes/{scene_id}/continuations",
+        json={"text": text},
+        headers={**account.headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert response.status_code == 202, response.text
+    job = response.json()
+    for _ in range(600):
+        job = (await client.get(f"/v1/jobs/{job['id']}", headers=account.headers)).json()
+        if job["status"] in {"final_ready", "failed", "cancelled"}:
+            break
+        await asyncio.sleep(0.1)
+    return job
 
 
 async def register_in_page(page: Page) -> str:
@@ -136,3 +157,33 @@ async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory)
     await assert_fits_a_phone(page)
     await card.click()
     await expect(page.get_by_role("heading", level=1, name=scene["title"])).to_be_visible()
+
+
+@pytest.mark.usefixtures("worker")
+async def test_hls_js_plays_the_scene_where_the_browser_has_no_native_hls(
+    context: BrowserContext, page: Page, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.account()
+    scene = await factory.scene(owner)
+    job = await submit_and_wait(client, owner, scene["id"], CONTINUATION)
+    assert job["status"] == "final_ready", job
+    # This chromium plays HLS natively; hide that so the player takes the hls.js path.
+    await context.add_init_script(
+        "const native = HTMLMediaElement.prototype.canPlayType;"
+        "HTMLMediaElement.prototype.canPlayType = function (type) {"
+        " return /mpegurl/i.test(type) ? '' : native.call(this, type); };"
+    )
+    hls_chunks: list[str] = []
+    page.on("request", lambda r: hls_chunks.append(r.url) if "/assets/hls" in r.url else None)
+    await page.goto(f"/scenes/{scene['id']}")
+    await expect(page.locator("video")).to_be_visible()
+    await page.evaluate("document.querySelector('video').muted = true")
+    await page.wait_for_function("document.querySelector('video').readyState >= 1")
+    await page.evaluate("document.querySelector('video').play()")
+    await page.wait_for_function("document.querySelector('video').currentTime > 0.5")
+    state = await video_state(page)
+    assert state["error"] is None, state
+    assert len(hls_chunks) == 1, hls_chunks
+    src = await page.evaluate("document.querySelector('video').src")
+    assert src.startswith("blob:"), "hls.js feeds the element through Media Source Extensions"
+    await expect(page.get_by_role("alert")).to_have_count(0)
