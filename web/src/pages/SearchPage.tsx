@@ -53,30 +53,55 @@ function HitItem({ hit }: { hit: Hit }) {
   );
 }
 
+type Kind = "scene" | "idea" | "user";
+const KINDS: [Kind, string][] = [
+  ["scene", "Scenes"],
+  ["idea", "Ideas"],
+  ["user", "People"],
+];
+
+function useHits(q: string, type: Kind) {
+  return useLoaded(
+    () =>
+      q
+        ? unwrap(api.GET("/v1/search", { params: { query: { q, type, limit: 20 } } })).then((p) => p.items as Hit[])
+        : Promise.resolve([] as Hit[]),
+    [q, type],
+  );
+}
+
 export function SearchPage({ query }: PageProps) {
   const q = query.get("q") ?? "";
-  const results = useLoaded(
-    () => (q ? unwrap(api.GET("/v1/search", { params: { query: { q, limit: 30 } } })).then((p) => p.items as Hit[]) : Promise.resolve([])),
-    [q],
-  );
+  // One request per kind, all at once.
+  const results = { scene: useHits(q, "scene"), idea: useHits(q, "idea"), user: useHits(q, "user") };
+  const loaded = KINDS.every(([k]) => results[k].data !== null || results[k].problem);
+  const total = KINDS.reduce((n, [k]) => n + (results[k].data?.length ?? 0), 0);
   return (
     <section>
       <h1>Search{q ? `: ${q}` : ""}</h1>
       <SearchBox initial={q} />
       {!q ? (
         <Empty>Type a few words: titles, characters, places, people.</Empty>
-      ) : results.problem ? (
-        <ProblemMessage problem={results.problem} />
-      ) : results.data === null ? (
+      ) : !loaded ? (
         <Loading what="results" />
-      ) : results.data.length === 0 ? (
+      ) : total === 0 && KINDS.every(([k]) => !results[k].problem) ? (
         <Empty>Nothing matches “{q}”. Try other words.</Empty>
       ) : (
-        <ul class="hits">
-          {results.data.map((hit) => (
-            <HitItem key={`${hit.type}-${hit.id}`} hit={hit} />
-          ))}
-        </ul>
+        KINDS.map(([kind, title]) => {
+          const r = results[kind];
+          if (r.problem) return <ProblemMessage key={kind} problem={r.problem} />;
+          if (!r.data?.length) return null;
+          return (
+            <section key={kind} aria-labelledby={`hits-${kind}`}>
+              <h2 id={`hits-${kind}`}>{title}</h2>
+              <ul class="hits">
+                {r.data.map((hit) => (
+                  <HitItem key={`${hit.type}-${hit.id}`} hit={hit} />
+                ))}
+              </ul>
+            </section>
+          );
+        })
       )}
     </section>
   );
