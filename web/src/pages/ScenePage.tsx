@@ -21,6 +21,22 @@ function authorOf(segment: Segment): string {
   return segment.author_display_name || segment.author_username || "a contributor";
 }
 
+/** Every segment (the chapters need them all); a long scene takes more than one page. */
+async function allSegments(sceneId: string): Promise<Segment[]> {
+  const items: Segment[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: Segment[]; next_cursor?: string | null } = await unwrap(
+      api.GET("/v1/scenes/{scene_id}/segments", {
+        params: { path: { scene_id: sceneId }, query: { limit: 100, cursor } },
+      }),
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor ?? null;
+  } while (cursor);
+  return items;
+}
+
 export function chaptersOf(segments: Segment[]): Chapter[] {
   let start = 0;
   return segments.map((s) => {
@@ -56,13 +72,7 @@ export function ScenePage({ params }: PageProps) {
   const path = { params: { path: { scene_id: sceneId } } };
   // Both requests start on the first render (no waterfall); the bible panel starts its own beside them.
   const scene = useLoaded(() => unwrap(api.GET("/v1/scenes/{scene_id}", path)) as Promise<Scene>, [sceneId]);
-  const segments = useLoaded(
-    () =>
-      unwrap(
-        api.GET("/v1/scenes/{scene_id}/segments", { params: { path: { scene_id: sceneId }, query: { limit: 100 } } }),
-      ).then((p) => p.items as Segment[]),
-    [sceneId],
-  );
+  const segments = useLoaded(() => allSegments(sceneId), [sceneId]);
   const [grown, setGrown] = useState({ version: 0, startAt: null as number | null });
   const chapters = useMemo(() => chaptersOf(segments.data ?? []), [segments.data]);
 
