@@ -38,6 +38,11 @@ class SceneOut(WireModel):
     last_segment_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    thumbnail_url: str | None = Field(
+        None,
+        description="The first segment's thumbnail, for cards; set in GET /v1/scenes lists "
+        "(null before a segment exists, and in other reads).",
+    )
 
 
 class BibleUpdateIn(InputModel):

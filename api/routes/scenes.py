@@ -98,6 +98,7 @@ async def create_scene(
 @router.get("/v1/scenes", response_model=Page[SceneOut], responses={422: P})
 async def list_scenes(
     session: ReadSessionDep,
+    settings: SettingsDep,
     topic: Annotated[
         str | None,
         Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
@@ -115,9 +116,12 @@ async def list_scenes(
 ) -> Page[SceneOut]:
     """Active scenes, newest, most liked or most recently continued first."""
     page = await service.list_scenes(session, topic=topic, sort=sort, limit=limit, cursor=cursor)
-    return Page[SceneOut](
-        items=[SceneOut.model_validate(s) for s in page.items], next_cursor=page.next_cursor
-    )
+    thumbnails = await service.scene_thumbnails(session, settings, page.items)
+    items = [
+        SceneOut.model_validate(s).model_copy(update={"thumbnail_url": thumbnails.get(s.id)})
+        for s in page.items
+    ]
+    return Page[SceneOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses={404: P, 422: P})

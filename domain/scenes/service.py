@@ -77,6 +77,14 @@ async def page_segments(
     return await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
 
 
+async def scene_thumbnails(
+    session: AsyncSession, settings: Settings, scenes: Sequence[Scene]
+) -> dict[uuid.UUID, str | None]:
+    """The URL of each scene's first segment thumbnail (for cards), in one query."""
+    keys = await repository.first_thumbnail_keys(session, [s.id for s in scenes])
+    return {scene_id: media_url(settings, key) for scene_id, key in keys.items()}
+
+
 async def segment_authors(
     session: AsyncSession, segments: Sequence[Segment]
 ) -> dict[uuid.UUID, tuple[str, str | None]]:

@@ -363,6 +363,28 @@ async def test_segments_in_sequence_order_with_media_urls(
     assert first["bible_version"] == 1 and first["duration"] == 6.0
 
 
+async def test_scene_lists_carry_the_first_segment_thumbnail(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.account()
+    topic = await factory.topic()
+    bare = await factory.scene(owner, idea=await factory.idea(owner, topic))
+    shown = await factory.scene(owner, idea=await factory.idea(owner, topic))
+    await add_segment(factory.app, shown["id"], 1)  # no thumbnail yet
+    await add_segment(factory.app, shown["id"], 2, thumbnail_key=f"scenes/{shown['id']}/2/t.jpg")
+    await add_segment(factory.app, shown["id"], 3, thumbnail_key=f"scenes/{shown['id']}/3/t.jpg")
+    await add_segment(
+        factory.app, bare["id"], 1, thumbnail_key="scenes/hidden/t.jpg", status="hidden"
+    )
+    page = (await client.get("/v1/scenes", params={"topic": topic["id"]})).json()["items"]
+    thumbnails = {s["id"]: s["thumbnail_url"] for s in page}
+    base = factory.app.state.settings.public_base_url
+    assert thumbnails == {
+        shown["id"]: f"{base}/media/scenes/{shown['id']}/2/t.jpg",
+        bare["id"]: None,
+    }
+
+
 async def test_segments_name_their_authors(client: httpx.AsyncClient, factory: Factory) -> None:
     owner = await factory.account()
     other = await factory.account()

@@ -144,6 +144,13 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     await assert_fits_a_phone(page)
     await screenshot(page, "scene-phone")
 
+    # Discover shows the scene with its first segment's thumbnail, loaded.
+    await page.set_viewport_size({"width": 1280, "height": 860})
+    await page.goto("/")
+    cover = page.get_by_role("region", name="New").locator(f'a[href="/scenes/{scene["id"]}"] img')
+    await expect(cover).to_be_visible()
+    assert await cover.evaluate("img => img.complete && img.naturalWidth > 0")
+
 
 async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory) -> None:
     owner = await factory.account()

@@ -2156,6 +2156,11 @@ export interface components {
             segment_count: number;
             /** Status */
             status: string;
+            /**
+             * Thumbnail Url
+             * @description The first segment's thumbnail, for cards; set in GET /v1/scenes lists (null before a segment exists, and in other reads).
+             */
+            thumbnail_url?: string | null;
             /** Title */
             title: string;
             /** Total Duration */

@@ -4,7 +4,8 @@ import type { Schemas } from "../api/client";
 import { Link } from "../app/router";
 import { formatDuration, plural } from "./format";
 
-type Scene = Schemas["SceneOut"] & { cover_url?: string | null; thumbnail_url?: string | null };
+/** cover_url comes with scene exports; until then (or without one) the first segment's thumbnail. */
+type Scene = Schemas["SceneOut"] & { cover_url?: string | null };
 
 /** A stable hue per scene, so placeholders tell scenes apart. */
 function hue(id: string): number {
