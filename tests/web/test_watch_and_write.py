@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.factories import PASSWORD, Account, Factory, minimal_bible, unique
-from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, tab_to
+from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, sign_in, tab_to
 
 CONTINUATION = (
     "Mara Hart walks down to The Old Docks as the fog rolls in. "
@@ -194,3 +194,37 @@ async def test_hls_js_plays_the_scene_where_the_browser_has_no_native_hls(
     src = await page.evaluate("document.querySelector('video').src")
     assert src.startswith("blob:"), "hls.js feeds the element through Media Source Extensions"
     await expect(page.get_by_role("alert")).to_have_count(0)
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_new_segment_joins_the_playing_scene_in_place(
+    context: BrowserContext, page: Page, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    writer = await factory.account()
+    scene = await factory.scene(writer)
+    first = await submit_and_wait(client, writer, scene["id"], CONTINUATION)
+    assert first["status"] == "final_ready", first
+    first_duration = first["result_data"]["duration"]
+    await sign_in(context, writer)
+    await page.goto(f"/scenes/{scene['id']}")
+    await expect(page.locator("video")).to_be_visible()
+    await page.wait_for_function("document.querySelector('video').readyState >= 1")
+    before = await video_state(page)
+    assert before["duration"] == pytest.approx(first_duration, abs=0.6)
+    await page.evaluate("window.__sameDocument = true")
+
+    await page.get_by_label("What happens next?").fill("Mara Hart ties the bell rope tight.")
+    await page.get_by_role("button", name="Continue the scene").click()
+    await expect(page.get_by_role("status").filter(has_text="Ready to watch")).to_be_visible(
+        timeout=120_000
+    )
+    chapters = page.get_by_role("navigation", name="Chapters").get_by_role("button")
+    await expect(chapters).to_have_count(2)
+    # The player reloaded the playlist in place and waits at the start of the new segment.
+    await page.wait_for_function(f"document.querySelector('video').duration > {first_duration + 1}")
+    after = await video_state(page)
+    assert after["time"] == pytest.approx(first_duration, abs=0.6), after
+    assert await page.evaluate("window.__sameDocument === true")
+    await chapters.first.click()
+    await page.wait_for_function("document.querySelector('video').currentTime < 1.5")
+    assert (await video_state(page))["error"] is None
