@@ -41,6 +41,7 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
   const played = useRef(false);
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(0);
+  const [duration, setDuration] = useState(0);
   const [hasCaptions, setHasCaptions] = useState(false);
   const [captionsOn, setCaptionsOn] = useState(() => localStorage.getItem(CAPTIONS_KEY) === "on");
 
@@ -114,7 +115,7 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
   }
 
   const current = chapters.reduce((found, c, i) => (now >= c.start ? i : found), 0);
-  const total = chapters.length && video.current?.duration ? video.current.duration : 0;
+  const total = chapters.length > 1 && Number.isFinite(duration) ? duration : 0;
 
   return (
     <div class="player">
@@ -126,6 +127,7 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
         poster={poster ?? undefined}
         aria-label="Scene video"
         onTimeUpdate={(e) => setNow(e.currentTarget.currentTime)}
+        onDurationChange={(e) => setDuration(e.currentTarget.duration)}
         onPlaying={() => {
           if (!played.current) {
             played.current = true;
