@@ -134,6 +134,7 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
             break
         await asyncio.sleep(0.1)
     assert views == 1
+    await expect(page.get_by_text("1 view", exact=False).first).to_be_visible()
     await page.get_by_role("button", name="Like").click()
     await expect(page.get_by_role("button", name="♥ Liked · 1")).to_be_visible()
     await page.get_by_role("button", name="History and changes").click()

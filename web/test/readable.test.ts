@@ -27,10 +27,16 @@ describe("readableDiff", () => {
     );
     expect(lines).toEqual([
       { kind: "changed", where: "Characters › Old Tom › active", before: "yes", after: "no" },
-      { kind: "added", where: "Timeline › events › Tom drowns.", after: "“Tom drowns.”" },
+      { kind: "added", where: "Timeline › events › Tom drowns." },
       { kind: "changed", where: "Timeline › current point", before: "“The beginning”", after: "“After the storm”" },
       { kind: "removed", where: "Characters › Mara Hart › traits › #1", before: "“stubborn”" },
       { kind: "changed", where: "Plot threads › Who rings the bell? › status", before: "“open”", after: "“resolved”" },
+    ]);
+  });
+
+  it("shows an added value that the label does not already name", () => {
+    expect(readableDiff([{ op: "add", path: "/characters/0/traits/1", value: "brave" }], before)).toEqual([
+      { kind: "added", where: "Characters › Mara Hart › traits › #2", after: "“brave”" },
     ]);
   });
 

@@ -89,9 +89,11 @@ function DiffView({ lines }: { lines: DiffLine[] }) {
               : <del>{line.before}</del> → <ins>{line.after}</ins>
             </>
           ) : line.kind === "added" ? (
-            <>
-              : <ins>{line.after}</ins>
-            </>
+            line.after !== undefined ? (
+              <>
+                : <ins>{line.after}</ins>
+              </>
+            ) : null
           ) : line.kind === "removed" ? (
             <>
               : <del>{line.before}</del>

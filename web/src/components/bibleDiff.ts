@@ -100,7 +100,11 @@ export function readableDiff(patch: PatchOp[], before: unknown): DiffLine[] {
     .filter((op) => op.op !== "test" && op.path !== "/version")
     .map((op): DiffLine => {
       const where = describePath(op.path, before, op.value);
-      if (op.op === "add") return { kind: "added", where, after: show(op.value) };
+      if (op.op === "add") {
+        // A new list item is already named by its label ("events › Tom drowns."): say it once.
+        const named = itemName(op.value);
+        return named && where.endsWith(named) ? { kind: "added", where } : { kind: "added", where, after: show(op.value) };
+      }
       if (op.op === "remove") return { kind: "removed", where, before: show(valueAt(before, op.path)) };
       if (op.op === "replace") {
         return { kind: "changed", where, before: show(valueAt(before, op.path)), after: show(op.value) };

@@ -86,7 +86,10 @@ export function ScenePage({ params }: PageProps) {
   }
 
   function countView() {
-    void api.POST("/v1/scenes/{scene_id}/views", path).catch(() => undefined);
+    api.POST("/v1/scenes/{scene_id}/views", path).then(
+      ({ data }) => data && scene.data && scene.set({ ...scene.data, view_count: data.view_count }),
+      () => undefined, // a view that could not be counted changes nothing a person needs
+    );
   }
 
   if (scene.problem && !scene.data) {
