@@ -56,9 +56,7 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
       if (resumeAt !== null && resumeAt > 0) el.currentTime = resumeAt;
     };
     el.addEventListener("loadedmetadata", seek, { once: true });
-    if (el.canPlayType(NATIVE_HLS)) {
-      el.src = url;
-    } else {
+    const useHlsJs = () =>
       void import("hls.js").then(({ default: Hls }) => {
         if (cancelled) return;
         if (!Hls.isSupported()) {
@@ -74,10 +72,28 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
         player.loadSource(url);
         player.attachMedia(el);
       });
+    // Some native players (Chromium's) play HLS but not its subtitles rendition: when the
+    // playlist has one and no text track showed up, hls.js takes over so captions work.
+    const checkNativeSubtitles = async () => {
+      if (cancelled || captionTracks(el).length) return;
+      const playlist = await fetch(url).then((r) => (r.ok ? r.text() : ""), () => "");
+      if (cancelled || captionTracks(el).length || !/TYPE=SUBTITLES/.test(playlist)) return;
+      const at = el.currentTime;
+      el.removeAttribute("src");
+      el.load();
+      el.addEventListener("loadedmetadata", () => (el.currentTime = at || resumeAt || 0), { once: true });
+      useHlsJs();
+    };
+    if (el.canPlayType(NATIVE_HLS)) {
+      el.src = url;
+      el.addEventListener("loadedmetadata", checkNativeSubtitles, { once: true });
+    } else {
+      useHlsJs();
     }
     return () => {
       cancelled = true;
       el.removeEventListener("loadedmetadata", seek);
+      el.removeEventListener("loadedmetadata", checkNativeSubtitles);
       hls.current?.destroy();
       hls.current = null;
     };
