@@ -18,7 +18,8 @@ NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Storyloom: web app not built</title></head>
 <body><main>
 <h1>The web app is not built yet</h1>
-<p>The API is running (see <a href="/docs">/docs</a>), but <code>{dist}</code> is missing.</p>
+<p>The API is running (see <a href="/docs">/docs</a>), but the built web app
+(<code>web/dist</code>, or <code>WEB_DIST_DIR</code>) is missing.</p>
 <p>Build it with <code>make web</code>
 (or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>);
 <code>make run</code> does this for you. It needs Node.js 20 and npm.</p>
@@ -65,9 +66,7 @@ class Shell:
     def response(self, method: str = "GET") -> Response:
         body = self.html()
         if body is None:
-            return HTMLResponse(
-                NOT_BUILT.format(dist=self.dist), headers={"Cache-Control": "no-cache"}
-            )
+            return HTMLResponse(NOT_BUILT, headers={"Cache-Control": "no-cache"})
         return HTMLResponse(
             b"" if method == "HEAD" else body,
             headers={"Cache-Control": "no-cache", "Content-Length": str(len(body))},
