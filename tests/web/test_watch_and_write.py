@@ -229,3 +229,11 @@ async def test_a_new_segment_joins_the_playing_scene_in_place(
     await chapters.first.click()
     await page.wait_for_function("document.querySelector('video').currentTime < 1.5")
     assert (await video_state(page))["error"] is None
+
+    # The author's name leads to their public page with what they wrote.
+    story = page.get_by_role("region", name="The story so far")
+    await story.get_by_role("link", name=writer.username).first.click()
+    await expect(page.get_by_role("heading", level=1, name=writer.username)).to_be_visible()
+    await expect(page.get_by_text(f"@{writer.username} · 1 scene · 2 segments")).to_be_visible()
+    await expect(page.get_by_text("Mara Hart ties the bell rope tight.")).to_be_visible()
+    assert await axe_violations(page) == []

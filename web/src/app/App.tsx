@@ -17,6 +17,7 @@ import { NotFoundPage } from "../pages/NotFoundPage";
 const JobPage = lazy(() => import("../pages/JobPage").then((m) => m.JobPage));
 const MyJobsPage = lazy(() => import("../pages/MyJobsPage").then((m) => m.MyJobsPage));
 const SearchPage = lazy(() => import("../pages/SearchPage").then((m) => m.SearchPage));
+const ProfilePage = lazy(() => import("../pages/ProfilePage").then((m) => m.ProfilePage));
 const AccountPage = lazy(() => import("../pages/AccountPage").then((m) => m.AccountPage));
 
 export interface PageProps {
@@ -32,6 +33,7 @@ export const ROUTES: [string, ComponentType<PageProps>, string][] = [
   ["/account", AccountPage, "Your account"],
   ["/me/jobs", MyJobsPage, "My jobs"],
   ["/search", SearchPage, "Search"],
+  ["/users/:username", ProfilePage, "Profile"],
   ["/scenes/:id", ScenePage, "Scene"],
   ["/jobs/:id", JobPage, "Job"],
 ];

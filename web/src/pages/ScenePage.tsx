@@ -54,7 +54,14 @@ function SegmentList({ segments, now }: { segments: Segment[]; now: number }) {
         <li key={s.id}>
           <div class="meta">
             Part {s.sequence} · by{" "}
-            {s.author_username ? <strong>{authorOf(s)}</strong> : authorOf(s)} ·{" "}
+            {s.author_username ? (
+              <Link href={`/users/${s.author_username}`}>
+                <strong>{authorOf(s)}</strong>
+              </Link>
+            ) : (
+              authorOf(s)
+            )}{" "}
+            ·{" "}
             <time dateTime={s.created_at} title={new Date(s.created_at).toLocaleString()}>
               {timeAgo(s.created_at, now)}
             </time>{" "}

@@ -47,7 +47,8 @@ function HitItem({ hit }: { hit: Hit }) {
   }
   return (
     <li class="hit">
-      <span class="tag">Person</span> <strong>{hit.display_name || hit.username}</strong>
+      <span class="tag">Person</span>{" "}
+      <Link href={`/users/${hit.username}`}>{hit.display_name || hit.username}</Link>
       <span class="meta"> @{hit.username}</span>
     </li>
   );
