@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -q
 
-.PHONY: help run test lint format bench fuzz migrate revision worker api services stop-services system-packages load
+.PHONY: help run test lint format bench fuzz migrate revision worker api services stop-services system-packages load web web-schema
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,10 +35,31 @@ system-packages: ## install the Debian packages above when missing (apt-get, as 
 	  fi; \
 	fi
 
-run: $(STAMP) system-packages ## PostgreSQL + Redis (found or started), migrations, API and worker
+# The web app (web/): `npm ci` only when the lock file changed, a build only when its sources did.
+WEB_DEPS := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
+
+$(WEB_DEPS): web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20 and npm (Debian: sudo apt-get install nodejs npm, or https://nodejs.org)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_DEPS)
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build --silent
+	@touch $(WEB_BUILD)
+
+web: $(WEB_BUILD) ## build the web app into web/dist (served at / by the API)
+
+web-schema: $(STAMP) $(WEB_DEPS) ## regenerate web/src/api/schema.d.ts from the app's OpenAPI document
+	@mkdir -p build
+	$(BIN)/python -m api.openapi_dump > build/openapi.json
+	cd web && npx openapi-typescript ../build/openapi.json -o src/api/schema.d.ts
+
+run: $(STAMP) system-packages web ## PostgreSQL + Redis (found or started), migrations, API and worker
 	$(BIN)/python -m infra.devstack run
 
-test: $(STAMP) system-packages ## the whole suite against real PostgreSQL and Redis (PYTEST_ARGS=...)
+test: $(STAMP) system-packages web ## the whole suite against real PostgreSQL and Redis (PYTEST_ARGS=...)
 	@status=0; $(BIN)/python -m infra.devstack test -- $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; fi; \
 	exit $$status
@@ -52,7 +73,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP) system-packages ## the benchmarks (figures for docs/BENCHMARKS.md)
+bench: $(STAMP) system-packages web ## the benchmarks (figures for docs/BENCHMARKS.md)
 	$(BIN)/python -m infra.devstack exec -- $(BIN)/python -m tests.benchmarks
 
 load: $(STAMP) system-packages ## bounded loopback load test of API + worker (LOAD_SECONDS=30); writes docs/LOAD.md

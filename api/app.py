@@ -25,6 +25,7 @@ from api.routes import (
     topics,
     users,
 )
+from api.web import install_web_app
 from domain.users import service as users_service
 from infra.db import Database
 from infra.logging import configure_logging, get_logger
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_web_app(app, settings.web_dist_dir)  # after the API: its fallback catches only misses
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ConsistencyTokenMiddleware)
     app.add_middleware(RequestContextMiddleware)

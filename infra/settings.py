@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     # Empty: imageio-ffmpeg's bundled static build (fast to start), else `ffmpeg` on PATH.
     ffmpeg_binary: str = Field("", alias="FFMPEG_BINARY")
     work_dir: Path = Field(ROOT / ".run" / "work", alias="WORK_DIR")
+    # The built web app (`make web` / `npm run build` in web/); served at / when present.
+    web_dist_dir: Path = Field(ROOT / "web" / "dist", alias="WEB_DIST_DIR")
     moderation_terms: str = Field("", alias="MODERATION_TERMS")
     partition_months_ahead: int = Field(3, alias="PARTITION_MONTHS_AHEAD", ge=1, le=24)
     archive_jobs_after_months: int = Field(6, alias="ARCHIVE_JOBS_AFTER_MONTHS", ge=1, le=120)

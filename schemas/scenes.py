@@ -38,6 +38,11 @@ class SceneOut(WireModel):
     last_segment_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    thumbnail_url: str | None = Field(
+        None,
+        description="The first segment's thumbnail, for cards; set in GET /v1/scenes lists "
+        "(null before a segment exists, and in other reads).",
+    )
 
 
 class BibleUpdateIn(InputModel):
@@ -86,3 +91,7 @@ class SegmentOut(WireModel):
     hls_playlist_url: str | None
     video_url: str | None
     thumbnail_url: str | None
+    author_username: str | None = Field(
+        None, description="Who wrote it (null when the account is gone or the list omits it)."
+    )
+    author_display_name: str | None = None

@@ -47,7 +47,9 @@ def _bible_out(row: SceneBible, response: Response) -> BibleOut:
     return BibleOut(version=row.version, data=row.data)
 
 
-def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
+def _segment_out(
+    segment: Segment, settings: Settings, author: tuple[str, str | None] | None = None
+) -> SegmentOut:
     return SegmentOut(
         id=segment.id,
         scene_id=segment.scene_id,
@@ -60,6 +62,8 @@ def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
         hls_playlist_url=service.media_url(settings, segment.hls_playlist_key),
         video_url=service.media_url(settings, segment.video_key),
         thumbnail_url=service.media_url(settings, segment.thumbnail_key),
+        author_username=author[0] if author else None,
+        author_display_name=author[1] if author else None,
     )
 
 
@@ -94,6 +98,7 @@ async def create_scene(
 @router.get("/v1/scenes", response_model=Page[SceneOut], responses={422: P})
 async def list_scenes(
     session: ReadSessionDep,
+    settings: SettingsDep,
     topic: Annotated[
         str | None,
         Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
@@ -111,9 +116,12 @@ async def list_scenes(
 ) -> Page[SceneOut]:
     """Active scenes, newest, most liked or most recently continued first."""
     page = await service.list_scenes(session, topic=topic, sort=sort, limit=limit, cursor=cursor)
-    return Page[SceneOut](
-        items=[SceneOut.model_validate(s) for s in page.items], next_cursor=page.next_cursor
-    )
+    thumbnails = await service.scene_thumbnails(session, settings, page.items)
+    items = [
+        SceneOut.model_validate(s).model_copy(update={"thumbnail_url": thumbnails.get(s.id)})
+        for s in page.items
+    ]
+    return Page[SceneOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses={404: P, 422: P})
@@ -225,9 +233,11 @@ async def list_segments(
 ) -> Page[SegmentOut]:
     """The scene's active segments in sequence order."""
     page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
-    return Page[SegmentOut](
-        items=[_segment_out(s, settings) for s in page.items], next_cursor=page.next_cursor
-    )
+    authors = await service.segment_authors(session, page.items)
+    items = [
+        _segment_out(s, settings, authors.get(s.user_id) if s.user_id else None) for s in page.items
+    ]
+    return Page[SegmentOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -182,6 +183,25 @@ async def page_active_segments(
         cursor=cursor,
         descending=False,
     )
+
+
+async def first_thumbnail_keys(
+    session: AsyncSession, scene_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each scene's first active segment with a thumbnail: its thumbnail's key, one query."""
+    if not scene_ids:
+        return {}
+    rows = await session.execute(
+        select(Segment.scene_id, Segment.thumbnail_key)
+        .where(
+            Segment.scene_id.in_(scene_ids),
+            Segment.status == SegmentStatus.ACTIVE.value,
+            Segment.thumbnail_key.is_not(None),
+        )
+        .order_by(Segment.scene_id, Segment.sequence)
+        .ext(distinct_on(Segment.scene_id))
+    )
+    return {row.scene_id: row.thumbnail_key for row in rows}
 
 
 async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> list[Segment]:

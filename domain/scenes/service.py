@@ -20,6 +20,7 @@ from domain.scenes import repository
 from domain.scenes.access import get_visible_scene
 from domain.scenes.bible_service import check_bible
 from domain.scenes.models import Scene, SceneBible, Segment
+from domain.users import repository as users_repository
 from domain.users.models import User
 from infra.providers.moderation import ContentChecker
 from infra.settings import Settings
@@ -74,6 +75,22 @@ async def page_segments(
     """The scene's active segments in sequence order."""
     await get_visible_scene(session, scene_id, viewer)
     return await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
+
+
+async def scene_thumbnails(
+    session: AsyncSession, settings: Settings, scenes: Sequence[Scene]
+) -> dict[uuid.UUID, str | None]:
+    """The URL of each scene's first segment thumbnail (for cards), in one query."""
+    keys = await repository.first_thumbnail_keys(session, [s.id for s in scenes])
+    return {scene_id: media_url(settings, key) for scene_id, key in keys.items()}
+
+
+async def segment_authors(
+    session: AsyncSession, segments: Sequence[Segment]
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """Who wrote each segment (username, display name), so a list shows names without N queries."""
+    ids = {s.user_id for s in segments if s.user_id is not None}
+    return await users_repository.names_by_id(session, ids)
 
 
 async def playlist_segments(

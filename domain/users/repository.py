@@ -15,6 +15,18 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+async def names_by_id(
+    session: AsyncSession, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """Username and display name of each of these users, in one query."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(ids))
+    )
+    return {row.id: (row.username, row.display_name) for row in rows}
+
+
 async def get_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username.lower()))
 

@@ -379,6 +379,7 @@ OWNER_ONLY = "401 200 403 403 403 403"
 
 ROWS: tuple[Row, ...] = (
     # Operations
+    Row("GET", "/", EVERYONE_200),
     Row("GET", "/healthz", EVERYONE_200),
     Row("GET", "/readyz", EVERYONE_200),
     Row("GET", "/v1/admin/partitions", ADMINS_200),

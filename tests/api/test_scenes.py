@@ -363,6 +363,49 @@ async def test_segments_in_sequence_order_with_media_urls(
     assert first["bible_version"] == 1 and first["duration"] == 6.0
 
 
+async def test_scene_lists_carry_the_first_segment_thumbnail(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.account()
+    topic = await factory.topic()
+    bare = await factory.scene(owner, idea=await factory.idea(owner, topic))
+    shown = await factory.scene(owner, idea=await factory.idea(owner, topic))
+    await add_segment(factory.app, shown["id"], 1)  # no thumbnail yet
+    await add_segment(factory.app, shown["id"], 2, thumbnail_key=f"scenes/{shown['id']}/2/t.jpg")
+    await add_segment(factory.app, shown["id"], 3, thumbnail_key=f"scenes/{shown['id']}/3/t.jpg")
+    await add_segment(
+        factory.app, bare["id"], 1, thumbnail_key="scenes/hidden/t.jpg", status="hidden"
+    )
+    page = (await client.get("/v1/scenes", params={"topic": topic["id"]})).json()["items"]
+    thumbnails = {s["id"]: s["thumbnail_url"] for s in page}
+    base = factory.app.state.settings.public_base_url
+    assert thumbnails == {
+        shown["id"]: f"{base}/media/scenes/{shown['id']}/2/t.jpg",
+        bare["id"]: None,
+    }
+
+
+async def test_segments_name_their_authors(client: httpx.AsyncClient, factory: Factory) -> None:
+    owner = await factory.account()
+    other = await factory.account()
+    named = await client.patch(
+        "/v1/users/me", json={"display_name": "Ana the Bold"}, headers=other.headers
+    )
+    assert named.status_code == 200, named.text
+    scene = await factory.scene(owner, idea=await factory.idea_row(owner))
+    await add_segment(factory.app, scene["id"], 1, user_id=uuid.UUID(owner.id))
+    await add_segment(factory.app, scene["id"], 2, user_id=uuid.UUID(other.id))
+    await add_segment(factory.app, scene["id"], 3, user_id=uuid.UUID(owner.id))
+    await add_segment(factory.app, scene["id"], 4)  # an author gone: no name, no error
+    items = (await client.get(f"/v1/scenes/{scene['id']}/segments")).json()["items"]
+    assert [(s["author_username"], s["author_display_name"]) for s in items] == [
+        (owner.username, None),
+        (other.username, "Ana the Bold"),
+        (owner.username, None),
+        (None, None),
+    ]
+
+
 async def test_the_database_refuses_a_taken_sequence_and_an_unknown_scene(
     factory: Factory,
 ) -> None:

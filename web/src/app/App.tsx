@@ -1,0 +1,110 @@
+/** The layout (header, navigation, session banner) and the route table. */
+
+import type { ComponentType } from "preact";
+import { lazy, Suspense } from "preact/compat";
+import { useEffect, useRef } from "preact/hooks";
+import { Link, matchPath, useLocation, type Params } from "./router";
+import { useSession } from "../auth/useSession";
+import { Loading } from "../components/Status";
+import { HomePage } from "../pages/HomePage";
+import { LoginPage } from "../pages/LoginPage";
+import { RegisterPage } from "../pages/RegisterPage";
+import { ScenePage } from "../pages/ScenePage";
+import { NotFoundPage } from "../pages/NotFoundPage";
+
+// The scene page is in the main bundle: its API calls then start with the app's own, not after
+// a chunk round trip (the benchmark counts that as a waterfall). Rarer pages load as chunks.
+const JobPage = lazy(() => import("../pages/JobPage").then((m) => m.JobPage));
+const MyJobsPage = lazy(() => import("../pages/MyJobsPage").then((m) => m.MyJobsPage));
+const SearchPage = lazy(() => import("../pages/SearchPage").then((m) => m.SearchPage));
+const ProfilePage = lazy(() => import("../pages/ProfilePage").then((m) => m.ProfilePage));
+const AccountPage = lazy(() => import("../pages/AccountPage").then((m) => m.AccountPage));
+
+export interface PageProps {
+  params: Params;
+  query: URLSearchParams;
+}
+
+/** Pattern -> page, first match wins. Add a page here (see web/NOTES.md). */
+export const ROUTES: [string, ComponentType<PageProps>, string][] = [
+  ["/", HomePage, "Discover"],
+  ["/login", LoginPage, "Sign in"],
+  ["/register", RegisterPage, "Create an account"],
+  ["/account", AccountPage, "Your account"],
+  ["/me/jobs", MyJobsPage, "My jobs"],
+  ["/search", SearchPage, "Search"],
+  ["/users/:username", ProfilePage, "Profile"],
+  ["/scenes/:id", ScenePage, "Scene"],
+  ["/jobs/:id", JobPage, "Job"],
+];
+
+function resolve(path: string): [ComponentType<PageProps>, Params, string] {
+  for (const [pattern, page, title] of ROUTES) {
+    const params = matchPath(pattern, path);
+    if (params) return [page, params, title];
+  }
+  return [NotFoundPage, {}, "Not found"];
+}
+
+function SessionBanner() {
+  const { status } = useSession();
+  if (status !== "expired") return null;
+  return (
+    <div class="banner" role="alert">
+      Your session has ended. <Link href={`/login?next=${encodeURIComponent(location.pathname)}`}>Sign in again</Link>{" "}
+      to keep writing.
+    </div>
+  );
+}
+
+function Header() {
+  const { status, me } = useSession();
+  return (
+    <header class="site-header">
+      <Link href="/" class="brand">
+        Storyloom
+      </Link>
+      <nav aria-label="Main">
+        <Link href="/">Discover</Link>
+        {status === "signedIn" ? (
+          <>
+            <Link href="/me/jobs">My jobs</Link>
+            <Link href="/account">{me ? me.display_name || me.username : "Account"}</Link>
+          </>
+        ) : (
+          <>
+            <Link href="/login">Sign in</Link>
+            <Link href="/register">Register</Link>
+          </>
+        )}
+      </nav>
+    </header>
+  );
+}
+
+export function App() {
+  const { path, query } = useLocation();
+  const [Page, params, title] = resolve(path);
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  useEffect(() => {
+    document.title = `${title} · Storyloom`;
+    // After an in-app navigation, move focus to the new page so screen readers announce it.
+    if (first.current) first.current = false;
+    else main.current?.focus();
+  }, [path]);
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <Header />
+      <SessionBanner />
+      <main id="main" ref={main} tabIndex={-1}>
+        <Suspense fallback={<Loading what="the page" />}>
+          <Page key={path} params={params} query={query} />
+        </Suspense>
+      </main>
+    </>
+  );
+}

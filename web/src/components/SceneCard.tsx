@@ -1,0 +1,37 @@
+/** One scene in a list: cover (or a drawn placeholder), title, contributors, duration. */
+
+import type { Schemas } from "../api/client";
+import { Link } from "../app/router";
+import { formatDuration, plural } from "./format";
+
+/** cover_url comes with scene exports; until then (or without one) the first segment's thumbnail. */
+type Scene = Schemas["SceneOut"] & { cover_url?: string | null };
+
+/** A stable hue per scene, so placeholders tell scenes apart. */
+function hue(id: string): number {
+  let h = 0;
+  for (const c of id) h = (h * 31 + c.charCodeAt(0)) % 360;
+  return h;
+}
+
+export function SceneCard({ scene }: { scene: Scene }) {
+  const image = scene.cover_url ?? scene.thumbnail_url ?? null;
+  return (
+    <li class="card">
+      <Link href={`/scenes/${scene.id}`} class="card-link">
+        {image ? (
+          <img class="cover" src={image} alt="" loading="lazy" width={320} height={180} />
+        ) : (
+          <div class="cover placeholder" aria-hidden="true" style={{ "--hue": hue(scene.id) }}>
+            {scene.title.slice(0, 1).toUpperCase()}
+          </div>
+        )}
+        <span class="card-title">{scene.title}</span>
+      </Link>
+      <p class="meta">
+        {plural(scene.contributor_count, "contributor")} · {plural(scene.segment_count, "segment")} ·{" "}
+        {formatDuration(scene.total_duration)}
+      </p>
+    </li>
+  );
+}

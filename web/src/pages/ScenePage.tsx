@@ -1,0 +1,164 @@
+/** Watch and write: the scene's player with chapters, its segments, the bible, the continue box. */
+
+import { useMemo, useState } from "preact/hooks";
+import { api, unwrap, type Schemas } from "../api/client";
+import type { PageProps } from "../app/App";
+import { Link } from "../app/router";
+import { BiblePanel } from "../components/BiblePanel";
+import { ContinueBox } from "../components/ContinueBox";
+import { formatDuration, plural, timeAgo } from "../components/format";
+import { Player, type Chapter } from "../components/Player";
+import { DownloadButton, LikeButton } from "../components/SceneActions";
+import { Empty, Loading, ProblemMessage } from "../components/Status";
+import { useLoaded } from "../components/useLoaded";
+import type { Job } from "../jobs/follow";
+
+type Scene = Schemas["SceneOut"] & { cover_url?: string | null };
+/** Author fields are optional so the page works against an API that does not name authors yet. */
+type Segment = Schemas["SegmentOut"] & { author_username?: string | null; author_display_name?: string | null };
+
+function authorOf(segment: Segment): string {
+  return segment.author_display_name || segment.author_username || "a contributor";
+}
+
+/** Every segment (the chapters need them all); a long scene takes more than one page. */
+async function allSegments(sceneId: string): Promise<Segment[]> {
+  const items: Segment[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: Segment[]; next_cursor?: string | null } = await unwrap(
+      api.GET("/v1/scenes/{scene_id}/segments", {
+        params: { path: { scene_id: sceneId }, query: { limit: 100, cursor } },
+      }),
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor ?? null;
+  } while (cursor);
+  return items;
+}
+
+export function chaptersOf(segments: Segment[]): Chapter[] {
+  let start = 0;
+  return segments.map((s) => {
+    const chapter = { start, title: `Part ${s.sequence} · by ${authorOf(s)}` };
+    start += s.duration;
+    return chapter;
+  });
+}
+
+function SegmentList({ segments, now }: { segments: Segment[]; now: number }) {
+  if (!segments.length) return <Empty>No segments yet: be the first to continue this scene.</Empty>;
+  return (
+    <ol class="segments">
+      {segments.map((s) => (
+        <li key={s.id}>
+          <div class="meta">
+            Part {s.sequence} · by{" "}
+            {s.author_username ? (
+              <Link href={`/users/${s.author_username}`}>
+                <strong>{authorOf(s)}</strong>
+              </Link>
+            ) : (
+              authorOf(s)
+            )}{" "}
+            ·{" "}
+            <time dateTime={s.created_at} title={new Date(s.created_at).toLocaleString()}>
+              {timeAgo(s.created_at, now)}
+            </time>{" "}
+            · {formatDuration(s.duration)}
+          </div>
+          <p>{s.text}</p>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export function ScenePage({ params }: PageProps) {
+  const sceneId = params.id;
+  const path = { params: { path: { scene_id: sceneId } } };
+  // Both requests start on the first render (no waterfall); the bible panel starts its own beside them.
+  const scene = useLoaded(() => unwrap(api.GET("/v1/scenes/{scene_id}", path)) as Promise<Scene>, [sceneId]);
+  const segments = useLoaded(() => allSegments(sceneId), [sceneId]);
+  const [grown, setGrown] = useState({ version: 0, startAt: null as number | null });
+  const chapters = useMemo(() => chaptersOf(segments.data ?? []), [segments.data]);
+
+  function onFinalReady(job: Job) {
+    // The playlist already names the new segment: reload it in place and start there.
+    const result = (job.result_data ?? {}) as { duration?: number };
+    const total = (segments.data ?? []).reduce((sum, s) => sum + s.duration, 0);
+    setGrown((g) => ({ version: g.version + 1, startAt: result.duration !== undefined ? total : null }));
+    segments.reload();
+    scene.reload();
+  }
+
+  function countView() {
+    api.POST("/v1/scenes/{scene_id}/views", path).then(
+      ({ data }) => data && scene.data && scene.set({ ...scene.data, view_count: data.view_count }),
+      () => undefined, // a view that could not be counted changes nothing a person needs
+    );
+  }
+
+  if (scene.problem && !scene.data) {
+    return (
+      <ProblemMessage problem={scene.problem}>
+        <p>
+          <Link href="/">Back to Discover</Link>
+        </p>
+      </ProblemMessage>
+    );
+  }
+  const s = scene.data;
+  const hasVideo = (s?.segment_count ?? segments.data?.length ?? 0) > 0 || grown.version > 0;
+  const poster = s?.cover_url ?? segments.data?.[0]?.thumbnail_url ?? null;
+  return (
+    <div class="scene-layout">
+      <div class="scene-main">
+        {s ? (
+          <>
+            <h1>{s.title}</h1>
+            <p class="meta">
+              {plural(s.contributor_count, "contributor")} · {plural(s.segment_count, "part")} ·{" "}
+              {formatDuration(s.total_duration)} · {plural(s.view_count, "view")}
+              {s.status !== "active" ? ` · ${s.status}` : ""}
+            </p>
+            {s.description ? <p>{s.description}</p> : null}
+            <div class="row">
+              <LikeButton key={s.id} sceneId={s.id} count={s.like_count} />
+              {s.segment_count > 0 ? <DownloadButton sceneId={s.id} /> : null}
+            </div>
+          </>
+        ) : (
+          <Loading what="the scene" />
+        )}
+        {hasVideo ? (
+          <Player
+            src={`/v1/scenes/${sceneId}/playlist.m3u8`}
+            version={grown.version}
+            startAt={grown.startAt}
+            chapters={chapters}
+            poster={poster}
+            onFirstPlay={countView}
+          />
+        ) : s ? (
+          <Empty>No video yet: this scene is waiting for its first continuation.</Empty>
+        ) : null}
+        <section aria-labelledby="continue-heading">
+          <h2 id="continue-heading">Continue this scene</h2>
+          <ContinueBox sceneId={sceneId} locked={s?.status === "locked"} onFinalReady={onFinalReady} />
+        </section>
+        <section aria-labelledby="segments-heading">
+          <h2 id="segments-heading">The story so far</h2>
+          {segments.problem ? (
+            <ProblemMessage problem={segments.problem} />
+          ) : segments.data ? (
+            <SegmentList segments={segments.data} now={Date.now()} />
+          ) : (
+            <Loading what="the segments" />
+          )}
+        </section>
+      </div>
+      <BiblePanel sceneId={sceneId} refresh={grown.version} />
+    </div>
+  );
+}
