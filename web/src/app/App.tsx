@@ -16,6 +16,11 @@ const ScenePage = lazy(() => import("../pages/ScenePage").then((m) => m.ScenePag
 const JobPage = lazy(() => import("../pages/JobPage").then((m) => m.JobPage));
 const MyJobsPage = lazy(() => import("../pages/MyJobsPage").then((m) => m.MyJobsPage));
 const AccountPage = lazy(() => import("../pages/AccountPage").then((m) => m.AccountPage));
+const NewIdeaPage = lazy(() => import("../pages/NewIdeaPage").then((m) => m.NewIdeaPage));
+const NewScenePage = lazy(() => import("../pages/NewScenePage").then((m) => m.NewScenePage));
+const BibleEditPage = lazy(() => import("../pages/BibleEditPage").then((m) => m.BibleEditPage));
+const ModeratePage = lazy(() => import("../pages/ModeratePage").then((m) => m.ModeratePage));
+const AdminPage = lazy(() => import("../pages/AdminPage").then((m) => m.AdminPage));
 
 export interface PageProps {
   params: Params;
@@ -31,6 +36,11 @@ export const ROUTES: [string, ComponentType<PageProps>, string][] = [
   ["/me/jobs", MyJobsPage, "My jobs"],
   ["/scenes/:id", ScenePage, "Scene"],
   ["/jobs/:id", JobPage, "Job"],
+  ["/ideas/new", NewIdeaPage, "New idea"],
+  ["/ideas/:id/scenes/new", NewScenePage, "New scene"],
+  ["/scenes/:id/bible/edit", BibleEditPage, "Edit the bible"],
+  ["/moderate", ModeratePage, "Moderation"],
+  ["/admin", AdminPage, "Partitions"],
 ];
 
 function resolve(path: string): [ComponentType<PageProps>, Params, string] {
@@ -63,7 +73,10 @@ function Header() {
         <Link href="/">Discover</Link>
         {status === "signedIn" ? (
           <>
+            <Link href="/ideas/new">New idea</Link>
             <Link href="/me/jobs">My jobs</Link>
+            {me && (me.role === "moderator" || me.role === "admin") ? <Link href="/moderate">Moderate</Link> : null}
+            {me?.role === "admin" ? <Link href="/admin">Admin</Link> : null}
             <Link href="/account">{me ? me.display_name || me.username : "Account"}</Link>
           </>
         ) : (
