@@ -1,8 +1,9 @@
-"""Own, Moderate and Admin in a real browser: create an idea and a scene, report, hide, race the bible."""
+"""Own, Moderate and Admin in a browser: create idea and scene, report, hide, race the bible."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -122,27 +123,47 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
     await report.get_by_label("What is wrong (optional)").fill("It names a real neighbour.")
     await report.get_by_role("button", name="Send report").click()
     await expect(page.get_by_text("your report was sent to the moderators")).to_be_visible()
+    idea_id = (await client.get(f"/v1/scenes/{scene_id}")).json()["idea_id"]
+    flagged = await client.post(
+        "/v1/flags",
+        json={"target_type": "idea", "target_id": idea_id, "reason": "off_topic"},
+        headers=reader.headers,
+    )
+    assert flagged.status_code == 201, flagged.text
 
     # The moderator sees it in context, claims it and hides it.
     page = await open_as(moderator)
     await page.goto("/")
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Moderate").click()
     await expect(page.get_by_role("heading", name="Moderation", exact=True)).to_be_visible()
-    item = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=segment_text[:40]))
+    segment_heading = page.get_by_role("heading", name=segment_text[:40])
+    item = page.get_by_role("listitem").filter(has=segment_heading)
     await expect(item.get_by_role("link", name=scene_title)).to_be_visible()
     await expect(item.get_by_text("Harassment or bullying").first).to_be_visible()
     await expect(item.locator("video")).to_have_count(1)
     await item.get_by_role("button", name="Claim").click()
     review = page.get_by_role("region", name="Under review")
-    claimed = review.get_by_role("listitem").filter(has=page.get_by_role("heading", name=segment_text[:40]))
+    claimed = review.get_by_role("listitem").filter(has=segment_heading)
     await expect(claimed.get_by_text("claimed by you")).to_be_visible()
     assert await axe_violations(page) == []
+    await page.wait_for_function("document.querySelector('.context video')?.readyState >= 2")
     await screenshot(page, "moderation")
     await claimed.get_by_label("Action").select_option("hide")
     await claimed.get_by_role("button", name="Resolve").click()
     await expect(page.get_by_role("status").filter(has_text="Resolved (hide it)")).to_be_visible()
     audit = page.get_by_role("region", name="Audit trail")
     await expect(audit.get_by_role("cell", name="hide")).to_be_visible()
+
+    # A bulk decision: select the idea's item, one action for the selection.
+    waiting = page.get_by_role("region", name="Waiting for a moderator")
+    await waiting.get_by_role("checkbox", name=f"Select Idea: {idea_title}").check()
+    bulk = page.get_by_role("region", name="Bulk decision")
+    await bulk.get_by_label("Decision for all selected").select_option("none")
+    await bulk.get_by_role("button", name="Apply to 1 selected").click()
+    done = page.get_by_role("status").filter(has_text="1 selected: 1 resolved")
+    await expect(done).to_be_visible()
+    await expect(waiting.get_by_text("No reports waiting")).to_be_visible()
+    await expect(audit.get_by_role("cell", name="none")).to_be_visible()
 
     # Gone from the public pages at once: a visitor and the reporter no longer see it.
     for who in (None, reader):
@@ -209,5 +230,6 @@ async def test_moderate_and_admin_say_who_may_enter(open_as: OpenAs, factory: Fa
     await expect(page.get_by_role("heading", name="Partitions")).to_be_visible()
     for table in ("segments", "jobs"):
         section = page.get_by_role("region", name=table)
-        await expect(section.get_by_text("months ahead").or_(section.get_by_text("month ahead"))).to_be_visible()
-        await expect(section.get_by_role("row")).not_to_have_count(1)
+        await expect(section.get_by_text(re.compile(r"^\d+ months? ahead$"))).to_be_visible()
+        # The header row and at least one partition (the current month's, made by the migrations).
+        assert await section.get_by_role("row").count() > 1
