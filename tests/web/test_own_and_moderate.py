@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -100,6 +101,17 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
     await expect(page.locator("#bible-setting-primaryLocation-error")).to_be_visible()
     assert await axe_violations(page) == []
     await location.fill("The Old Pier")
+    # A field the form does not show: its error appears beside the JSON editor, at its pointer.
+    editor = page.get_by_label("The whole bible as JSON")
+    doc = json.loads(await editor.input_value())
+    doc["timeline"]["majorEvents"] = [{"segmentNumber": -1, "event": "The lamp goes out"}]
+    await editor.fill(json.dumps(doc))
+    await page.get_by_role("button", name="Create scene").click()
+    beside = page.locator("#bible-json-errors")
+    await expect(beside).to_contain_text("/timeline/majorEvents/0/segmentNumber")
+    await expect(location).to_have_attribute("aria-invalid", "false")
+    doc["timeline"]["majorEvents"][0]["segmentNumber"] = 0
+    await editor.fill(json.dumps(doc))
     await page.get_by_role("button", name="Add a plot thread").click()
     await page.get_by_label("Thread 1", exact=True).fill("Who lights the lamp?")
     await page.get_by_role("button", name="Create scene").click()

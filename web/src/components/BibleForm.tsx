@@ -6,12 +6,12 @@
 
 import { useEffect, useState } from "preact/hooks";
 import type { Problem } from "../api/problem";
+import { bibleErrors, elsewhere, type Bible, type FieldError } from "../bible/pointers";
 import type { Json } from "../bible/reapply";
 import { fieldLabel } from "./Status";
 import "../styles/manage.css";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Bible = Record<string, any>;
+export type { Bible };
 
 export const THREAD_STATUSES = ["open", "active", "dormant", "resolved", "abandoned"];
 
@@ -26,30 +26,7 @@ export function emptyBible(): Bible {
   };
 }
 
-/** The problem's field errors under `prefix` ("/bible", "/data"), by pointer inside the bible. */
-export function bibleErrors(problem: Problem | null, prefix: string): { pointer: string; message: string }[] {
-  const out: { pointer: string; message: string }[] = [];
-  for (const e of problem?.errors ?? []) {
-    for (const p of [prefix, `/body${prefix}`]) {
-      if (e.pointer === p || e.pointer.startsWith(`${p}/`)) out.push({ pointer: e.pointer.slice(p.length) || "/", message: e.message });
-    }
-  }
-  return out;
-}
-
-/** The pointers the form shows, so every other error goes beside the JSON editor. */
-export function formPointers(bible: Bible): string[] {
-  const pointers = ["/setting/primaryLocation", "/setting/timePeriod", "/styleGuide/tone", "/styleGuide/genre", "/styleGuide/visualStyle"];
-  (bible.characters ?? []).forEach((_: unknown, i: number) => {
-    pointers.push(`/characters/${i}/canonicalName`, `/characters/${i}/description`, `/characters/${i}/isActive`, `/characters/${i}`);
-  });
-  (bible.plotThreads ?? []).forEach((_: unknown, i: number) => {
-    pointers.push(`/plotThreads/${i}/description`, `/plotThreads/${i}/status`, `/plotThreads/${i}`);
-  });
-  return pointers;
-}
-
-type Errors = { pointer: string; message: string }[];
+type Errors = FieldError[];
 
 function at(errors: Errors, pointer: string): string[] {
   return errors.filter((e) => e.pointer === pointer).map((e) => e.message);
@@ -112,8 +89,7 @@ interface Props {
 
 export function BibleForm({ value, onChange, problem, prefix }: Props) {
   const errors = bibleErrors(problem, prefix);
-  const shown = formPointers(value);
-  const elsewhere = errors.filter((e) => !shown.includes(e.pointer));
+  const others = elsewhere(errors, value);
   const [text, setText] = useState(() => JSON.stringify(value, null, 2));
   const [jsonProblem, setJsonProblem] = useState<string | null>(null);
 
@@ -258,16 +234,16 @@ export function BibleForm({ value, onChange, problem, prefix }: Props) {
             class="json-editor"
             spellcheck={false}
             value={text}
-            aria-invalid={jsonProblem !== null || elsewhere.length > 0}
+            aria-invalid={jsonProblem !== null || others.length > 0}
             aria-describedby="bible-json-errors"
             onInput={(e) => editJson(e.currentTarget.value)}
           />
         </label>
         <div id="bible-json-errors">
           {jsonProblem ? <p class="field-error">Not valid JSON yet: {jsonProblem}</p> : null}
-          {elsewhere.length ? (
+          {others.length ? (
             <ul class="pointer-errors field-error">
-              {elsewhere.map((e) => (
+              {others.map((e) => (
                 <li key={e.pointer + e.message}>
                   <code>{e.pointer}</code> ({fieldLabel(e.pointer)}): {e.message}
                 </li>
