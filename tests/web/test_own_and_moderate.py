@@ -220,6 +220,28 @@ async def test_a_bible_edit_racing_another_gets_the_412_screen_and_succeeds_on_r
     assert saved["data"]["styleGuide"]["tone"] == "wry"
     assert saved["data"]["setting"]["timePeriod"] == "The age of steam"
 
+    # Both change the tone: the conflict is named, the editor keeps their own value and saves.
+    await page.get_by_label("Tone").fill("dry")
+    saved["data"]["styleGuide"]["tone"] = "bleak"
+    other = await client.put(
+        f"/v1/scenes/{scene['id']}/bible",
+        json={"data": saved["data"]},
+        headers={**owner.headers, "If-Match": '"3"'},
+    )
+    assert other.status_code == 200, other.text
+    await page.get_by_role("button", name="Save the bible").click()
+    await stale.get_by_role("button", name="Reapply my change on version 4 and save").click()
+    both = page.get_by_role("region", name="Your change and theirs touch the same places")
+    await expect(both).to_contain_text("Style guide › tone")
+    await expect(both).to_contain_text("Theirs: “bleak” · Yours: “dry”")
+    await expect(page.get_by_label("Tone")).to_have_value("bleak")
+    await both.get_by_role("button", name="Use mine").click()
+    await expect(page.get_by_label("Tone")).to_have_value("dry")
+    await page.get_by_role("button", name="Save the bible").click()
+    await expect(page.get_by_text("Saved: the bible is now at version 5")).to_be_visible()
+    final = (await client.get(f"/v1/scenes/{scene['id']}/bible")).json()["data"]
+    assert final["styleGuide"]["tone"] == "dry"
+
 
 async def test_moderate_and_admin_say_who_may_enter(open_as: OpenAs, factory: Factory) -> None:
     user, admin = await factory.account(), await factory.account(Role.ADMIN)

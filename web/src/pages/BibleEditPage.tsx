@@ -50,6 +50,7 @@ function Editor({ sceneId, start }: { sceneId: string; start: Version }) {
   async function save(data: Bible, on: Version): Promise<void> {
     setBusy(true);
     setProblem(null);
+    setSaved(null);
     try {
       const { data: stored, error, response } = await api.PUT("/v1/scenes/{scene_id}/bible", {
         params: { path: { scene_id: sceneId } },
