@@ -701,7 +701,8 @@ async def test_a_flags_target_in_context_keeps_its_scene_idea_and_media_once_hid
         segment_id = str(segment.id)
     flag = await file_flag(client, reporter, "segment", segment_id, "spam")
     url = f"/v1/moderation/flags/{flag['id']}/target"
-    assert (await act(client, moderator, flag["id"], "resolve", {"action_taken": "hide"})).is_success
+    hidden = await act(client, moderator, flag["id"], "resolve", {"action_taken": "hide"})
+    assert hidden.status_code == 200, hidden.text
 
     seen = (await client.get(url, headers=moderator.headers)).json()
     assert seen["exists"] is True and seen["status"] == "hidden"
