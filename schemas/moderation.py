@@ -139,3 +139,26 @@ class ActionOut(WireModel):
     action: str = Field(description="hide, remove, ban_user, none, dismiss or auto_flag.")
     notes: str | None
     created_at: datetime
+
+
+class TargetContextOut(WireModel):
+    """A flagged target as it is now, in its context (hidden and removed targets included)."""
+
+    target_type: TargetType
+    target_id: uuid.UUID
+    exists: bool = Field(description="False when the target was deleted for good.")
+    status: str | None
+    title: str | None = Field(description="Idea or scene title, display name, topic name.")
+    text: str | None = Field(description="Idea prompt, scene description, segment text, bio.")
+    tags: list[str]
+    author_id: uuid.UUID | None
+    author_username: str | None
+    idea_id: uuid.UUID | None = Field(description="The idea itself, or the scene's idea.")
+    idea_title: str | None
+    scene_id: uuid.UUID | None = Field(description="The scene itself, or the segment's scene.")
+    scene_title: str | None
+    sequence: int | None = Field(description="A segment's place in its scene.")
+    duration: float | None
+    hls_playlist_url: str | None = None
+    video_url: str | None = None
+    thumbnail_url: str | None = None

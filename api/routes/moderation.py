@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep
-from domain.moderation import reads, service
+from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep, SettingsDep
+from domain.moderation import context, reads, service
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from domain.scenes.service import media_url
 from domain.users.models import User
 from schemas.common import Page, Problem
 from schemas.moderation import (
@@ -27,6 +28,7 @@ from schemas.moderation import (
     QueueFlag,
     QueueItem,
     ResolveIn,
+    TargetContextOut,
     TargetType,
 )
 
@@ -107,6 +109,21 @@ async def list_queue(
 async def read_flag(flag_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep) -> FlagOut:
     """One flag, for moderators and for the user who filed it."""
     return _flag_out(await service.get_flag(session, flag_id, user), user)
+
+
+@router.get(
+    "/v1/moderation/flags/{flag_id}/target",
+    response_model=TargetContextOut,
+    responses=_problems(401, 403, 404, 422),
+)
+async def flag_target(
+    flag_id: uuid.UUID, moderator: ModeratorUser, session: ReadSessionDep, settings: SettingsDep
+) -> TargetContextOut:
+    """The flag's target in context: its text, its idea or scene, a segment's media."""
+    ctx = await context.for_flag(session, flag_id, moderator)
+    media = {name: media_url(settings, key) for name, key in ctx.media_keys.items()}
+    fields = {k: v for k, v in vars(ctx).items() if k != "media_keys"}
+    return TargetContextOut.model_validate({**fields, **media})
 
 
 @router.post(

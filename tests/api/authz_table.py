@@ -493,6 +493,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/flags", CREATES, new_flag),
     Row("GET", "/v1/moderation/flags", MODERATORS_200, params={"status": "pending"}),
     Row("GET", "/v1/moderation/flags/{flag_id}", OWNER_OR_MODERATOR),
+    Row("GET", "/v1/moderation/flags/{flag_id}/target", MODERATORS_200),
     Row("POST", "/v1/moderation/flags/{flag_id}/claim", MODERATORS_200, fresh_flag("claim", {})),
     Row(
         "POST",

@@ -678,3 +678,52 @@ async def test_file_automatic_flag_helper_for_continuations(factory: Factory) ->
             select(func.count()).where(ModerationActionRecord.target_id == uuid.UUID(scene["id"]))
         )
     assert count == 2
+
+
+async def test_a_flags_target_in_context_keeps_its_scene_idea_and_media_once_hidden(
+    client: httpx.AsyncClient, factory: Factory, moderator: Account, reporter: Account
+) -> None:
+    author = await factory.account()
+    idea = await factory.idea_row(author)
+    scene = await factory.scene(author, idea=idea)
+    async with factory.app.state.db.transaction() as session:
+        segment = Segment(
+            scene_id=uuid.UUID(scene["id"]),
+            sequence=1,
+            user_id=uuid.UUID(author.id),
+            text="Mara rings the bell twice.",
+            duration=4.0,
+            hls_playlist_key=f"scenes/{scene['id']}/1/index.m3u8",
+            thumbnail_key=f"scenes/{scene['id']}/1/thumb.jpg",
+        )
+        session.add(segment)
+        await session.flush()
+        segment_id = str(segment.id)
+    flag = await file_flag(client, reporter, "segment", segment_id, "spam")
+    url = f"/v1/moderation/flags/{flag['id']}/target"
+    hidden = await act(client, moderator, flag["id"], "resolve", {"action_taken": "hide"})
+    assert hidden.status_code == 200, hidden.text
+
+    seen = (await client.get(url, headers=moderator.headers)).json()
+    assert seen["exists"] is True and seen["status"] == "hidden"
+    assert seen["text"] == "Mara rings the bell twice." and seen["sequence"] == 1
+    assert (seen["scene_id"], seen["scene_title"]) == (scene["id"], scene["title"])
+    assert seen["idea_id"] == idea["id"] and seen["idea_title"]
+    assert (seen["author_id"], seen["author_username"]) == (author.id, author.username)
+    assert seen["hls_playlist_url"].endswith(f"/media/scenes/{scene['id']}/1/index.m3u8")
+    assert seen["video_url"] is None
+
+    idea_flag = await file_flag(client, reporter, "idea", idea["id"], "spam")
+    about_idea = await client.get(
+        f"/v1/moderation/flags/{idea_flag['id']}/target", headers=moderator.headers
+    )
+    body = about_idea.json()
+    assert body["text"].startswith("A keeper finds a letter") and body["tags"] == ["mystery"]
+    assert body["scene_id"] is None and body["hls_playlist_url"] is None
+
+    # The reporter filed the flag but reads no context; an unknown flag is 404 in words.
+    assert (await client.get(url, headers=reporter.headers)).status_code == 403
+    missing = await client.get(
+        f"/v1/moderation/flags/{uuid.uuid4()}/target", headers=moderator.headers
+    )
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM

@@ -543,6 +543,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/moderation/flags/{flag_id}/target": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Flag Target
+         * @description The flag's target in context: its text, its idea or scene, a segment's media.
+         */
+        get: operations["flag_target_v1_moderation_flags__flag_id__target_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/scenes": {
         parameters: {
             query?: never;
@@ -2248,6 +2268,72 @@ export interface components {
             partitions: components["schemas"]["PartitionOut"][];
             /** Table */
             table: string;
+        };
+        /**
+         * TargetContextOut
+         * @description A flagged target as it is now, in its context (hidden and removed targets included).
+         */
+        TargetContextOut: {
+            /** Author Id */
+            author_id: string | null;
+            /** Author Username */
+            author_username: string | null;
+            /** Duration */
+            duration: number | null;
+            /**
+             * Exists
+             * @description False when the target was deleted for good.
+             */
+            exists: boolean;
+            /** Hls Playlist Url */
+            hls_playlist_url?: string | null;
+            /**
+             * Idea Id
+             * @description The idea itself, or the scene's idea.
+             */
+            idea_id: string | null;
+            /** Idea Title */
+            idea_title: string | null;
+            /**
+             * Scene Id
+             * @description The scene itself, or the segment's scene.
+             */
+            scene_id: string | null;
+            /** Scene Title */
+            scene_title: string | null;
+            /**
+             * Sequence
+             * @description A segment's place in its scene.
+             */
+            sequence: number | null;
+            /** Status */
+            status: string | null;
+            /** Tags */
+            tags: string[];
+            /**
+             * Target Id
+             * Format: uuid
+             */
+            target_id: string;
+            /**
+             * Target Type
+             * @enum {string}
+             */
+            target_type: "idea" | "scene" | "segment" | "user" | "topic";
+            /**
+             * Text
+             * @description Idea prompt, scene description, segment text, bio.
+             */
+            text: string | null;
+            /** Thumbnail Url */
+            thumbnail_url?: string | null;
+            /**
+             * Title
+             * @description Idea or scene title, display name, topic name.
+             */
+            title: string | null;
+            /** Video Url */
+            video_url?: string | null;
         };
         /** TokenPair */
         TokenPair: {
@@ -4204,6 +4290,64 @@ export interface operations {
             };
             /** @description Content too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    flag_target_v1_moderation_flags__flag_id__target_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetContextOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,6 +19,11 @@ const MyJobsPage = lazy(() => import("../pages/MyJobsPage").then((m) => m.MyJobs
 const SearchPage = lazy(() => import("../pages/SearchPage").then((m) => m.SearchPage));
 const ProfilePage = lazy(() => import("../pages/ProfilePage").then((m) => m.ProfilePage));
 const AccountPage = lazy(() => import("../pages/AccountPage").then((m) => m.AccountPage));
+const NewIdeaPage = lazy(() => import("../pages/NewIdeaPage").then((m) => m.NewIdeaPage));
+const NewScenePage = lazy(() => import("../pages/NewScenePage").then((m) => m.NewScenePage));
+const BibleEditPage = lazy(() => import("../pages/BibleEditPage").then((m) => m.BibleEditPage));
+const ModeratePage = lazy(() => import("../pages/ModeratePage").then((m) => m.ModeratePage));
+const AdminPage = lazy(() => import("../pages/AdminPage").then((m) => m.AdminPage));
 
 export interface PageProps {
   params: Params;
@@ -36,6 +41,11 @@ export const ROUTES: [string, ComponentType<PageProps>, string][] = [
   ["/users/:username", ProfilePage, "Profile"],
   ["/scenes/:id", ScenePage, "Scene"],
   ["/jobs/:id", JobPage, "Job"],
+  ["/ideas/new", NewIdeaPage, "New idea"],
+  ["/ideas/:id/scenes/new", NewScenePage, "New scene"],
+  ["/scenes/:id/bible/edit", BibleEditPage, "Edit the bible"],
+  ["/moderate", ModeratePage, "Moderation"],
+  ["/admin", AdminPage, "Partitions"],
 ];
 
 function resolve(path: string): [ComponentType<PageProps>, Params, string] {
@@ -68,7 +78,10 @@ function Header() {
         <Link href="/">Discover</Link>
         {status === "signedIn" ? (
           <>
+            <Link href="/ideas/new">New idea</Link>
             <Link href="/me/jobs">My jobs</Link>
+            {me && (me.role === "moderator" || me.role === "admin") ? <Link href="/moderate">Moderate</Link> : null}
+            {me?.role === "admin" ? <Link href="/admin">Admin</Link> : null}
             <Link href="/account">{me ? me.display_name || me.username : "Account"}</Link>
           </>
         ) : (

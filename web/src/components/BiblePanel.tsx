@@ -77,7 +77,7 @@ function BibleView({ bible }: { bible: Bible }) {
   );
 }
 
-function DiffView({ lines }: { lines: DiffLine[] }) {
+export function DiffView({ lines }: { lines: DiffLine[] }) {
   if (!lines.length) return <Empty>These two versions are the same.</Empty>;
   return (
     <ul class="diff">

@@ -9,6 +9,8 @@ import { ContinueBox } from "../components/ContinueBox";
 import { formatDuration, plural, timeAgo } from "../components/format";
 import { Player, type Chapter } from "../components/Player";
 import { DownloadButton, LikeButton } from "../components/SceneActions";
+import { EditBibleLink } from "../components/EditBibleLink";
+import { ReportButton } from "../components/ReportButton";
 import { Empty, Loading, ProblemMessage } from "../components/Status";
 import { useLoaded } from "../components/useLoaded";
 import type { Job } from "../jobs/follow";
@@ -68,6 +70,7 @@ function SegmentList({ segments, now }: { segments: Segment[]; now: number }) {
             · {formatDuration(s.duration)}
           </div>
           <p>{s.text}</p>
+          <ReportButton targetType="segment" targetId={s.id} label={`Report part ${s.sequence}`} />
         </li>
       ))}
     </ol>
@@ -126,6 +129,8 @@ export function ScenePage({ params }: PageProps) {
             <div class="row">
               <LikeButton key={s.id} sceneId={s.id} count={s.like_count} />
               {s.segment_count > 0 ? <DownloadButton sceneId={s.id} /> : null}
+              <EditBibleLink sceneId={s.id} ownerId={s.user_id} />
+              <ReportButton targetType="scene" targetId={s.id} label="Report this scene" />
             </div>
           </>
         ) : (
