@@ -165,8 +165,11 @@ async def test_rotation_re_encrypts_so_the_old_key_can_be_dropped(
         await read(app, new_only, old_ids[0])
 
     before = await raw_row(app, old_ids[0])
+    ours = {*old_ids, partial}
+    # Other tests' rows (sign-ins under the app's own key) may share the table: they are
+    # unreadable to this keyring and left alone; none of ours may be.
     rewritten, unreadable = await rotate_all(app, rotating)
-    assert rewritten >= 6 and unreadable == []
+    assert rewritten >= 6 and ours.isdisjoint(unreadable)
     for account_id in [*old_ids, partial]:
         tokens = await read(app, new_only, account_id)
         assert tokens.access_token == ACCESS
@@ -174,7 +177,7 @@ async def test_rotation_re_encrypts_so_the_old_key_can_be_dropped(
     after = await raw_row(app, old_ids[0])
     assert all(key_id_of(blob) == "new" for blob in after) and after != before
     # Idempotent: nothing left to do, nothing rewritten.
-    assert await rotate_all(app, rotating) == (0, [])
+    assert await rotate_all(app, rotating) == (0, unreadable)
     assert await raw_row(app, old_ids[0]) == after
 
 
@@ -185,7 +188,7 @@ async def test_rotation_reports_rows_it_cannot_read_and_leaves_them(
     fine = await link(app, Keyring.parse(OLD), user_id)
     before = await raw_row(app, lost)
     rewritten, unreadable = await rotate_all(app, Keyring.parse(f"{NEW},{OLD}"), limit=1)
-    assert unreadable == [lost] and rewritten >= 1
+    assert lost in unreadable and fine not in unreadable and rewritten >= 1
     assert await raw_row(app, lost) == before
     assert (await read(app, Keyring.parse(NEW), fine)).access_token == ACCESS
 
