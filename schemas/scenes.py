@@ -86,3 +86,4 @@ class SegmentOut(WireModel):
     hls_playlist_url: str | None
     video_url: str | None
     thumbnail_url: str | None
+    captions_url: str | None = None

@@ -1,12 +1,11 @@
-"""Scenes, their versioned bible, their segments and their playlist."""
+"""Scenes, their versioned bible and their segments (playback: api/routes/playback.py)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from api.deps import (
     ContentCheckerDep,
@@ -14,11 +13,11 @@ from api.deps import (
     OptionalUser,
     ReadSessionDep,
     SessionDep,
-    SettingsDep,
 )
+from domain.media import repository as media_repository
 from domain.scenes import bible_service, service
 from domain.scenes.models import SceneBible, Segment
-from infra.settings import Settings
+from infra.media_urls import MediaUrls
 from schemas.common import Page, Problem
 from schemas.scenes import (
     BibleDiffOut,
@@ -39,7 +38,6 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 P = {"model": Problem}
-HLS = "application/vnd.apple.mpegurl"
 
 
 def _bible_out(row: SceneBible, response: Response) -> BibleOut:
@@ -47,7 +45,8 @@ def _bible_out(row: SceneBible, response: Response) -> BibleOut:
     return BibleOut(version=row.version, data=row.data)
 
 
-def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
+def segment_out(segment: Segment, urls: MediaUrls, roles: set[str]) -> SegmentOut:
+    """A segment with its URLs: stable API URLs, for the kinds of media it has."""
     return SegmentOut(
         id=segment.id,
         scene_id=segment.scene_id,
@@ -57,9 +56,7 @@ def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
         duration=segment.duration,
         bible_version=segment.bible_version,
         created_at=segment.created_at,
-        hls_playlist_url=service.media_url(settings, segment.hls_playlist_key),
-        video_url=service.media_url(settings, segment.video_key),
-        thumbnail_url=service.media_url(settings, segment.thumbnail_key),
+        **urls.segment_links(segment.id, roles),
     )
 
 
@@ -219,31 +216,15 @@ async def list_segments(
     scene_id: uuid.UUID,
     session: ReadSessionDep,
     viewer: OptionalUser,
-    settings: SettingsDep,
+    request: Request,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[SegmentOut]:
     """The scene's active segments in sequence order."""
     page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
+    roles = await media_repository.roles_of(session, [s.id for s in page.items])
+    urls = request.app.state.media_urls
     return Page[SegmentOut](
-        items=[_segment_out(s, settings) for s in page.items], next_cursor=page.next_cursor
+        items=[segment_out(s, urls, roles.get(s.id, set())) for s in page.items],
+        next_cursor=page.next_cursor,
     )
-
-
-@router.get(
-    "/v1/scenes/{scene_id}/playlist.m3u8",
-    response_class=Response,
-    responses={200: {"content": {HLS: {}}}, 404: P, 422: P},
-)
-async def scene_playlist(
-    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, settings: SettingsDep
-) -> Response:
-    """One HLS playlist that plays the whole scene, segment after segment."""
-    segments = await service.playlist_segments(session, scene_id, viewer)
-    text = await run_in_threadpool(
-        service.scene_playlist,
-        segments,
-        service.local_playlist_reader(settings),
-        lambda key: service.media_url(settings, key),
-    )
-    return Response(text, media_type=HLS)
