@@ -211,10 +211,11 @@ async def assert_referenced_intact(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=operations)
-# The hazards by name: a sweep between the touch and the bytes, then a crash; a sweep after the
-# bytes landed; a finalization after the grace and a sweep (its rows were taken: uploaded
+# The hazards by name: a sweep between the touch and the bytes, then a crash; a sweep taking an
+# older row of the same content just as the bytes land again; a sweep after the bytes landed; a finalization after the grace and a sweep (its rows were taken: uploaded
 # again); one content shared by two segments, one of them hidden.
 @example(ops=[("upload", [0], "before_put"), ("crash", 0)])
+@example(ops=[("upload", [0], "none"), ("crash", 0), ("upload", [0], "after_put"), ("finalize", 0)])
 @example(ops=[("upload", [0, 1], "after_put"), ("finalize", 0)])
 @example(ops=[("upload", [0], "none"), ("tick_sweep",), ("finalize", 0)])
 @example(
