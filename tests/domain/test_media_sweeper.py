@@ -35,7 +35,6 @@ from infra.storage import LocalStorage, S3Storage, Storage
 from tests.conftest import asyncpg_dsn
 from tests.factories import Factory
 from tests.scratch import private_database
-from tests.worker.test_playback_e2e import s3_endpoint  # noqa: F401 - a fixture
 
 GRACE = 3600
 CONTENTS = 5
@@ -151,7 +150,8 @@ async def run_scenario(world: World, storage: Storage, ops: list[Any], work: Pat
                 segment_id = uuid.uuid4()
                 async with conn.transaction() as tx:
                     created = await tx.driver.fetchval(
-                        "INSERT INTO segments (id, scene_id, sequence, text) VALUES ($1, $2, $3, 'x')"
+                        "INSERT INTO segments (id, scene_id, sequence, text)"
+                        " VALUES ($1, $2, $3, 'x')"
                         " RETURNING created_at",
                         segment_id,
                         uuid.UUID(scene["id"]),
@@ -211,9 +211,10 @@ async def assert_referenced_intact(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=operations)
-# The hazards by name: a sweep between the touch and the bytes, then a crash; a sweep taking an
-# older row of the same content just as the bytes land again; a sweep after the bytes landed; a finalization after the grace and a sweep (its rows were taken: uploaded
-# again); one content shared by two segments, one of them hidden.
+# The hazards by name: a sweep between the touch and the bytes, then a crash; a sweep taking
+# an older row of the same content just as the bytes land again; a sweep after the bytes
+# landed; a finalization after the grace and a sweep (its rows were taken: uploaded again);
+# one content shared by two segments, one of them hidden.
 @example(ops=[("upload", [0], "before_put"), ("crash", 0)])
 @example(ops=[("upload", [0], "none"), ("crash", 0), ("upload", [0], "after_put"), ("finalize", 0)])
 @example(ops=[("upload", [0, 1], "after_put"), ("finalize", 0)])
@@ -246,7 +247,7 @@ async def test_the_same_on_s3(
     world: World,
     tmp_path: Path,
     s3_endpoint: str,
-    ops: list[Any],  # noqa: F811
+    ops: list[Any],
 ) -> None:
     import boto3
 

@@ -9,7 +9,6 @@ content stops playing.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +26,6 @@ from domain.scenes.models import Segment
 from infra.media import probe
 from infra.settings import Settings
 from tests.factories import Factory
-from tests.infra.moto_server import DUMMY_CREDENTIALS, moto_server
 from tests.worker.captioning import CUES, CaptioningRenderer
 from tests.worker.processes import free_port
 from tests.worker.running import stop
@@ -47,21 +45,6 @@ class Deployment:
     factory: Factory
     settings: Settings
     s3: Any = None
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Any:
-    saved = {k: os.environ.get(k) for k in DUMMY_CREDENTIALS}
-    os.environ.update(DUMMY_CREDENTIALS)
-    try:
-        with moto_server() as url:
-            yield url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
