@@ -109,6 +109,18 @@ def _entries(playlist: str) -> list[str]:
     return [line for line in playlist.splitlines() if line and not line.startswith("#")]
 
 
+async def _subtitle_cues(url: str) -> tuple[str, float]:
+    """ffmpeg reads a subtitles playlist as a player would: (its cues as WebVTT, duration)."""
+    process = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-v", "error", "-i", url, "-f", "webvtt", "-",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode(), (await probe(url)).duration
+
+
 def _assert_signed_for(url: str, seconds: int) -> None:
     query = parse_qs(urlparse(url).query)
     assert query["X-Amz-Expires"] == [str(seconds)], url
@@ -158,6 +170,16 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     assert [text for *_, text in CUES] == [
         line for line in vtt.splitlines() if line.startswith("<v")
     ]
+    # ffmpeg plays the subtitles rendition the master names: the script's lines, in time.
+    cues, subtitles_length = await _subtitle_cues(
+        f"{d.base}/v1/segments/{segment_id}/captions.m3u8"
+    )
+    assert subtitles_length == pytest.approx(first["duration"], abs=0.2)
+    assert [line for line in cues.splitlines() if line and line[0].isalpha()] == [
+        "WEBVTT",
+        *(text.split(">", 1)[1] for *_, text in CUES),
+    ]
+    assert all(end <= first["duration"] for _, end, _ in CUES)
     redirect = await d.client.get(_absolute(d.base, first["captions_url"]))
     assert redirect.status_code == 307
     assert (
@@ -188,6 +210,12 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     assert len(_entries(scene_subs.text)) == 2 and "#EXT-X-DISCONTINUITY" in scene_subs.text
     lengths = [float(x) for x in re.findall(r"#EXTINF:([0-9.]+)", scene_subs.text)]
     assert sum(lengths) == pytest.approx(total, abs=0.3)
+    # ffmpeg 5.1 joins WebVTT files without applying their timestamp maps (players do): only
+    # the rendition's length is its to judge.
+    _, scene_subtitles_length = await _subtitle_cues(
+        f"{d.base}/v1/scenes/{scene['id']}/captions.m3u8"
+    )
+    assert scene_subtitles_length == pytest.approx(total, abs=0.5)
 
     # A browser on another origin may fetch playlists (and, under S3, the bucket's objects).
     cors = await d.client.get(scene_master, headers={"Origin": "https://player.example"})
