@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from botocore.exceptions import ClientError
 from fastapi import FastAPI
 
 from api.consistency import ConsistencyTokenMiddleware
@@ -73,8 +74,12 @@ async def ensure_admin(db: Database, settings: Settings) -> None:
 async def bootstrap_storage(storage: Storage, settings: Settings) -> None:
     """A bucket we own gets CORS rules, so a player on another origin can fetch its media."""
     if isinstance(storage, S3Storage) and settings.s3_manage_cors and settings.cors_origins:
-        await storage.put_cors(settings.cors_origins)
-        log.info("bucket_cors_set", bucket=storage.bucket, origins=settings.cors_origins)
+        try:
+            await storage.put_cors(settings.cors_origins)
+        except ClientError as exc:  # no s3:PutBucketCORS: serve anyway, say so
+            log.warning("bucket_cors_not_set", bucket=storage.bucket, error=str(exc))
+        else:
+            log.info("bucket_cors_set", bucket=storage.bucket, origins=settings.cors_origins)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -68,9 +68,7 @@ class SegmentMedia(Base):
         PrimaryKeyConstraint("segment_id", "role", "position"),
         # To segment_sequences, not the partitioned segments: moving a segment row between
         # partitions (infra/partitions.py) deletes it from one, which would cascade here.
-        ForeignKeyConstraint(
-            ["segment_id"], ["segment_sequences.segment_id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["segment_id"], ["segment_sequences.segment_id"], ondelete="CASCADE"),
         CheckConstraint(enum_check("role", tuple(MediaRole)), name="role"),
         CheckConstraint("position >= 0", name="position_nonnegative"),
         Index("ix_segment_media_object_sha256", "object_sha256"),

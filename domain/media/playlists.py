@@ -55,9 +55,7 @@ def video(segments: Sequence[SegmentFiles], url: Callable[[str], str]) -> str:
     return _media([[(url(key), d) for key, d in s.chunks] for s in segments if s.playable])
 
 
-def captions(
-    segments: Sequence[SegmentFiles], url: Callable[[str], str], blank_uri: str
-) -> str:
+def captions(segments: Sequence[SegmentFiles], url: Callable[[str], str], blank_uri: str) -> str:
     """One subtitle file per playable segment, lasting as long as its chunks; a segment
     without captions gets a blank one, so the cues of the next stay in place."""
     return _media(

@@ -197,7 +197,9 @@ async def live_scene_files(session: AsyncSession, scene_id: uuid.UUID) -> list[S
     return _collect(rows)
 
 
-async def roles_of(session: AsyncSession, segment_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+async def roles_of(
+    session: AsyncSession, segment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, set[str]]:
     """Which kinds of media each segment has (for its URLs in a list)."""
     if not segment_ids:
         return {}

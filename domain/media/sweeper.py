@@ -52,8 +52,7 @@ async def referrers(session: AsyncSession) -> list[tuple[str, str]]:
 
 def _unreferenced(refs: list[tuple[str, str]]) -> str:
     clauses = [
-        f"NOT EXISTS (SELECT 1 FROM {_quote(t)} r WHERE r.{_quote(c)} = m.sha256)"
-        for t, c in refs
+        f"NOT EXISTS (SELECT 1 FROM {_quote(t)} r WHERE r.{_quote(c)} = m.sha256)" for t, c in refs
     ]
     return " AND ".join(clauses) or "TRUE"
 

@@ -36,6 +36,8 @@ def media_of(out: dict[str, Any]) -> Media:
 async def run(stage: StageRun) -> dict[str, Any]:
     started = time.perf_counter()
     script_out = stage.outputs["script_expansion"]
+    if "chunks" not in stage.outputs["upload"]:  # uploaded before media was content-addressed
+        stage.outputs["upload"] = await upload.run(stage)
     media = media_of(stage.outputs["upload"])
     # Touched now, so no sweep takes them before the transaction below references them; one
     # already taken (a run that waited past the grace period) is uploaded again.
