@@ -452,3 +452,23 @@ async def test_a_scene_with_some_captions_offers_them_all_along(
     assert subtitles.count("#EXTINF:3.500000,") == 2
     blank = await client.get(entries[0])
     assert blank.status_code == 200 and blank.text.startswith("WEBVTT")
+
+
+async def test_playback_routes_refuse_bad_ids_with_problems(client: httpx.AsyncClient) -> None:
+    for path in ("playlist.m3u8", "video.m3u8", "captions.m3u8", "video.mp4", "captions.vtt"):
+        malformed = await client.get(f"/v1/segments/not-a-uuid/{path}")
+        assert malformed.status_code == 422 and malformed.headers["content-type"] == PROBLEM
+        unknown = await client.get(f"/v1/segments/{uuid.uuid4()}/{path}")
+        assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM
+    for path in ("video.m3u8", "captions.m3u8"):
+        assert (await client.get(f"/v1/scenes/{uuid.uuid4()}/{path}")).status_code == 404
+    # CORS preflight from a player on another origin (MEDIA_CORS_ORIGINS defaults to any).
+    preflight = await client.options(
+        f"/v1/segments/{uuid.uuid4()}/video.m3u8",
+        headers={"Origin": "https://player.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    # The rest of the API keeps the same-origin rule.
+    other = await client.get("/v1/scenes", headers={"Origin": "https://player.example"})
+    assert "access-control-allow-origin" not in other.headers
