@@ -17,7 +17,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media.models import MediaRole
-from domain.scenes.models import SceneStatus, SegmentStatus
+from domain.scenes.models import PUBLIC_SCENE_STATUSES, SegmentStatus
 from infra.raw_sql import Prepared, Runner
 
 _SHAS = bindparam("shas", type_=ARRAY(String(64)))
@@ -145,8 +145,8 @@ class SegmentFiles:
 
 
 _PUBLIC = (
-    "sc.status IN ('" + SceneStatus.ACTIVE.value + "', '" + SceneStatus.LOCKED.value + "')"
-    " AND s.status = '" + SegmentStatus.ACTIVE.value + "'"
+    "sc.status IN (" + ", ".join(f"'{status}'" for status in PUBLIC_SCENE_STATUSES) + ")"
+    f" AND s.status = '{SegmentStatus.ACTIVE.value}'"
 )
 _FILES = f"""
 SELECT s.id, s.sequence, s.duration, m.role, m.position, m.duration AS part, o.key

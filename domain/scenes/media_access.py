@@ -10,13 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media import repository as media_repository
 from domain.media.store import OBJECT_PREFIX
-from domain.scenes.models import Scene, SceneStatus, Segment, SegmentSequence, SegmentStatus
+from domain.scenes.models import (
+    PUBLIC_SCENE_STATUSES,
+    Scene,
+    Segment,
+    SegmentSequence,
+    SegmentStatus,
+)
 
 # Segment media is written under scenes/<scene id>/segments/<job id>/ (worker/pipeline/runtime.py).
 _SEGMENT_MEDIA = re.compile(
     r"^scenes/(?P<scene>[0-9a-f-]{36})/segments/(?P<job>[0-9a-f-]{36})/[^/]+$"
 )
-PUBLIC_SCENE_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
 
 
 def segment_media_owner(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
