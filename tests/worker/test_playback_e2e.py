@@ -58,9 +58,14 @@ async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     return server, task, f"http://127.0.0.1:{port}"
 
 
+@pytest.fixture
+def cors_origins() -> str:
+    return "https://player.example"
+
+
 @pytest.fixture(params=["local", "s3"])
 async def deployment(
-    request: pytest.FixtureRequest, settings: Settings, tmp_path: Any
+    request: pytest.FixtureRequest, settings: Settings, tmp_path: Any, cors_origins: str
 ) -> AsyncIterator[Deployment]:
     from api.app import create_app
 
@@ -68,7 +73,7 @@ async def deployment(
         "queue_name": f"{settings.queue_name}:playback:{uuid.uuid4().hex[:6]}",
         "media_dir": tmp_path / "media",
         "media_url_seconds": URL_SECONDS,
-        "media_cors_origins": "https://player.example",
+        "media_cors_origins": cors_origins,
     }
     s3 = None
     if request.param == "s3":
