@@ -100,7 +100,10 @@ async def test_hlsjs_plays_the_scene_with_its_captions(
         await browser.wait()
     assert page, "the page never reported"
     report = json.loads(page[0])
-    assert not [line for line in report["log"] if line.startswith("error")], report
+    # Non-fatal ones may come (hls.js skips the hole before a chunk's first sample): no fatal.
+    fatal = [line for line in report["log"] if line.startswith("error") and line.endswith(":true")]
+    assert not fatal, report
+    assert "subtitles:0:true" in report["log"] and "subtitles:1:true" in report["log"]
     assert report["duration"] == pytest.approx(sum(durations), abs=0.5)
     assert report["buffered"] == pytest.approx(sum(durations), abs=0.5)
     assert report["tracks"] == 1
