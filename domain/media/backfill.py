@@ -8,19 +8,21 @@ Idempotent: a segment that has media rows is skipped.
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import posixpath
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import text
 
 from domain.media.models import MediaRole
-from domain.media.store import object_key
+from domain.media.store import store_path
 from infra.db import Database
 from infra.logging import get_logger
-from infra.storage import ObjectNotFound, Storage, content_type_for, validate_key
+from infra.storage import ObjectNotFound, Storage, validate_key
 
 log = get_logger(__name__)
 
@@ -30,10 +32,6 @@ _LEGACY = text(
     " WHERE s.hls_playlist_key IS NOT NULL"
     " AND NOT EXISTS (SELECT 1 FROM segment_media m WHERE m.segment_id = s.id)"
     " ORDER BY s.created_at, s.id"
-)
-_OBJECT = text(
-    "INSERT INTO media_objects (sha256, key, size, content_type) VALUES (:sha, :key, :size, :type)"
-    " ON CONFLICT (sha256) DO UPDATE SET touched_at = now()"
 )
 _REFERENCE = text(
     "INSERT INTO segment_media (segment_id, segment_created_at, role, position, object_sha256,"
@@ -64,20 +62,24 @@ def playlist_chunks(playlist_key: str, body: str) -> list[tuple[str, float]]:
     return chunks
 
 
-async def _store(db: Database, storage: Storage, key: str) -> str:
-    """Store the object at `key` again by digest (row first, then bytes); returns the digest."""
+async def _store(db: Database, storage: Storage, key: str, work: Path) -> str:
+    """The object at `key` stored again by digest; returns the digest."""
+    copy = work / f"{uuid.uuid4().hex}{posixpath.splitext(key)[1].lower()}"
     data = await storage.read_bytes(key)
-    sha = hashlib.sha256(data).hexdigest()
-    new_key = object_key(sha, posixpath.splitext(key)[1].lower())
-    async with db.transaction() as session:
-        params = {"sha": sha, "key": new_key, "size": len(data), "type": content_type_for(new_key)}
-        await session.execute(_OBJECT, params)
-    await storage.put_bytes(new_key, data)
-    return sha
+    await asyncio.to_thread(copy.write_bytes, data)
+    try:
+        return (await store_path(db, storage, copy)).sha256
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 async def _backfill_one(
-    db: Database, storage: Storage, segment_id: uuid.UUID, at: datetime, keys: list[str | None]
+    db: Database,
+    storage: Storage,
+    segment_id: uuid.UUID,
+    at: datetime,
+    keys: list[str | None],
+    work: Path,
 ) -> None:
     playlist_key, video_key, thumbnail_key = keys
     assert playlist_key is not None
@@ -86,12 +88,12 @@ async def _backfill_one(
     if not chunks:
         raise ValueError("its playlist has no entries")
     refs: list[tuple[MediaRole, int, str, float | None]] = [
-        (MediaRole.CHUNK, i, await _store(db, storage, key), seconds)
+        (MediaRole.CHUNK, i, await _store(db, storage, key, work), seconds)
         for i, (key, seconds) in enumerate(chunks)
     ]
     for role, key in ((MediaRole.VIDEO, video_key), (MediaRole.THUMBNAIL, thumbnail_key)):
         if key:
-            refs.append((role, 0, await _store(db, storage, key), None))
+            refs.append((role, 0, await _store(db, storage, key, work), None))
     async with db.transaction() as session:
         for role, position, sha, duration in refs:
             await session.execute(
@@ -112,14 +114,15 @@ async def backfill(db: Database, storage: Storage) -> BackfillResult:
     result = BackfillResult()
     async with db.session() as session:
         legacy = list(await session.execute(_LEGACY))
-    for row in legacy:
-        keys = [row.hls_playlist_key, row.video_key, row.thumbnail_key]
-        try:
-            await _backfill_one(db, storage, row.id, row.created_at, keys)
-        except (ObjectNotFound, ValueError, UnicodeDecodeError) as exc:
-            result.skipped[row.id] = str(exc) or type(exc).__name__
-            log.warning("media_backfill_skipped", segment_id=str(row.id), error=str(exc))
-        else:
-            result.done.append(row.id)
+    with tempfile.TemporaryDirectory(prefix="storyloom-backfill-") as name:
+        for row in legacy:
+            keys = [row.hls_playlist_key, row.video_key, row.thumbnail_key]
+            try:
+                await _backfill_one(db, storage, row.id, row.created_at, keys, Path(name))
+            except (ObjectNotFound, ValueError, UnicodeDecodeError) as exc:
+                result.skipped[row.id] = str(exc) or type(exc).__name__
+                log.warning("media_backfill_skipped", segment_id=str(row.id), error=str(exc))
+            else:
+                result.done.append(row.id)
     log.info("media_backfilled", done=len(result.done), skipped=len(result.skipped))
     return result
