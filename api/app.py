@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from botocore.exceptions import ClientError
 from fastapi import FastAPI
 
 from api.consistency import ConsistencyTokenMiddleware
 from api.errors import install_error_handlers
+from api.media_cors import MediaCorsMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.routes import (
     admin,
@@ -20,6 +22,7 @@ from api.routes import (
     metrics,
     moderation,
     ops,
+    playback,
     scenes,
     search,
     topics,
@@ -29,18 +32,20 @@ from api.web import install_web_app
 from domain.users import service as users_service
 from infra.db import Database
 from infra.logging import configure_logging, get_logger
+from infra.media_urls import MediaUrls
 from infra.metrics import instrument
 from infra.oidc import OIDCRegistry
 from infra.queue import connect_queue
 from infra.security import VerifiedTokens
 from infra.settings import Settings, get_settings
-from infra.storage import storage_from_settings
+from infra.storage import S3Storage, Storage, storage_from_settings
 
 log = get_logger("api")
 # Starlette matches routes in order: the routes a frontend polls every second come first.
 ROUTERS = (
     jobs.router,
     ops.router,
+    playback.router,
     metrics.router,
     auth.router,
     users.router,
@@ -68,6 +73,17 @@ async def ensure_admin(db: Database, settings: Settings) -> None:
     log.info("admin_ensured", email=settings.admin_email)
 
 
+async def bootstrap_storage(storage: Storage, settings: Settings) -> None:
+    """A bucket we own gets CORS rules, so a player on another origin can fetch its media."""
+    if isinstance(storage, S3Storage) and settings.s3_manage_cors and settings.cors_origins:
+        try:
+            await storage.put_cors(settings.cors_origins)
+        except ClientError as exc:  # no s3:PutBucketCORS: serve anyway, say so
+            log.warning("bucket_cors_not_set", bucket=storage.bucket, error=str(exc))
+        else:
+            log.info("bucket_cors_set", bucket=storage.bucket, origins=settings.cors_origins)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -78,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.db.start()
         app.state.queue = await connect_queue(settings)
         app.state.storage = storage_from_settings(settings)
+        app.state.media_urls = MediaUrls(settings, app.state.storage)
+        await bootstrap_storage(app.state.storage, settings)
         await ensure_admin(app.state.db, settings)
         try:
             yield
@@ -99,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_web_app(app, settings.web_dist_dir)  # after the API: its fallback catches only misses
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(MediaCorsMiddleware, origins=settings.cors_origins)
     app.add_middleware(ConsistencyTokenMiddleware)
     app.add_middleware(RequestContextMiddleware)
     instrument(app)  # outermost: times everything, sees the matched route afterwards

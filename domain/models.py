@@ -4,6 +4,7 @@ from domain.base import Base
 from domain.engagement.models import Like, SceneView
 from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
+from domain.media.models import MediaObject, SegmentMedia
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.partitions.models import PartitionArchive
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
@@ -19,6 +20,7 @@ __all__ = [
     "Job",
     "JobIdempotencyKey",
     "Like",
+    "MediaObject",
     "ModerationActionRecord",
     "ModerationFlag",
     "OAuthAccount",
@@ -30,6 +32,7 @@ __all__ = [
     "SceneView",
     "SearchWord",
     "Segment",
+    "SegmentMedia",
     "SegmentSequence",
     "Topic",
     "TopicProposal",

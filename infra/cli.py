@@ -9,6 +9,8 @@
     storyloom partitions restore jobs_pYYYY_MM
     storyloom secrets generate-key [--key-id KID]
     storyloom secrets rotate [--batch-size N]
+    storyloom media backfill
+    storyloom media sweep [--grace-seconds N]
 
 A password can come from standard input (--password-stdin), from STORYLOOM_NEW_PASSWORD, or from
 a prompt, so that it does not have to land in the shell history.
@@ -28,6 +30,8 @@ from alembic.config import Config
 from pydantic import ValidationError
 
 from domain.errors import DomainError
+from domain.media.backfill import backfill
+from domain.media.sweeper import sweep
 from domain.users import oauth as users_oauth
 from domain.users import repository as users_repository
 from domain.users import service as users_service
@@ -231,6 +235,29 @@ async def secrets_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return await with_database(settings, work)
 
 
+async def media_backfill(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        result = await backfill(db, storage_from_settings(settings))
+        print(f"{len(result.done)} segments given media rows, {len(result.skipped)} skipped")
+        for segment_id, reason in result.skipped.items():
+            print(f"  skipped {segment_id}: {reason}")
+        return 1 if result.skipped else 0
+
+    return await with_database(settings, work)
+
+
+async def media_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        grace = settings.media_orphan_grace_seconds
+        if args.grace_seconds is not None:
+            grace = args.grace_seconds
+        result = await sweep(db, storage_from_settings(settings), grace)
+        print(f"{len(result.removed)} unreferenced objects removed")
+        return 0
+
+    return await with_database(settings, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storyloom", description="Storyloom operations.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -279,6 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument(
         "--batch-size", type=int, choices=range(1, 10_001), metavar="N", default=500
     )
+
+    media = sub.add_parser("media", help="content-addressed media objects")
+    media_sub = media.add_subparsers(dest="action", required=True)
+    media_sub.add_parser(
+        "backfill", help="media rows for segments made before content addressing (idempotent)"
+    )
+    sweeping = media_sub.add_parser("sweep", help="remove objects nothing references, now")
+    sweeping.add_argument(
+        "--grace-seconds", type=int, metavar="N", help="default: MEDIA_ORPHAN_GRACE_SECONDS"
+    )
     return parser
 
 
@@ -299,6 +336,8 @@ def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> 
             ("partitions", "archive"): partitions_archive,
             ("partitions", "restore"): partitions_restore,
             ("secrets", "rotate"): secrets_rotate,
+            ("media", "backfill"): media_backfill,
+            ("media", "sweep"): media_sweep,
         }
         return asyncio.run(handlers[(args.command, args.action)](settings, args))
     except (CommandError, DomainError, ArchiveError, KeyringError) as exc:

@@ -243,3 +243,45 @@ class HlsPackager:
 
 def _since(started: float) -> float:
     return round(time.perf_counter() - started, 4)
+
+
+def chunk_durations(playlist: Path) -> list[float]:
+    """The EXTINF duration of each chunk of a media playlist ffmpeg wrote, in order."""
+    durations = []
+    for line in playlist.read_text().splitlines():
+        if line.startswith("#EXTINF:"):
+            durations.append(float(line[len("#EXTINF:") :].split(",", 1)[0]))
+    return durations
+
+
+async def start_pts(chunk: Path) -> int:
+    """The first timestamp of an MPEG-TS chunk, in 90 kHz ticks.
+
+    ffmpeg's mpegts muxer does not start at zero (its mux delay shifts everything by 1.4 s,
+    plus the codecs' own delays), and a player maps WebVTT cue times onto the video through
+    this value (the captions' X-TIMESTAMP-MAP).
+    """
+    process = await asyncio.create_subprocess_exec(
+        "ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0",
+        str(chunk),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise MediaError(f"ffprobe failed on {chunk}", err.decode(errors="replace"))
+    try:
+        return round(float(out.decode().strip()) * 90_000)
+    except ValueError as exc:
+        raise MediaError(f"no start time in {chunk}", out.decode(errors="replace")) from exc
+
+
+def timed_captions(source: Path, target: Path, mpegts: int) -> Path:
+    """`source` WebVTT with X-TIMESTAMP-MAP after its header: cue time 0 is PTS `mpegts`."""
+    lines = source.read_text(encoding="utf-8-sig").splitlines()
+    if not lines or not lines[0].startswith("WEBVTT"):
+        raise MediaError(f"{source} is not a WebVTT file")
+    body = [line for line in lines[1:] if not line.startswith("X-TIMESTAMP-MAP")]
+    header = [lines[0], f"X-TIMESTAMP-MAP=MPEGTS:{mpegts},LOCAL:00:00:00.000"]
+    target.write_text("\n".join([*header, *body]) + "\n", encoding="utf-8")
+    return target

@@ -87,6 +87,19 @@ class Settings(BaseSettings):
     media_dir: Path = Field(ROOT / ".run" / "media", alias="MEDIA_DIR")
     s3_bucket: str | None = Field(None, alias="S3_BUCKET")
     s3_endpoint_url: str | None = Field(None, alias="S3_ENDPOINT_URL")
+    # S3: put the bucket's CORS rules (MEDIA_CORS_ORIGINS) at start-up; off when we don't own it.
+    s3_manage_cors: bool = Field(True, alias="S3_MANAGE_CORS")
+    # Media URLs: signed for this long when made (S3 without a public base URL).
+    media_url_seconds: int = Field(3600, alias="MEDIA_URL_SECONDS", ge=60, le=7 * 24 * 3600)
+    # A public bucket or CDN in front of it: permanent URLs under this base instead of signatures.
+    media_public_base_url: str | None = Field(None, alias="MEDIA_PUBLIC_BASE_URL")
+    # Objects nothing references are removed once untouched for this long.
+    media_orphan_grace_seconds: int = Field(
+        24 * 3600, alias="MEDIA_ORPHAN_GRACE_SECONDS", ge=0, le=90 * 24 * 3600
+    )
+    # Origins a browser may fetch media and playlists from ("*": any; the content is public
+    # and no credentials are sent with it), comma-separated.
+    media_cors_origins: str = Field("*", alias="MEDIA_CORS_ORIGINS")
 
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
@@ -168,6 +181,10 @@ class Settings(BaseSettings):
     def links_base_url(self) -> str:
         """The public origin put in mailed links and OpenID redirects."""
         return self.public_base_url.rstrip("/") or f"http://localhost:{self.port}"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.media_cors_origins.split(",") if o.strip()]
 
     @property
     def replica_urls(self) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from infra.settings import Settings
@@ -41,6 +42,7 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".json": "application/json",
     ".txt": "text/plain; charset=utf-8",
+    ".vtt": "text/vtt; charset=utf-8",
 }
 
 
@@ -281,7 +283,10 @@ class S3Storage(Storage):
         presign_seconds: int = PRESIGNED_URL_SECONDS,
     ) -> None:
         self.bucket = bucket
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url)
+        # SigV4 presigning: the lifetime travels in the URL (X-Amz-Expires), up to 7 days.
+        self.client = client or boto3.client(
+            "s3", endpoint_url=endpoint_url, config=Config(signature_version="s3v4")
+        )
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.presign_seconds = presign_seconds
 
@@ -354,6 +359,23 @@ class S3Storage(Storage):
         validate_prefix(prefix)
         return await asyncio.to_thread(collect)
 
+    async def put_cors(self, origins: builtins.list[str]) -> None:
+        """Let browsers on `origins` GET objects (a player on another origin fetches chunks)."""
+        rules = {
+            "CORSRules": [
+                {
+                    "AllowedMethods": ["GET", "HEAD"],
+                    "AllowedOrigins": origins,
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        }
+        await asyncio.to_thread(
+            self.client.put_bucket_cors, Bucket=self.bucket, CORSConfiguration=rules
+        )
+
     def url(self, key: str) -> str:
         validate_key(key)
         if self.public_base_url:
@@ -368,6 +390,11 @@ class S3Storage(Storage):
 def storage_from_settings(settings: Settings) -> Storage:
     """S3 when S3_BUCKET is set, else the local media directory."""
     if settings.s3_bucket:
-        return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url)
+        return S3Storage(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            public_base_url=settings.media_public_base_url,
+            presign_seconds=settings.media_url_seconds,
+        )
     base = settings.public_base_url.rstrip("/") + MEDIA_URL_PATH
     return LocalStorage(settings.media_dir, base_url=base)

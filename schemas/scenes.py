@@ -95,3 +95,4 @@ class SegmentOut(WireModel):
         None, description="Who wrote it (null when the account is gone or the list omits it)."
     )
     author_display_name: str | None = None
+    captions_url: str | None = None

@@ -19,6 +19,7 @@ from alembic.config import Config
 
 from infra.settings import ROOT, Settings
 from tests.factories import Factory
+from tests.infra.moto_server import DUMMY_CREDENTIALS, moto_server
 
 BASE_DATABASE_URL = os.environ.get(
     "DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -106,3 +107,19 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 def factory(app: object, client: httpx.AsyncClient) -> Factory:
     return Factory(app, client)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 endpoint (moto's server over HTTP) with dummy credentials in the environment."""
+    saved = {k: os.environ.get(k) for k in DUMMY_CREDENTIALS}
+    os.environ.update(DUMMY_CREDENTIALS)
+    try:
+        with moto_server() as url:
+            yield url
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -248,7 +248,13 @@ async def _failed(
 
 
 async def cleanup(runtime: Runtime, job: Any, *, keep_media: bool) -> None:
-    """Remove the job's work directory, and its uploaded media unless a segment uses it."""
+    """Remove the job's work directory.
+
+    Uploaded media is content-addressed and may be another segment's too: what no segment
+    references is the sweeper's (worker/cron.py), once the grace period has passed.
+    `keep_media` is kept for the callers' intent; media under the job's own prefix (written
+    before content addressing) is still removed when the job made no segment.
+    """
     shutil.rmtree(runtime.settings.work_dir / str(job.id), ignore_errors=True)
     if not keep_media:
         await runtime.storage.delete_prefix(f"scenes/{job.scene_id}/segments/{job.id}/")

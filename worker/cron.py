@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import cron
 
+from domain.media.sweeper import sweep
 from domain.scenes.summaries import scenes_needing_summary, summarise_scene
 from infra.archive import archive_partitions
 from infra.db import Database
@@ -117,6 +118,18 @@ def summaries_cron() -> Any:
     )
 
 
+async def sweep_media(ctx: dict[str, Any]) -> int:
+    """Remove stored objects no segment (or other table) references, past the grace period."""
+    settings: Settings = ctx["settings"]
+    result = await sweep(ctx["db"], ctx["runtime"].storage, settings.media_orphan_grace_seconds)
+    return len(result.removed)
+
+
+def sweeper_cron() -> Any:
+    """Hourly, at an odd minute; a crash's leftovers wait at most grace + an hour."""
+    return cron(sweep_media, name="sweep_media", minute=29, unique=True, timeout=1800)
+
+
 def cron_jobs(settings: Settings) -> list[Any]:
     # Fresh objects for every worker: arq keeps each cron's next run time on the CronJob
     # itself, so two workers sharing one (tests start several per process) would see the
@@ -127,4 +140,5 @@ def cron_jobs(settings: Settings) -> list[Any]:
         recovery_cron(settings.recovery_every_seconds),
         summaries_cron(),
         engagement_cron(),
+        sweeper_cron(),
     ]

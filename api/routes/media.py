@@ -1,4 +1,7 @@
-"""Media from the local media directory (with S3, players fetch from the bucket instead)."""
+"""Media from the local media directory (with S3, players fetch from the bucket instead).
+
+Object URLs are made by infra/media_urls.py; this route serves them for local storage.
+"""
 
 from __future__ import annotations
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep
+from domain.media import repository as media_repository
 from domain.moderation import context, reads, service
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from domain.scenes.service import media_url
 from domain.users.models import User
 from schemas.common import Page, Problem
 from schemas.moderation import (
@@ -117,13 +117,16 @@ async def read_flag(flag_id: uuid.UUID, user: CurrentUser, session: ReadSessionD
     responses=_problems(401, 403, 404, 422),
 )
 async def flag_target(
-    flag_id: uuid.UUID, moderator: ModeratorUser, session: ReadSessionDep, settings: SettingsDep
+    flag_id: uuid.UUID, moderator: ModeratorUser, session: ReadSessionDep, request: Request
 ) -> TargetContextOut:
     """The flag's target in context: its text, its idea or scene, a segment's media."""
     ctx = await context.for_flag(session, flag_id, moderator)
-    media = {name: media_url(settings, key) for name, key in ctx.media_keys.items()}
-    fields = {k: v for k, v in vars(ctx).items() if k != "media_keys"}
-    return TargetContextOut.model_validate({**fields, **media})
+    fields = {k: v for k, v in vars(ctx).items() if k != "media_segment_id"}
+    if (segment_id := ctx.media_segment_id) is not None:
+        roles = await media_repository.roles_of(session, [segment_id])
+        links = request.app.state.media_urls.segment_links(segment_id, roles.get(segment_id, set()))
+        fields.update({k: links[k] for k in ("hls_playlist_url", "video_url", "thumbnail_url")})
+    return TargetContextOut.model_validate(fields)
 
 
 @router.post(

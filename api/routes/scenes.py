@@ -1,12 +1,11 @@
-"""Scenes, their versioned bible, their segments and their playlist."""
+"""Scenes, their versioned bible and their segments (playback: api/routes/playback.py)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from api.deps import (
     ContentCheckerDep,
@@ -14,11 +13,11 @@ from api.deps import (
     OptionalUser,
     ReadSessionDep,
     SessionDep,
-    SettingsDep,
 )
+from domain.media import repository as media_repository
 from domain.scenes import bible_service, service
 from domain.scenes.models import SceneBible, Segment
-from infra.settings import Settings
+from infra.media_urls import MediaUrls
 from schemas.common import Page, Problem
 from schemas.scenes import (
     BibleDiffOut,
@@ -39,7 +38,6 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 P = {"model": Problem}
-HLS = "application/vnd.apple.mpegurl"
 
 
 def _bible_out(row: SceneBible, response: Response) -> BibleOut:
@@ -47,9 +45,13 @@ def _bible_out(row: SceneBible, response: Response) -> BibleOut:
     return BibleOut(version=row.version, data=row.data)
 
 
-def _segment_out(
-    segment: Segment, settings: Settings, author: tuple[str, str | None] | None = None
+def segment_out(
+    segment: Segment,
+    urls: MediaUrls,
+    roles: set[str],
+    author: tuple[str, str | None] | None = None,
 ) -> SegmentOut:
+    """A segment with its URLs (stable API URLs, for the kinds of media it has) and author."""
     return SegmentOut(
         id=segment.id,
         scene_id=segment.scene_id,
@@ -59,9 +61,7 @@ def _segment_out(
         duration=segment.duration,
         bible_version=segment.bible_version,
         created_at=segment.created_at,
-        hls_playlist_url=service.media_url(settings, segment.hls_playlist_key),
-        video_url=service.media_url(settings, segment.video_key),
-        thumbnail_url=service.media_url(settings, segment.thumbnail_key),
+        **urls.segment_links(segment.id, roles),
         author_username=author[0] if author else None,
         author_display_name=author[1] if author else None,
     )
@@ -97,8 +97,8 @@ async def create_scene(
 
 @router.get("/v1/scenes", response_model=Page[SceneOut], responses={422: P})
 async def list_scenes(
+    request: Request,
     session: ReadSessionDep,
-    settings: SettingsDep,
     topic: Annotated[
         str | None,
         Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
@@ -116,9 +116,14 @@ async def list_scenes(
 ) -> Page[SceneOut]:
     """Active scenes, newest, most liked or most recently continued first."""
     page = await service.list_scenes(session, topic=topic, sort=sort, limit=limit, cursor=cursor)
-    thumbnails = await service.scene_thumbnails(session, settings, page.items)
+    thumbnails = await service.scene_thumbnails(session, page.items)
+    urls: MediaUrls = request.app.state.media_urls
     items = [
-        SceneOut.model_validate(s).model_copy(update={"thumbnail_url": thumbnails.get(s.id)})
+        SceneOut.model_validate(s).model_copy(
+            update={"thumbnail_url": urls.segment_links(t, {"thumbnail"})["thumbnail_url"]}
+            if (t := thumbnails.get(s.id))
+            else {}
+        )
         for s in page.items
     ]
     return Page[SceneOut](items=items, next_cursor=page.next_cursor)
@@ -227,33 +232,17 @@ async def list_segments(
     scene_id: uuid.UUID,
     session: ReadSessionDep,
     viewer: OptionalUser,
-    settings: SettingsDep,
+    request: Request,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[SegmentOut]:
     """The scene's active segments in sequence order."""
     page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
+    roles = await media_repository.roles_of(session, [s.id for s in page.items])
     authors = await service.segment_authors(session, page.items)
+    urls = request.app.state.media_urls
     items = [
-        _segment_out(s, settings, authors.get(s.user_id) if s.user_id else None) for s in page.items
+        segment_out(s, urls, roles.get(s.id, set()), authors.get(s.user_id) if s.user_id else None)
+        for s in page.items
     ]
     return Page[SegmentOut](items=items, next_cursor=page.next_cursor)
-
-
-@router.get(
-    "/v1/scenes/{scene_id}/playlist.m3u8",
-    response_class=Response,
-    responses={200: {"content": {HLS: {}}}, 404: P, 422: P},
-)
-async def scene_playlist(
-    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, settings: SettingsDep
-) -> Response:
-    """One HLS playlist that plays the whole scene, segment after segment."""
-    segments = await service.playlist_segments(session, scene_id, viewer)
-    text = await run_in_threadpool(
-        service.scene_playlist,
-        segments,
-        service.local_playlist_reader(settings),
-        lambda key: service.media_url(settings, key),
-    )
-    return Response(text, media_type=HLS)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentUser, ReadSessionDep, SessionDep, SettingsDep
-from api.routes.scenes import _segment_out as segment_out  # one rendering of a segment
+from api.deps import CurrentUser, ReadSessionDep, SessionDep
+from api.routes.scenes import segment_out  # one rendering of a segment
+from domain.media import repository as media_repository
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.users import lifecycle, profiles, service
 from schemas.common import Page, Problem
@@ -95,11 +96,13 @@ async def list_profile_scenes(
 async def list_profile_segments(
     username: str,
     session: ReadSessionDep,
-    settings: SettingsDep,
+    request: Request,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[SegmentOut]:
     """A contributor's visible segments (active, in a listed scene), newest first."""
     page = await profiles.page_segments(session, username, limit=limit, cursor=cursor)
-    items = [segment_out(s, settings) for s in page.items]
+    roles = await media_repository.roles_of(session, [s.id for s in page.items])
+    urls = request.app.state.media_urls
+    items = [segment_out(s, urls, roles.get(s.id, set())) for s in page.items]
     return Page[SegmentOut](items=items, next_cursor=page.next_cursor)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.bible.delta import apply_delta
@@ -20,6 +21,8 @@ from domain.ids import new_time_id
 from domain.jobs import run_repository
 from domain.jobs.failures import BibleConflict, ContinuityViolation, SceneClosed
 from domain.jobs.models import Job, JobStage, JobStatus
+from domain.media import repository as media_repository
+from domain.media.repository import Reference
 from domain.scenes.models import SceneStatus
 from infra.raw_sql import Runner
 from schemas.script import Script
@@ -29,12 +32,22 @@ class JobNoLongerOpen(Exception):
     """The job was cancelled (or ended) before it could be finalized."""
 
 
+# (segment id, kinds of media it has) -> the result's URL fields (infra.media_urls).
+Links = Callable[[uuid.UUID, set[str]], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Media:
-    playlist_key: str
+    """The uploaded objects: `refs` become the segment's media rows (chunks in order)."""
+
     video_key: str
     thumbnail_key: str
     duration: float
+    refs: list[Reference] = field(default_factory=list)
+
+    @property
+    def roles(self) -> set[str]:
+        return {ref.role.value for ref in self.refs}
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ async def finalize(
     script: Script,
     media: Media,
     provenance: Provenance,
-    media_url: Any,
+    links: Links,
     *,
     started: float | None = None,
 ) -> dict[str, Any]:
@@ -96,9 +109,7 @@ async def finalize(
         raise SceneClosed("The scene was closed before this continuation could be added.")
     if locked.written_segment_id is not None:  # an earlier run died before marking the job
         segment_id, sequence = locked.written_segment_id, int(locked.written_sequence or 0)
-        result, output = _outcome(
-            segment_id, sequence, locked.head_version, media, media_url, started
-        )
+        result, output = _outcome(segment_id, sequence, locked.head_version, media, links, started)
         await run_repository.mark_final(
             conn,
             job,
@@ -133,7 +144,7 @@ async def finalize(
         "script": script.model_dump(mode="json"),
         "duration": media.duration,
         "bible_version": version,
-        "hls_playlist_key": media.playlist_key,
+        "hls_playlist_key": None,  # playlists are made from segment_media rows
         "video_key": media.video_key,
         "thumbnail_key": media.thumbnail_key,
         "provider": provenance.provider,
@@ -150,10 +161,13 @@ async def finalize(
         "source_job_id": job.id,
         "change_note": f"Continuation {sequence}",
     }
-    result, output = _outcome(segment_id, sequence, version, media, media_url, started)
+    result, output = _outcome(segment_id, sequence, version, media, links, started)
     await run_repository.write_segment(
         conn, job, segment, bible, result=result, message=_ready(sequence), outputs=output
     )
+    # After the segment (its segment_sequences row is the foreign key's target). An object
+    # the sweeper took meanwhile fails the foreign key, and with it this whole transaction.
+    await media_repository.reference(conn, segment_id, created_at, media.refs)
     return result
 
 
@@ -166,16 +180,15 @@ def _outcome(
     sequence: int,
     bible_version: int,
     media: Media,
-    media_url: Any,
+    links: Links,
     started: float | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The job's result_data, and the stage outputs it records (finalization's, timed)."""
+    """The job's result_data (stable API URLs, never signed ones), and the stage outputs it
+    records (finalization's, timed)."""
     result = {
         "segment_id": str(segment_id),
         "sequence": sequence,
-        "hls_playlist_url": media_url(media.playlist_key),
-        "video_url": media_url(media.video_key),
-        "thumbnail_url": media_url(media.thumbnail_key),
+        **links(segment_id, media.roles),
         "duration": media.duration,
         "bible_version": bible_version,
     }

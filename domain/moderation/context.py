@@ -35,7 +35,8 @@ class TargetContext:
     scene_title: str | None = None
     sequence: int | None = None
     duration: float | None = None
-    media_keys: dict[str, str | None] = field(default_factory=dict)
+    # The segment whose media the moderator sees playing (its URLs are made by the route).
+    media_segment_id: uuid.UUID | None = None
 
 
 async def _fill_scene(session: AsyncSession, ctx: TargetContext, scene_id: uuid.UUID) -> None:
@@ -69,11 +70,7 @@ async def for_flag(session: AsyncSession, flag_id: uuid.UUID, viewer: User) -> T
     elif isinstance(content, Segment):
         ctx.status, ctx.text = content.status, content.text
         ctx.sequence, ctx.duration = content.sequence, content.duration
-        ctx.media_keys = {
-            "hls_playlist_url": content.hls_playlist_key,
-            "video_url": content.video_key,
-            "thumbnail_url": content.thumbnail_key,
-        }
+        ctx.media_segment_id = content.id
         await _fill_scene(session, ctx, content.scene_id)
     elif isinstance(content, User):
         ctx.status = "active" if content.is_active else "banned"

@@ -8,13 +8,20 @@ import uuid
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.scenes.models import Scene, SceneStatus, Segment, SegmentSequence, SegmentStatus
+from domain.media import repository as media_repository
+from domain.media.store import OBJECT_PREFIX
+from domain.scenes.models import (
+    PUBLIC_SCENE_STATUSES,
+    Scene,
+    Segment,
+    SegmentSequence,
+    SegmentStatus,
+)
 
 # Segment media is written under scenes/<scene id>/segments/<job id>/ (worker/pipeline/runtime.py).
 _SEGMENT_MEDIA = re.compile(
     r"^scenes/(?P<scene>[0-9a-f-]{36})/segments/(?P<job>[0-9a-f-]{36})/[^/]+$"
 )
-PUBLIC_SCENE_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
 
 
 def segment_media_owner(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
@@ -32,8 +39,10 @@ async def is_public_media(session: AsyncSession, key: str) -> bool:
     """Whether `key` is a file of an active segment of a scene that is neither hidden nor removed.
 
     Everything else in the media directory (archives, work in progress, content taken down) is
-    not public, whoever asks.
+    not public, whoever asks. A content-addressed object is public while a live segment uses it.
     """
+    if key.startswith(OBJECT_PREFIX):
+        return await media_repository.is_public_object(session, key)
     owner = segment_media_owner(key)
     if owner is None:
         return False

@@ -37,6 +37,10 @@ class SceneStatus(StrEnum):
     REMOVED = "removed"
 
 
+# Scenes whose live segments the public may play (media_access, domain/media/repository.py).
+PUBLIC_SCENE_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
+
+
 class SegmentStatus(StrEnum):
     ACTIVE = "active"
     HIDDEN = "hidden"

@@ -185,14 +185,14 @@ async def page_active_segments(
     )
 
 
-async def first_thumbnail_keys(
+async def first_thumbnail_segments(
     session: AsyncSession, scene_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    """Each scene's first active segment with a thumbnail: its thumbnail's key, one query."""
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Each scene's first active segment with a thumbnail, one query."""
     if not scene_ids:
         return {}
     rows = await session.execute(
-        select(Segment.scene_id, Segment.thumbnail_key)
+        select(Segment.scene_id, Segment.id)
         .where(
             Segment.scene_id.in_(scene_ids),
             Segment.status == SegmentStatus.ACTIVE.value,
@@ -201,7 +201,7 @@ async def first_thumbnail_keys(
         .order_by(Segment.scene_id, Segment.sequence)
         .ext(distinct_on(Segment.scene_id))
     )
-    return {row.scene_id: row.thumbnail_key for row in rows}
+    return {row.scene_id: row.id for row in rows}
 
 
 async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> list[Segment]:

@@ -1,14 +1,10 @@
-"""Scenes: creation from an idea, visibility, lists, segments and the scene's HLS playlist."""
+"""Scenes: creation from an idea, visibility, lists and segments."""
 
 from __future__ import annotations
 
-import math
-import re
 import uuid
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urljoin
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +19,6 @@ from domain.scenes.models import Scene, SceneBible, Segment
 from domain.users import repository as users_repository
 from domain.users.models import User
 from infra.providers.moderation import ContentChecker
-from infra.settings import Settings
 
 
 async def create_scene(
@@ -78,11 +73,10 @@ async def page_segments(
 
 
 async def scene_thumbnails(
-    session: AsyncSession, settings: Settings, scenes: Sequence[Scene]
-) -> dict[uuid.UUID, str | None]:
-    """The URL of each scene's first segment thumbnail (for cards), in one query."""
-    keys = await repository.first_thumbnail_keys(session, [s.id for s in scenes])
-    return {scene_id: media_url(settings, key) for scene_id, key in keys.items()}
+    session: AsyncSession, scenes: Sequence[Scene]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The segment whose thumbnail stands for each scene on cards (its first), in one query."""
+    return await repository.first_thumbnail_segments(session, [s.id for s in scenes])
 
 
 async def segment_authors(
@@ -91,117 +85,3 @@ async def segment_authors(
     """Who wrote each segment (username, display name), so a list shows names without N queries."""
     ids = {s.user_id for s in segments if s.user_id is not None}
     return await users_repository.names_by_id(session, ids)
-
-
-async def playlist_segments(
-    session: AsyncSession, scene_id: uuid.UUID, viewer: User | None
-) -> list[Segment]:
-    await get_visible_scene(session, scene_id, viewer)
-    return await repository.all_active_segments(session, scene_id)
-
-
-# Media
-
-
-def media_url(settings: Settings, key: str | None) -> str | None:
-    """The public URL of a stored media object, or None when there is none."""
-    if not key:
-        return None
-    return f"{settings.public_base_url}/media/{key.lstrip('/')}"
-
-
-def local_playlist_reader(settings: Settings) -> Callable[[str], str | None]:
-    """Read segment playlists from the local media directory, refusing paths outside it."""
-    root = Path(settings.media_dir).resolve()
-
-    def read(key: str) -> str | None:
-        path = (root / key).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            return None
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    return read
-
-
-# The scene playlist. HLS media playlists cannot include one another, so the scene's
-# playlist is the concatenation of its segments' entries, a discontinuity between segments.
-
-_PLAYLIST_LEVEL_TAGS = (
-    "#EXTM3U",
-    "#EXT-X-VERSION",
-    "#EXT-X-TARGETDURATION",
-    "#EXT-X-MEDIA-SEQUENCE",
-    "#EXT-X-DISCONTINUITY-SEQUENCE",
-    "#EXT-X-PLAYLIST-TYPE",
-    "#EXT-X-ENDLIST",
-    "#EXT-X-INDEPENDENT-SEGMENTS",
-    "#EXT-X-START",
-    "#EXT-X-I-FRAMES-ONLY",
-    "#EXT-X-ALLOW-CACHE",
-)
-_URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
-_EXTINF = re.compile(r"#EXTINF:\s*([0-9.]+)")
-
-
-def _segment_entries(playlist: str, base_url: str) -> tuple[list[str], float] | None:
-    """The media entries of one segment playlist with absolute URIs, and its longest entry.
-
-    None for a master playlist (it lists variants, not media) or one without media.
-    """
-    lines: list[str] = []
-    longest = 0.0
-    for raw in playlist.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#EXT-X-STREAM-INF"):
-            return None
-        if line.startswith("#"):
-            if line.startswith(_PLAYLIST_LEVEL_TAGS) or not line.startswith("#EXT"):
-                continue
-            match = _EXTINF.match(line)
-            if match:
-                longest = max(longest, float(match.group(1)))
-            lines.append(_URI_ATTRIBUTE.sub(lambda m: f'URI="{urljoin(base_url, m[1])}"', line))
-        else:
-            lines.append(urljoin(base_url, line))
-    if not any(not line.startswith("#") for line in lines):
-        return None
-    return lines, longest
-
-
-def scene_playlist(
-    segments: Sequence[Segment],
-    read_segment_playlist: Callable[[str], str | None],
-    url_of: Callable[[str], str | None] = lambda key: key,
-) -> str:
-    """One VOD media playlist playing `segments` in order.
-
-    `read_segment_playlist(key)` returns a segment's own media playlist (None when missing:
-    that segment is skipped); `url_of(key)` is the public URL its relative URIs resolve against.
-    """
-    body: list[str] = []
-    target = 1
-    for segment in segments:
-        key = segment.hls_playlist_key
-        text = read_segment_playlist(key) if key else None
-        playlist_url = url_of(key) if key and text is not None else None
-        entries = _segment_entries(text, playlist_url) if text and playlist_url else None
-        if entries is None:
-            continue
-        lines, longest = entries
-        if body:
-            body.append("#EXT-X-DISCONTINUITY")
-        body.extend(lines)
-        target = max(target, math.ceil(longest))
-    head = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:3",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-        f"#EXT-X-TARGETDURATION:{target}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-    ]
-    return "\n".join([*head, *body, "#EXT-X-ENDLIST"]) + "\n"

@@ -53,6 +53,9 @@ class World:
     job: dict[str, Any]
     done_job: dict[str, Any]
     flag: dict[str, Any] | None = None
+    # A scene with a live segment that has media (chunks, MP4, thumbnail, captions).
+    played_scene: dict[str, Any] = field(default_factory=dict)
+    segment: dict[str, Any] = field(default_factory=dict)
 
     @property
     def owner(self) -> Account:
@@ -84,6 +87,7 @@ TARGET_OF = {
     "proposal_id": "proposal",
     "topic_id": "topic",
     "flag_id": "flag",
+    "segment_id": "segment",
     "topic": "topic",
     "category": "category",
 }
@@ -479,7 +483,27 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/v1/scenes/{scene_id}/bible/versions/{version}", EVERYONE_200),
     Row("GET", "/v1/scenes/{scene_id}/bible/diff", EVERYONE_200, params={"from": "1", "to": "1"}),
     Row("GET", "/v1/scenes/{scene_id}/segments", EVERYONE_200),
-    Row("GET", "/v1/scenes/{scene_id}/playlist.m3u8", EVERYONE_200),
+    # Playback: only live content, for everyone; media files are redirects to where they are.
+    *(
+        Row("GET", f"/v1/scenes/{{scene_id}}/{name}", EVERYONE_200, on={"scene_id": "played_scene"})
+        for name in ("playlist.m3u8", "video.m3u8", "captions.m3u8")
+    ),
+    Row(
+        "GET",
+        "/v1/scenes/{scene_id}/playlist.m3u8",
+        "404 404 404 404 404 404",
+        on={"scene_id": "hidden_scene"},
+        case="hidden",
+    ),
+    *(
+        Row("GET", f"/v1/segments/{{segment_id}}/{name}", EVERYONE_200)
+        for name in ("playlist.m3u8", "video.m3u8", "captions.m3u8")
+    ),
+    *(
+        Row("GET", f"/v1/segments/{{segment_id}}/{name}", "307 307 307 307 307 307")
+        for name in ("video.mp4", "thumbnail.jpg", "captions.vtt")
+    ),
+    Row("GET", "/v1/captions/blank.vtt", EVERYONE_200),
     Row("PUT", "/v1/scenes/{scene_id}/like", USERS_200),
     Row("DELETE", "/v1/scenes/{scene_id}/like", USERS_200),
     Row("POST", "/v1/scenes/{scene_id}/views", EVERYONE_200),

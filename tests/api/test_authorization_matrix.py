@@ -18,7 +18,9 @@ from sqlalchemy import update
 from domain.scenes.models import Scene, SceneStatus
 from domain.users.models import Role
 from tests.api.authz_table import ROLES, ROWS, Row, World, create_flag
+from tests.api.test_scenes import add_segment
 from tests.factories import Factory
+from tests.media_rows import attach_media
 
 NOT_ROUTES = ("/docs", "/openapi.json", "/redoc", "/media/")
 METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
@@ -110,6 +112,10 @@ async def world(app: Any, client: httpx.AsyncClient, factory: Factory) -> AsyncI
     )
     flagged = await factory.idea(accounts["other"], topic)
     built.flag = await create_flag(factory, owner, flagged)
+    built.played_scene = await factory.scene(owner, idea)
+    segment = await add_segment(app, built.played_scene["id"], 1)
+    await attach_media(app, segment.id, chunks=[2.0], captions=True)
+    built.segment = {"id": str(segment.id)}
     yield built
     # Leave nothing in flight for the worker suites that share the queue.
     await client.post(f"/v1/jobs/{built.job['id']}/cancel", headers=owner.headers)

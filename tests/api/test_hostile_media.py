@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from domain.scenes.models import Scene, Segment
 from tests.factories import Factory
@@ -193,3 +193,40 @@ async def test_hostile_media_paths_never_escape_or_fail(factory: Factory, plante
         elif headers.get("content-type") != PROBLEM:
             wrong.append(f"{raw}: {status} is not problem details")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_a_content_addressed_object_is_public_while_a_live_segment_uses_it(
+    factory: Factory,
+) -> None:
+    from tests.api.test_scenes import add_segment
+    from tests.media_rows import attach_media
+
+    owner = await factory.account()
+    scene = await factory.scene(owner, idea=await factory.idea_row(owner))
+    segment = await add_segment(factory.app, scene["id"], 1)
+    keys = await attach_media(factory.app, segment.id, chunks=[2.0], captions=True)
+    urls = [f"/media/{key}" for group in keys.values() for key in group]
+    for url in urls:
+        assert (await factory.client.get(url)).status_code == 200, url
+
+    # A second, hidden segment sharing the first one's chunk: still served (the first is live).
+    other = await add_segment(factory.app, scene["id"], 2, status="hidden")
+    async with factory.app.state.db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO segment_media (segment_id, segment_created_at, role, position,"
+                " object_sha256, duration) SELECT :id, :at, role, position, object_sha256,"
+                " duration FROM segment_media WHERE segment_id = :first AND role = 'chunk'"
+            ),
+            {"id": other.id, "at": other.created_at, "first": segment.id},
+        )
+    assert (await factory.client.get(urls[0])).status_code == 200
+
+    await set_status(factory, Segment, segment.id, "hidden")
+    for url in urls:
+        response = await factory.client.get(url)
+        assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+
+    # Stored but referenced by nothing (an upload not yet finalized): not public either.
+    await factory.app.state.storage.put_bytes("objects/ab/" + "c" * 62 + ".ts", b"\x47" * 188)
+    assert (await factory.client.get("/media/objects/ab/" + "c" * 62 + ".ts")).status_code == 404

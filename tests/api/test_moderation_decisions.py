@@ -16,12 +16,9 @@ from domain.scenes.models import Segment
 from domain.users.models import Role
 from tests.api.test_moderation import file_flag, walk_queue
 from tests.factories import PASSWORD, Account, Factory
+from tests.media_rows import attach_media
 
 PROBLEM = "application/problem+json"
-SEGMENT_PLAYLIST = (
-    "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n"
-    "#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4.000,\npart0.ts\n#EXT-X-ENDLIST\n"
-)
 
 
 @pytest.fixture
@@ -211,12 +208,9 @@ async def test_a_hidden_segment_leaves_the_segments_and_the_playlist(
 ) -> None:
     author = await factory.account()
     scene = await factory.scene(author, idea=await factory.idea_row(author))
-    media = factory.app.state.settings.media_dir
     segments = []
+    chunks = {}
     for sequence in (1, 2, 3):
-        key = f"scenes/{scene['id']}/{sequence}/index.m3u8"
-        (media / key).parent.mkdir(parents=True, exist_ok=True)
-        (media / key).write_text(SEGMENT_PLAYLIST)
         async with factory.app.state.db.transaction() as session:
             segment = Segment(
                 scene_id=uuid.UUID(scene["id"]),
@@ -224,11 +218,11 @@ async def test_a_hidden_segment_leaves_the_segments_and_the_playlist(
                 user_id=uuid.UUID(author.id),
                 text=f"Segment {sequence}: Mara rings the bell.",
                 duration=4.0,
-                hls_playlist_key=key,
             )
             session.add(segment)
             await session.flush()
             segments.append(str(segment.id))
+        chunks[sequence] = (await attach_media(factory.app, segment.id, chunks=[4.0]))["chunk"]
 
     flag = await file_flag(client, reporter, "segment", segments[1], "sexual")
     queue, _ = await walk_queue(client, moderator, target_type="segment", limit=100)
@@ -239,9 +233,12 @@ async def test_a_hidden_segment_leaves_the_segments_and_the_playlist(
 
     listed = await client.get(f"/v1/scenes/{scene['id']}/segments")
     assert [s["sequence"] for s in listed.json()["items"]] == [1, 3]
-    playlist = await client.get(f"/v1/scenes/{scene['id']}/playlist.m3u8")
+    playlist = await client.get(f"/v1/scenes/{scene['id']}/video.m3u8")
     uris = [line for line in playlist.text.splitlines() if not line.startswith("#")]
-    assert [u.rsplit("/", 2)[-2] for u in uris] == ["1", "3"]
+    assert [u.rsplit("/media/", 1)[1] for u in uris] == chunks[1] + chunks[3]
+    hidden = f"/v1/segments/{segments[1]}"
+    assert (await client.get(f"{hidden}/playlist.m3u8")).status_code == 404
+    assert (await client.get(f"/media/{chunks[2][0]}")).status_code == 404
     # Nobody can flag what they cannot see.
     again = await client.post(
         "/v1/flags",

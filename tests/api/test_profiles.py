@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from domain.scenes.models import Scene, Segment
 from tests.factories import Account, Factory
+from tests.media_rows import attach_media
 
 PROBLEM = "application/problem+json"
 
@@ -35,12 +36,12 @@ async def add_segment(app: Any, scene_id: str, sequence: int, user: Account, **f
             sequence=sequence,
             text=f"Segment {sequence}",
             user_id=uuid.UUID(user.id),
-            hls_playlist_key=f"segments/{uuid.uuid4()}/index.m3u8",
             **fields,
         )
         session.add(segment)
         await session.flush()
-        return str(segment.id)
+    await attach_media(app, segment.id, chunks=[2.0])
+    return str(segment.id)
 
 
 async def set_scene(app: Any, scene_id: str, **values: Any) -> None:
@@ -90,7 +91,7 @@ async def test_a_profile_lists_and_counts_only_visible_contributions(
     segments = await walk(client, f"/v1/users/{writer.username}/segments", limit=3)
     assert [s["id"] for s in segments] == list(reversed(shown))
     assert {s["user_id"] for s in segments} == {writer.id}
-    assert segments[-1]["hls_playlist_url"].endswith("/index.m3u8")
+    assert segments[-1]["hls_playlist_url"].endswith(f"/v1/segments/{shown[0]}/playlist.m3u8")
     assert segments[-1]["scene_id"] == scenes[0]["id"]
 
     # The username is case-insensitive, as everywhere.

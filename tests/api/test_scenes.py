@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from domain.ideas.models import Idea
 from domain.scenes.models import Scene, Segment
 from tests.factories import Account, Factory, minimal_bible, unique
+from tests.media_rows import attach_media
 
 PROBLEM = "application/problem+json"
 
@@ -228,9 +229,12 @@ async def test_hidden_and_removed_scenes_exist_only_for_moderators(
     for name, caller in callers.items():
         headers = caller.headers if caller else {}
         expected = 200 if name in ("moderator", "admin") else 404
-        for path in ("", "/bible", "/segments", "/playlist.m3u8"):
+        for path in ("", "/bible", "/segments"):
             response = await client.get(f"/v1/scenes/{scene['id']}{path}", headers=headers)
             assert response.status_code == expected, (name, path)
+        # Only live content plays, whoever asks (a player sends no credentials anyway).
+        playlist = await client.get(f"/v1/scenes/{scene['id']}/playlist.m3u8", headers=headers)
+        assert playlist.status_code == 404
     listed = await client.get("/v1/scenes", params={"topic": (await topic_of(factory, scene))})
     assert scene["id"] not in {s["id"] for s in listed.json()["items"]}
 
@@ -332,18 +336,18 @@ async def test_segments_in_sequence_order_with_media_urls(
 ) -> None:
     owner = await factory.account()
     scene = await factory.scene(owner, idea=await factory.idea_row(owner))
+    made = {}
     for sequence in (3, 1, 5, 2, 4):
-        await add_segment(
+        made[sequence] = await add_segment(
             factory.app,
             scene["id"],
             sequence,
             user_id=uuid.UUID(owner.id),
             bible_version=1,
-            hls_playlist_key=f"scenes/{scene['id']}/{sequence}/index.m3u8"
-            if sequence != 2
-            else None,
             status="hidden" if sequence == 4 else "active",
         )
+        if sequence != 2:  # the second has no media rows: no URLs
+            await attach_media(factory.app, made[sequence].id, chunks=[2.0], captions=sequence == 1)
     seen: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -355,10 +359,14 @@ async def test_segments_in_sequence_order_with_media_urls(
             break
     assert [s["sequence"] for s in seen] == [1, 2, 3, 5]
     first = seen[0]
-    base = factory.app.state.settings.public_base_url
-    assert first["hls_playlist_url"] == f"{base}/media/scenes/{scene['id']}/1/index.m3u8"
-    assert first["video_url"] is None and first["thumbnail_url"] is None
-    assert seen[1]["hls_playlist_url"] is None
+    base = f"{factory.app.state.settings.public_base_url}/v1/segments/{made[1].id}"
+    # Stable API URLs (the object URLs behind them are made when they are fetched).
+    assert first["hls_playlist_url"] == f"{base}/playlist.m3u8"
+    assert first["video_url"] == f"{base}/video.mp4"
+    assert first["thumbnail_url"] == f"{base}/thumbnail.jpg"
+    assert first["captions_url"] == f"{base}/captions.vtt"
+    assert seen[2]["captions_url"] is None and seen[2]["video_url"] is not None
+    assert all(seen[1][f] is None for f in ("hls_playlist_url", "video_url", "captions_url"))
     assert first["scene_id"] == scene["id"] and first["user_id"] == owner.id
     assert first["bible_version"] == 1 and first["duration"] == 6.0
 
@@ -422,39 +430,25 @@ async def test_the_database_refuses_a_taken_sequence_and_an_unknown_scene(
 
 # The scene playlist
 
-SEGMENT_PLAYLIST = """#EXTM3U
-#EXT-X-VERSION:3
-#EXT-X-TARGETDURATION:4
-#EXT-X-MEDIA-SEQUENCE:0
-#EXT-X-PLAYLIST-TYPE:VOD
-#EXTINF:4.000,
-part0.ts
-#EXTINF:2.500,
-part1.ts
-#EXT-X-ENDLIST
-"""
-
 
 async def test_the_playlist_plays_every_segment_in_order(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     owner = await factory.account()
     scene = await factory.scene(owner, idea=await factory.idea_row(owner))
-    settings = factory.app.state.settings
+    keys = {}
     for sequence in (2, 1, 3):
-        key = f"scenes/{scene['id']}/{sequence}/index.m3u8"
-        if sequence != 3:  # the third one's playlist is not produced yet: skipped
-            path = settings.media_dir / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(SEGMENT_PLAYLIST)
-        await add_segment(factory.app, scene["id"], sequence, hls_playlist_key=key)
-    await add_segment(factory.app, scene["id"], 4, hls_playlist_key="../../etc/passwd")
+        segment = await add_segment(factory.app, scene["id"], sequence)
+        if sequence != 3:  # the third one has no media rows yet: left out
+            keys[sequence] = await attach_media(factory.app, segment.id, chunks=[4.0, 2.5])
 
-    response = await client.get(f"/v1/scenes/{scene['id']}/playlist.m3u8")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/vnd.apple.mpegurl")
+    master = await client.get(f"/v1/scenes/{scene['id']}/playlist.m3u8")
+    assert master.status_code == 200
+    assert master.headers["content-type"].startswith("application/vnd.apple.mpegurl")
+    assert "#EXT-X-STREAM-INF:BANDWIDTH=" in master.text and "SUBTITLES" not in master.text
+    assert [line for line in master.text.splitlines() if not line.startswith("#")] == ["video.m3u8"]
+    response = await client.get(f"/v1/scenes/{scene['id']}/video.m3u8")
     lines = response.text.splitlines()
-    base = f"{settings.public_base_url}/media/scenes/{scene['id']}"
     assert lines[:4] == [
         "#EXTM3U",
         "#EXT-X-VERSION:3",
@@ -462,11 +456,62 @@ async def test_the_playlist_plays_every_segment_in_order(
         "#EXT-X-TARGETDURATION:4",
     ]
     uris = [line for line in lines if not line.startswith("#")]
-    assert uris == [f"{base}/{seq}/part{i}.ts" for seq in (1, 2) for i in (0, 1)]
+    base = f"{factory.app.state.settings.public_base_url}/media/"
+    assert uris == [base + key for seq in (1, 2) for key in keys[seq]["chunk"]]
+    assert [line for line in lines if line.startswith("#EXTINF")] == [
+        "#EXTINF:4.000000,",
+        "#EXTINF:2.500000,",
+    ] * 2
     assert lines.count("#EXT-X-DISCONTINUITY") == 1
     assert lines[-1] == "#EXT-X-ENDLIST"
+    for uri in uris:  # the API serves local objects of live segments
+        assert (await client.get(uri)).status_code == 200
+    assert (await client.get(f"/v1/scenes/{scene['id']}/captions.m3u8")).status_code == 404
 
+    # Nothing playable is not found, never an empty playlist (a zero-length video to ffprobe).
     empty = await factory.scene(owner, idea=await factory.idea_row(owner))
-    response = await client.get(f"/v1/scenes/{empty['id']}/playlist.m3u8")
-    assert response.status_code == 200
-    assert [line for line in response.text.splitlines() if not line.startswith("#")] == []
+    await add_segment(factory.app, empty["id"], 1)
+    for path in ("playlist.m3u8", "video.m3u8", "captions.m3u8"):
+        response = await client.get(f"/v1/scenes/{empty['id']}/{path}")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == PROBLEM
+
+
+async def test_a_scene_with_some_captions_offers_them_all_along(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.account()
+    scene = await factory.scene(owner, idea=await factory.idea_row(owner))
+    for sequence in (1, 2):
+        segment = await add_segment(factory.app, scene["id"], sequence)
+        await attach_media(factory.app, segment.id, chunks=[2.0, 1.5], captions=sequence == 2)
+    master = (await client.get(f"/v1/scenes/{scene['id']}/playlist.m3u8")).text
+    assert 'TYPE=SUBTITLES,GROUP-ID="subs"' in master and 'SUBTITLES="subs"' in master
+    subtitles = (await client.get(f"/v1/scenes/{scene['id']}/captions.m3u8")).text
+    entries = [line for line in subtitles.splitlines() if not line.startswith("#")]
+    # The first segment has none: a blank file as long as it keeps the second's cues in place.
+    assert entries[0].endswith("/v1/captions/blank.vtt")
+    assert entries[1].startswith(f"{factory.app.state.settings.public_base_url}/media/objects/")
+    assert subtitles.count("#EXTINF:3.500000,") == 2
+    blank = await client.get(entries[0])
+    assert blank.status_code == 200 and blank.text.startswith("WEBVTT")
+
+
+async def test_playback_routes_refuse_bad_ids_with_problems(client: httpx.AsyncClient) -> None:
+    for path in ("playlist.m3u8", "video.m3u8", "captions.m3u8", "video.mp4", "captions.vtt"):
+        malformed = await client.get(f"/v1/segments/not-a-uuid/{path}")
+        assert malformed.status_code == 422 and malformed.headers["content-type"] == PROBLEM
+        unknown = await client.get(f"/v1/segments/{uuid.uuid4()}/{path}")
+        assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM
+    for path in ("video.m3u8", "captions.m3u8"):
+        assert (await client.get(f"/v1/scenes/{uuid.uuid4()}/{path}")).status_code == 404
+    # CORS preflight from a player on another origin (MEDIA_CORS_ORIGINS defaults to any).
+    preflight = await client.options(
+        f"/v1/segments/{uuid.uuid4()}/video.m3u8",
+        headers={"Origin": "https://player.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    # The rest of the API keeps the same-origin rule.
+    other = await client.get("/v1/scenes", headers={"Origin": "https://player.example"})
+    assert "access-control-allow-origin" not in other.headers

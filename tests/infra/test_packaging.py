@@ -21,7 +21,14 @@ from infra.media import (
     probe,
     render_cards,
 )
-from infra.packaging import HlsJob, HlsPackager, hls_batch_args
+from infra.packaging import (
+    HlsJob,
+    HlsPackager,
+    chunk_durations,
+    hls_batch_args,
+    start_pts,
+    timed_captions,
+)
 
 # Keyframes every second, so 2 s segments cut where asked.
 TINY = CardStyle(width=320, height=180, fps=12, keyframe_seconds=1)
@@ -304,3 +311,38 @@ async def test_repackaging_replaces_stale_segments(clips: list[Clip], tmp_path: 
     await packager.aclose()
     assert len(longer.segments) > len(shorter.segments)
     assert_same_as_reference(shorter, clips[0], out)
+
+
+# Captions beside the chunks: what a player needs to line cues up with the video.
+
+
+async def test_a_chunk_starts_where_ffmpeg_says_and_the_durations_are_read_back(
+    clips: list[Clip], tmp_path: Path
+) -> None:
+    clip = clips[4]  # 4.5 s
+    package = await HlsPackager().package(clip.mp4, tmp_path / "hls")
+    assert chunk_durations(package.playlist) == segment_durations(package.playlist)
+    assert sum(chunk_durations(package.playlist)) == pytest.approx(clip.duration, abs=0.1)
+    pts = await start_pts(package.segments[0])
+    # The mpegts muxer's 1.4 s mux delay, plus at most a few frames of codec delay: the
+    # MP4's own timeline starts at zero.
+    assert (await probe(clip.mp4)).duration == pytest.approx(clip.duration, abs=0.1)
+    assert 1.4 * 90_000 <= pts <= 1.8 * 90_000
+    later = await start_pts(package.segments[1])
+    assert later - pts == pytest.approx(2 * 90_000, abs=0.2 * 90_000)  # the second chunk
+
+
+def test_timed_captions_put_the_timestamp_map_after_the_header(tmp_path: Path) -> None:
+    source = tmp_path / "in.vtt"
+    source.write_text(
+        "\ufeffWEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n"
+        "00:00:00.500 --> 00:00:01.000\n<v Mara>Who rang?\n",
+        encoding="utf-8",
+    )
+    out = timed_captions(source, tmp_path / "out.vtt", 138_910).read_text(encoding="utf-8")
+    assert out.splitlines()[:2] == ["WEBVTT", "X-TIMESTAMP-MAP=MPEGTS:138910,LOCAL:00:00:00.000"]
+    assert out.count("X-TIMESTAMP-MAP") == 1 and "<v Mara>Who rang?" in out
+    bogus = tmp_path / "bogus.vtt"
+    bogus.write_text("1\n00:00:00,500 --> 00:00:01,000\nnot WebVTT\n")
+    with pytest.raises(MediaError):
+        timed_captions(bogus, tmp_path / "x.vtt", 0)

@@ -238,6 +238,15 @@ def test_factory_picks_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert isinstance(remote, S3Storage)
     assert remote.bucket == "media-bucket"
     assert remote.client.meta.endpoint_url == "http://127.0.0.1:9"
+    # Signed for MEDIA_URL_SECONDS, made on demand (SigV4: the lifetime is in the URL).
+    assert "X-Amz-Expires=3600&" in remote.url("objects/ab/cd.ts")
+    shorter = storage_from_settings(Settings(S3_BUCKET="b", MEDIA_URL_SECONDS=120))
+    assert "X-Amz-Expires=120&" in shorter.url("objects/ab/cd.ts")
+    # A public bucket or CDN: permanent URLs, no signature.
+    public = storage_from_settings(
+        Settings(S3_BUCKET="b", MEDIA_PUBLIC_BASE_URL="https://cdn.example/media/")
+    )
+    assert public.url("objects/ab/cd e.ts") == "https://cdn.example/media/objects/ab/cd%20e.ts"
 
 
 @pytest.mark.parametrize("inline", [True, False])

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from domain.jobs import repository
 from domain.jobs.models import TERMINAL_STATUSES, Job
+from domain.media.sweeper import sweep
 from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
 from infra.settings import Settings
 from tests.factories import Account, Factory
@@ -141,8 +142,28 @@ class Stack:
             )
             return list(rows)
 
-    async def media_keys(self, scene_id: str) -> list[str]:
-        return list(await self.app.state.storage.list(f"scenes/{scene_id}/"))
+    async def media_keys(self, scene_id: str | None = None) -> list[str]:
+        """Every stored object: a stack's storage is its own test's (scene_id: any scene)."""
+        return list(await self.app.state.storage.list("objects/"))
+
+    async def referenced_keys(self, scene_id: str | None = None) -> set[str]:
+        """The keys of the objects the scene's segments use (None: any segment's; identical
+        renders in other tests' scenes share objects)."""
+        async with self.app.state.db.session() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT o.key FROM media_objects o JOIN segment_media m"
+                    " ON m.object_sha256 = o.sha256 JOIN segment_sequences q"
+                    " ON q.segment_id = m.segment_id"
+                    " WHERE q.scene_id = coalesce(CAST(:scene AS uuid), q.scene_id)"
+                ),
+                {"scene": uuid.UUID(scene_id) if scene_id else None},
+            )
+            return set(rows.scalars())
+
+    async def sweep_now(self) -> list[str]:
+        """A sweep with no grace: what nothing references goes."""
+        return (await sweep(self.app.state.db, self.app.state.storage, 0)).removed
 
 
 @asynccontextmanager

@@ -60,22 +60,21 @@ async def assert_one_playable_segment(stack: Stack, scene_id: str, job_id: str) 
     assert (scene.segment_count, scene.bible_version) == (1, 2)
     assert await stack.bible_versions(scene_id) == [1, 2]
 
-    prefix = f"scenes/{scene_id}/segments/{job_id}/"
-    keys = await stack.media_keys(scene_id)
+    keys = set(await stack.media_keys())
     upload = job.stage_outputs["upload"]
-    names = sorted(k.removeprefix(prefix) for k in keys)
-    assert all(k.startswith(prefix) for k in keys), keys
-    assert {"index.m3u8", "video.mp4", "thumbnail.jpg"} <= set(names)
-    assert len(names) == 3 + upload["hls_segments"], names
+    used = await stack.referenced_keys(scene_id)
+    assert used == set(upload["keys"].values())
+    assert len(used) == 2 + upload["hls_segments"]  # chunks, MP4, thumbnail
+    assert keys == used, f"objects no segment uses: {sorted(keys - used)}"
 
-    playlist = await stack.client.get(f"/v1/scenes/{scene_id}/playlist.m3u8")
+    playlist = await stack.client.get(f"/v1/scenes/{scene_id}/video.m3u8")
     assert playlist.status_code == 200
     uris = [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
     assert len(uris) == upload["hls_segments"]
     for uri in uris:
         media = await stack.client.get(uri)
         assert media.status_code == 200 and media.content, uri
-    local = stack.settings.media_dir / prefix / "index.m3u8"
+    local = stack.settings.media_dir / upload["keys"][upload["video"]]
     duration = (await probe(str(local))).duration
     assert duration == pytest.approx(segments[0].duration, abs=0.5)
     assert not (stack.settings.work_dir / job_id).exists(), "work directory left behind"
@@ -269,10 +268,9 @@ async def test_an_s3_outage_in_upload_is_retried_without_rendering_again(
         assert job.stage_outputs[name] == before.stage_outputs[name], f"{name} was redone"
     assert job.provider_video_id == before.provider_video_id
 
-    prefix = f"scenes/{scene_id}/segments/{job_id}/"
-    keys = await stack.app.state.storage.list("")
-    assert keys and all(k.startswith(prefix) for k in keys), keys
-    assert len(keys) == 3 + job.stage_outputs["upload"]["hls_segments"]
+    keys = set(await stack.media_keys())
+    assert keys == await stack.referenced_keys(scene_id)
+    assert len(keys) == 2 + job.stage_outputs["upload"]["hls_segments"]
     assert [c.sequence for c in await stack.sequences(scene_id)] == [1]
 
 
@@ -285,10 +283,10 @@ async def test_exhausted_retries_fail_the_job_and_leave_no_files(
         worker = stack.faulty_worker("upload")
         job_id = await stack.submit(owner, scene_id, TEXT)
         await stack.wait_paused(job_id, worker)
-        # A directory where the playlist must go: every upload attempt writes the other
-        # files, then fails on the playlist (a real OS error, whoever runs the test).
-        job_media = stack.settings.media_dir / "scenes" / scene_id / "segments" / job_id
-        (job_media / "index.m3u8").mkdir(parents=True)
+        # A file where the objects' directory must go: every upload attempt fails (a real
+        # OS error, whoever runs the test).
+        stack.settings.media_dir.mkdir(parents=True, exist_ok=True)
+        (stack.settings.media_dir / "objects").write_text("in the way")
         stack.release(job_id)
 
         job = await stack.wait_end(job_id)
@@ -324,5 +322,10 @@ async def test_a_non_retryable_failure_ends_at_once_and_removes_the_upload(stack
     )
     assert job.segment_id is None and await stack.sequences(scene_id) == []
     assert await stack.bible_versions(scene_id) == [1]
-    assert await stack.media_keys(scene_id) == []
+    # Its upload is referenced by nothing: the sweeper takes it (here with no grace).
+    assert await stack.referenced_keys(scene_id) == set()
+    await stack.sweep_now()
+    uploaded = set(job.stage_outputs["upload"]["keys"].values())
+    left = set(await stack.media_keys())
+    assert uploaded and left <= await stack.referenced_keys()  # only what segments use stays
     assert not (stack.settings.work_dir / job_id).exists()

@@ -208,15 +208,14 @@ async def assert_exactly_once(drill: Drill, scene_id: str, job_ids: list[str]) -
     assert (scene.segment_count, scene.bible_version) == (count, count + 1)
     assert await checks.bible_versions(scene_id) == list(range(1, count + 2))
 
-    keys = await checks.media_keys(scene_id)
-    expected = 0
+    keys = set(await checks.media_keys(scene_id))
+    used = await checks.referenced_keys(scene_id)
     for job in jobs:
-        prefix = f"scenes/{scene_id}/segments/{job.id}/"
-        names = {k.removeprefix(prefix) for k in keys if k.startswith(prefix)}
-        assert {"index.m3u8", "video.mp4", "thumbnail.jpg"} <= names, (job.id, names)
-        expected += 3 + job.stage_outputs["upload"]["hls_segments"]
+        uploaded = set(job.stage_outputs["upload"]["keys"].values())
+        assert len(uploaded) == 2 + job.stage_outputs["upload"]["hls_segments"]
+        assert uploaded <= used, job.id
         assert not (checks.settings.work_dir / str(job.id)).exists(), "work directory left"
-    assert len(keys) == expected, f"files no segment uses: {sorted(keys)}"
+    assert keys == used, f"objects no segment uses: {sorted(keys - used)}"
     playlist = await drill.stack.client.get(f"/v1/scenes/{scene_id}/playlist.m3u8")
     assert playlist.status_code == 200
 

@@ -1,4 +1,4 @@
-"""Stage 5: one transaction makes the segment, the new bible version and the counters."""
+"""Stage 5: one transaction makes the segment, its media rows, the bible version, counters."""
 
 from __future__ import annotations
 
@@ -6,20 +6,46 @@ import time
 from typing import Any
 
 from domain.jobs.finalization import Media, Provenance, finalize
+from domain.media import repository as media_repository
+from domain.media.models import MediaRole
+from domain.media.repository import Reference
+from infra.media_urls import MediaUrls
+from worker.pipeline import upload
 from worker.pipeline.runtime import StageRun
+
+
+def media_of(out: dict[str, Any]) -> Media:
+    """The upload stage's output as the segment's media."""
+    refs = [
+        Reference(MediaRole.CHUNK, position, sha, float(duration))
+        for position, (sha, duration) in enumerate(out["chunks"])
+    ]
+    refs.append(Reference(MediaRole.VIDEO, 0, out["video"]))
+    refs.append(Reference(MediaRole.THUMBNAIL, 0, out["thumbnail"]))
+    if out.get("captions"):
+        refs.append(Reference(MediaRole.CAPTIONS, 0, out["captions"]))
+    keys = out["keys"]
+    return Media(
+        video_key=keys[out["video"]],
+        thumbnail_key=keys[out["thumbnail"]],
+        duration=float(out["duration"]),
+        refs=refs,
+    )
 
 
 async def run(stage: StageRun) -> dict[str, Any]:
     started = time.perf_counter()
     script_out = stage.outputs["script_expansion"]
-    upload = stage.outputs["upload"]
+    if "chunks" not in stage.outputs["upload"]:  # uploaded before media was content-addressed
+        stage.outputs["upload"] = await upload.run(stage)
+    media = media_of(stage.outputs["upload"])
+    # Touched now, so no sweep takes them before the transaction below references them; one
+    # already taken (a run that waited past the grace period) is uploaded again.
+    shas = [ref.sha256 for ref in media.refs]
+    if len(await media_repository.refresh(stage.channel, shas)) != len(set(shas)):
+        stage.outputs["upload"] = await upload.run(stage)
+        media = media_of(stage.outputs["upload"])
     video = stage.outputs["video_generation"]
-    media = Media(
-        playlist_key=upload["playlist_key"],
-        video_key=upload["video_key"],
-        thumbnail_key=upload["thumbnail_key"],
-        duration=float(upload["duration"]),
-    )
     provenance = Provenance(
         provider=f"{script_out['provider']}+{video['provider']}",
         model=f"{script_out['model']}+{video['model']}",
@@ -29,14 +55,9 @@ async def run(stage: StageRun) -> dict[str, Any]:
             name: float(out.get("seconds", 0.0)) for name, out in stage.outputs.items()
         },
     )
+    urls = MediaUrls(stage.runtime.settings, stage.runtime.storage)
     async with stage.channel.transaction(durable=True) as conn:
         result = await finalize(
-            conn,
-            stage.job,
-            stage.script,
-            media,
-            provenance,
-            stage.runtime.storage.url,
-            started=started,
+            conn, stage.job, stage.script, media, provenance, urls.segment_links, started=started
         )
     return {"segment_id": result["segment_id"], "sequence": result["sequence"]}

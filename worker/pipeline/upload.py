@@ -1,7 +1,8 @@
-"""Stage 4: HLS packaging by stream copy, then upload of playlist, segments, MP4 and thumbnail.
+"""Stage 4: HLS packaging by stream copy, then the upload of chunks, MP4, thumbnail, captions.
 
-Keys are derived from the job id, so an upload that runs again overwrites its own objects and
-never leaves a second copy behind.
+Objects are content-addressed (domain/media/store.py): an upload that runs again stores the
+same keys and never leaves a second copy; what it records here becomes the segment's media
+rows at finalization, and the playlists are made from those rows.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from domain.media.store import store_files
+from infra.packaging import chunk_durations, start_pts, timed_captions
 from worker.pipeline.runtime import StageRun
 
 HLS_SEGMENT_SECONDS = 2
@@ -17,33 +20,30 @@ START, END = 75, 90
 
 async def run(stage: StageRun) -> dict[str, Any]:
     video = stage.outputs["video_generation"]
-    prefix = stage.media_prefix
     storage = stage.runtime.storage
     mp4, thumbnail = Path(video["mp4"]), Path(video["thumbnail"])
-    files = [(f"{prefix}video.mp4", mp4), (f"{prefix}thumbnail.jpg", thumbnail)]
-    # Local storage: the playlist and its segments are packaged straight into their place,
-    # after the MP4 and thumbnail, so the playlist is still the last object to appear.
-    in_place = storage.writable_dir(prefix)
-    if in_place is not None:
-        await storage.put_files(files)
-    package = await stage.runtime.packager.package(
-        mp4, in_place or stage.work_dir / "hls", HLS_SEGMENT_SECONDS
-    )
-    if in_place is None:
-        files = [(f"{prefix}{p.name}", p) for p in package.segments] + files
-        files.append((f"{prefix}index.m3u8", package.playlist))  # last: the rest is there
+    package = await stage.runtime.packager.package(mp4, stage.work_dir / "hls", HLS_SEGMENT_SECONDS)
+    durations = chunk_durations(package.playlist)
+    files = [*package.segments, mp4, thumbnail]
+    if video.get("captions"):
+        mpegts = await start_pts(package.segments[0])
+        files.append(
+            timed_captions(Path(video["captions"]), stage.work_dir / "captions.vtt", mpegts)
+        )
 
-        async def stored(done: int) -> None:
-            await stage.progress(
-                START + (END - START) * done // len(files), "Uploading the segment."
-            )
+    async def stored(done: int) -> None:
+        await stage.progress(START + (END - START) * done // len(files), "Uploading the segment.")
 
-        await storage.put_files(files, stored)
+    rows = await store_files(stage.channel, storage, files, on_stored=stored)
+    chunks = rows[: len(package.segments)]
+    video_row, thumbnail_row = rows[len(chunks)], rows[len(chunks) + 1]
+    captions_row = rows[len(chunks) + 2] if len(rows) > len(chunks) + 2 else None
     return {
-        "prefix": prefix,
-        "playlist_key": f"{prefix}index.m3u8",
-        "video_key": f"{prefix}video.mp4",
-        "thumbnail_key": f"{prefix}thumbnail.jpg",
+        "chunks": [[row.sha256, d] for row, d in zip(chunks, durations, strict=True)],
+        "video": video_row.sha256,
+        "thumbnail": thumbnail_row.sha256,
+        "captions": captions_row.sha256 if captions_row else None,
+        "keys": {row.sha256: row.key for row in rows},
         "duration": video["duration"],
-        "hls_segments": len(package.segments),
+        "hls_segments": len(chunks),
     }

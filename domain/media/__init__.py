@@ -1,0 +1,1 @@
+"""Stored media objects (content-addressed) and what references them."""

@@ -1,0 +1,46 @@
+"""The one place media URLs are made, for local storage and S3 alike.
+
+What the API hands out and the database keeps are stable API URLs (`/v1/segments/{id}/...`):
+they never expire, so a job's result and its ETag stay put. Those routes answer with playlists
+whose entries, or redirects whose targets, are object URLs made when the response is made:
+the API's own /media route (local), a permanent URL under MEDIA_PUBLIC_BASE_URL, or a URL
+signed for MEDIA_URL_SECONDS.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from infra.settings import Settings
+from infra.storage import Storage
+
+
+class MediaUrls:
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.base = settings.public_base_url.rstrip("/")
+        self.storage = storage
+
+    def api(self, path: str) -> str:
+        """A URL of this API (relative to the request's origin when PUBLIC_BASE_URL is empty)."""
+        return f"{self.base}{path}"
+
+    def object(self, key: str) -> str:
+        """Where a player fetches a stored object, right now (signed on S3 unless public)."""
+        return self.storage.url(key)
+
+    def segment_playlist(self, segment_id: uuid.UUID) -> str:
+        return self.api(f"/v1/segments/{segment_id}/playlist.m3u8")
+
+    def scene_playlist(self, scene_id: uuid.UUID) -> str:
+        return self.api(f"/v1/scenes/{scene_id}/playlist.m3u8")
+
+    def segment_links(self, segment_id: uuid.UUID, roles: set[str]) -> dict[str, Any]:
+        """The contract's URL fields of a segment with media of the kinds in `roles`."""
+        path = f"/v1/segments/{segment_id}"
+        return {
+            "hls_playlist_url": self.segment_playlist(segment_id) if "chunk" in roles else None,
+            "video_url": self.api(f"{path}/video.mp4") if "video" in roles else None,
+            "thumbnail_url": self.api(f"{path}/thumbnail.jpg") if "thumbnail" in roles else None,
+            "captions_url": self.api(f"{path}/captions.vtt") if "captions" in roles else None,
+        }
