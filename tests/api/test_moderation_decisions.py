@@ -690,12 +690,11 @@ async def test_a_flags_target_in_context_keeps_its_scene_idea_and_media_once_hid
             user_id=uuid.UUID(author.id),
             text="Mara rings the bell twice.",
             duration=4.0,
-            hls_playlist_key=f"scenes/{scene['id']}/1/index.m3u8",
-            thumbnail_key=f"scenes/{scene['id']}/1/thumb.jpg",
         )
         session.add(segment)
         await session.flush()
         segment_id = str(segment.id)
+    await attach_media(factory.app, segment_id, chunks=[2.0, 2.0], files=False)
     flag = await file_flag(client, reporter, "segment", segment_id, "spam")
     url = f"/v1/moderation/flags/{flag['id']}/target"
     hidden = await act(client, moderator, flag["id"], "resolve", {"action_taken": "hide"})
@@ -707,8 +706,8 @@ async def test_a_flags_target_in_context_keeps_its_scene_idea_and_media_once_hid
     assert (seen["scene_id"], seen["scene_title"]) == (scene["id"], scene["title"])
     assert seen["idea_id"] == idea["id"] and seen["idea_title"]
     assert (seen["author_id"], seen["author_username"]) == (author.id, author.username)
-    assert seen["hls_playlist_url"].endswith(f"/media/scenes/{scene['id']}/1/index.m3u8")
-    assert seen["video_url"] is None
+    assert seen["hls_playlist_url"].endswith(f"/v1/segments/{segment_id}/playlist.m3u8")
+    assert seen["video_url"] is None and seen["thumbnail_url"] is None
 
     idea_flag = await file_flag(client, reporter, "idea", idea["id"], "spam")
     about_idea = await client.get(
