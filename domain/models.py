@@ -2,6 +2,7 @@
 
 from domain.base import Base
 from domain.engagement.models import Like, SceneView
+from domain.exports.models import SceneExport
 from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
@@ -25,6 +26,7 @@ __all__ = [
     "RefreshToken",
     "Scene",
     "SceneBible",
+    "SceneExport",
     "SceneSummary",
     "SceneView",
     "SearchWord",

@@ -38,6 +38,9 @@ class SceneOut(WireModel):
     last_segment_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    cover_url: str | None = Field(
+        None, description="The thumbnail of the first active segment; null before the first."
+    )
 
 
 class BibleUpdateIn(InputModel):

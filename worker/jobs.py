@@ -8,9 +8,11 @@ from typing import Any
 import structlog
 from arq.worker import func
 
+from domain.exports.service import BUILD_SCENE_EXPORT
 from domain.jobs.service import RUN_CONTINUATION
 from infra.logging import get_logger
 from worker.continuation import run_continuation
+from worker.export import build_scene_export
 
 log = get_logger("worker.jobs")
 
@@ -42,4 +44,9 @@ async def run_continuation_in_context(ctx: dict[str, Any], job_id: str) -> str:
 
 
 # No result kept: PostgreSQL holds the outcome, and recovery may re-enqueue under the same id.
-FUNCTIONS = [ping, func(run_continuation_in_context, name=RUN_CONTINUATION, keep_result=0)]
+FUNCTIONS = [
+    ping,
+    func(run_continuation_in_context, name=RUN_CONTINUATION, keep_result=0),
+    # PostgreSQL holds the export's state too; a retry after a crash rebuilds the same attempt.
+    func(build_scene_export, name=BUILD_SCENE_EXPORT, keep_result=0),
+]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
@@ -17,7 +19,7 @@ from api.deps import (
     SettingsDep,
 )
 from domain.scenes import bible_service, service
-from domain.scenes.models import SceneBible, Segment
+from domain.scenes.models import Scene, SceneBible, Segment
 from infra.settings import Settings
 from schemas.common import Page, Problem
 from schemas.scenes import (
@@ -63,6 +65,19 @@ def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
     )
 
 
+async def scene_outs(
+    session: AsyncSession, settings: Settings, scenes: Sequence[Scene]
+) -> list[SceneOut]:
+    """Scenes on the wire, with their covers read in one query for the lot."""
+    covers = await service.cover_keys(session, scenes)
+    return [
+        SceneOut.model_validate(scene).model_copy(
+            update={"cover_url": service.media_url(settings, covers.get(scene.id))}
+        )
+        for scene in scenes
+    ]
+
+
 @router.post(
     "/v1/ideas/{idea_id}/scenes",
     status_code=status.HTTP_201_CREATED,
@@ -94,6 +109,7 @@ async def create_scene(
 @router.get("/v1/scenes", response_model=Page[SceneOut], responses={422: P})
 async def list_scenes(
     session: ReadSessionDep,
+    settings: SettingsDep,
     topic: Annotated[
         str | None,
         Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
@@ -111,17 +127,17 @@ async def list_scenes(
 ) -> Page[SceneOut]:
     """Active scenes, newest, most liked or most recently continued first."""
     page = await service.list_scenes(session, topic=topic, sort=sort, limit=limit, cursor=cursor)
-    return Page[SceneOut](
-        items=[SceneOut.model_validate(s) for s in page.items], next_cursor=page.next_cursor
-    )
+    items = await scene_outs(session, settings, page.items)
+    return Page[SceneOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses={404: P, 422: P})
 async def read_scene(
-    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser
+    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, settings: SettingsDep
 ) -> SceneOut:
-    """One scene with its counters and the head bible version."""
-    return SceneOut.model_validate(await service.get_visible_scene(session, scene_id, viewer))
+    """One scene with its counters, the head bible version and its cover."""
+    scene = await service.get_visible_scene(session, scene_id, viewer)
+    return (await scene_outs(session, settings, [scene]))[0]
 
 
 @router.get("/v1/scenes/{scene_id}/bible", response_model=BibleOut, responses={404: P, 422: P})

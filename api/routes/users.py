@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from api.routes.scenes import _segment_out as segment_out  # one rendering of a segment
+from api.routes.scenes import scene_outs
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.users import profiles, service
 from schemas.common import Page, Problem
@@ -51,11 +52,15 @@ async def read_profile(username: str, session: ReadSessionDep) -> ContributorPro
     responses={s: {"model": Problem} for s in (404, 422)},
 )
 async def list_profile_scenes(
-    username: str, session: ReadSessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    username: str,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Page[SceneOut]:
     """The scenes a contributor started (active and locked), newest first."""
     page = await profiles.page_scenes(session, username, limit=limit, cursor=cursor)
-    items = [SceneOut.model_validate(s) for s in page.items]
+    items = await scene_outs(session, settings, page.items)
     return Page[SceneOut](items=items, next_cursor=page.next_cursor)
 
 

@@ -6,9 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
+from sqlalchemy.types import Uuid
 
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import (
@@ -187,3 +189,35 @@ async def page_active_segments(
 async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> list[Segment]:
     rows = await session.scalars(_active_segments(scene_id).order_by(Segment.sequence))
     return list(rows)
+
+
+async def first_thumbnails(
+    session: AsyncSession, scene_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each scene's cover: the thumbnail of its first active segment, for a page in one query.
+
+    A LATERAL subquery per scene id reads the (scene_id, sequence) index of each partition in
+    order and stops at the first active segment, however long the scene.
+    """
+    if not scene_ids:
+        return {}
+    wanted = (
+        func.unnest(bindparam("scene_ids", list(scene_ids), type_=ARRAY(Uuid())))
+        .table_valued("scene_id")
+        .render_derived(name="wanted")
+    )
+    first = (
+        select(Segment.thumbnail_key)
+        .where(
+            Segment.scene_id == wanted.c.scene_id,
+            Segment.status == SegmentStatus.ACTIVE.value,
+            Segment.thumbnail_key.is_not(None),
+        )
+        .order_by(Segment.sequence)
+        .limit(1)
+        .lateral("first_segment")
+    )
+    rows = await session.execute(
+        select(wanted.c.scene_id, first.c.thumbnail_key).select_from(wanted.join(first, true()))
+    )
+    return {row.scene_id: row.thumbnail_key for row in rows}

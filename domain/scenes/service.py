@@ -83,6 +83,11 @@ async def playlist_segments(
     return await repository.all_active_segments(session, scene_id)
 
 
+async def cover_keys(session: AsyncSession, scenes: Sequence[Scene]) -> dict[uuid.UUID, str]:
+    """The storage key of each scene's cover (its first active segment's thumbnail)."""
+    return await repository.first_thumbnails(session, [scene.id for scene in scenes])
+
+
 # Media
 
 
