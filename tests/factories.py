@@ -213,3 +213,43 @@ class Factory:
         )
         assert response.status_code == 202, response.text
         return response.json()
+
+    async def exported_segment(self, scene: dict[str, Any], text: str = "Mara waits.") -> str:
+        """A segment inserted directly, with a ready export of the scene as it then stands.
+
+        For tests of who may fetch an export, without a worker: the stored "MP4" is a stand-in.
+        Returns the export's storage key.
+        """
+        from sqlalchemy import func, select
+
+        from domain.exports.models import ExportStatus, SceneExport
+        from domain.exports.service import fingerprint, storage_key
+        from domain.scenes.models import Segment
+
+        scene_id = uuid.UUID(scene["id"])
+        async with self.app.state.db.transaction() as session:
+            last = await session.scalar(
+                select(func.max(Segment.sequence)).where(Segment.scene_id == scene_id)
+            )
+            segment = Segment(scene_id=scene_id, sequence=(last or 0) + 1, text=text)
+            session.add(segment)
+            await session.flush()
+            ids = list(
+                await session.scalars(
+                    select(Segment.id)
+                    .where(Segment.scene_id == scene_id, Segment.status == "active")
+                    .order_by(Segment.sequence)
+                )
+            )
+            export = SceneExport(
+                scene_id=scene_id,
+                fingerprint=fingerprint(ids),
+                segment_ids=ids,
+                status=ExportStatus.READY.value,
+                size_bytes=4,
+                duration=1.0,
+            )
+            export.storage_key = storage_key(export)
+            session.add(export)
+        await self.app.state.storage.put_bytes(export.storage_key, b"mp4!")
+        return export.storage_key

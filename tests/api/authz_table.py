@@ -267,6 +267,30 @@ async def fresh_cancel(w: World, role: str) -> Call:
     return Call(f"/v1/jobs/{job['id']}/cancel", cleanup=_cancel_as(w, w.owner, job["id"]))
 
 
+def exported_scene(*, hidden: bool = False) -> Builder:
+    """A fresh scene of the world's idea with one segment and its export ready."""
+
+    async def build(w: World, role: str) -> Call:
+        scene = await w.factory.scene(w.owner, w.idea)
+        await w.factory.exported_segment(scene)
+        if hidden:
+            moderator = w.accounts["moderator"]
+            flag = await w.client.post(
+                "/v1/flags",
+                json={"target_type": "scene", "target_id": scene["id"], "reason": "spam"},
+                headers=w.owner.headers,
+            )
+            hide = await w.client.post(
+                f"/v1/moderation/flags/{flag.json()['id']}/resolve",
+                json={"action_taken": "hide"},
+                headers=moderator.headers,
+            )
+            assert hide.status_code == 200, hide.text
+        return Call(f"/v1/scenes/{scene['id']}/export.mp4")
+
+    return build
+
+
 # Moderation
 
 
@@ -391,6 +415,16 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/v1/scenes/{scene_id}/bible/diff", EVERYONE_200, params={"from": "1", "to": "1"}),
     Row("GET", "/v1/scenes/{scene_id}/segments", EVERYONE_200),
     Row("GET", "/v1/scenes/{scene_id}/playlist.m3u8", EVERYONE_200),
+    Row("GET", "/v1/scenes/{scene_id}/export.mp4", EVERYONE_200, exported_scene()),
+    Row(
+        "GET",
+        "/v1/scenes/{scene_id}/export.mp4",
+        "404 404 404 200 200 404",
+        exported_scene(hidden=True),
+        case="hidden",
+    ),
+    # The world's scene has no segment yet: nothing to export, for anyone.
+    Row("GET", "/v1/scenes/{scene_id}/export.mp4", "404 404 404 404 404 404", case="empty"),
     Row("PUT", "/v1/scenes/{scene_id}/like", USERS_200),
     Row("DELETE", "/v1/scenes/{scene_id}/like", USERS_200),
     Row("POST", "/v1/scenes/{scene_id}/views", EVERYONE_200),
