@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from domain.exports.models import SceneExport
 from domain.exports.service import BUILD_SCENE_EXPORT, retry_delay
@@ -156,3 +156,39 @@ async def test_covers_come_from_the_first_active_segment(
         )
     listed = (await client.get(f"/v1/users/{owner.username}/scenes")).json()["items"]
     assert listed[0]["cover_url"].endswith(f"scenes/{scene_id}/segments/2/thumbnail.jpg")
+
+
+async def test_a_page_of_scenes_reads_its_covers_in_one_statement(
+    client: httpx.AsyncClient, factory: Factory, app: Any
+) -> None:
+    owner = await factory.account()
+    for _ in range(2):
+        scene = await factory.scene(owner)
+        async with app.state.db.transaction() as session:
+            session.add(
+                Segment(
+                    scene_id=uuid.UUID(scene["id"]),
+                    sequence=1,
+                    text="Shot.",
+                    thumbnail_key=f"scenes/{scene['id']}/segments/x/thumbnail.jpg",
+                )
+            )
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = app.state.db.primary.sync_engine
+    statements = []
+    for limit in (1, 2):
+        sent.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            page = await client.get(f"/v1/users/{owner.username}/scenes", params={"limit": limit})
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert all(item["cover_url"] for item in page.json()["items"])
+        assert len(page.json()["items"]) == limit
+        assert sum("thumbnail_key" in s for s in sent) == 1, sent
+        statements.append(len(sent))
+    assert statements[0] == statements[1], "more scenes on the page, more statements"
