@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from api.deps import OptionalUser, SessionDep, SettingsDep
-from domain.errors import NotFound
 from domain.exports import service
 from domain.exports.models import ExportStatus
 from infra.storage import LocalStorage, Storage
@@ -49,6 +48,11 @@ async def export_scene(
 ) -> Response:
     """The whole scene as one MP4, a chapter per segment; made on first request, then cached."""
     export = await service.request_export(session, settings, scene_id, viewer)
+    storage: Storage = request.app.state.storage
+    # A file lost from the media directory (a restore from an older backup) is made again.
+    key = export.storage_key
+    if isinstance(storage, LocalStorage) and key and not storage.path(key).is_file():
+        export = await service.rebuild_lost(session, export)
     if export.status != ExportStatus.READY.value or not export.storage_key:
         pending = ExportPending(
             scene_id=scene_id,
@@ -60,13 +64,9 @@ async def export_scene(
             status_code=status.HTTP_202_ACCEPTED,
             headers={"Retry-After": str(settings.scene_export_poll_seconds)},
         )
-    storage: Storage = request.app.state.storage
     if isinstance(storage, LocalStorage):
-        path = storage.path(export.storage_key)
-        if not path.is_file():
-            raise NotFound("The scene's export is missing from storage.")
         return FileResponse(
-            path,
+            storage.path(export.storage_key),
             media_type=MP4,
             filename=f"scene-{scene_id}.mp4",
             headers={"Cache-Control": "no-cache"},

@@ -162,3 +162,25 @@ async def export_parts(
     )
     found = {row.id: (row.id, row.video_key, row.text) for row in rows}
     return [found[i] for i in segment_ids if i in found]
+
+
+async def restart(session: AsyncSession, export_id: uuid.UUID, attempt: int) -> SceneExport | None:
+    """Start a ready export's build again (its file is gone); None when another did first."""
+    result = await session.execute(
+        update(SceneExport)
+        .where(
+            SceneExport.id == export_id,
+            SceneExport.attempts == attempt,
+            SceneExport.status == ExportStatus.READY.value,
+        )
+        .values(
+            status=ExportStatus.BUILDING.value,
+            attempts=SceneExport.attempts + 1,
+            storage_key=None,
+            started_at=func.now(),
+            finished_at=None,
+        )
+        .returning(SceneExport)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return result.scalar_one_or_none()

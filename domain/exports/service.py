@@ -106,6 +106,19 @@ async def request_export(
     return existing
 
 
+async def rebuild_lost(session: AsyncSession, export: SceneExport) -> SceneExport:
+    """A ready export whose file is missing from storage is built again (the caller waits)."""
+    restarted = await repository.restart(session, export.id, export.attempts)
+    if restarted is None:
+        current = await repository.get(session, export.id)
+        if current is None or current.status == ExportStatus.READY.value:
+            raise ServiceUnavailable("The export is being replaced; ask again.", retry_after=1)
+        return current
+    log.warning("scene_export_lost", scene_id=str(export.scene_id), export_id=str(export.id))
+    enqueue_build(session, restarted)
+    return restarted
+
+
 def _may_start(export: SceneExport, settings: Settings, now: datetime) -> bool:
     if export.status == ExportStatus.BUILDING.value:
         age = (now - export.started_at).total_seconds()

@@ -113,6 +113,26 @@ async def test_a_ready_export_is_served_and_a_changed_scene_is_not(
         await _unqueue(app, await _queued_builds(app, row.id))
 
 
+async def test_a_ready_export_whose_file_is_lost_is_built_again(
+    client: httpx.AsyncClient, factory: Factory, app: Any
+) -> None:
+    scene = await factory.scene(await factory.account())
+    key = await factory.exported_segment(scene)
+    await app.state.storage.delete(key)
+
+    answer = await client.get(EXPORT.format(scene["id"]))
+
+    assert answer.status_code == 202, answer.text
+    async with app.state.db.transaction() as session:
+        (export,) = await session.scalars(
+            select(SceneExport).where(SceneExport.scene_id == uuid.UUID(scene["id"]))
+        )
+    assert (export.status, export.attempts, export.storage_key) == ("building", 2, None)
+    queued = await _queued_builds(app, export.id)
+    assert queued == [f"scene-export:{export.id}:2"]
+    await _unqueue(app, queued)
+
+
 def test_failed_builds_back_off_doubling_up_to_an_hour(settings: Settings) -> None:
     base = settings.scene_export_retry_seconds
     assert [retry_delay(settings, n) for n in (1, 2, 3)] == [base, 2 * base, 4 * base]
