@@ -56,13 +56,14 @@ async def _build(
     parts: list[tuple[uuid.UUID, str | None, str]],
     work_dir: Path,
 ) -> str:
-    if len(parts) != len(export.segment_ids) or any(key is None for _, key, _ in parts):
+    sources = [(key, text) for _, key, text in parts if key]
+    if len(sources) != len(export.segment_ids):
         raise ExportSourceMissing("a segment of the export has no stored video")
     await asyncio.to_thread(work_dir.mkdir, parents=True, exist_ok=True)
     files = []
-    for index, (_, key, text) in enumerate(parts):
-        path = work_dir / f"part_{index:03d}.mp4"
-        data = await runtime.storage.read_bytes(key)  # type: ignore[arg-type]
+    for index, (key, text) in enumerate(sources):
+        path = work_dir / f"part_{index:03d}.mp4"  # our name: nothing from the key or the text
+        data = await runtime.storage.read_bytes(key)
         await asyncio.to_thread(path.write_bytes, data)
         files.append(Part(path, text))
     assembled = await assemble(files, work_dir)
