@@ -2,11 +2,11 @@
 
 from domain.base import Base
 from domain.engagement.models import Like, SceneView
-from domain.exports.models import SceneExport
 from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.partitions.models import PartitionArchive
+from domain.scene_exports.models import SceneExport
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
 from domain.search.models import SearchWord
 from domain.topics.models import Category, Topic, TopicProposal

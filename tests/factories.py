@@ -222,8 +222,8 @@ class Factory:
         """
         from sqlalchemy import func, select
 
-        from domain.exports.models import ExportStatus, SceneExport
-        from domain.exports.service import fingerprint, storage_key
+        from domain.scene_exports.models import ExportStatus, SceneExport
+        from domain.scene_exports.service import fingerprint, storage_key
         from domain.scenes.models import Segment
 
         scene_id = uuid.UUID(scene["id"])

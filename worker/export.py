@@ -10,9 +10,9 @@ from typing import Any
 
 import structlog
 
-from domain.exports import repository
-from domain.exports.models import ExportStatus, SceneExport
-from domain.exports.service import storage_key
+from domain.scene_exports import repository
+from domain.scene_exports.models import ExportStatus, SceneExport
+from domain.scene_exports.service import storage_key
 from infra.logging import get_logger
 from infra.scene_export import Part, assemble
 from worker.pipeline.runtime import Runtime

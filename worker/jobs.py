@@ -8,8 +8,8 @@ from typing import Any
 import structlog
 from arq.worker import func
 
-from domain.exports.service import BUILD_SCENE_EXPORT
 from domain.jobs.service import RUN_CONTINUATION
+from domain.scene_exports.service import BUILD_SCENE_EXPORT
 from infra.logging import get_logger
 from worker.continuation import run_continuation
 from worker.export import build_scene_export

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import event, select, update
 
-from domain.exports.models import SceneExport
-from domain.exports.service import BUILD_SCENE_EXPORT, retry_delay
+from domain.scene_exports.models import SceneExport
+from domain.scene_exports.service import BUILD_SCENE_EXPORT, retry_delay
 from domain.scenes.models import Segment
 from infra.settings import Settings
 from tests.factories import Factory

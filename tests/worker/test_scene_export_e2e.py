@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from domain.exports.models import SceneExport
+from domain.scene_exports.models import SceneExport
 from domain.scenes.models import Scene, Segment
 from tests.factories import Account, Factory
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound, ServiceUnavailable
-from domain.exports import repository
-from domain.exports.models import ExportStatus, SceneExport
+from domain.scene_exports import repository
+from domain.scene_exports.models import ExportStatus, SceneExport
 from domain.scenes.access import get_visible_scene
 from domain.users.models import User
 from infra.logging import get_logger
@@ -24,7 +24,7 @@ BUILD_SCENE_EXPORT = "build_scene_export"
 EXPORT_FORMAT = "mp4-chapters-v1"
 MAX_RETRY_SECONDS = 3600
 
-log = get_logger("domain.exports")
+log = get_logger("domain.scene_exports")
 
 
 def fingerprint(segment_ids: Sequence[uuid.UUID]) -> str:

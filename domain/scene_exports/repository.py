@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.exports.models import ExportStatus, SceneExport
+from domain.scene_exports.models import ExportStatus, SceneExport
 from domain.scenes.models import Segment, SegmentStatus
 
 

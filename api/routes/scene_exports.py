@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from api.deps import OptionalUser, SessionDep, SettingsDep
-from domain.exports import service
-from domain.exports.models import ExportStatus
+from domain.scene_exports import service
+from domain.scene_exports.models import ExportStatus
 from infra.storage import LocalStorage, Storage
 from schemas.common import Problem
-from schemas.exports import ExportPending
+from schemas.scene_exports import ExportPending
 
 router = APIRouter(tags=["scenes"])
 P = {"model": Problem}
