@@ -12,7 +12,7 @@ from domain.jobs.service import RUN_CONTINUATION
 from domain.scene_exports.service import BUILD_SCENE_EXPORT
 from infra.logging import get_logger
 from worker.continuation import run_continuation
-from worker.export import build_scene_export
+from worker.scene_export import build_scene_export
 
 log = get_logger("worker.jobs")
 

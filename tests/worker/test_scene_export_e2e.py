@@ -19,7 +19,7 @@ from domain.scene_exports.models import SceneExport
 from domain.scenes.models import Scene, Segment
 from tests.factories import Account, Factory
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
-from worker.export import build_scene_export
+from worker.scene_export import build_scene_export
 
 EXPORT = "/v1/scenes/{}/export.mp4"
 

@@ -17,7 +17,7 @@ from infra.logging import get_logger
 from infra.scene_export import Part, assemble
 from worker.pipeline.runtime import Runtime
 
-log = get_logger("worker.export")
+log = get_logger("worker.scene_export")
 MAX_ERROR_CHARS = 2000
 
 
