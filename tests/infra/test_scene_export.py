@@ -85,6 +85,7 @@ async def test_parts_joined_by_stream_copy_with_a_chapter_each(
     result = await assemble([Part(p, t) for p, t in zip(parts, texts, strict=True)], tmp_path)
 
     # Nothing was encoded: every stream is copied, no codec is named.
+    assert result.conform_args == []
     args = result.args
     assert args[args.index("-c") + 1] == "copy"
     assert not any(
@@ -128,3 +129,45 @@ async def test_parts_joined_by_stream_copy_with_a_chapter_each(
         head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat")
     )
     assert result.size_bytes == result.mp4.stat().st_size
+
+
+def decode_errors(path: Path) -> str:
+    """What ffmpeg complains about when it decodes every frame of `path`."""
+    return subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stderr
+
+
+def without_audio(source: Path, target: Path) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-an", "-c", "copy", str(target)],
+        check=True,
+    )
+    return target
+
+
+async def test_parts_of_different_formats_are_first_brought_to_one(
+    parts: list[Path], tmp_path: Path
+) -> None:
+    larger = tmp_path / "larger.mp4"
+    style = CardStyle(width=426, height=240, fps=24)
+    await render_cards([Card(1.25, "#553322", title="Wide")], larger, tmp_path / "l.jpg", style)
+    silent = without_audio(parts[1], tmp_path / "silent.mp4")
+    sources = [parts[0], larger, silent]
+    lengths = [float(ffprobe_json(p, "-show_format")["format"]["duration"]) for p in sources]
+
+    result = await assemble([Part(p, f"Part {i}") for i, p in enumerate(sources)], tmp_path)
+
+    assert len(result.conform_args) == 3, "all parts encoded alike, so their headers agree"
+    assert any("anullsrc" in a for a in result.conform_args[2]), "silence for the silent part"
+    info = ffprobe_json(result.mp4, "-show_chapters", "-show_streams", "-show_format")
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"], video["r_frame_rate"]) == (320, 180, "12/1")
+    media = [s["codec_type"] for s in info["streams"] if s["codec_type"] != "data"]
+    assert media == ["video", "audio"]  # data: the MP4's chapter track
+    assert len(info["chapters"]) == 3
+    assert float(info["format"]["duration"]) == pytest.approx(sum(lengths), abs=0.25)
+    assert decode_errors(result.mp4) == ""
