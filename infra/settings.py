@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         600, alias="SCENE_EXPORT_BUILD_TIMEOUT_SECONDS", ge=10
     )
     scene_export_retry_seconds: int = Field(30, alias="SCENE_EXPORT_RETRY_SECONDS", ge=1, le=3600)
+    # Deleted scenes and ideas: a moderator may restore them this many days; then the purge
+    # cron deletes a scene for good, with its segments, exports and media references.
+    deleted_retention_days: int = Field(30, alias="DELETED_RETENTION_DAYS", ge=1, le=3650)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
     # A bearer token for the Prometheus scraper on GET /metrics; unset: only admins may scrape.

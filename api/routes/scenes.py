@@ -62,6 +62,8 @@ def _segment_out(segment: Segment, settings: Settings) -> SegmentOut:
         hls_playlist_url=service.media_url(settings, segment.hls_playlist_key),
         video_url=service.media_url(settings, segment.video_key),
         thumbnail_url=service.media_url(settings, segment.thumbnail_key),
+        resolution=segment.resolution,
+        file_size=segment.file_size,
     )
 
 

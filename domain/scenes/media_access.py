@@ -8,13 +8,13 @@ import uuid
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.scenes.models import Scene, SceneStatus, Segment, SegmentSequence, SegmentStatus
+from domain.scenes.models import Scene, Segment, SegmentSequence, SegmentStatus
+from domain.scenes.repository import listed
 
 # Segment media is written under scenes/<scene id>/segments/<job id>/ (worker/pipeline/runtime.py).
 _SEGMENT_MEDIA = re.compile(
     r"^scenes/(?P<scene>[0-9a-f-]{36})/segments/(?P<job>[0-9a-f-]{36})/[^/]+$"
 )
-PUBLIC_SCENE_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
 
 
 def segment_media_owner(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
@@ -29,7 +29,7 @@ def segment_media_owner(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
 
 
 async def is_public_media(session: AsyncSession, key: str) -> bool:
-    """Whether `key` is a file of an active segment of a scene that is neither hidden nor removed.
+    """Whether `key` is a file of an active segment of a listed scene (not hidden nor deleted).
 
     Everything else in the media directory (archives, work in progress, content taken down) is
     not public, whoever asks.
@@ -51,7 +51,7 @@ async def is_public_media(session: AsyncSession, key: str) -> bool:
         .where(
             SegmentSequence.scene_id == scene_id,
             SegmentSequence.job_id == job_id,
-            Scene.status.in_(PUBLIC_SCENE_STATUSES),
+            listed(),
             Segment.status == SegmentStatus.ACTIVE.value,
         )
     )

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -20,10 +20,14 @@ from domain.engagement.stats_repository import (
 )
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.pagination import Page, paginate
-from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentStatus
+from domain.scenes.models import LISTED_STATUSES, Scene, SceneBible, Segment, SegmentStatus
 from domain.topics.models import Topic
 
-LISTED_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
+
+def listed() -> Any:
+    """The public lists' condition (ix_scenes_listed_created is partial on exactly this)."""
+    return and_(Scene.deleted_at.is_(None), Scene.status.in_(LISTED_STATUSES))
+
 
 # Scenes
 
@@ -34,8 +38,8 @@ async def get_scene(session: AsyncSession, scene_id: uuid.UUID) -> Scene | None:
 
 async def count_scene_on_idea(
     session: AsyncSession, idea_id: uuid.UUID, caller_id: uuid.UUID
-) -> bool:
-    """Bump the idea's scene_count if the caller may build on it; False when it may not.
+) -> uuid.UUID | None:
+    """Bump the idea's scene_count if the caller may build on it: its topic, else None.
 
     One conditional UPDATE: the count stays exact under concurrent creations, and the row
     lock holds the idea's status still until the scene is committed.
@@ -48,9 +52,19 @@ async def count_scene_on_idea(
             or_(Idea.review_status == ReviewStatus.APPROVED.value, Idea.user_id == caller_id),
         )
         .values(scene_count=Idea.scene_count + 1)
-        .returning(Idea.id)
+        .returning(Idea.topic_id)
     )
-    return result.scalar_one_or_none() is not None
+    return result.scalar_one_or_none()
+
+
+async def count_scenes_of_topic(session: AsyncSession, topic_id: uuid.UUID, delta: int) -> None:
+    """Keep the topic's scene_count (scenes not deleted) as scenes come, go and come back."""
+    await session.execute(
+        update(Topic)
+        .where(Topic.id == topic_id)
+        .values(scene_count=Topic.scene_count + delta)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def add_scene(session: AsyncSession, scene: Scene, bible: SceneBible) -> Scene:
@@ -71,14 +85,13 @@ async def page_listed_scenes(
     limit: int | None,
     cursor: str | None,
 ) -> Page[Scene]:
-    stmt = select(Scene).where(Scene.status.in_(LISTED_STATUSES))
+    stmt = select(Scene).where(listed())
     if topic is not None:
-        stmt = stmt.join(Idea, Idea.id == Scene.idea_id)
         topic_id = _as_uuid(topic)
         if topic_id is not None:
-            stmt = stmt.where(Idea.topic_id == topic_id)
+            stmt = stmt.where(Scene.topic_id == topic_id)
         else:
-            stmt = stmt.join(Topic, Topic.id == Idea.topic_id).where(Topic.slug == topic)
+            stmt = stmt.join(Topic, Topic.id == Scene.topic_id).where(Topic.slug == topic)
     keys: list[Any]
     if sort == "popular":
         keys = [Scene.like_count, Scene.id]
