@@ -332,6 +332,16 @@ ADMINS_CREATE = "401 403 403 403 201 403"
 OWNER_OR_MODERATOR = "401 200 404 200 200 403"
 OWNER_ONLY = "401 200 403 403 403 403"
 
+# The life of scenes and ideas; its builders need Call and World above.
+from tests.api.authz_lifecycle import (  # noqa: E402
+    fresh_idea_restore,
+    fresh_scene_delete,
+    fresh_scene_patch,
+    fresh_scene_restore,
+    fresh_segment_withdraw,
+    hidden_scene_patch,
+)
+
 ROWS: tuple[Row, ...] = (
     # Operations
     Row("GET", "/healthz", EVERYONE_200),
@@ -386,6 +396,7 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("PATCH", "/v1/ideas/{idea_id}", OWNER_ONLY, fresh_idea_patch),
     Row("DELETE", "/v1/ideas/{idea_id}", "401 204 403 403 403 403", fresh_idea_delete),
+    Row("POST", "/v1/ideas/{idea_id}/restore", MODERATORS_200, fresh_idea_restore),
     Row("PUT", "/v1/ideas/{idea_id}/like", USERS_200),
     Row("DELETE", "/v1/ideas/{idea_id}/like", USERS_200),
     Row("POST", "/v1/ideas/{idea_id}/scenes", CREATES, new_scene_on("idea")),
@@ -408,6 +419,18 @@ ROWS: tuple[Row, ...] = (
         on={"scene_id": "hidden_scene"},
         case="hidden",
     ),
+    Row("PATCH", "/v1/scenes/{scene_id}", "401 200 403 200 200 403", fresh_scene_patch),
+    Row(
+        "PATCH",
+        "/v1/scenes/{scene_id}",
+        "401 404 404 200 200 403",
+        hidden_scene_patch,
+        case="hidden",
+    ),
+    Row("DELETE", "/v1/scenes/{scene_id}", "401 204 403 204 204 403", fresh_scene_delete),
+    Row("POST", "/v1/scenes/{scene_id}/restore", MODERATORS_200, fresh_scene_restore),
+    # Only the contributor withdraws; moderators hide segments through moderation instead.
+    Row("DELETE", "/v1/segments/{segment_id}", "401 204 403 403 403 403", fresh_segment_withdraw),
     Row("GET", "/v1/scenes/{scene_id}/bible", EVERYONE_200),
     Row("PUT", "/v1/scenes/{scene_id}/bible", "401 200 403 200 200 403", fresh_bible_update),
     Row("GET", "/v1/scenes/{scene_id}/bible/versions", EVERYONE_200),
