@@ -22,7 +22,7 @@ from sqlalchemy import (
     column,
     func,
     insert,
-    literal,
+    literal_column,
     select,
     text,
     update,
@@ -145,11 +145,16 @@ async def save_video_id(conn: Runner, job: Job, video_id: str, message: str) -> 
 # submitted is still active for it (the owner chose to let jobs in flight finish; had they
 # chosen to cancel them, the job is cancelled and refused before the scene is looked at).
 _FINALIZING_SCENE_STATUS = case(
-    (Scene.deleted_at.is_not(None), literal(SceneStatus.REMOVED.value)),
+    (Scene.deleted_at.is_not(None), literal_column(f"'{SceneStatus.REMOVED.value}'")),
     (
-        Scene.status.in_([SceneStatus.LOCKED.value, SceneStatus.ARCHIVED.value])
+        Scene.status.in_(
+            [
+                literal_column(f"'{status.value}'")
+                for status in (SceneStatus.LOCKED, SceneStatus.ARCHIVED)
+            ]
+        )
         & (_JOBS.c.created_at < Scene.locked_at),
-        literal(SceneStatus.ACTIVE.value),
+        literal_column(f"'{SceneStatus.ACTIVE.value}'"),
     ),
     else_=Scene.status,
 )
