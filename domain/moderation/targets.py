@@ -29,6 +29,7 @@ from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
 from domain.moderation.models import ModerationAction, TargetType
 from domain.moderation.repository import Target
 from domain.scenes.access import is_public as scene_is_public
+from domain.scenes.lifecycle_repository import forget_cover
 from domain.scenes.models import Scene, Segment, SegmentStatus
 from domain.topics.models import Topic
 from domain.users import service as users_service
@@ -147,6 +148,9 @@ async def apply(
     else:
         status = ContentStatus.HIDDEN if action == ModerationAction.HIDE else ContentStatus.REMOVED
         content.status = status.value
+        if isinstance(content, Segment) and content.thumbnail_key:
+            # A hidden segment is nobody's cover: the scene falls back to the automatic one.
+            await forget_cover(session, content.scene_id, content.thumbnail_key)
     await session.flush()
 
 

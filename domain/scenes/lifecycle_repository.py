@@ -84,6 +84,16 @@ async def active_thumbnail(
     )
 
 
+async def forget_cover(session: AsyncSession, scene_id: uuid.UUID, thumbnail_key: str) -> None:
+    """The scene's chosen cover goes back to automatic if it was this thumbnail."""
+    await session.execute(
+        update(Scene)
+        .where(Scene.id == scene_id, Scene.thumbnail_url == thumbnail_key)
+        .values(thumbnail_url=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 # Withdrawing the last segment
 
 

@@ -466,3 +466,28 @@ async def test_an_idea_removed_by_moderation_is_not_restored_here(
     response = await client.post(f"/v1/ideas/{idea['id']}/restore", headers=moderator.headers)
 
     assert response.status_code == 409, response.text
+
+
+async def test_a_cover_hidden_by_moderation_falls_back_to_the_first_segment(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner, moderator = await factory.account(), await factory.account(Role.MODERATOR)
+    scene = await factory.scene(owner)
+    first = await factory.contributed_segment(scene, owner)
+    second = await factory.contributed_segment(scene, owner)
+    await patch(client, owner, scene["id"], {"cover_segment_id": second["id"]})
+    flag = await client.post(
+        "/v1/flags",
+        json={"target_type": "segment", "target_id": second["id"], "reason": "spam"},
+        headers=owner.headers,
+    )
+    assert flag.status_code == 201, flag.text
+
+    hidden = await client.post(
+        f"/v1/moderation/flags/{flag.json()['id']}/resolve",
+        json={"action_taken": "hide"},
+        headers=moderator.headers,
+    )
+
+    assert hidden.status_code == 200, hidden.text
+    assert (await read(client, scene["id"])).json()["cover_url"].endswith(first["thumbnail_key"])
