@@ -25,7 +25,7 @@ from domain.topics.models import Topic
 
 # Literals, not bound values: a generic plan of a prepared statement can then still prove the
 # partial index's predicate.
-_LISTED = [literal_column(f"'{status}'") for status in LISTED_STATUSES]
+_LISTED: list[Any] = [literal_column(f"'{status}'") for status in LISTED_STATUSES]
 
 
 def listed() -> Any:
