@@ -46,7 +46,7 @@ async def _scene(client: httpx.AsyncClient, factory: Factory) -> tuple[Account, 
 
 
 async def test_jobs_in_flight_finish_on_a_locked_scene_or_are_cancelled(
-    client: httpx.AsyncClient, factory: Factory, start_worker: Start
+    client: httpx.AsyncClient, factory: Factory, start_worker: Start, settings: Settings
 ) -> None:
     owner, finishing = await _scene(client, factory)
     _, cancelling = await _scene(client, factory)
@@ -81,6 +81,10 @@ async def test_jobs_in_flight_finish_on_a_locked_scene_or_are_cancelled(
     assert finished["status"] == "final_ready", finished
     scene = (await client.get(f"/v1/scenes/{finishing}")).json()
     assert (scene["status"], scene["segment_count"], scene["bible_version"]) == ("locked", 1, 2)
+    # The design's resolution and file_size, recorded with the segment.
+    segment = (await client.get(f"/v1/scenes/{finishing}/segments")).json()["items"][0]
+    assert segment["resolution"] == f"{settings.video_width}x{settings.video_height}"
+    assert segment["file_size"] > 1000
     assert cancelled["status"] == "cancelled", cancelled
     assert cancelled["message"] == "Cancelled: the scene was locked."
     untouched = (await client.get(f"/v1/scenes/{cancelling}")).json()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from domain.jobs.finalization import Media, Provenance, finalize
+from domain.jobs.segment_facts import describe_segment, media_facts
 from worker.pipeline.runtime import StageRun
 
 
@@ -29,6 +31,7 @@ async def run(stage: StageRun) -> dict[str, Any]:
             name: float(out.get("seconds", 0.0)) for name, out in stage.outputs.items()
         },
     )
+    resolution, file_size = media_facts(video)
     async with stage.channel.transaction(durable=True) as conn:
         result = await finalize(
             conn,
@@ -39,4 +42,5 @@ async def run(stage: StageRun) -> dict[str, Any]:
             stage.runtime.storage.url,
             started=started,
         )
+        await describe_segment(conn, uuid.UUID(str(result["segment_id"])), resolution, file_size)
     return {"segment_id": result["segment_id"], "sequence": result["sequence"]}
