@@ -281,9 +281,11 @@ class Factory:
                 {"segmentNumber": sequence, "event": text, "consequences": ["The bell rang."]}
             )
             session.add(SceneBible(scene_id=scene_id, version=version, data=data))
-            thumbnail = f"scenes/{scene_id}/segments/{uuid.uuid4()}/thumb.jpg"
+            job_id = uuid.uuid4()  # names the media prefix, as a real job's id does
+            thumbnail = f"scenes/{scene_id}/segments/{job_id}/thumb.jpg"
             segment = Segment(
                 scene_id=scene_id,
+                job_id=job_id,
                 user_id=uuid.UUID(contributor.id),
                 sequence=sequence,
                 text=text,

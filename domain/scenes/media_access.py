@@ -8,13 +8,15 @@ import uuid
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.scenes.models import Scene, Segment, SegmentSequence, SegmentStatus
+from domain.scenes.models import LISTED_STATUSES, Scene, Segment, SegmentSequence, SegmentStatus
 from domain.scenes.repository import listed
 
 # Segment media is written under scenes/<scene id>/segments/<job id>/ (worker/pipeline/runtime.py).
 _SEGMENT_MEDIA = re.compile(
     r"^scenes/(?P<scene>[0-9a-f-]{36})/segments/(?P<job>[0-9a-f-]{36})/[^/]+$"
 )
+# Kept for callers that filter on status alone; a public scene is also not deleted (`listed()`).
+PUBLIC_SCENE_STATUSES = LISTED_STATUSES
 
 
 def segment_media_owner(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:

@@ -491,3 +491,46 @@ async def test_a_cover_hidden_by_moderation_falls_back_to_the_first_segment(
 
     assert hidden.status_code == 200, hidden.text
     assert (await read(client, scene["id"])).json()["cover_url"].endswith(first["thumbnail_key"])
+
+
+async def test_a_deleted_scenes_media_files_are_no_longer_served(
+    app: Any, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner, moderator = await factory.account(), await factory.account(Role.MODERATOR)
+    scene = await factory.scene(owner)
+    segment = await factory.contributed_segment(scene, owner)
+    await app.state.storage.put_bytes(segment["thumbnail_key"], b"\xff\xd8jpeg")
+    url = f"/media/{segment['thumbnail_key']}"
+    assert (await client.get(url)).status_code == 200
+
+    await client.delete(f"/v1/scenes/{scene['id']}", headers=owner.headers)
+    assert (await client.get(url)).status_code == 404
+
+    await client.post(f"/v1/scenes/{scene['id']}/restore", headers=moderator.headers)
+    assert (await client.get(url)).status_code == 200
+
+
+@pytest.mark.parametrize("segment_id", ["not-a-uuid", "1", "%00", "0" * 37])
+async def test_hostile_segment_and_restore_ids_are_a_problem(
+    client: httpx.AsyncClient, factory: Factory, segment_id: str
+) -> None:
+    owner, moderator = await factory.account(), await factory.account(Role.MODERATOR)
+    withdrawn = await client.delete(f"/v1/segments/{segment_id}", headers=owner.headers)
+    restored = await client.post(f"/v1/ideas/{segment_id}/restore", headers=moderator.headers)
+    scene = await client.post(f"/v1/scenes/{segment_id}/restore", headers=moderator.headers)
+    for response in (withdrawn, restored, scene):
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_unknown_targets_are_not_found(client: httpx.AsyncClient, factory: Factory) -> None:
+    owner, moderator = await factory.account(), await factory.account(Role.MODERATOR)
+    unknown = uuid.uuid4()
+    assert (
+        await client.delete(f"/v1/segments/{unknown}", headers=owner.headers)
+    ).status_code == 404
+    assert (await patch(client, owner, str(unknown), {"title": "x"})).status_code == 404
+    assert (await client.delete(f"/v1/scenes/{unknown}", headers=owner.headers)).status_code == 404
+    for kind in ("scenes", "ideas"):
+        response = await client.post(f"/v1/{kind}/{unknown}/restore", headers=moderator.headers)
+        assert response.status_code == 404, response.text
