@@ -47,10 +47,11 @@ async def update_scene(
     scene = await _owned(session, scene_id, user)
     if "status" in changes and changes["status"] != scene.status:
         _change_status(scene, changes["status"])
-        if scene.status in CLOSED and changes.get("cancel_in_flight"):
-            await repository.cancel_open_jobs(
-                session, scene.id, f"Cancelled: the scene was {scene.status}."
-            )
+    # Also on a scene already closed: the owner who let its jobs finish may change their mind.
+    if scene.status in CLOSED and changes.get("cancel_in_flight"):
+        await repository.cancel_open_jobs(
+            session, scene.id, f"Cancelled: the scene was {scene.status}."
+        )
     if "cover_segment_id" in changes:
         segment_id = changes["cover_segment_id"]
         key = None

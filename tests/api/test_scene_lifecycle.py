@@ -109,8 +109,13 @@ async def test_locking_cancels_the_jobs_in_flight_only_when_the_owner_asks(
 
     await patch(client, owner, scene["id"], {"status": "locked"})
     assert await job_status(client, owner, kept["id"]) == "queued"
+    # Locked again, now cancelling: the owner changed their mind.
+    again = await patch(client, owner, scene["id"], {"status": "locked", "cancel_in_flight": True})
+    assert again.status_code == 200, again.text
+    assert await job_status(client, owner, kept["id"]) == "cancelled"
 
     await patch(client, owner, scene["id"], {"status": "active"})
+    kept = (await continue_(client, owner, scene["id"])).json()
     dropped = (await continue_(client, owner, scene["id"])).json()
     response = await patch(
         client, owner, scene["id"], {"status": "archived", "cancel_in_flight": True}
