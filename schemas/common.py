@@ -48,6 +48,8 @@ def line_field(max_length: int, min_length: int = 1) -> object:
 
 
 def _public_https_url(value: str) -> str:
+    if any(char.isspace() for char in value):
+        raise ValueError("must not contain spaces (percent-encode them)")
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError("must be an absolute https:// URL")

@@ -45,6 +45,7 @@ HOSTILE_ICONS: list[Any] = [
     "https://cdn.example.com/" + "a" * 500,
     "https://cdn.example.com/bell.svg\nX-Header: 1",
     "https://cdn.example.com/\x00.svg",
+    "https://cdn.example.com/a bell.svg",
     7,
     ["https://cdn.example.com/bell.svg"],
 ]
