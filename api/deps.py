@@ -19,6 +19,7 @@ from infra import queue
 from infra.crypto import Keyring, load_keyring
 from infra.db import Database, wrote
 from infra.logging import get_logger
+from infra.media_urls import MediaUrls
 from infra.oidc import FlowStore, OIDCRegistry
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
@@ -36,6 +37,10 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False
 
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+async def get_media_urls(request: Request) -> MediaUrls:
+    return request.app.state.media_urls
 
 
 async def get_database(request: Request) -> Database:
@@ -164,6 +169,7 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
 QueueDep = Annotated[ArqRedis, Depends(get_queue)]
 ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]

@@ -62,3 +62,15 @@ class BadGateway(DomainError):
     """A service we depend on (an OpenID provider, say) failed or answered nonsense."""
 
     status, title, type_slug = 502, "Bad gateway", "bad-gateway"
+
+
+class ServiceUnavailable(DomainError):
+    """Something the request needs cannot be had now; `Retry-After` says when to ask again."""
+
+    status, title, type_slug = 503, "Service unavailable", "unavailable"
+
+    def __init__(self, detail: str, retry_after: int, type_slug: str | None = None) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        if type_slug:
+            self.type_slug = type_slug
+        self.headers = {"Retry-After": str(retry_after)}

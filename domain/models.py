@@ -7,6 +7,7 @@ from domain.jobs.models import Job, JobIdempotencyKey
 from domain.media.models import MediaObject, SegmentMedia
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.partitions.models import PartitionArchive
+from domain.scene_exports.models import SceneExport
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
 from domain.search.models import SearchWord
 from domain.topics.models import Category, Topic, TopicProposal
@@ -28,6 +29,7 @@ __all__ = [
     "RefreshToken",
     "Scene",
     "SceneBible",
+    "SceneExport",
     "SceneSummary",
     "SceneView",
     "SearchWord",

@@ -157,6 +157,18 @@ class Settings(BaseSettings):
     trending_prior: float = Field(20.0, alias="TRENDING_PRIOR", gt=0)
     # Hours the stats cron recounts each run, for rows committed after their hour was counted.
     engagement_rollup_hours: int = Field(3, alias="ENGAGEMENT_ROLLUP_HOURS", ge=1, le=48)
+    # Whole-scene exports (domain/scene_exports): the Retry-After of a 202 while one is made;
+    # a build still "building" after the timeout is taken as dead (worker killed) and started
+    # again; a failed one is retried on a request after the back-off, doubled per failure
+    # (at most an hour).
+    scene_export_poll_seconds: int = Field(3, alias="SCENE_EXPORT_POLL_SECONDS", ge=1, le=60)
+    scene_export_build_timeout_seconds: int = Field(
+        600, alias="SCENE_EXPORT_BUILD_TIMEOUT_SECONDS", ge=10
+    )
+    scene_export_retry_seconds: int = Field(30, alias="SCENE_EXPORT_RETRY_SECONDS", ge=1, le=3600)
+    # Deleted scenes and ideas: a moderator may restore them this many days; then the purge
+    # cron deletes a scene for good, with its segments, exports and media references.
+    deleted_retention_days: int = Field(30, alias="DELETED_RETENTION_DAYS", ge=1, le=3650)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
     # A bearer token for the Prometheus scraper on GET /metrics; unset: only admins may scrape.

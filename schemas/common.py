@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -45,6 +46,27 @@ def text_field(max_length: int, min_length: int = 1) -> object:
 def line_field(max_length: int, min_length: int = 1) -> object:
     return Annotated[text_field(max_length, min_length), AfterValidator(_single_line)]  # type: ignore[valid-type]
 
+
+def _public_https_url(value: str) -> str:
+    if any(char.isspace() for char in value):
+        raise ValueError("must not contain spaces (percent-encode them)")
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an absolute https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials")
+    return value
+
+
+# An image a client shows as is (an icon): https only, no credentials, the design's 500 chars.
+HttpsUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=9, max_length=500),
+    AfterValidator(_no_surrogates),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_single_line),
+    AfterValidator(_public_https_url),
+]
 
 Name = line_field(100)
 Title = line_field(200)

@@ -76,6 +76,7 @@ class IdeaOut(WireModel):
     review_status: Literal["pending", "approved", "rejected"]
     like_count: int
     scene_count: int
+    view_count: int = Field(description="Views of the idea's scenes.")
     created_at: datetime
     updated_at: datetime
 

@@ -40,6 +40,7 @@ class JobOut(WireModel):
     id: uuid.UUID
     scene_id: uuid.UUID
     user_id: uuid.UUID
+    type: Literal["continuation", "export"]
     status: JobStatusName
     stage: JobStageName
     progress: int

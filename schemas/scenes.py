@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from schemas.common import InputModel, ShortText, Title, WireModel, text_field
 
 SceneSort = Literal["new", "popular", "active", "trending"]
+OwnerStatus = Literal["active", "locked", "archived"]
 SceneDescription = text_field(5_000)
 
 
@@ -22,9 +23,44 @@ class SceneIn(InputModel):
     )
 
 
+class ScenePatch(InputModel):
+    title: Title | None = None  # type: ignore[valid-type]
+    description: SceneDescription | None = None  # type: ignore[valid-type]
+    status: OwnerStatus | None = Field(
+        None,
+        description="active; locked (no new continuations: 409) or archived (closed for good, "
+        "still readable). Hidden and removed belong to moderation.",
+    )
+    cancel_in_flight: StrictBool = Field(
+        False,
+        description="With status locked or archived: cancel the continuations under way "
+        "(false: they finish and their segments are added).",
+    )
+    cover_segment_id: uuid.UUID | None = Field(
+        None,
+        description="An active segment of the scene whose thumbnail becomes the cover; null "
+        "goes back to the automatic cover (the first active segment's).",
+    )
+
+    @field_validator("title", "description", "status")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Only an explicit null reaches here (defaults are not validated): these cannot be cleared.
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
+
+    @model_validator(mode="after")
+    def _cancel_needs_closing(self) -> ScenePatch:
+        if self.cancel_in_flight and self.status not in ("locked", "archived"):
+            raise ValueError("cancel_in_flight goes with status locked or archived")
+        return self
+
+
 class SceneOut(WireModel):
     id: uuid.UUID
     idea_id: uuid.UUID
+    topic_id: uuid.UUID
     user_id: uuid.UUID
     title: str
     description: str
@@ -38,10 +74,16 @@ class SceneOut(WireModel):
     last_segment_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    thumbnail_url: str | None = Field(
+    locked_at: datetime | None = Field(
+        None, description="When it was last locked or archived; null while active."
+    )
+    deleted_at: datetime | None = Field(
+        None, description="Set on a deleted scene (only moderators still read it)."
+    )
+    cover_url: str | None = Field(
         None,
-        description="The first segment's thumbnail, for cards; set in GET /v1/scenes lists "
-        "(null before a segment exists, and in other reads).",
+        description="The chosen cover segment's thumbnail, else the first active segment's; "
+        "null before the first.",
     )
 
 
@@ -96,3 +138,5 @@ class SegmentOut(WireModel):
     )
     author_display_name: str | None = None
     captions_url: str | None = None
+    resolution: str | None = Field(None, description="e.g. 1280x720; null when not measured.")
+    file_size: int | None = Field(None, description="The video's bytes; null when not measured.")

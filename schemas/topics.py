@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt, field_validator
 
-from schemas.common import InputModel, Name, ShortText, Slug, WireModel
+from schemas.common import HttpsUrl, InputModel, Name, ShortText, Slug, WireModel
 
 DisplayOrder = Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)]
 ProposalStatus = Literal["pending", "approved", "rejected"]
@@ -19,6 +19,8 @@ class TopicIn(InputModel):
     slug: Slug | None = Field(None, description="Derived from the name when absent.")
     description: ShortText | None = None  # type: ignore[valid-type]
     display_order: DisplayOrder = 0
+    icon_url: HttpsUrl | None = None
+    is_curated: StrictBool = Field(True, description="False for a topic not chosen by an admin.")
 
 
 class TopicPatch(InputModel):
@@ -27,8 +29,10 @@ class TopicPatch(InputModel):
     description: ShortText | None = Field(None, description="null clears it.")  # type: ignore[valid-type]
     display_order: DisplayOrder | None = None
     is_active: StrictBool | None = None
+    icon_url: HttpsUrl | None = Field(None, description="null clears it.")
+    is_curated: StrictBool | None = None
 
-    @field_validator("name", "slug", "display_order", "is_active")
+    @field_validator("name", "slug", "display_order", "is_active", "is_curated")
     @classmethod
     def _not_null(cls, value: object) -> object:
         # Only an explicit null reaches here (defaults are not validated): these cannot be cleared.
@@ -49,6 +53,9 @@ class TopicOut(WireModel):
     name: str
     slug: str
     description: str | None
+    icon_url: str | None
+    is_curated: bool
+    scene_count: int = Field(description="Scenes on the topic's ideas that are not deleted.")
     display_order: int
     is_active: bool
     created_at: datetime

@@ -213,3 +213,102 @@ class Factory:
         )
         assert response.status_code == 202, response.text
         return response.json()
+
+    async def exported_segment(self, scene: dict[str, Any], text: str = "Mara waits.") -> str:
+        """A segment inserted directly, with a ready export of the scene as it then stands.
+
+        For tests of who may fetch an export, without a worker: the stored "MP4" is a stand-in.
+        Returns the export's storage key.
+        """
+        from sqlalchemy import func, select
+
+        from domain.scene_exports.models import ExportStatus, SceneExport
+        from domain.scene_exports.service import fingerprint, storage_key
+        from domain.scenes.models import Segment
+
+        scene_id = uuid.UUID(scene["id"])
+        async with self.app.state.db.transaction() as session:
+            last = await session.scalar(
+                select(func.max(Segment.sequence)).where(Segment.scene_id == scene_id)
+            )
+            segment = Segment(scene_id=scene_id, sequence=(last or 0) + 1, text=text)
+            session.add(segment)
+            await session.flush()
+            ids = list(
+                await session.scalars(
+                    select(Segment.id)
+                    .where(Segment.scene_id == scene_id, Segment.status == "active")
+                    .order_by(Segment.sequence)
+                )
+            )
+            export = SceneExport(
+                scene_id=scene_id,
+                fingerprint=fingerprint(ids),
+                segment_ids=ids,
+                status=ExportStatus.READY.value,
+                size_bytes=4,
+                duration=1.0,
+            )
+            export.storage_key = storage_key(export)
+            session.add(export)
+        await self.app.state.storage.put_bytes(export.storage_key, b"mp4!")
+        return export.storage_key
+
+    async def contributed_segment(
+        self, scene: dict[str, Any], contributor: Account, text: str = "Mara rings the bell."
+    ) -> dict[str, Any]:
+        """A segment by `contributor` written as finalization writes one: the next sequence, a
+        new bible version (the segment moves the timeline on), the scene's counters advanced.
+        Returns the segment's id, sequence, bible version and thumbnail key."""
+        from sqlalchemy import select
+
+        from domain.scenes.models import Scene, SceneBible, Segment
+
+        scene_id = uuid.UUID(scene["id"])
+        async with self.app.state.db.transaction() as session:
+            row = await session.scalar(select(Scene).where(Scene.id == scene_id).with_for_update())
+            assert row is not None
+            head = await session.scalar(
+                select(SceneBible.data).where(
+                    SceneBible.scene_id == scene_id, SceneBible.version == row.bible_version
+                )
+            )
+            sequence, version = row.segment_count + 1, row.bible_version + 1
+            data = copy.deepcopy(head)
+            data["version"] = version
+            data["timeline"]["currentPoint"] = f"After segment {sequence}"
+            data["timeline"]["majorEvents"].append(
+                {"segmentNumber": sequence, "event": text, "consequences": ["The bell rang."]}
+            )
+            session.add(SceneBible(scene_id=scene_id, version=version, data=data))
+            job_id = uuid.uuid4()  # names the media prefix, as a real job's id does
+            thumbnail = f"scenes/{scene_id}/segments/{job_id}/thumb.jpg"
+            segment = Segment(
+                scene_id=scene_id,
+                job_id=job_id,
+                user_id=uuid.UUID(contributor.id),
+                sequence=sequence,
+                text=text,
+                duration=2.5,
+                bible_version=version,
+                thumbnail_key=thumbnail,
+            )
+            session.add(segment)
+            await session.flush()
+            row.segment_count = sequence
+            row.bible_version = version
+            row.total_duration = row.total_duration + 2.5
+            row.contributor_count = len(
+                set(
+                    await session.scalars(
+                        select(Segment.user_id).where(Segment.scene_id == scene_id)
+                    )
+                )
+            )
+            row.last_segment_at = segment.created_at
+            return {
+                "id": str(segment.id),
+                "sequence": sequence,
+                "bible_version": version,
+                "thumbnail_key": thumbnail,
+            }

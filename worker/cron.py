@@ -7,6 +7,7 @@ from typing import Any
 from arq import cron
 
 from domain.media.sweeper import sweep
+from domain.scenes.purge import purge_deleted_scenes
 from domain.scenes.summaries import scenes_needing_summary, summarise_scene
 from infra.archive import archive_partitions
 from infra.db import Database
@@ -130,6 +131,27 @@ def sweeper_cron() -> Any:
     return cron(sweep_media, name="sweep_media", minute=29, unique=True, timeout=1800)
 
 
+async def purge_scenes(ctx: dict[str, Any]) -> int:
+    """Delete for good the scenes deleted more than DELETED_RETENTION_DAYS ago."""
+    settings: Settings = ctx["settings"]
+    storage = ctx["runtime"].storage
+    purged = await purge_deleted_scenes(ctx["db"], retention_days=settings.deleted_retention_days)
+    for key in purged.export_keys:
+        await storage.delete(key)
+    for scene_id in purged.scene_ids:
+        # Media written under the scene's own prefix (before content-addressed storage); objects
+        # shared by content are the storage sweeper's, once no segment row references them.
+        await storage.delete_prefix(f"scenes/{scene_id}/")
+    if purged.scene_ids:
+        log.info("scenes_purged", count=len(purged.scene_ids), exports=len(purged.export_keys))
+    return len(purged.scene_ids)
+
+
+def purge_cron() -> Any:
+    """Hourly at an odd minute: a deleted scene outlives its window by at most an hour."""
+    return cron(purge_scenes, name="purge_scenes", minute=47, unique=True, timeout=600)
+
+
 def cron_jobs(settings: Settings) -> list[Any]:
     # Fresh objects for every worker: arq keeps each cron's next run time on the CronJob
     # itself, so two workers sharing one (tests start several per process) would see the
@@ -141,4 +163,5 @@ def cron_jobs(settings: Settings) -> list[Any]:
         summaries_cron(),
         engagement_cron(),
         sweeper_cron(),
+        purge_cron(),
     ]

@@ -10,10 +10,12 @@ import structlog
 from arq.worker import func
 
 from domain.jobs.service import RUN_CONTINUATION
+from domain.scene_exports.service import BUILD_SCENE_EXPORT
 from domain.users import account_tokens
 from infra.logging import get_logger
 from infra.mail import MAIL_MAX_TRIES, SEND_MAIL, send_mail_job
 from worker.continuation import run_continuation
+from worker.scene_export import build_scene_export
 
 log = get_logger("worker.jobs")
 
@@ -61,4 +63,6 @@ FUNCTIONS = [
     func(run_continuation_in_context, name=RUN_CONTINUATION, keep_result=0),
     func(send_mail_job, name=SEND_MAIL, keep_result=0, max_tries=MAIL_MAX_TRIES),
     func(send_password_reset, name=account_tokens.SEND_PASSWORD_RESET, keep_result=0),
+    # PostgreSQL holds the export's state too; a retry after a crash rebuilds the same attempt.
+    func(build_scene_export, name=BUILD_SCENE_EXPORT, keep_result=0),
 ]

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import ContentCheckerDep, CurrentUser, OptionalUser, ReadSessionDep, SessionDep
+from api.deps import (
+    ContentCheckerDep,
+    CurrentUser,
+    ModeratorUser,
+    OptionalUser,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from domain.ideas import service
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from schemas.common import Page, Problem
@@ -106,3 +114,18 @@ async def delete_idea(idea_id: uuid.UUID, user: CurrentUser, session: SessionDep
     """Remove your idea (soft: it disappears but is kept for moderation)."""
     await service.remove_idea(session, user, idea_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{idea_id}/restore",
+    response_model=IdeaOut,
+    responses={**P401, **P403, **P404, 409: {"model": Problem}, **P422},
+)
+async def restore_idea(
+    idea_id: uuid.UUID, user: ModeratorUser, session: SessionDep, settings: SettingsDep
+) -> IdeaOut:
+    """Bring back an idea its author deleted, within DELETED_RETENTION_DAYS."""
+    idea = await service.restore_idea(
+        session, user, idea_id, retention_days=settings.deleted_retention_days
+    )
+    return IdeaOut.model_validate(idea)

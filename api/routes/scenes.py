@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import (
     ContentCheckerDep,
     CurrentUser,
+    MediaUrlsDep,
     OptionalUser,
     ReadSessionDep,
     SessionDep,
 )
 from domain.media import repository as media_repository
 from domain.scenes import bible_service, service
-from domain.scenes.models import SceneBible, Segment
+from domain.scenes.models import Scene, SceneBible, Segment
 from infra.media_urls import MediaUrls
 from schemas.common import Page, Problem
 from schemas.scenes import (
@@ -64,7 +67,22 @@ def segment_out(
         **urls.segment_links(segment.id, roles),
         author_username=author[0] if author else None,
         author_display_name=author[1] if author else None,
+        resolution=segment.resolution,
+        file_size=segment.file_size,
     )
+
+
+async def scene_outs(
+    session: AsyncSession, urls: MediaUrls, scenes: Sequence[Scene]
+) -> list[SceneOut]:
+    """Scenes on the wire, with their covers read in one query for the lot."""
+    covers = await service.cover_keys(session, scenes)
+    return [
+        SceneOut.model_validate(scene).model_copy(
+            update={"cover_url": urls.object(key) if (key := covers.get(scene.id)) else None}
+        )
+        for scene in scenes
+    ]
 
 
 @router.post(
@@ -97,8 +115,8 @@ async def create_scene(
 
 @router.get("/v1/scenes", response_model=Page[SceneOut], responses={422: P})
 async def list_scenes(
-    request: Request,
     session: ReadSessionDep,
+    urls: MediaUrlsDep,
     topic: Annotated[
         str | None,
         Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
@@ -116,25 +134,17 @@ async def list_scenes(
 ) -> Page[SceneOut]:
     """Active scenes, newest, most liked or most recently continued first."""
     page = await service.list_scenes(session, topic=topic, sort=sort, limit=limit, cursor=cursor)
-    thumbnails = await service.scene_thumbnails(session, page.items)
-    urls: MediaUrls = request.app.state.media_urls
-    items = [
-        SceneOut.model_validate(s).model_copy(
-            update={"thumbnail_url": urls.segment_links(t, {"thumbnail"})["thumbnail_url"]}
-            if (t := thumbnails.get(s.id))
-            else {}
-        )
-        for s in page.items
-    ]
+    items = await scene_outs(session, urls, page.items)
     return Page[SceneOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses={404: P, 422: P})
 async def read_scene(
-    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser
+    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, urls: MediaUrlsDep
 ) -> SceneOut:
-    """One scene with its counters and the head bible version."""
-    return SceneOut.model_validate(await service.get_visible_scene(session, scene_id, viewer))
+    """One scene with its counters, the head bible version and its cover."""
+    scene = await service.get_visible_scene(session, scene_id, viewer)
+    return (await scene_outs(session, urls, [scene]))[0]
 
 
 @router.get("/v1/scenes/{scene_id}/bible", response_model=BibleOut, responses={404: P, 422: P})
@@ -232,7 +242,7 @@ async def list_segments(
     scene_id: uuid.UUID,
     session: ReadSessionDep,
     viewer: OptionalUser,
-    request: Request,
+    urls: MediaUrlsDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[SegmentOut]:
@@ -240,7 +250,6 @@ async def list_segments(
     page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
     roles = await media_repository.roles_of(session, [s.id for s in page.items])
     authors = await service.segment_authors(session, page.items)
-    urls = request.app.state.media_urls
     items = [
         segment_out(s, urls, roles.get(s.id, set()), authors.get(s.user_id) if s.user_id else None)
         for s in page.items

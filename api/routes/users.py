@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentUser, ReadSessionDep, SessionDep
-from api.routes.scenes import segment_out  # one rendering of a segment
+from api.deps import CurrentUser, MediaUrlsDep, ReadSessionDep, SessionDep
+from api.routes.scenes import scene_outs, segment_out  # one rendering of each
 from domain.media import repository as media_repository
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.users import lifecycle, profiles, service
@@ -80,11 +80,15 @@ async def read_profile(username: str, session: ReadSessionDep) -> ContributorPro
     responses={s: {"model": Problem} for s in (404, 422)},
 )
 async def list_profile_scenes(
-    username: str, session: ReadSessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    username: str,
+    session: ReadSessionDep,
+    urls: MediaUrlsDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Page[SceneOut]:
     """The scenes a contributor started (active and locked), newest first."""
     page = await profiles.page_scenes(session, username, limit=limit, cursor=cursor)
-    items = [SceneOut.model_validate(s) for s in page.items]
+    items = await scene_outs(session, urls, page.items)
     return Page[SceneOut](items=items, next_cursor=page.next_cursor)
 
 
@@ -96,13 +100,12 @@ async def list_profile_scenes(
 async def list_profile_segments(
     username: str,
     session: ReadSessionDep,
-    request: Request,
+    urls: MediaUrlsDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[SegmentOut]:
     """A contributor's visible segments (active, in a listed scene), newest first."""
     page = await profiles.page_segments(session, username, limit=limit, cursor=cursor)
     roles = await media_repository.roles_of(session, [s.id for s in page.items])
-    urls = request.app.state.media_urls
     items = [segment_out(s, urls, roles.get(s.id, set())) for s in page.items]
     return Page[SegmentOut](items=items, next_cursor=page.next_cursor)

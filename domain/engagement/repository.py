@@ -132,5 +132,10 @@ async def bump_view_count(session: AsyncSession, scene_id: uuid.UUID) -> int:
     return await _bump(session, Scene.view_count, scene_id, 1)
 
 
+async def bump_idea_view_count(session: AsyncSession, idea_id: uuid.UUID) -> int:
+    """An idea's views are its scenes' views, counted with each."""
+    return await _bump(session, Idea.view_count, idea_id, 1)
+
+
 async def view_count(session: AsyncSession, scene_id: uuid.UUID) -> int:
     return await _read(session, Scene.view_count, scene_id)

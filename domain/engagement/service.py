@@ -61,7 +61,11 @@ async def set_idea_like(
 
 async def _engageable_scene(session: AsyncSession, scene_id: uuid.UUID) -> Scene:
     scene = await repository.get_scene(session, scene_id)
-    if scene is None or scene.status not in ENGAGEABLE_SCENE_STATUSES:
+    if (
+        scene is None
+        or scene.status not in ENGAGEABLE_SCENE_STATUSES
+        or scene.deleted_at is not None
+    ):
         raise NotFound("No such scene.")
     return scene
 
@@ -103,7 +107,7 @@ async def record_view(
 ) -> ViewResult:
     """Count a view unless this viewer was already counted for the scene in this window."""
     now = now or datetime.now(UTC)
-    await _engageable_scene(session, scene_id)
+    scene = await _engageable_scene(session, scene_id)
     key = str(viewer.id) if viewer is not None else anonymous_viewer_key(secret, address, now)
     counted = await repository.add_view(
         session,
@@ -113,5 +117,6 @@ async def record_view(
         window_start=window_start(now),
     )
     if counted:
+        await repository.bump_idea_view_count(session, scene.idea_id)
         return ViewResult(True, await repository.bump_view_count(session, scene_id))
     return ViewResult(False, await repository.view_count(session, scene_id))

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ARRAY,
     CheckConstraint,
     Computed,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -52,6 +53,7 @@ class Idea(Base):
         CheckConstraint(enum_check("review_status", tuple(ReviewStatus)), name="review_status"),
         CheckConstraint("like_count >= 0 AND scene_count >= 0", name="counters"),
         CheckConstraint("cardinality(tags) <= 20", name="tag_count"),
+        CheckConstraint("view_count >= 0", name="view_count_nonnegative"),
         Index("ix_ideas_tags", "tags", postgresql_using="gin"),
         Index("ix_ideas_topic_created", "topic_id", "created_at", "id"),
         Index("ix_ideas_created", "created_at", "id"),
@@ -80,6 +82,10 @@ class Idea(Base):
     )
     like_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     scene_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    # Views of its scenes, counted as each scene's view is.
+    view_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    # When its author deleted it (status removed): a moderator may restore it within the window.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The latest of: the idea posted, a scene started on it, a segment added to one of its
     # scenes. Kept by the scenes_track_idea_activity trigger (migration 0004), for sort=active.
     last_activity_at: Mapped[datetime] = created_at()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ideas import repository
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.ideas.repository import IdeaFilter, IdeaSort
@@ -207,4 +208,24 @@ async def remove_idea(session: AsyncSession, user: User, idea_id: uuid.UUID) -> 
     """Soft-delete the author's idea: it disappears everywhere but the row stays."""
     idea = await _owned_for_update(session, idea_id, user)
     idea.status = ContentStatus.REMOVED.value
+    idea.deleted_at = datetime.now(UTC)
     await session.flush()
+
+
+async def restore_idea(
+    session: AsyncSession, user: User, idea_id: uuid.UUID, *, retention_days: int
+) -> Idea:
+    """A moderator brings back an idea its author deleted, within the retention window."""
+    if not is_moderator(user):
+        raise Forbidden("This needs the moderator role.")
+    idea = await repository.get_for_update(session, idea_id)
+    if idea is None:
+        raise NotFound("No such idea.")
+    if idea.status != ContentStatus.REMOVED or idea.deleted_at is None:
+        # Removed by a moderation decision (no deleted_at): that decision is reversed there.
+        raise Conflict("The idea was not deleted by its author.")
+    if idea.deleted_at < datetime.now(UTC) - timedelta(days=retention_days):
+        raise Conflict(f"The idea was deleted more than {retention_days} days ago.")
+    idea.status = ContentStatus.ACTIVE.value
+    idea.deleted_at = None
+    return await repository.save(session, idea)

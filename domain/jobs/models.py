@@ -41,6 +41,11 @@ class JobStatus(StrEnum):
 TERMINAL_STATUSES = (JobStatus.FINAL_READY, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+class JobType(StrEnum):
+    CONTINUATION = "continuation"
+    EXPORT = "export"
+
+
 class JobStage(StrEnum):
     PENDING = "pending"
     SCRIPT_EXPANSION = "script_expansion"
@@ -58,6 +63,7 @@ class Job(Base):
         PrimaryKeyConstraint("id", "created_at"),
         CheckConstraint(enum_check("status", tuple(JobStatus)), name="status"),
         CheckConstraint(enum_check("stage", tuple(JobStage)), name="stage"),
+        CheckConstraint(enum_check("type", tuple(JobType)), name="type"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
         CheckConstraint("retry_count >= 0 AND max_retries >= 0", name="retries"),
         Index("ix_jobs_user_created", "user_id", "created_at"),
@@ -78,6 +84,9 @@ class Job(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     scene_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(
+        String(24), server_default=sql("'continuation'"), default=JobType.CONTINUATION
+    )
     status: Mapped[str] = mapped_column(
         String(24), server_default=sql("'queued'"), default=JobStatus.QUEUED
     )

@@ -33,6 +33,7 @@ POLL_COLUMNS = (
     Job.id,
     Job.scene_id,
     Job.user_id,
+    Job.type,
     Job.status,
     Job.stage,
     Job.progress,

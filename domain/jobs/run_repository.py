@@ -18,9 +18,11 @@ from sqlalchemy import (
     Insert,
     Table,
     bindparam,
+    case,
     column,
     func,
     insert,
+    literal_column,
     select,
     text,
     update,
@@ -30,7 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
 from domain.jobs.repository import JOB_IN_ITS_MONTH, in_its_month
-from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
+from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence
 from infra.raw_sql import Prepared, Runner
 
 # None binds SQL NULL (plain JSONB would bind the JSON value null, which `||` appends).
@@ -139,13 +141,31 @@ async def save_video_id(conn: Runner, job: Job, video_id: str, message: str) -> 
     return bool(await conn.fetch(_SAVE_VIDEO_ID, params))
 
 
+# What finalization sees of the scene: a deleted one is removed; one closed after this job was
+# submitted is still active for it (the owner chose to let jobs in flight finish; had they
+# chosen to cancel them, the job is cancelled and refused before the scene is looked at).
+_FINALIZING_SCENE_STATUS = case(
+    (Scene.deleted_at.is_not(None), literal_column(f"'{SceneStatus.REMOVED.value}'")),
+    (
+        Scene.status.in_(
+            [
+                literal_column(f"'{status.value}'")
+                for status in (SceneStatus.LOCKED, SceneStatus.ARCHIVED)
+            ]
+        )
+        & (_JOBS.c.created_at < Scene.locked_at),
+        literal_column(f"'{SceneStatus.ACTIVE.value}'"),
+    ),
+    else_=Scene.status,
+)
+
 # Finalization, in one transaction: lock the job and its scene, and see whether an earlier run
 # of this job already wrote its segment (that run died before marking the job).
 _FINALIZING = Prepared(
     select(
         _JOBS.c.status,
         _JOBS.c.result_data,
-        Scene.status.label("scene_status"),
+        _FINALIZING_SCENE_STATUS.label("scene_status"),
         Scene.segment_count,
         Scene.bible_version.label("head_version"),
         SegmentSequence.segment_id.label("written_segment_id"),

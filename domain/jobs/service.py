@@ -28,7 +28,7 @@ from infra.settings import Settings
 
 RUN_CONTINUATION = "run_continuation"
 RETRY_AFTER_SECONDS = 30
-_CLOSED_SCENE = (SceneStatus.LOCKED, SceneStatus.REMOVED, SceneStatus.HIDDEN)
+_CLOSED_SCENE = (SceneStatus.LOCKED, SceneStatus.ARCHIVED, SceneStatus.REMOVED, SceneStatus.HIDDEN)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ async def submit_continuation(
         return Submission(existing, created=False)
 
     scene = await session.get(Scene, scene_id)
-    if scene is None:
+    if scene is None or scene.deleted_at is not None:
         raise NotFound("No such scene.")
     if scene.status in _CLOSED_SCENE:
         raise Conflict(f"The scene is {scene.status}; it takes no continuations.")

@@ -146,7 +146,7 @@ class SegmentFiles:
 
 _PUBLIC = (
     "sc.status IN (" + ", ".join(f"'{status}'" for status in PUBLIC_SCENE_STATUSES) + ")"
-    f" AND s.status = '{SegmentStatus.ACTIVE.value}'"
+    f" AND sc.deleted_at IS NULL AND s.status = '{SegmentStatus.ACTIVE.value}'"
 )
 _FILES = f"""
 SELECT s.id, s.sequence, s.duration, m.role, m.position, m.duration AS part, o.key

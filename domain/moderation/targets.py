@@ -28,7 +28,8 @@ from domain.ideas.service import can_see as can_see_idea
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
 from domain.moderation.models import ModerationAction, TargetType
 from domain.moderation.repository import Target
-from domain.scenes.access import HIDDEN_STATUSES
+from domain.scenes.access import is_public as scene_is_public
+from domain.scenes.lifecycle_repository import forget_cover
 from domain.scenes.models import Scene, Segment, SegmentStatus
 from domain.topics.models import Topic
 from domain.users import service as users_service
@@ -62,15 +63,13 @@ async def is_visible(session: AsyncSession, content: Content, viewer: User) -> b
     if isinstance(content, Idea):
         return can_see_idea(content, viewer)
     if isinstance(content, Scene):
-        return moderator or content.status not in HIDDEN_STATUSES
+        return moderator or scene_is_public(content)
     if isinstance(content, Segment):
         if moderator:
             return True
         scene = await session.get(Scene, content.scene_id)
         return (
-            content.status == SegmentStatus.ACTIVE
-            and scene is not None
-            and scene.status not in HIDDEN_STATUSES
+            content.status == SegmentStatus.ACTIVE and scene is not None and scene_is_public(scene)
         )
     if isinstance(content, User):
         return moderator or content.is_active
@@ -149,6 +148,9 @@ async def apply(
     else:
         status = ContentStatus.HIDDEN if action == ModerationAction.HIDE else ContentStatus.REMOVED
         content.status = status.value
+        if isinstance(content, Segment) and content.thumbnail_key:
+            # A hidden segment is nobody's cover: the scene falls back to the automatic one.
+            await forget_cover(session, content.scene_id, content.thumbnail_key)
     await session.flush()
 
 

@@ -1,4 +1,4 @@
-"""Who may see a scene: hidden and removed scenes exist only for moderators."""
+"""Who may see a scene: hidden, removed and deleted scenes exist only for moderators."""
 
 from __future__ import annotations
 
@@ -18,11 +18,16 @@ def is_moderator(user: User | None) -> bool:
     return user is not None and Role(user.role).rank >= Role.MODERATOR.rank
 
 
+def is_public(scene: Scene) -> bool:
+    """Neither hidden, removed nor deleted: what anyone may read."""
+    return scene.status not in HIDDEN_STATUSES and scene.deleted_at is None
+
+
 async def get_visible_scene(
     session: AsyncSession, scene_id: uuid.UUID, viewer: User | None
 ) -> Scene:
-    """The scene, unless it is hidden or removed and the viewer is not a moderator."""
+    """The scene, unless it is hidden, removed or deleted and the viewer is not a moderator."""
     scene = await repository.get_scene(session, scene_id)
-    if scene is None or (scene.status in HIDDEN_STATUSES and not is_moderator(viewer)):
+    if scene is None or (not is_public(scene) and not is_moderator(viewer)):
         raise NotFound("No such scene.")
     return scene

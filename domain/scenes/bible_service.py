@@ -131,13 +131,14 @@ async def _editable_scene(session: AsyncSession, scene_id: uuid.UUID, user: User
     if (
         scene is None
         or scene.status == SceneStatus.REMOVED.value
+        or scene.deleted_at is not None
         or (scene.status in HIDDEN_STATUSES and not moderator)
     ):
         raise NotFound("No such scene.")
     if scene.user_id != user.id and not moderator:
         raise Forbidden("Only the scene's owner or a moderator can edit its bible.")
-    if scene.status == SceneStatus.LOCKED.value and not moderator:
-        raise Conflict("The scene is locked.")
+    if scene.status in (SceneStatus.LOCKED, SceneStatus.ARCHIVED) and not moderator:
+        raise Conflict(f"The scene is {scene.status}.")
     return scene
 
 

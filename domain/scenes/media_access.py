@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.media import repository as media_repository
 from domain.media.store import OBJECT_PREFIX
 from domain.scenes.models import (
-    PUBLIC_SCENE_STATUSES,
     Scene,
     Segment,
     SegmentSequence,
     SegmentStatus,
 )
+from domain.scenes.repository import listed
 
 # Segment media is written under scenes/<scene id>/segments/<job id>/ (worker/pipeline/runtime.py).
 _SEGMENT_MEDIA = re.compile(
@@ -36,7 +36,7 @@ def segment_media_owner(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
 
 
 async def is_public_media(session: AsyncSession, key: str) -> bool:
-    """Whether `key` is a file of an active segment of a scene that is neither hidden nor removed.
+    """Whether `key` is a file of an active segment of a listed scene (not hidden nor deleted).
 
     Everything else in the media directory (archives, work in progress, content taken down) is
     not public, whoever asks. A content-addressed object is public while a live segment uses it.
@@ -60,7 +60,7 @@ async def is_public_media(session: AsyncSession, key: str) -> bool:
         .where(
             SegmentSequence.scene_id == scene_id,
             SegmentSequence.job_id == job_id,
-            Scene.status.in_(PUBLIC_SCENE_STATUSES),
+            listed(),
             Segment.status == SegmentStatus.ACTIVE.value,
         )
     )

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Computed,
     DateTime,
@@ -33,12 +34,19 @@ from domain.base import Base, created_at, enum_check, updated_at, uuid_pk
 class SceneStatus(StrEnum):
     ACTIVE = "active"
     LOCKED = "locked"
+    ARCHIVED = "archived"
     HIDDEN = "hidden"
     REMOVED = "removed"
 
 
-# Scenes whose live segments the public may play (media_access, domain/media/repository.py).
-PUBLIC_SCENE_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
+# The statuses the owner sets (PATCH); hidden and removed belong to moderation.
+OWNER_STATUSES = (SceneStatus.ACTIVE, SceneStatus.LOCKED, SceneStatus.ARCHIVED)
+# Listed publicly, unless deleted (migration 0008's partial index spells the same set).
+LISTED_STATUSES = tuple(status.value for status in OWNER_STATUSES)
+LISTED_WHERE = "deleted_at IS NULL AND status IN ('active', 'locked', 'archived')"
+# Scenes whose live segments the public may play (media_access, domain/media/repository.py),
+# unless deleted.
+PUBLIC_SCENE_STATUSES = LISTED_STATUSES
 
 
 class SegmentStatus(StrEnum):
@@ -71,6 +79,11 @@ class Scene(Base):
         Index("ix_scenes_activity", sql("coalesce(last_segment_at, created_at)"), "id"),
         Index("ix_scenes_user_created", "user_id", "created_at"),
         Index("ix_scenes_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_scenes_topic_created", "topic_id", "created_at", "id"),
+        # The public list, newest first: only listed rows, so deleted and hidden ones cost nothing.
+        Index("ix_scenes_listed_created", "created_at", "id", postgresql_where=sql(LISTED_WHERE)),
+        # The purge cron's scan for deleted scenes past the retention window.
+        Index("ix_scenes_deleted", "deleted_at", postgresql_where=sql("deleted_at IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -78,6 +91,8 @@ class Scene(Base):
         ForeignKey("ideas.id", ondelete="RESTRICT"), index=True
     )
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The idea's topic, copied at creation (an idea never changes topic) so lists filter on it.
+    topic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("topics.id", ondelete="RESTRICT"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(
@@ -90,6 +105,12 @@ class Scene(Base):
     like_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"), default=0)
     view_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"), default=0)
     last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The chosen cover: a storage key (a segment's thumbnail), never a URL; null = automatic.
+    thumbnail_url: Mapped[str | None] = mapped_column(String(500))
+    # When the scene was last locked: jobs submitted before it may still finish.
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Soft delete: gone from every public read; purged with its media after the retention.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     # Deferred: only search queries read it, and only inside SQL.
@@ -173,6 +194,8 @@ class Segment(Base):
     hls_playlist_key: Mapped[str | None] = mapped_column(String(1024))
     video_key: Mapped[str | None] = mapped_column(String(1024))
     thumbnail_key: Mapped[str | None] = mapped_column(String(1024))
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
     # Provenance: enough to reproduce the segment.
     provider: Mapped[str | None] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(128))

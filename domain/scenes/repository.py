@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
+from sqlalchemy.types import Uuid
 
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import (
@@ -19,10 +20,18 @@ from domain.engagement.stats_repository import (
 )
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.pagination import Page, paginate
-from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentStatus
+from domain.scenes.models import LISTED_STATUSES, Scene, SceneBible, Segment, SegmentStatus
 from domain.topics.models import Topic
 
-LISTED_STATUSES = (SceneStatus.ACTIVE.value, SceneStatus.LOCKED.value)
+# Literals, not bound values: a generic plan of a prepared statement can then still prove the
+# partial index's predicate.
+_LISTED: list[Any] = [literal_column(f"'{status}'") for status in LISTED_STATUSES]
+
+
+def listed() -> Any:
+    """The public lists' condition (ix_scenes_listed_created is partial on exactly this)."""
+    return and_(Scene.deleted_at.is_(None), Scene.status.in_(_LISTED))
+
 
 # Scenes
 
@@ -33,8 +42,8 @@ async def get_scene(session: AsyncSession, scene_id: uuid.UUID) -> Scene | None:
 
 async def count_scene_on_idea(
     session: AsyncSession, idea_id: uuid.UUID, caller_id: uuid.UUID
-) -> bool:
-    """Bump the idea's scene_count if the caller may build on it; False when it may not.
+) -> uuid.UUID | None:
+    """Bump the idea's scene_count if the caller may build on it: its topic, else None.
 
     One conditional UPDATE: the count stays exact under concurrent creations, and the row
     lock holds the idea's status still until the scene is committed.
@@ -47,9 +56,19 @@ async def count_scene_on_idea(
             or_(Idea.review_status == ReviewStatus.APPROVED.value, Idea.user_id == caller_id),
         )
         .values(scene_count=Idea.scene_count + 1)
-        .returning(Idea.id)
+        .returning(Idea.topic_id)
     )
-    return result.scalar_one_or_none() is not None
+    return result.scalar_one_or_none()
+
+
+async def count_scenes_of_topic(session: AsyncSession, topic_id: uuid.UUID, delta: int) -> None:
+    """Keep the topic's scene_count (scenes not deleted) as scenes come, go and come back."""
+    await session.execute(
+        update(Topic)
+        .where(Topic.id == topic_id)
+        .values(scene_count=Topic.scene_count + delta)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def add_scene(session: AsyncSession, scene: Scene, bible: SceneBible) -> Scene:
@@ -70,14 +89,16 @@ async def page_listed_scenes(
     limit: int | None,
     cursor: str | None,
 ) -> Page[Scene]:
-    stmt = select(Scene).where(Scene.status.in_(LISTED_STATUSES))
+    stmt = select(Scene).where(listed())
     if topic is not None:
-        stmt = stmt.join(Idea, Idea.id == Scene.idea_id)
         topic_id = _as_uuid(topic)
         if topic_id is not None:
-            stmt = stmt.where(Idea.topic_id == topic_id)
+            stmt = stmt.where(Scene.topic_id == topic_id)
         else:
-            stmt = stmt.join(Topic, Topic.id == Idea.topic_id).where(Topic.slug == topic)
+            # A scalar subquery, not a join: the topic's id is known before the scan starts,
+            # so the scan is the topic's own (topic_id, created_at) index, however big the topic.
+            by_slug = select(Topic.id).where(Topic.slug == topic).scalar_subquery()
+            stmt = stmt.where(Scene.topic_id == by_slug)
     keys: list[Any]
     if sort == "popular":
         keys = [Scene.like_count, Scene.id]
@@ -185,25 +206,38 @@ async def page_active_segments(
     )
 
 
-async def first_thumbnail_segments(
-    session: AsyncSession, scene_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, uuid.UUID]:
-    """Each scene's first active segment with a thumbnail, one query."""
-    if not scene_ids:
-        return {}
-    rows = await session.execute(
-        select(Segment.scene_id, Segment.id)
-        .where(
-            Segment.scene_id.in_(scene_ids),
-            Segment.status == SegmentStatus.ACTIVE.value,
-            Segment.thumbnail_key.is_not(None),
-        )
-        .order_by(Segment.scene_id, Segment.sequence)
-        .ext(distinct_on(Segment.scene_id))
-    )
-    return {row.scene_id: row.id for row in rows}
-
-
 async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> list[Segment]:
     rows = await session.scalars(_active_segments(scene_id).order_by(Segment.sequence))
     return list(rows)
+
+
+async def first_thumbnails(
+    session: AsyncSession, scene_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each scene's cover: the thumbnail of its first active segment, for a page in one query.
+
+    A LATERAL subquery per scene id reads the (scene_id, sequence) index of each partition in
+    order and stops at the first active segment, however long the scene.
+    """
+    if not scene_ids:
+        return {}
+    wanted = (
+        func.unnest(bindparam("scene_ids", list(scene_ids), type_=ARRAY(Uuid())))
+        .table_valued("scene_id")
+        .render_derived(name="wanted")
+    )
+    first = (
+        select(Segment.thumbnail_key)
+        .where(
+            Segment.scene_id == wanted.c.scene_id,
+            Segment.status == SegmentStatus.ACTIVE.value,
+            Segment.thumbnail_key.is_not(None),
+        )
+        .order_by(Segment.sequence)
+        .limit(1)
+        .lateral("first_segment")
+    )
+    rows = await session.execute(
+        select(wanted.c.scene_id, first.c.thumbnail_key).select_from(wanted.join(first, true()))
+    )
+    return {row.scene_id: row.thumbnail_key for row in rows}

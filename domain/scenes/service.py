@@ -37,11 +37,18 @@ async def create_scene(
     flag for moderators (the scene is still created).
     """
     verdict = await checker.check(f"{title}\n{description}") if checker is not None else None
-    if not await repository.count_scene_on_idea(session, idea_id, user.id):
+    topic_id = await repository.count_scene_on_idea(session, idea_id, user.id)
+    if topic_id is None:
         raise NotFound("No such idea.")
+    await repository.count_scenes_of_topic(session, topic_id, 1)
     data = check_bible(bible, segment_count=0, previous=None, version=1, pointer_prefix="/bible")
     scene = Scene(
-        idea_id=idea_id, user_id=user.id, title=title, description=description, bible_version=1
+        idea_id=idea_id,
+        topic_id=topic_id,
+        user_id=user.id,
+        title=title,
+        description=description,
+        bible_version=1,
     )
     first = SceneBible(version=1, data=data, created_by=user.id, change_note="Initial canon")
     scene = await repository.add_scene(session, scene, first)
@@ -72,16 +79,17 @@ async def page_segments(
     return await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
 
 
-async def scene_thumbnails(
-    session: AsyncSession, scenes: Sequence[Scene]
-) -> dict[uuid.UUID, uuid.UUID]:
-    """The segment whose thumbnail stands for each scene on cards (its first), in one query."""
-    return await repository.first_thumbnail_segments(session, [s.id for s in scenes])
-
-
 async def segment_authors(
     session: AsyncSession, segments: Sequence[Segment]
 ) -> dict[uuid.UUID, tuple[str, str | None]]:
     """Who wrote each segment (username, display name), so a list shows names without N queries."""
     ids = {s.user_id for s in segments if s.user_id is not None}
     return await users_repository.names_by_id(session, ids)
+
+
+async def cover_keys(session: AsyncSession, scenes: Sequence[Scene]) -> dict[uuid.UUID, str]:
+    """The storage key of each scene's cover: the chosen one (`thumbnail_url`, a key), else
+    its first active segment's thumbnail, read in one query for the scenes without a choice."""
+    chosen = {scene.id: scene.thumbnail_url for scene in scenes if scene.thumbnail_url}
+    automatic = [scene.id for scene in scenes if scene.id not in chosen]
+    return {**await repository.first_thumbnails(session, automatic), **chosen}

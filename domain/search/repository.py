@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.ideas.models import Idea
 from domain.ideas.repository import publicly_visible
 from domain.scenes.models import Scene
-from domain.scenes.repository import LISTED_STATUSES
+from domain.scenes.repository import listed
 from domain.search.query import CONFIG, SearchQuery, Terms, name_likeness, popularity
 from domain.topics.models import Category, Topic
 from domain.users.models import User
@@ -250,14 +250,14 @@ async def scenes(
     few = (
         select(Scene.id, Scene.search_vector, Scene.like_count)
         .join(Idea, Idea.id == Scene.idea_id)
-        .where(query.matches(Scene.search_vector), Scene.status.in_(LISTED_STATUSES), ~broad)
+        .where(query.matches(Scene.search_vector), listed(), ~broad)
         .where(*idea_visible)
     )
     # The walk follows the (like_count, id) index of scenes alone; the idea is looked up for
     # the rows that match, and the walk stops once enough have passed.
     head = (
         select(Scene.id, Scene.search_vector, Scene.like_count, Scene.idea_id)
-        .where(Scene.status.in_(LISTED_STATUSES))
+        .where(listed())
         .order_by(Scene.like_count.desc(), Scene.id.desc())
         .limit(_inline("walk_limit", breadth.walk_limit))
         .subquery("head")

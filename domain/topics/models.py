@@ -34,12 +34,18 @@ class Topic(Base):
     __table_args__ = (
         CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="slug_format"),
         Index("ix_topics_active_order", "display_order", "id", postgresql_where=text("is_active")),
+        CheckConstraint("scene_count >= 0", name="scene_count_nonnegative"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
+    icon_url: Mapped[str | None] = mapped_column(String(500))
+    # False for a topic promoted from a user's proposal; admins' own topics are curated.
+    is_curated: Mapped[bool] = mapped_column(Boolean, server_default=text("true"), default=True)
+    # Scenes on the topic's ideas that are not deleted; kept with the scenes' life.
+    scene_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     display_order: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"), default=True)
     created_at: Mapped[datetime] = created_at()

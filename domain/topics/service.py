@@ -103,6 +103,8 @@ async def create_topic(
     slug: str | None = None,
     description: str | None = None,
     display_order: int = 0,
+    icon_url: str | None = None,
+    is_curated: bool = True,
 ) -> Topic:
     """Create a topic; the slug is derived from the name when not given."""
 
@@ -112,11 +114,20 @@ async def create_topic(
     chosen = await _allocate_slug(
         session, "topics", name=name, explicit=slug, fallback="topic", taken=taken
     )
-    topic = Topic(name=name, slug=chosen, description=description, display_order=display_order)
+    topic = Topic(
+        name=name,
+        slug=chosen,
+        description=description,
+        display_order=display_order,
+        icon_url=icon_url,
+        is_curated=is_curated,
+    )
     return await repository.add_topic(session, topic)
 
 
-TOPIC_FIELDS = frozenset({"name", "slug", "description", "display_order", "is_active"})
+TOPIC_FIELDS = frozenset(
+    {"name", "slug", "description", "display_order", "is_active", "icon_url", "is_curated"}
+)
 
 
 async def update_topic(
@@ -240,7 +251,10 @@ async def approve_proposal(
         raise Forbidden("This needs the moderator role.")
     proposal = await _pending_for_review(session, proposal_id)
     if promote:
-        topic = await create_topic(session, name=proposal.name, description=proposal.description)
+        # A user's proposal, not an admin's curation: the design's is_curated = false.
+        topic = await create_topic(
+            session, name=proposal.name, description=proposal.description, is_curated=False
+        )
         proposal.promoted_to_topic_id = topic.id
     proposal.status = ProposalStatus.APPROVED.value
     proposal.reviewed_by = moderator.id

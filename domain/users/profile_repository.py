@@ -14,7 +14,7 @@ from domain.errors import InvalidInput
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.pagination import Page, decode_cursor, paginate
 from domain.scenes.models import Scene, Segment, SegmentStatus
-from domain.scenes.repository import LISTED_STATUSES
+from domain.scenes.repository import listed
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ProfileCounts:
 
 
 def _listed_scenes(user_id: uuid.UUID) -> Any:
-    return select(Scene).where(Scene.user_id == user_id, Scene.status.in_(LISTED_STATUSES))
+    return select(Scene).where(Scene.user_id == user_id, listed())
 
 
 def _listed_segments(user_id: uuid.UUID) -> Any:
@@ -36,7 +36,7 @@ def _listed_segments(user_id: uuid.UUID) -> Any:
         .where(
             Segment.user_id == user_id,
             Segment.status == SegmentStatus.ACTIVE.value,
-            Scene.status.in_(LISTED_STATUSES),
+            listed(),
         )
     )
 

@@ -340,6 +340,30 @@ async def fresh_cancel(w: World, role: str) -> Call:
     return Call(f"/v1/jobs/{job['id']}/cancel", cleanup=_cancel_as(w, w.owner, job["id"]))
 
 
+def exported_scene(*, hidden: bool = False) -> Builder:
+    """A fresh scene of the world's idea with one segment and its export ready."""
+
+    async def build(w: World, role: str) -> Call:
+        scene = await w.factory.scene(w.owner, w.idea)
+        await w.factory.exported_segment(scene)
+        if hidden:
+            moderator = w.accounts["moderator"]
+            flag = await w.client.post(
+                "/v1/flags",
+                json={"target_type": "scene", "target_id": scene["id"], "reason": "spam"},
+                headers=w.owner.headers,
+            )
+            hide = await w.client.post(
+                f"/v1/moderation/flags/{flag.json()['id']}/resolve",
+                json={"action_taken": "hide"},
+                headers=moderator.headers,
+            )
+            assert hide.status_code == 200, hide.text
+        return Call(f"/v1/scenes/{scene['id']}/export.mp4")
+
+    return build
+
+
 # Moderation
 
 
@@ -380,6 +404,16 @@ CREATES = "401 201 201 201 201 403"
 ADMINS_CREATE = "401 403 403 403 201 403"
 OWNER_OR_MODERATOR = "401 200 404 200 200 403"
 OWNER_ONLY = "401 200 403 403 403 403"
+
+# The life of scenes and ideas; its builders need Call and World above.
+from tests.api.authz_lifecycle import (  # noqa: E402
+    fresh_idea_restore,
+    fresh_scene_delete,
+    fresh_scene_patch,
+    fresh_scene_restore,
+    fresh_segment_withdraw,
+    hidden_scene_patch,
+)
 
 ROWS: tuple[Row, ...] = (
     # Operations
@@ -455,6 +489,7 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("PATCH", "/v1/ideas/{idea_id}", OWNER_ONLY, fresh_idea_patch),
     Row("DELETE", "/v1/ideas/{idea_id}", "401 204 403 403 403 403", fresh_idea_delete),
+    Row("POST", "/v1/ideas/{idea_id}/restore", MODERATORS_200, fresh_idea_restore),
     Row("PUT", "/v1/ideas/{idea_id}/like", USERS_200),
     Row("DELETE", "/v1/ideas/{idea_id}/like", USERS_200),
     Row("POST", "/v1/ideas/{idea_id}/scenes", CREATES, new_scene_on("idea")),
@@ -477,6 +512,18 @@ ROWS: tuple[Row, ...] = (
         on={"scene_id": "hidden_scene"},
         case="hidden",
     ),
+    Row("PATCH", "/v1/scenes/{scene_id}", "401 200 403 200 200 403", fresh_scene_patch),
+    Row(
+        "PATCH",
+        "/v1/scenes/{scene_id}",
+        "401 404 404 200 200 403",
+        hidden_scene_patch,
+        case="hidden",
+    ),
+    Row("DELETE", "/v1/scenes/{scene_id}", "401 204 403 204 204 403", fresh_scene_delete),
+    Row("POST", "/v1/scenes/{scene_id}/restore", MODERATORS_200, fresh_scene_restore),
+    # Only the contributor withdraws; moderators hide segments through moderation instead.
+    Row("DELETE", "/v1/segments/{segment_id}", "401 204 403 403 403 403", fresh_segment_withdraw),
     Row("GET", "/v1/scenes/{scene_id}/bible", EVERYONE_200),
     Row("PUT", "/v1/scenes/{scene_id}/bible", "401 200 403 200 200 403", fresh_bible_update),
     Row("GET", "/v1/scenes/{scene_id}/bible/versions", EVERYONE_200),
@@ -504,6 +551,16 @@ ROWS: tuple[Row, ...] = (
         for name in ("video.mp4", "thumbnail.jpg", "captions.vtt")
     ),
     Row("GET", "/v1/captions/blank.vtt", EVERYONE_200),
+    Row("GET", "/v1/scenes/{scene_id}/export.mp4", EVERYONE_200, exported_scene()),
+    Row(
+        "GET",
+        "/v1/scenes/{scene_id}/export.mp4",
+        "404 404 404 200 200 404",
+        exported_scene(hidden=True),
+        case="hidden",
+    ),
+    # The world's scene has no segment yet: nothing to export, for anyone.
+    Row("GET", "/v1/scenes/{scene_id}/export.mp4", "404 404 404 404 404 404", case="empty"),
     Row("PUT", "/v1/scenes/{scene_id}/like", USERS_200),
     Row("DELETE", "/v1/scenes/{scene_id}/like", USERS_200),
     Row("POST", "/v1/scenes/{scene_id}/views", EVERYONE_200),

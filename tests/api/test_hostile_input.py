@@ -283,6 +283,17 @@ def scene_post(path: str) -> TextField:
     )
 
 
+def scene_patch(field: str) -> TextField:
+    return TextField(
+        f"PATCH /v1/scenes/{{id}} {field}",
+        send=lambda w, t, v: w.client.patch(
+            f"/v1/scenes/{w.scene['id']}", json={field: v}, headers=w.user.headers
+        ),
+        read=lambda w, t, r: w.get(f"/v1/scenes/{w.scene['id']}", w.user, field),
+        snapshot=lambda w, t: w.get(f"/v1/scenes/{w.scene['id']}", w.user),
+    )
+
+
 def bible_put(path: str) -> TextField:
     async def read(w: World, t: Target, r: httpx.Response) -> Any:
         if path == "change_note":
@@ -349,6 +360,17 @@ FIELDS = (
     topic_post("description"),
     topic_patch("name", unique_value=True),
     topic_patch("description"),
+    TextField(
+        "PATCH /v1/topics/{id} icon_url",
+        send=lambda w, t, v: w.client.patch(
+            f"/v1/topics/{w.topic['id']}",
+            json={"icon_url": f"https://example.com/{v}"},
+            headers=w.admin.headers,
+        ),
+        read=lambda w, t, r: w.get(f"/v1/topics/{w.topic['id']}", w.admin, "icon_url"),
+        snapshot=lambda w, t: w.get(f"/v1/topics/{w.topic['id']}", w.admin),
+        expect=lambda v: f"https://example.com/{v}",
+    ),
     category("name", unique_value=True),
     category("slug"),
     category("description"),
@@ -381,6 +403,8 @@ FIELDS = (
     scene_post("description"),
     scene_post("bible/characters/0/description"),
     scene_post("bible/setting/primaryLocation"),
+    scene_patch("title"),
+    scene_patch("description"),
     bible_put("data/characters/0/traits/0"),
     bible_put("data/plotThreads/0/description"),
     bible_put("change_note"),

@@ -100,6 +100,7 @@ async def fuzz_world(factory: Factory) -> AsyncIterator[dict[str, Any]]:
             "category": category["slug"],
             "idea_id": idea["id"],
             "scene_id": scene["id"],
+            "segment_id": (await factory.contributed_segment(scene, user))["id"],
             "job_id": (await factory.job(user, scene))["id"],
             "proposal_id": (await factory.proposal(user))["id"],
             "flag_id": flag["id"],

@@ -165,9 +165,11 @@ _LOAD = [
     "LEFT JOIN (SELECT scene_id, max(created_at) AS last FROM bench_segments GROUP BY 1) g "
     "ON g.scene_id = sc.id GROUP BY 1) s ON s.idea_id = i.id "
     "ORDER BY i.n",
-    "INSERT INTO scenes (id, idea_id, user_id, title, description, status, created_at, "
+    # topic_id by hand: the scenes_fill_topic trigger is off with the others for this insert.
+    "INSERT INTO scenes (id, idea_id, topic_id, user_id, title, description, status, created_at, "
     "like_count, view_count, segment_count, last_segment_at, total_duration, contributor_count) "
-    "SELECT s.id, s.idea_id, s.user_id, s.title, s.description, s.status, s.created_at, "
+    "SELECT s.id, s.idea_id, (SELECT topic_id FROM ideas WHERE ideas.id = s.idea_id), "
+    "s.user_id, s.title, s.description, s.status, s.created_at, "
     "coalesce(l.n, 0), coalesce(v.n, 0), coalesce(g.n, 0), g.last, 8 * coalesce(g.n, 0), "
     "CASE WHEN g.n > 0 THEN 1 ELSE 0 END "
     "FROM bench_scenes s "

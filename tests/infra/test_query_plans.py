@@ -247,3 +247,24 @@ async def test_a_job_by_its_id_reads_one_partition(session: AsyncSession) -> Non
 
 def test_the_seed_spans_the_months() -> None:
     assert START.date() == FIRST and date.today() > FIRST
+
+
+async def test_a_pages_covers_read_one_index_entry_per_scene(session: AsyncSession) -> None:
+    """The scene list's covers: one statement for the page, each scene's first segment found
+    through the (scene_id, sequence) index of each partition, none scanned in full."""
+    ids = list(await session.scalars(text("SELECT id FROM scenes ORDER BY id DESC LIMIT 20")))
+    await session.execute(text("UPDATE segments SET thumbnail_key = 'k/' || sequence"))
+    parents = await index_parents(session)
+
+    plan = await explain(session, lambda: scenes.first_thumbnails(session, ids))
+
+    segment_scans = [n for n in nodes(plan) if n.get("Relation Name", "").startswith("segments")]
+    assert segment_scans, plan
+    for scan in segment_scans:
+        assert scan["Node Type"] != "Seq Scan", scan
+        assert {parents.get(i) for i in index_names(scan)} == {"ix_segments_scene_sequence"}
+    assert any(n["Node Type"] == "Limit" for n in nodes(plan))
+    assert not any(n["Node Type"] == "Sort" for n in nodes(plan)), "merged in order, not sorted"
+    covers = await scenes.first_thumbnails(session, ids)
+    assert set(covers) == set(ids) and set(covers.values()) == {"k/1"}
+    await session.rollback()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from domain.jobs.finalization import Media, Provenance, finalize
+from domain.jobs.segment_facts import describe_segment, media_facts
 from domain.media import repository as media_repository
 from domain.media.models import MediaRole
 from domain.media.repository import Reference
@@ -56,8 +58,10 @@ async def run(stage: StageRun) -> dict[str, Any]:
         },
     )
     urls = MediaUrls(stage.runtime.settings, stage.runtime.storage)
+    resolution, file_size = media_facts(video)
     async with stage.channel.transaction(durable=True) as conn:
         result = await finalize(
             conn, stage.job, stage.script, media, provenance, urls.segment_links, started=started
         )
+        await describe_segment(conn, uuid.UUID(str(result["segment_id"])), resolution, file_size)
     return {"segment_id": result["segment_id"], "sequence": result["sequence"]}
