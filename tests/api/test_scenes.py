@@ -371,7 +371,7 @@ async def test_segments_in_sequence_order_with_media_urls(
     assert first["bible_version"] == 1 and first["duration"] == 6.0
 
 
-async def test_scene_lists_carry_the_first_segment_thumbnail(
+async def test_scene_lists_carry_the_first_active_segment_thumbnail_as_cover(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     owner = await factory.account()
@@ -385,7 +385,7 @@ async def test_scene_lists_carry_the_first_segment_thumbnail(
         factory.app, bare["id"], 1, thumbnail_key="scenes/hidden/t.jpg", status="hidden"
     )
     page = (await client.get("/v1/scenes", params={"topic": topic["id"]})).json()["items"]
-    thumbnails = {s["id"]: s["thumbnail_url"] for s in page}
+    thumbnails = {s["id"]: s["cover_url"] for s in page}
     base = factory.app.state.settings.public_base_url
     assert thumbnails == {
         shown["id"]: f"{base}/media/scenes/{shown['id']}/2/t.jpg",
