@@ -147,6 +147,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/oidc/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Oidc Exchange
+         * @description Trade the one-time code from `/login/callback#code=...` for an access and refresh token.
+         */
+        post: operations["oidc_exchange_v1_auth_oidc_exchange_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oidc/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oidc Callback
+         * @description Where the provider sends the browser back: state, PKCE and the ID token (signature,
+         *     issuer, audience, nonce) are checked, the account found, linked or created; then a redirect
+         *     to the web app's `/login/callback#code=...`. Linking to an existing account by email needs
+         *     the provider's verified email (else 409).
+         */
+        get: operations["oidc_callback_v1_auth_oidc__provider__callback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oidc/{provider}/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oidc Login
+         * @description Start signing in with an external OpenID provider: a redirect to it (state, nonce and
+         *     an S256 PKCE challenge); a cookie ties the flow to this browser.
+         */
+        get: operations["oidc_login_v1_auth_oidc__provider__login_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Password Reset
+         * @description Mail a single-use reset link to the account with this address, if there is one.
+         *
+         *     The answer, and the work done before it, are the same whether or not the address is
+         *     known: the worker looks the account up, so nothing here takes longer for a real one.
+         */
+        post: operations["request_password_reset_v1_auth_password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Password Reset
+         * @description Set a new password with the mailed token; every session of the account ends.
+         *
+         *     The mail links to the web app's `/reset-password?token=...`, whose form posts here.
+         */
+        post: operations["confirm_password_reset_v1_auth_password_reset_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -178,7 +287,7 @@ export interface paths {
         put?: never;
         /**
          * Register
-         * @description Create an account with the `user` role.
+         * @description Create an account with the `user` role; a link to verify its email is mailed to it.
          */
         post: operations["register_v1_auth_register_post"];
         delete?: never;
@@ -201,6 +310,68 @@ export interface paths {
          * @description The OAuth2 password flow, for the docs' Authorize button.
          */
         post: operations["token_v1_auth_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Email Verification
+         * @description Mail the caller a single-use link that confirms their address; 409 when already done.
+         */
+        post: operations["request_email_verification_v1_auth_verify_email_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Email
+         * @description Mark the address verified with the mailed token (it works once).
+         *
+         *     The mail links to the web app's `/verify-email?token=...`, which posts the token here.
+         */
+        post: operations["confirm_email_v1_auth_verify_email_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/captions/blank.vtt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Blank Captions
+         * @description An empty WebVTT file: the subtitles of a scene's segment that has none.
+         */
+        get: operations["blank_captions_v1_captions_blank_vtt_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -298,6 +469,26 @@ export interface paths {
          * @description Take back a like on an idea; unliking again changes nothing.
          */
         delete: operations["unlike_idea_v1_ideas__idea_id__like_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ideas/{idea_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Idea
+         * @description Bring back an idea its author deleted, within DELETED_RETENTION_DAYS.
+         */
+        post: operations["restore_idea_v1_ideas__idea_id__restore_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -592,15 +783,23 @@ export interface paths {
         };
         /**
          * Read Scene
-         * @description One scene with its counters and the head bible version.
+         * @description One scene with its counters, the head bible version and its cover.
          */
         get: operations["read_scene_v1_scenes__scene_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Scene
+         * @description Delete the scene (soft: gone from every public read; a moderator may restore it).
+         */
+        delete: operations["delete_scene_v1_scenes__scene_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Scene
+         * @description Edit title, description, cover or status (owner or moderator).
+         */
+        patch: operations["update_scene_v1_scenes__scene_id__patch"];
         trace?: never;
     };
     "/v1/scenes/{scene_id}/bible": {
@@ -687,6 +886,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/scenes/{scene_id}/captions.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scene Captions
+         * @description One subtitle file per live segment (blank for a segment without captions).
+         */
+        get: operations["scene_captions_v1_scenes__scene_id__captions_m3u8_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/scenes/{scene_id}/continuations": {
         parameters: {
             query?: never;
@@ -701,6 +920,26 @@ export interface paths {
          * @description Write what happens next; a job turns it into the scene's next video segment.
          */
         post: operations["submit_continuation_v1_scenes__scene_id__continuations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/scenes/{scene_id}/export.mp4": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Scene
+         * @description The whole scene as one MP4, a chapter per segment; made on first request, then cached.
+         */
+        get: operations["export_scene_v1_scenes__scene_id__export_mp4_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -740,11 +979,32 @@ export interface paths {
         };
         /**
          * Scene Playlist
-         * @description One HLS playlist that plays the whole scene, segment after segment.
+         * @description The whole scene, segment after segment: a master playlist with a video rendition and,
+         *     when any segment has captions, a subtitles rendition.
          */
         get: operations["scene_playlist_v1_scenes__scene_id__playlist_m3u8_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/scenes/{scene_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Scene
+         * @description Bring a deleted scene back, within DELETED_RETENTION_DAYS of its deletion.
+         */
+        post: operations["restore_scene_v1_scenes__scene_id__restore_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -763,6 +1023,26 @@ export interface paths {
          * @description The scene's active segments in sequence order.
          */
         get: operations["list_segments_v1_scenes__scene_id__segments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/scenes/{scene_id}/video.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scene Video
+         * @description Every live segment's chunks in order, a discontinuity between segments.
+         */
+        get: operations["scene_video_v1_scenes__scene_id__video_m3u8_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -803,6 +1083,146 @@ export interface paths {
          * @description Public ideas, scenes or accounts matching q, most relevant (and liked) first.
          */
         get: operations["search_v1_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{segment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw Segment
+         * @description Withdraw your segment while it is its scene's last; the bible's head undoes its changes.
+         */
+        delete: operations["withdraw_segment_v1_segments__segment_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{segment_id}/captions.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Segment Captions
+         * @description The segment's subtitles media playlist: its WebVTT file as one entry.
+         */
+        get: operations["segment_captions_v1_segments__segment_id__captions_m3u8_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{segment_id}/captions.vtt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Segment Captions File
+         * @description The segment's WebVTT captions (a redirect to where they are stored).
+         */
+        get: operations["segment_captions_file_v1_segments__segment_id__captions_vtt_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{segment_id}/playlist.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Segment Playlist
+         * @description The segment's master playlist: its video and, with captions, a subtitles rendition.
+         */
+        get: operations["segment_playlist_v1_segments__segment_id__playlist_m3u8_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{segment_id}/thumbnail.jpg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Segment Thumbnail
+         * @description The segment's thumbnail (a redirect to where it is stored).
+         */
+        get: operations["segment_thumbnail_v1_segments__segment_id__thumbnail_jpg_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{segment_id}/video.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Segment Video
+         * @description The segment's video media playlist (its chunks).
+         */
+        get: operations["segment_video_v1_segments__segment_id__video_m3u8_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{segment_id}/video.mp4": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Segment Mp4
+         * @description The segment as one MP4 file (a redirect to where it is stored).
+         */
+        get: operations["segment_mp4_v1_segments__segment_id__video_mp4_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1013,7 +1433,12 @@ export interface paths {
         get: operations["read_me_v1_users_me_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Me
+         * @description Delete your account: personal data erased, every session ended; what you wrote stays,
+         *     attributed to a deleted user (its `user_id` leads to no profile). 409 for the last admin.
+         */
+        delete: operations["delete_me_v1_users_me_delete"];
         options?: never;
         head?: never;
         /**
@@ -1021,6 +1446,26 @@ export interface paths {
          * @description Change display name, avatar or bio; fields left out stay as they are.
          */
         patch: operations["update_me_v1_users_me_patch"];
+        trace?: never;
+    };
+    "/v1/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Me
+         * @description Download everything the platform holds about you, as one JSON document.
+         */
+        get: operations["export_me_v1_users_me_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/users/me/jobs": {
@@ -1107,6 +1552,35 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountExport
+         * @description Everything the platform holds about the caller.
+         *
+         *     Besides `profile`, one list per table that names the account (`ideas`, `scenes`,
+         *     `segments`, `jobs`, `likes`, `user_topics` (topic proposals), `refresh_tokens`,
+         *     `account_tokens`, `oauth_accounts`, `job_idempotency_keys`, and any table added later
+         *     with a `user_id`), plus
+         *     `bible_versions_written`, `scene_views`, `flags_filed`, `moderation_actions_taken` and
+         *     `moderation_of_account`. Secrets and their digests are never included.
+         */
+        AccountExport: {
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /**
+             * Format
+             * @description The export's format version.
+             */
+            format: number;
+            /** Profile */
+            profile: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
         /** ActionOut */
         ActionOut: {
             /**
@@ -1401,6 +1875,38 @@ export interface components {
             /** Notes */
             notes?: string | null;
         };
+        /**
+         * ExportPending
+         * @description The answer while the export is being made (202): ask again after `retry_after` seconds.
+         */
+        ExportPending: {
+            /**
+             * Detail
+             * @default The scene's export is being made.
+             */
+            detail: string;
+            /**
+             * Retry After
+             * @description Seconds to wait before asking again (as Retry-After).
+             */
+            retry_after: number;
+            /**
+             * Scene Id
+             * Format: uuid
+             */
+            scene_id: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Status
+             * @default building
+             * @constant
+             */
+            status: "building";
+        };
         /** FieldError */
         FieldError: {
             /** Message */
@@ -1600,6 +2106,11 @@ export interface components {
              * Format: uuid
              */
             user_id: string;
+            /**
+             * View Count
+             * @description Views of the idea's scenes.
+             */
+            view_count: number;
         };
         /** IdeaPatch */
         IdeaPatch: {
@@ -1669,6 +2180,11 @@ export interface components {
              */
             status: "queued" | "processing" | "script_ready" | "continuity_checked" | "preview_ready" | "final_ready" | "failed" | "cancelled";
             /**
+             * Type
+             * @enum {string}
+             */
+            type: "continuation" | "export";
+            /**
              * Updated At
              * Format: date-time
              */
@@ -1689,12 +2205,25 @@ export interface components {
              */
             liked: boolean;
         };
+        /** LoginCodeIn */
+        LoginCodeIn: {
+            /**
+             * Code
+             * @description The one-time code from the OpenID callback's redirect.
+             */
+            code: string;
+        };
         /** LoginIn */
         LoginIn: {
             /** Login */
             login: string;
             /** Password */
             password: string;
+        };
+        /** MailAccepted */
+        MailAccepted: {
+            /** Detail */
+            detail: string;
         };
         /** Me */
         Me: {
@@ -1711,6 +2240,8 @@ export interface components {
             display_name: string | null;
             /** Email */
             email: string;
+            /** Email Verified */
+            email_verified: boolean;
             /**
              * Id
              * Format: uuid
@@ -1900,6 +2431,24 @@ export interface components {
              * @description The same warnings /readyz reports.
              */
             warnings: string[];
+        };
+        /** PasswordResetConfirmIn */
+        PasswordResetConfirmIn: {
+            /** Password */
+            password: string;
+            /**
+             * Token
+             * @description The token from the reset mail's link.
+             */
+            token: string;
+        };
+        /** PasswordResetIn */
+        PasswordResetIn: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
         };
         /** Problem */
         Problem: {
@@ -2152,10 +2701,20 @@ export interface components {
             /** Contributor Count */
             contributor_count: number;
             /**
+             * Cover Url
+             * @description The chosen cover segment's thumbnail, else the first active segment's; null before the first.
+             */
+            cover_url?: string | null;
+            /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Deleted At
+             * @description Set on a deleted scene (only moderators still read it).
+             */
+            deleted_at?: string | null;
             /** Description */
             description: string;
             /**
@@ -2172,17 +2731,22 @@ export interface components {
             last_segment_at: string | null;
             /** Like Count */
             like_count: number;
+            /**
+             * Locked At
+             * @description When it was last locked or archived; null while active.
+             */
+            locked_at?: string | null;
             /** Segment Count */
             segment_count: number;
             /** Status */
             status: string;
-            /**
-             * Thumbnail Url
-             * @description The first segment's thumbnail, for cards; set in GET /v1/scenes lists (null before a segment exists, and in other reads).
-             */
-            thumbnail_url?: string | null;
             /** Title */
             title: string;
+            /**
+             * Topic Id
+             * Format: uuid
+             */
+            topic_id: string;
             /** Total Duration */
             total_duration: number;
             /**
@@ -2198,6 +2762,29 @@ export interface components {
             /** View Count */
             view_count: number;
         };
+        /** ScenePatch */
+        ScenePatch: {
+            /**
+             * Cancel In Flight
+             * @description With status locked or archived: cancel the continuations under way (false: they finish and their segments are added).
+             * @default false
+             */
+            cancel_in_flight: boolean;
+            /**
+             * Cover Segment Id
+             * @description An active segment of the scene whose thumbnail becomes the cover; null goes back to the automatic cover (the first active segment's).
+             */
+            cover_segment_id?: string | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Status
+             * @description active; locked (no new continuations: 409) or archived (closed for good, still readable). Hidden and removed belong to moderation.
+             */
+            status?: ("active" | "locked" | "archived") | null;
+            /** Title */
+            title?: string | null;
+        };
         /** SegmentOut */
         SegmentOut: {
             /** Author Display Name */
@@ -2209,6 +2796,8 @@ export interface components {
             author_username?: string | null;
             /** Bible Version */
             bible_version: number | null;
+            /** Captions Url */
+            captions_url?: string | null;
             /**
              * Created At
              * Format: date-time
@@ -2216,6 +2805,11 @@ export interface components {
             created_at: string;
             /** Duration */
             duration: number;
+            /**
+             * File Size
+             * @description The video's bytes; null when not measured.
+             */
+            file_size?: number | null;
             /** Hls Playlist Url */
             hls_playlist_url: string | null;
             /**
@@ -2223,6 +2817,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Resolution
+             * @description e.g. 1280x720; null when not measured.
+             */
+            resolution?: string | null;
             /**
              * Scene Id
              * Format: uuid
@@ -2366,6 +2965,8 @@ export interface components {
             description: string | null;
             /** Display Order */
             display_order: number;
+            /** Icon Url */
+            icon_url: string | null;
             /**
              * Id
              * Format: uuid
@@ -2373,8 +2974,15 @@ export interface components {
             id: string;
             /** Is Active */
             is_active: boolean;
+            /** Is Curated */
+            is_curated: boolean;
             /** Name */
             name: string;
+            /**
+             * Scene Count
+             * @description Scenes on the topic's ideas that are not deleted.
+             */
+            scene_count: number;
             /** Slug */
             slug: string;
             /**
@@ -2392,6 +3000,14 @@ export interface components {
              * @default 0
              */
             display_order: number;
+            /** Icon Url */
+            icon_url?: string | null;
+            /**
+             * Is Curated
+             * @description False for a topic not chosen by an admin.
+             * @default true
+             */
+            is_curated: boolean;
             /** Name */
             name: string;
             /**
@@ -2411,6 +3027,8 @@ export interface components {
             description: string | null;
             /** Display Order */
             display_order: number;
+            /** Icon Url */
+            icon_url: string | null;
             /**
              * Id
              * Format: uuid
@@ -2418,8 +3036,15 @@ export interface components {
             id: string;
             /** Is Active */
             is_active: boolean;
+            /** Is Curated */
+            is_curated: boolean;
             /** Name */
             name: string;
+            /**
+             * Scene Count
+             * @description Scenes on the topic's ideas that are not deleted.
+             */
+            scene_count: number;
             /** Slug */
             slug: string;
             /**
@@ -2437,8 +3062,15 @@ export interface components {
             description?: string | null;
             /** Display Order */
             display_order?: number | null;
+            /**
+             * Icon Url
+             * @description null clears it.
+             */
+            icon_url?: string | null;
             /** Is Active */
             is_active?: boolean | null;
+            /** Is Curated */
+            is_curated?: boolean | null;
             /** Name */
             name?: string | null;
             /** Slug */
@@ -2469,6 +3101,14 @@ export interface components {
             type: "user";
             /** Username */
             username: string;
+        };
+        /** VerifyEmailConfirmIn */
+        VerifyEmailConfirmIn: {
+            /**
+             * Token
+             * @description The token from the verification mail's link.
+             */
+            token: string;
         };
         /** ViewOut */
         ViewOut: {
@@ -2774,6 +3414,313 @@ export interface operations {
             };
         };
     };
+    oidc_exchange_v1_auth_oidc_exchange_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginCodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oidc_callback_v1_auth_oidc__provider__callback_get: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                error?: string | null;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: {
+                storyloom_oidc_state?: string | null;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the provider (login) or to the web app (callback) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oidc_login_v1_auth_oidc__provider__login_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the provider (login) or to the web app (callback) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_password_reset_v1_auth_password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailAccepted"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many reset mails asked for this address, or from this client */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_password_reset_v1_auth_password_reset_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     refresh_v1_auth_refresh_post: {
         parameters: {
             query?: never;
@@ -2979,6 +3926,131 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_email_verification_v1_auth_verify_email_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailAccepted"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_email_v1_auth_verify_email_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    blank_captions_v1_captions_blank_vtt_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An empty WebVTT file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/vtt": unknown;
                 };
             };
         };
@@ -3470,6 +4542,73 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restore_idea_v1_ideas__idea_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idea_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4442,6 +5581,151 @@ export interface operations {
             };
         };
     };
+    delete_scene_v1_scenes__scene_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scene_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_scene_v1_scenes__scene_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scene_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScenePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneOut"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     read_bible_v1_scenes__scene_id__bible_get: {
         parameters: {
             query?: never;
@@ -4719,6 +6003,46 @@ export interface operations {
             };
         };
     };
+    scene_captions_v1_scenes__scene_id__captions_m3u8_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scene_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     submit_continuation_v1_scenes__scene_id__continuations_post: {
         parameters: {
             query?: never;
@@ -4811,6 +6135,71 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_scene_v1_scenes__scene_id__export_mp4_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scene_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole scene as one MP4. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": unknown;
+                };
+            };
+            /** @description Being made: ask again after `Retry-After` seconds. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPending"];
+                };
+            };
+            /** @description Stored in object storage: the MP4 is at `Location`. */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The last build failed; see `Retry-After`. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4947,7 +6336,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description HLS playlist */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4958,6 +6347,73 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restore_scene_v1_scenes__scene_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scene_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4997,6 +6453,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_SegmentOut_"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scene_video_v1_scenes__scene_id__video_m3u8_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scene_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": unknown;
                 };
             };
             /** @description Not Found */
@@ -5096,6 +6592,326 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_Annotated_Union_IdeaHitOut__SceneHitOut__UserHitOut___FieldInfo_annotation_NoneType__required_True__discriminator__type____"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdraw_segment_v1_segments__segment_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    segment_captions_v1_segments__segment_id__captions_m3u8_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    segment_captions_file_v1_segments__segment_id__captions_vtt_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Redirect to the stored object */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    segment_playlist_v1_segments__segment_id__playlist_m3u8_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    segment_thumbnail_v1_segments__segment_id__thumbnail_jpg_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Redirect to the stored object */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    segment_video_v1_segments__segment_id__video_m3u8_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    segment_mp4_v1_segments__segment_id__video_mp4_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Redirect to the stored object */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -5890,6 +7706,51 @@ export interface operations {
             };
         };
     };
+    delete_me_v1_users_me_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     update_me_v1_users_me_patch: {
         parameters: {
             query?: never;
@@ -5950,6 +7811,44 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_me_v1_users_me_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,8 +4,7 @@ import type { Schemas } from "../api/client";
 import { Link } from "../app/router";
 import { formatDuration, plural } from "./format";
 
-/** cover_url comes with scene exports; until then (or without one) the first segment's thumbnail. */
-type Scene = Schemas["SceneOut"] & { cover_url?: string | null };
+type Scene = Schemas["SceneOut"];
 
 /** A stable hue per scene, so placeholders tell scenes apart. */
 function hue(id: string): number {
@@ -15,7 +14,7 @@ function hue(id: string): number {
 }
 
 export function SceneCard({ scene }: { scene: Scene }) {
-  const image = scene.cover_url ?? scene.thumbnail_url ?? null;
+  const image = scene.cover_url ?? null;
   return (
     <li class="card">
       <Link href={`/scenes/${scene.id}`} class="card-link">

@@ -15,7 +15,7 @@ import { Empty, Loading, ProblemMessage } from "../components/Status";
 import { useLoaded } from "../components/useLoaded";
 import type { Job } from "../jobs/follow";
 
-type Scene = Schemas["SceneOut"] & { cover_url?: string | null };
+type Scene = Schemas["SceneOut"];
 /** Author fields are optional so the page works against an API that does not name authors yet. */
 type Segment = Schemas["SegmentOut"] & { author_username?: string | null; author_display_name?: string | null };
 
