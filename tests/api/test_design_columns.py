@@ -95,10 +95,8 @@ async def test_a_topic_promoted_from_a_proposal_is_not_curated(
         headers=moderator.headers,
     )
     topic_id = approved.json()["promoted_to_topic_id"]
-    topics = (await client.get("/v1/topics")).json()
-    items = topics["items"] if isinstance(topics, dict) else topics
-    promoted = next(t for t in items if t["id"] == topic_id)
-    assert promoted["is_curated"] is False
+    promoted = (await client.get(f"/v1/topics/{topic_id}")).json()
+    assert promoted["id"] == topic_id and promoted["is_curated"] is False
 
 
 async def test_scenes_carry_their_ideas_topic_and_count_on_it(

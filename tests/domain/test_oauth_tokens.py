@@ -25,6 +25,7 @@ from infra.crypto import DecryptionError, Keyring, generate_key_entry, key_id_of
 from infra.db import Database
 from infra.settings import Settings
 from tests.factories import PASSWORD, Factory, unique
+from tests.scratch import scratch_database
 
 OLD, NEW = generate_key_entry("old"), generate_key_entry("new")
 ACCESS, REFRESH = "ya29.access-token-plaintext", "1//refresh-token-plaintext"
@@ -196,6 +197,12 @@ async def test_rotation_reports_rows_it_cannot_read_and_leaves_them(
 def test_the_rotate_command_is_batched_and_idempotent(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A database of its own: the command rewrites every row, and must find only ours.
+    with scratch_database("rotate") as url:
+        _rotate_command_round(settings.model_copy(update={"database_url": url}), capsys)
+
+
+def _rotate_command_round(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     rotating = settings.model_copy(update={"secrets_encryption_keys": SecretStr(f"{NEW},{OLD}")})
 
     async def seed() -> list[uuid.UUID]:
