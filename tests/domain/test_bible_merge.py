@@ -41,7 +41,7 @@ def apply(bible: dict[str, Any], edits: list[tuple[Any, ...]], side: str) -> dic
             )
         elif kind == "thread":
             t = next(t for t in b["plotThreads"] if t["id"] == target)
-            t["status"] = "abandoned" if t["status"] != "abandoned" else "open"
+            t["status"] = "abandoned" if t["status"] != "abandoned" else "active"
         elif kind == "drop_place":
             b["setting"]["locations"] = [
                 p for p in b["setting"]["locations"] if p["name"] != target

@@ -71,7 +71,7 @@ def test_every_violation_of_a_script_is_listed() -> None:
             ],
             "thread_changes": [
                 {"id": resolved, "status": "active"},
-                {"id": "thread_nope", "status": "open"},
+                {"id": "thread_nope", "status": "active"},
                 {"id": active, "status": "resolved"},
             ],
         },
@@ -143,7 +143,10 @@ def test_apply_delta_builds_the_next_canon_without_touching_the_input() -> None:
                 }
             ],
             "events": [
-                {"event": "The bell rings twice.", "consequences": ["The docks wake."]},
+                {
+                    "event": "The bell rings twice.",
+                    "consequences": ["The docks wake.", "Gulls scatter."],
+                },
                 {"event": "Fog lifts."},
             ],
             "thread_changes": [{"id": thread["id"], "status": "resolved", "description": "Done."}],
@@ -165,7 +168,8 @@ def test_apply_delta_builds_the_next_canon_without_touching_the_input() -> None:
         {
             "segmentNumber": 202,
             "event": "The bell rings twice.",
-            "consequences": ["The docks wake."],
+            # The design's form: one string.
+            "consequences": "The docks wake. Gulls scatter.",
         },
         {"segmentNumber": 202, "event": "Fog lifts."},
     ]
@@ -187,7 +191,7 @@ def test_an_empty_delta_changes_nothing() -> None:
 
 
 def test_apply_delta_refuses_an_unknown_thread() -> None:
-    delta = BibleDelta.model_validate({"thread_changes": [{"id": "ghost", "status": "open"}]})
+    delta = BibleDelta.model_validate({"thread_changes": [{"id": "ghost", "status": "active"}]})
     with pytest.raises(InvalidInput) as error:
         apply_delta(large_bible(), delta, 202)
     assert error.value.extra["errors"][0]["pointer"] == "/bible_delta/thread_changes/0/id"
