@@ -55,7 +55,7 @@ def _case(draw: st.DrawFn, name: str) -> str:
 
 @st.composite
 def scenes(
-    draw: st.DrawFn, max_characters: int = 6, *, sparse: bool = False
+    draw: st.DrawFn, max_characters: int = 6, *, sparse: bool = False, max_segments: int = 40
 ) -> tuple[dict[str, Any], int]:
     """A valid bible and the scene's segment count.
 
@@ -63,7 +63,7 @@ def scenes(
     string); otherwise every field is there, as in a stored bible with its defaults.
     """
     _optional = _sparse if sparse else _full  # noqa: N806
-    segment_count = draw(st.integers(0, 40))
+    segment_count = draw(st.integers(0, max_segments))
     count = draw(st.integers(1, max_characters))
     ids = draw(st.lists(entity_ids, min_size=count, max_size=count, unique=True))
     names = draw(st.permutations(NAMES))
