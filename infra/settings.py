@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     # Empty: imageio-ffmpeg's bundled static build (fast to start), else `ffmpeg` on PATH.
     ffmpeg_binary: str = Field("", alias="FFMPEG_BINARY")
     work_dir: Path = Field(ROOT / ".run" / "work", alias="WORK_DIR")
+    # Reference assets (a bible's portrait, voice anchor and style frame URLs): fetched over
+    # http(s) only, from public addresses only; ASSET_FETCH_ALLOWED_NETWORKS (CIDRs) exempts
+    # networks from that rule, for tests and trusted internal asset servers.
+    asset_fetch_max_bytes: int = Field(20 * 1024 * 1024, alias="ASSET_FETCH_MAX_BYTES", ge=1024)
+    asset_fetch_timeout_seconds: float = Field(
+        15.0, alias="ASSET_FETCH_TIMEOUT_SECONDS", gt=0, le=300
+    )
+    asset_fetch_max_redirects: int = Field(3, alias="ASSET_FETCH_MAX_REDIRECTS", ge=0, le=10)
+    asset_fetch_allowed_networks: str = Field("", alias="ASSET_FETCH_ALLOWED_NETWORKS")
     moderation_terms: str = Field("", alias="MODERATION_TERMS")
     partition_months_ahead: int = Field(3, alias="PARTITION_MONTHS_AHEAD", ge=1, le=24)
     archive_jobs_after_months: int = Field(6, alias="ARCHIVE_JOBS_AFTER_MONTHS", ge=1, le=120)
