@@ -43,6 +43,7 @@ MINIMAL_BIBLE: dict[str, Any] = {
             "relationships": [],
             "introducedInSegment": 0,
             "isActive": True,
+            "referenceAssets": {"portraitUrl": "https://assets.example/mara.png"},
         }
     ],
     "setting": {
