@@ -10,6 +10,7 @@ None: a missing portrait must never fail a render.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import Mapping
@@ -127,6 +128,16 @@ class ReferenceAssets:
             bytes=len(fetched.content),
         )
         return path
+
+    async def for_bible(self, bible: Mapping[str, Any], kind: AssetKind) -> dict[str, Path]:
+        """Every character's `kind` asset that can be had, by entity id, fetched concurrently."""
+        characters = [
+            c
+            for c in bible.get("characters") or ()
+            if isinstance(c, Mapping) and isinstance(c.get("entityId"), str) and asset_url(c, kind)
+        ]
+        files = await asyncio.gather(*(self.local_file(c, kind) for c in characters))
+        return {c["entityId"]: f for c, f in zip(characters, files, strict=True) if f is not None}
 
     async def for_character(
         self, bible: Mapping[str, Any], entity_id: str, kind: AssetKind

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.crypto import DEV_SECRETS_ENCRYPTION_KEYS, Keyring, KeyringError
@@ -120,6 +121,15 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, alias="LOG_JSON")
     # A bearer token for the Prometheus scraper on GET /metrics; unset: only admins may scrape.
     metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN", min_length=16)
+
+    @field_validator("asset_fetch_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        # A typo must stop the start, not surface at the first fetch.
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip())
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

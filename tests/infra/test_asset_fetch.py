@@ -159,6 +159,8 @@ def test_the_limits_come_from_the_settings() -> None:
     assert (limits.max_bytes, limits.timeout_seconds, limits.max_redirects) == (2048, 2.0, 1)
     assert [str(n) for n in limits.allowed_networks] == ["127.0.0.1/32", "10.0.0.0/8"]
     assert FetchLimits.from_settings(Settings()).allowed_networks == ()  # refused by default
+    with pytest.raises(ValueError, match="ASSET_FETCH_ALLOWED_NETWORKS"):
+        Settings(ASSET_FETCH_ALLOWED_NETWORKS="127.0.0.1/32, localhost")
 
 
 async def test_a_renderer_gets_local_files_cached_in_the_work_dir(
@@ -196,6 +198,7 @@ async def test_a_renderer_gets_local_files_cached_in_the_work_dir(
     # A portrait that is audio is refused too.
     bible["characters"][1]["referenceAssets"] = {"portraitUrl": server.url("/voice.wav")}
     assert await assets.for_character(bible, "char_tobin", AssetKind.PORTRAIT) is None
+    assert await assets.for_bible(bible, AssetKind.PORTRAIT) == {"char_mara": portrait}
 
 
 async def test_without_the_setting_the_renderer_gets_nothing(
