@@ -24,7 +24,7 @@ from schemas.bible import CLOSED_THREAD_STATUSES, consequences_of, is_active
 from schemas.script import Script
 
 PROVIDER = "openai"
-PROMPT_VERSION = "openai-script-v1"
+PROMPT_VERSION = "openai-script-v2"
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_MAX_TOKENS = 4096
 SCHEMA_NAME = "storyloom_script"
@@ -89,9 +89,11 @@ Rules:
 - Keep to the contributor's text: do not add events it does not imply.
 - Every name in a shot's characters or dialogue must be an ACTIVE character of the bible (by
   canonical name or alias) or a character you declare in bible_delta.new_characters.
-- Inactive characters neither appear nor speak. New characters get an entityId and names no
-  existing character uses.
-- thread_changes may only name the open plot threads listed below, by id.
+- Inactive characters neither appear nor speak. New characters get an entityId of the form
+  char_ followed by lowercase letters and digits (char_ada2), and names no existing character
+  uses.
+- thread_changes may only name the open plot threads listed below, by id; a thread's status is
+  active, resolved or abandoned.
 - Settings are bible locations where possible. Durations are in seconds (0 < d <= 60).
 - Dialogue lines are spoken words only; stage directions go into the action."""
 
