@@ -29,6 +29,7 @@ from domain.bible.validation import validate_bible, validate_change
 from infra.providers.base import ExpansionContext
 from infra.providers.local_script import expand_text
 from infra.providers.openai_script import build_system_prompt
+from schemas.bible import consequences_of
 from schemas.script import BibleDelta
 from tests.domain.bible_strategies import scenes
 from tests.domain.design_strategy import carried, from_schema
@@ -104,3 +105,28 @@ def test_every_reader_copes_with_a_document_of_the_design(document: dict[str, An
     assert stored == with_defaults(snapshot)  # apply_delta builds a new canon
     merged = merge_bibles(stored, after, stored)
     assert merged.conflicts == [] and merged.merged == after
+
+
+def test_defaults_fill_only_what_is_absent_and_share_the_rest() -> None:
+    mara = {"entityId": "char_mara", "canonicalName": "Mara", "isActive": False}
+    tobin = {"entityId": "char_tobin", "canonicalName": "Tobin"}
+    sent = {"characters": [mara, tobin], "setting": {}, "timeline": {"currentPoint": "x"}}
+    stored = with_defaults(sent)
+    assert stored == {
+        "characters": [mara, {**tobin, "isActive": True}],
+        "setting": {},
+        "timeline": {"currentPoint": "x", "majorEvents": []},
+        "plotThreads": [],
+        "styleGuide": {},
+    }
+    assert stored["characters"][0] is mara and stored["setting"] is sent["setting"]
+    assert "isActive" not in tobin and "majorEvents" not in sent["timeline"]
+    full = with_defaults(stored)
+    assert full == stored and full["characters"] is stored["characters"]
+
+
+def test_consequences_read_the_same_in_either_form() -> None:
+    assert consequences_of({"consequences": "Ships run aground."}) == ["Ships run aground."]
+    assert consequences_of({"consequences": ["A.", "B."]}) == ["A.", "B."]
+    assert consequences_of({"consequences": "  "}) == []
+    assert consequences_of({}) == []
