@@ -72,7 +72,9 @@ def _grandfathered(
             legacy = data["characters"][int(token[2])]["entityId"] in old_ids
         elif where == ("plotThreads", "status", "schema:enum"):
             thread = data["plotThreads"][int(token[2])]
-            legacy = (thread.get("id"), thread["status"]) in old_threads
+            key = (thread.get("id"), thread["status"])
+            # Only strings were ever stored: a list or an object here is simply refused.
+            legacy = all(isinstance(v, str) for v in key) and key in old_threads
         else:
             legacy = False
         if not legacy:

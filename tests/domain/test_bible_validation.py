@@ -209,6 +209,11 @@ def test_a_stored_legacy_id_and_status_stay_acceptable_while_kept() -> None:
     assert rules_of(validate_change(stored, renamed)) == expected
     assert rules_of(validate_bible(renamed, previous=stored)) == expected
 
+    odd = copy.deepcopy(edit)
+    odd["plotThreads"][0].update(id=["thread_1"], status=["open"])  # unhashable, never legacy
+    assert ("/plotThreads/0/status", "schema:enum") in rules_of(validate_change(stored, odd))
+    assert ("/plotThreads/0/id", "schema:type") in rules_of(validate_bible(odd, previous=stored))
+
     closed = copy.deepcopy(edit)
     closed["plotThreads"][0]["status"] = "resolved"
     assert validate_change(stored, closed) == []
