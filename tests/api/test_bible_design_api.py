@@ -9,18 +9,21 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import uuid
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, given, settings
+from sqlalchemy import update
 
 from domain.bible.defaults import with_defaults
+from domain.scenes.models import SceneBible
 from tests.domain.bible_strategies import scenes
 from tests.domain.design_strategy import carried, from_schema
 from tests.domain.test_bible_design import design_schema
-from tests.factories import Account, Factory
+from tests.factories import Account, Factory, minimal_bible
 
 ROUND_TRIPS = settings(
     max_examples=25,
@@ -125,3 +128,38 @@ async def test_documents_of_the_design_are_refused_only_by_continuity_rules(
     # Random documents often give two characters one id or a relationship to nobody; about
     # half are accepted (11 of 25 when written), and never none.
     assert 201 in outcomes
+
+
+async def test_a_bible_stored_before_the_design_stays_editable(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Ids such as `Hero-1` and the status `open` were accepted once: kept while unchanged."""
+    owner = await factory.account()
+    scene = await factory.scene(owner, idea=await factory.idea_row(owner))
+    legacy = {**minimal_bible(), "version": 1}
+    legacy["characters"][0]["entityId"] = "Hero-1"
+    legacy["plotThreads"][0]["status"] = "open"
+    async with factory.app.state.db.transaction() as session:
+        await session.execute(
+            update(SceneBible)
+            .where(SceneBible.scene_id == uuid.UUID(scene["id"]), SceneBible.version == 1)
+            .values(data=legacy)
+        )
+    api = Api(client, owner, {})
+
+    edit = copy.deepcopy(legacy)
+    edit["characters"][0]["description"] = "Rewritten by the owner."
+    response = await asyncio.to_thread(api.put, scene["id"], edit, 1)
+    assert response.status_code == 200, response.text
+    assert (await asyncio.to_thread(api.get, scene["id"]))["data"] == {**edit, "version": 2}
+
+    newcomer = copy.deepcopy(edit)
+    newcomer["characters"].append({"entityId": "Hero-2", "canonicalName": "Ada"})
+    newcomer["plotThreads"][0]["status"] = "dormant"
+    response = await asyncio.to_thread(api.put, scene["id"], newcomer, 2)
+    assert response.status_code == 422
+    assert [(e["pointer"], e["rule"]) for e in response.json()["errors"]] == [
+        ("/data/characters/1/entityId", "schema:pattern"),
+        ("/data/plotThreads/0/status", "schema:enum"),
+    ]
+    assert (await asyncio.to_thread(api.get, scene["id"]))["version"] == 2
