@@ -84,14 +84,14 @@ def check_bible(
     """
     violations = _text_violations(data, [])
     if not violations:
-        stamped = {**copy.deepcopy(data), "version": version}
-        violations = validate_bible(stamped, segment_count=segment_count, previous=previous)
+        # Validated as sent: a `version` that is not an integer is refused, as the design does.
+        violations = validate_bible(data, segment_count=segment_count, previous=previous)
     if violations:
         raise InvalidInput(
             "The bible breaks the schema or the continuity rules.",
             [{**v.as_dict(), "pointer": pointer_prefix + v.pointer} for v in violations],
         )
-    return with_defaults(stamped)
+    return with_defaults({**copy.deepcopy(data), "version": version})
 
 
 def parse_if_match(header: str | None) -> list[int]:

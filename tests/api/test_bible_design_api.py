@@ -163,3 +163,27 @@ async def test_a_bible_stored_before_the_design_stays_editable(
         ("/data/plotThreads/0/status", "schema:enum"),
     ]
     assert (await asyncio.to_thread(api.get, scene["id"]))["version"] == 2
+
+
+async def test_version_is_the_servers_but_must_be_an_integer(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.account()
+    scene = await factory.scene(owner, idea=await factory.idea_row(owner))
+    api = Api(client, owner, {})
+    response = await asyncio.to_thread(api.put, scene["id"], {**minimal_bible(), "version": "3"}, 1)
+    assert response.status_code == 422
+    assert [(e["pointer"], e["rule"]) for e in response.json()["errors"]] == [
+        ("/data/version", "schema:type")
+    ]
+    for sent in (99, -4, None):
+        data = minimal_bible()
+        if sent is None:
+            del data["version"]
+        else:
+            data["version"] = sent
+        head = await asyncio.to_thread(api.get, scene["id"])
+        response = await asyncio.to_thread(api.put, scene["id"], data, head["version"])
+        assert response.status_code == 200, response.text
+        stored = await asyncio.to_thread(api.get, scene["id"])
+        assert stored["data"]["version"] == stored["version"] == head["version"] + 1
