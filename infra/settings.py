@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.crypto import DEV_SECRETS_ENCRYPTION_KEYS, Keyring, KeyringError
@@ -147,6 +148,15 @@ class Settings(BaseSettings):
     work_dir: Path = Field(ROOT / ".run" / "work", alias="WORK_DIR")
     # The built web app (`make web` / `npm run build` in web/); served at / when present.
     web_dist_dir: Path = Field(ROOT / "web" / "dist", alias="WEB_DIST_DIR")
+    # Reference assets (a bible's portrait, voice anchor and style frame URLs): fetched over
+    # http(s) only, from public addresses only; ASSET_FETCH_ALLOWED_NETWORKS (CIDRs) exempts
+    # networks from that rule, for tests and trusted internal asset servers.
+    asset_fetch_max_bytes: int = Field(20 * 1024 * 1024, alias="ASSET_FETCH_MAX_BYTES", ge=1024)
+    asset_fetch_timeout_seconds: float = Field(
+        15.0, alias="ASSET_FETCH_TIMEOUT_SECONDS", gt=0, le=300
+    )
+    asset_fetch_max_redirects: int = Field(3, alias="ASSET_FETCH_MAX_REDIRECTS", ge=0, le=10)
+    asset_fetch_allowed_networks: str = Field("", alias="ASSET_FETCH_ALLOWED_NETWORKS")
     moderation_terms: str = Field("", alias="MODERATION_TERMS")
     partition_months_ahead: int = Field(3, alias="PARTITION_MONTHS_AHEAD", ge=1, le=24)
     archive_jobs_after_months: int = Field(6, alias="ARCHIVE_JOBS_AFTER_MONTHS", ge=1, le=120)
@@ -173,6 +183,15 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, alias="LOG_JSON")
     # A bearer token for the Prometheus scraper on GET /metrics; unset: only admins may scrape.
     metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN", min_length=16)
+
+    @field_validator("asset_fetch_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        # A typo must stop the start, not surface at the first fetch.
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip())
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -19,7 +19,9 @@ class SceneIn(InputModel):
     title: Title  # type: ignore[valid-type]
     description: SceneDescription  # type: ignore[valid-type]
     bible: dict[str, Any] = Field(
-        description="The initial canon (scene_bible.schema.json); stored as version 1."
+        description="The initial canon: any document valid under the design's bible schema "
+        "(scene_bible.schema.json; docs/SCHEMA.md); stored as version 1 with `version` "
+        "stamped and the defaults filled in, everything else as sent."
     )
 
 
@@ -89,14 +91,17 @@ class SceneOut(WireModel):
 
 class BibleUpdateIn(InputModel):
     data: dict[str, Any] = Field(
-        description="The whole new canon; its `version` field is set by the server."
+        description="The whole new canon; its `version` field is set by the server and the "
+        "defaults are filled in (docs/SCHEMA.md); everything else is stored as sent."
     )
     change_note: ShortText | None = None  # type: ignore[valid-type]
 
 
 class BibleOut(WireModel):
     version: int
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(
+        description="The canon as stored: as sent, with `version` and the defaults filled in."
+    )
 
 
 class BibleVersionOut(WireModel):

@@ -31,7 +31,8 @@ class Shot(ScriptModel):
 
 
 class NewCharacter(ScriptModel):
-    entityId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")  # noqa: N815 - bible's casing
+    # The design's entity id pattern (scene_bible.schema.json), at most 64 characters.
+    entityId: str = Field(pattern=r"^char_[a-z0-9]{1,59}$")  # noqa: N815 - bible's casing
     canonicalName: str = Field(min_length=1, max_length=200)  # noqa: N815
     aliases: list[str] = Field(default_factory=list, max_length=50)
     description: str = Field("", max_length=10000)
@@ -43,8 +44,8 @@ class TimelineEvent(ScriptModel):
 
 
 class ThreadChange(ScriptModel):
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    status: Literal["open", "active", "dormant", "resolved", "abandoned"]
+    id: str = Field(min_length=1, max_length=200)
+    status: Literal["active", "resolved", "abandoned"]  # the design's statuses
     description: str | None = Field(None, max_length=10000)
 
 

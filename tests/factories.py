@@ -43,6 +43,7 @@ MINIMAL_BIBLE: dict[str, Any] = {
             "relationships": [],
             "introducedInSegment": 0,
             "isActive": True,
+            "referenceAssets": {"portraitUrl": "https://assets.example/mara.png"},
         }
     ],
     "setting": {
@@ -52,7 +53,7 @@ MINIMAL_BIBLE: dict[str, Any] = {
         "locations": [{"name": "The Old Docks", "description": "Fog and rope."}],
     },
     "timeline": {"currentPoint": "The beginning", "majorEvents": []},
-    "plotThreads": [{"id": "thread_1", "description": "Who rings the bell?", "status": "open"}],
+    "plotThreads": [{"id": "thread_1", "description": "Who rings the bell?", "status": "active"}],
     "styleGuide": {
         "tone": "melancholic",
         "genre": "gaslamp mystery",

@@ -13,6 +13,7 @@ def apply_delta(bible: dict[str, Any], delta: BibleDelta, segment_number: int) -
 
     The result shares every unchanged item with `bible` (treat bibles as immutable values):
     that keeps this cheap and lets `validate_change` skip the shared items by identity.
+    An event's consequences are written in the design's form, one string.
     """
     result = dict(bible)
     if delta.new_characters:
@@ -34,13 +35,15 @@ def apply_delta(bible: dict[str, Any], delta: BibleDelta, segment_number: int) -
         timeline = result["timeline"] = dict(bible["timeline"])
         if delta.events:
             timeline["majorEvents"] = [
-                *timeline["majorEvents"],
+                *timeline.get("majorEvents", ()),
                 *(
                     {
                         "segmentNumber": segment_number,
                         "event": event.event,
                         **(
-                            {"consequences": list(event.consequences)} if event.consequences else {}
+                            {"consequences": _one_string(event.consequences)}
+                            if event.consequences
+                            else {}
                         ),
                     }
                     for event in delta.events
@@ -49,12 +52,19 @@ def apply_delta(bible: dict[str, Any], delta: BibleDelta, segment_number: int) -
         if delta.current_point is not None:
             timeline["currentPoint"] = delta.current_point
     if delta.thread_changes:
-        result["plotThreads"] = _change_threads(bible["plotThreads"], delta)
+        result["plotThreads"] = _change_threads(bible.get("plotThreads", []), delta)
     return result
 
 
+def _one_string(consequences: list[str]) -> str:
+    """The design's form: sentences joined by a space, fragments by a semicolon."""
+    if all(c.rstrip().endswith((".", "!", "?", "…")) for c in consequences):
+        return " ".join(c.strip() for c in consequences)
+    return "; ".join(c.strip() for c in consequences)
+
+
 def _change_threads(threads: list[dict[str, Any]], delta: BibleDelta) -> list[dict[str, Any]]:
-    position = {thread["id"]: i for i, thread in enumerate(threads)}
+    position = {thread["id"]: i for i, thread in enumerate(threads) if "id" in thread}
     changed = list(threads)
     for k, change in enumerate(delta.thread_changes):
         if change.id not in position:

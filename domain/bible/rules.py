@@ -5,6 +5,10 @@ alias collision is reported. An edit is judged only on the names it gives out (a
 is new, renamed, given an alias, or reactivated): the realistic canon
 (`scene_bible.large.json`) already holds homonyms such as "Eli" for two characters, and an
 unrelated change to a stored canon must not fail on collisions it did not make.
+
+The design leaves most fields optional: a relationship without a target, an event without a
+segment number or a thread without an id has nothing to check, and is skipped. Rules run on a
+bible with its defaults filled (`defaults.py`), so `isActive` and the lists are present.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from functools import lru_cache
 from typing import Any
 
 from domain.bible.schema import Violation
+from schemas.bible import CLOSED_THREAD_STATUSES, is_active
 
-CLOSED_THREAD_STATUSES = frozenset({"resolved", "abandoned"})
+__all__ = ["CLOSED_THREAD_STATUSES", "continuity_violations", "name_key"]
 
 
 @lru_cache(maxsize=65536)
@@ -67,7 +72,7 @@ def _same_names(old: Any, new: dict[str, Any]) -> bool:
         isinstance(old, dict)
         and old.get("canonicalName") == new["canonicalName"]
         and old.get("aliases", []) == new.get("aliases", [])
-        and old.get("isActive") == new["isActive"]
+        and is_active(old) == is_active(new)
     )
 
 
@@ -104,7 +109,7 @@ def name_collisions(
         key = name_key(c["canonicalName"])
         if key in wanted:
             canonical[key].append(i)
-            if c["isActive"]:
+            if is_active(c):
                 active[key].append(i)
         for alias in {name_key(a) for a in c.get("aliases", ())} & wanted:
             aliases[alias].append(i)
@@ -121,7 +126,7 @@ def name_collisions(
         had_name = (
             isinstance(old.get("canonicalName"), str) and name_key(old["canonicalName"]) == key
         )
-        if c["isActive"] and not (had_name and old.get("isActive") is True):
+        if is_active(c) and not (had_name and old.get("isActive", True) is True):
             clash = others(active[key], i)
             if clash:
                 found.append(
@@ -164,8 +169,8 @@ def dangling_relationships(
     found = []
     for i in range(len(characters)) if only is None else only:
         for j, relationship in enumerate(characters[i].get("relationships", ())):
-            target = relationship["targetEntityId"]
-            if target not in ids:
+            target = relationship.get("targetEntityId")
+            if target is not None and target not in ids:
                 found.append(
                     Violation(
                         f"/characters/{i}/relationships/{j}/targetEntityId",
@@ -196,32 +201,70 @@ def future_segments(
             "future_segment",
         )
         for i, e in enumerate(events)
-        if e["segmentNumber"] > segment_count
+        if e.get("segmentNumber", 0) > segment_count
     ]
     return found
+
+
+def _descent(events: list[dict[str, Any]], i: int, before: int) -> Violation:
+    return Violation(
+        f"/timeline/majorEvents/{i}/segmentNumber",
+        f"segment {events[i]['segmentNumber']} comes after segment "
+        f"{events[before]['segmentNumber']}; the timeline never goes back",
+        "timeline_decreasing",
+    )
 
 
 def decreasing_timeline(
     events: list[dict[str, Any]], only: Iterable[int] | None = None
 ) -> list[Violation]:
-    """Each event whose segmentNumber is lower than the one just before it."""
-    indexes = range(1, len(events)) if only is None else sorted(only)
-    return [
-        Violation(
-            f"/timeline/majorEvents/{i}/segmentNumber",
-            f"segment {events[i]['segmentNumber']} comes after segment "
-            f"{events[i - 1]['segmentNumber']}; the timeline never goes back",
-            "timeline_decreasing",
-        )
-        for i in indexes
-        if 0 < i < len(events) and events[i]["segmentNumber"] < events[i - 1]["segmentNumber"]
-    ]
+    """Each event whose segmentNumber is lower than that of the last numbered event before it.
+
+    With `only` (changed positions), just those events and the numbered event following each.
+    """
+    found = []
+    if only is None:
+        last: int | None = None
+        for i, event in enumerate(events):
+            if "segmentNumber" in event:
+                if last is not None and event["segmentNumber"] < events[last]["segmentNumber"]:
+                    found.append(_descent(events, i, last))
+                last = i
+        return found
+    indexes: set[int] = set()
+    for i in only:
+        if 0 <= i < len(events):
+            indexes.add(i)
+            following = _numbered(events, i + 1, 1)
+            if following is not None:
+                indexes.add(following)
+    for i in sorted(indexes):
+        before = _numbered(events, i - 1, -1)
+        if (
+            "segmentNumber" in events[i]
+            and before is not None
+            and events[i]["segmentNumber"] < events[before]["segmentNumber"]
+        ):
+            found.append(_descent(events, i, before))
+    return found
+
+
+def _numbered(events: list[dict[str, Any]], start: int, step: int) -> int | None:
+    """The first event from `start` on (walking by `step`) that has a segment number."""
+    i = start
+    while 0 <= i < len(events):
+        if "segmentNumber" in events[i]:
+            return i
+        i += step
+    return None
 
 
 def duplicate_thread_ids(threads: list[dict[str, Any]]) -> list[Violation]:
     seen: dict[str, int] = {}
     found = []
     for i, thread in enumerate(threads):
+        if "id" not in thread:
+            continue
         if thread["id"] in seen:
             found.append(
                 Violation(
@@ -249,7 +292,7 @@ def continuity_violations(
 ) -> list[Violation]:
     """Every continuity rule over the whole bible (the schema must hold)."""
     characters = data["characters"]
-    events = data["timeline"]["majorEvents"]
+    events = data["timeline"].get("majorEvents", [])
     before = _characters(previous) if previous is not None else None
     found = duplicate_ids(characters)
     if before is not None:
@@ -259,5 +302,5 @@ def continuity_violations(
     if segment_count is not None:
         found += future_segments(characters, events, segment_count)
     found += decreasing_timeline(events)
-    found += duplicate_thread_ids(data["plotThreads"])
+    found += duplicate_thread_ids(data.get("plotThreads", []))
     return found

@@ -122,7 +122,9 @@ class CompiledSchema:
     """One (sub-)schema: a compiled fast check and a Draft7Validator for the details."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self._fast: Callable[[Any], Any] = fastjsonschema.compile(schema)
+        # use_default=False: fastjsonschema would otherwise write `default`s into the
+        # instance it checks; defaults are filled on write, on a copy (`defaults.py`).
+        self._fast: Callable[[Any], Any] = fastjsonschema.compile(schema, use_default=False)
         self._full = _Draft7(schema)
 
     def is_valid(self, instance: Any) -> bool:

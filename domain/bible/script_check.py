@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.bible.rules import CLOSED_THREAD_STATUSES, name_key
 from domain.bible.schema import Violation
+from schemas.bible import is_active
 from schemas.script import BibleDelta, Script
 
 
@@ -38,7 +39,7 @@ def check_script(script: Script, bible: dict[str, Any]) -> list[Violation]:
                 f"{name!r} is neither a character of the bible nor declared new",
                 "unknown_character",
             )
-        if not any(c["isActive"] for c in holders[key]):
+        if not any(is_active(c) for c in holders[key]):
             return Violation(
                 pointer, f"{name!r} is inactive and cannot {verb}", "inactive_character"
             )
@@ -90,7 +91,11 @@ def _new_character_collisions(
 
 def _thread_changes(delta: BibleDelta, bible: dict[str, Any]) -> list[Violation]:
     """Threads change only if they exist and are still open: resolved ones do not advance."""
-    status = {thread["id"]: thread["status"] for thread in bible["plotThreads"]}
+    status = {
+        thread["id"]: thread.get("status")
+        for thread in bible.get("plotThreads", ())
+        if "id" in thread
+    }
     found = []
     for k, change in enumerate(delta.thread_changes):
         at = f"/bible_delta/thread_changes/{k}"

@@ -7,6 +7,12 @@ offending value and the rule it breaks, in document order.
 one it replaces and looks only at what changed: items identical (`is`) or equal to their
 previous selves are not validated again, and only the rules of changed sections run. Both give
 the same answer whenever `previous` is itself valid (a stored head always is).
+
+The continuity rules see the bible with its defaults filled (`defaults.py`). Two values the
+design refuses stay accepted where `previous` already held them (bibles stored before the
+design's schema was adopted): a character's entity id outside `^char_[a-z0-9]+$` (ids are stable:
+renaming would break every reference to it), and a thread's status outside the design's three
+while that thread keeps it. New ids and changed statuses must follow the design.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.bible import rules
+from domain.bible.defaults import with_defaults
 from domain.bible.schema import (
     ITEMS,
     LIST_PATHS,
@@ -37,18 +44,55 @@ def validate_bible(
     `segment_count` bounds segment references (nothing may point into the future);
     `previous` is the bible it replaces (ids must stay stable, names newly taken unambiguous).
     """
-    found = schema_violations(data)
+    found = _grandfathered(schema_violations(data), data, previous)
     if found:
         return found
     return ordered(
-        rules.continuity_violations(data, segment_count=segment_count, previous=previous)
+        rules.continuity_violations(
+            with_defaults(data), segment_count=segment_count, previous=previous
+        )
     )
+
+
+def _grandfathered(
+    found: list[Violation], data: Any, previous: dict[str, Any] | None
+) -> list[Violation]:
+    """`found` less the legacy ids and thread statuses `previous` already held."""
+    if not found or previous is None:
+        return found
+    old_ids = {c.get("entityId") for c in list_at(previous, ("characters",)) or () if _obj(c)}
+    old_threads = {
+        (t.get("id"), t.get("status")) for t in list_at(previous, ("plotThreads",)) or () if _obj(t)
+    }
+    kept = []
+    for violation in found:
+        token = violation.pointer.split("/")
+        where = (*token[1::2], violation.rule) if len(token) == 4 and token[2].isdigit() else ()
+        if where == ("characters", "entityId", "schema:pattern"):
+            legacy = data["characters"][int(token[2])]["entityId"] in old_ids
+        elif where == ("plotThreads", "status", "schema:enum"):
+            thread = data["plotThreads"][int(token[2])]
+            key = (thread.get("id"), thread["status"])
+            # Only strings were ever stored: a list or an object here is simply refused.
+            legacy = all(isinstance(v, str) for v in key) and key in old_threads
+        else:
+            legacy = False
+        if not legacy:
+            kept.append(violation)
+    return kept
+
+
+def _obj(value: Any) -> bool:
+    return isinstance(value, dict)
 
 
 # Equality treats True as 1: after `==` says "unchanged", make sure no boolean and number
 # swapped places in the only fields of a valid item that hold either.
 def _character_types(item: dict[str, Any]) -> bool:
-    return type(item.get("isActive")) is bool and type(item.get("introducedInSegment")) is not bool
+    return (
+        type(item.get("isActive", True)) is bool
+        and type(item.get("introducedInSegment")) is not bool
+    )
 
 
 def _event_types(item: dict[str, Any]) -> bool:
@@ -121,9 +165,10 @@ def validate_change(
         change = changes[kind] = _ListChange(kind, items, list_at(previous, path) or [])
         for i in change.changed:
             found += ITEMS[kind].violations(items[i], (*path, i))
+    found = _grandfathered(found, data, previous)
     if found:
         return ordered(found)
-    return ordered(_changed_rules(previous, data, changes, segment_count))
+    return ordered(_changed_rules(previous, with_defaults(data), changes, segment_count))
 
 
 def _changed_rules(
@@ -150,10 +195,10 @@ def _changed_rules(
     if segment_count is not None:
         # Cheap enough to run whole, and then a smaller segment_count is caught too.
         found += rules.future_segments(characters, events, segment_count)
-    if events_changed := changes["events"]:
-        # A descent needs a changed item on one side of it (the previous timeline had none).
-        edges = {j for i in events_changed.moved for j in (i, i + 1)}
-        found += rules.decreasing_timeline(events, edges)
-    if changes["threads"]:
+    if events_changed := changes.get("events"):
+        # A descent needs a changed item on one side of it (the previous timeline had none);
+        # the rule also checks the numbered event that follows each changed one.
+        found += rules.decreasing_timeline(events, events_changed.moved)
+    if changes.get("threads"):
         found += rules.duplicate_thread_ids(data["plotThreads"])
     return found

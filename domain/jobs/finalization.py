@@ -74,7 +74,10 @@ def rebase_bible(
             "The scene's bible changed in a way that conflicts with this continuation.",
             {"conflicts": [c.as_dict() for c in merged.conflicts]},
         )
-    violations = check_script(script, head) + validate_bible(merged.merged, segment_count=sequence)
+    # Judged against the head, as any edit is: legacy ids and names it holds stay acceptable.
+    violations = check_script(script, head) + validate_bible(
+        merged.merged, segment_count=sequence, previous=head
+    )
     if violations:
         raise ContinuityViolation(
             "After rebasing on the newer bible the continuation breaks continuity.",

@@ -15,6 +15,7 @@ from typing import Any
 import jsonpatch
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.bible.defaults import with_defaults
 from domain.bible.validation import Violation, to_pointer, validate_bible
 from domain.errors import (
     Conflict,
@@ -77,18 +78,20 @@ def check_bible(
 ) -> dict[str, Any]:
     """The canon to store as `version`, or InvalidInput listing every violation.
 
-    The server owns the `version` field inside the canon, so it always names its own row.
+    The server owns the `version` field inside the canon, so it always names its own row;
+    the defaults (`domain/bible/defaults.py`) are filled in. Nothing else the caller sent is
+    changed: unknown fields and the form of `consequences` are kept.
     """
     violations = _text_violations(data, [])
     if not violations:
-        stamped = {**copy.deepcopy(data), "version": version}
-        violations = validate_bible(stamped, segment_count=segment_count, previous=previous)
+        # Validated as sent: a `version` that is not an integer is refused, as the design does.
+        violations = validate_bible(data, segment_count=segment_count, previous=previous)
     if violations:
         raise InvalidInput(
             "The bible breaks the schema or the continuity rules.",
             [{**v.as_dict(), "pointer": pointer_prefix + v.pointer} for v in violations],
         )
-    return stamped
+    return with_defaults({**copy.deepcopy(data), "version": version})
 
 
 def parse_if_match(header: str | None) -> list[int]:

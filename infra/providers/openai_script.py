@@ -20,17 +20,19 @@ from pydantic import ValidationError
 
 from infra.providers.base import ExpandedScript, ExpansionContext, ProviderError
 from infra.providers.openai_client import provider_error, setting
+from schemas.bible import CLOSED_THREAD_STATUSES, consequences_of, is_active
 from schemas.script import Script
 
 PROVIDER = "openai"
-PROMPT_VERSION = "openai-script-v1"
+PROMPT_VERSION = "openai-script-v2"
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_MAX_TOKENS = 4096
 SCHEMA_NAME = "storyloom_script"
 # Keywords strict structured outputs reject; pydantic enforces them after the fact.
 _UNSUPPORTED_KEYWORDS = ("default", "minLength", "maxLength", "title")
 _RECENT_SCRIPT_CHARS = 1500
-_CLOSED_THREADS = frozenset({"resolved", "abandoned"})
+_CLOSED_THREADS = CLOSED_THREAD_STATUSES
+_RECENT_EVENTS = 5
 
 
 def strict_schema(model: type[Script] = Script) -> dict[str, Any]:
@@ -87,9 +89,11 @@ Rules:
 - Keep to the contributor's text: do not add events it does not imply.
 - Every name in a shot's characters or dialogue must be an ACTIVE character of the bible (by
   canonical name or alias) or a character you declare in bible_delta.new_characters.
-- Inactive characters neither appear nor speak. New characters get an entityId and names no
-  existing character uses.
-- thread_changes may only name the open plot threads listed below, by id.
+- Inactive characters neither appear nor speak. New characters get an entityId of the form
+  char_ followed by lowercase letters and digits (char_ada2), and names no existing character
+  uses.
+- thread_changes may only name the open plot threads listed below, by id; a thread's status is
+  active, resolved or abandoned.
 - Settings are bible locations where possible. Durations are in seconds (0 < d <= 60).
 - Dialogue lines are spoken words only; stage directions go into the action."""
 
@@ -113,7 +117,7 @@ def _bible_lines(bible: Mapping[str, Any]) -> list[str]:
     lines = ["Characters:"]
     for character in bible.get("characters") or ():
         aliases = ", ".join(character.get("aliases") or ()) or "none"
-        state = "active" if character.get("isActive", True) else "INACTIVE"
+        state = "active" if is_active(character) else "INACTIVE"
         entry = f"- {character.get('canonicalName')} (id {character.get('entityId')}, {state}; "
         entry += f"aliases: {aliases})"
         if character.get("description"):
@@ -132,6 +136,15 @@ def _bible_lines(bible: Mapping[str, Any]) -> list[str]:
     timeline = bible.get("timeline") or {}
     if timeline.get("currentPoint"):
         lines.append(f"Current point: {timeline['currentPoint']}")
+    events = list(timeline.get("majorEvents") or ())[-_RECENT_EVENTS:]
+    if events:
+        lines.append("Latest major events:")
+    for event in events:
+        # consequences: the design's string or our list, both read the same.
+        after = "; ".join(consequences_of(event))
+        at = f"segment {event['segmentNumber']}" if "segmentNumber" in event else "undated"
+        entry = f"- {at}: {_clip(event.get('event', ''), 300)}"
+        lines.append(entry + (f" (consequences: {_clip(after, 300)})" if after else ""))
     threads = [t for t in bible.get("plotThreads") or () if t.get("status") not in _CLOSED_THREADS]
     lines.append("Open plot threads:" if threads else "Open plot threads: none")
     lines += [

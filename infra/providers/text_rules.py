@@ -311,7 +311,8 @@ def unknown_name(raw: str, cast: Cast, bible: Mapping[str, Any]) -> str | None:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:50] or "new"
+    # The design's entity ids are `char_` and lowercase letters and digits only.
+    return re.sub(r"[^a-z0-9]+", "", name.lower())[:50] or "new"
 
 
 def declare_new_characters(
@@ -339,7 +340,7 @@ def declare_new_characters(
         base = f"char_{_slug(name)}"
         entity_id, suffix = base, 2
         while entity_id in taken_ids:
-            entity_id, suffix = f"{base}_{suffix}", suffix + 1
+            entity_id, suffix = f"{base}{suffix}", suffix + 1
         taken_ids.add(entity_id)
         first = name.split()[0]
         aliases = (first,) if " " in name and cast.lookup(first) is None else ()
@@ -396,16 +397,16 @@ def thread_changes(units: list[Unit], bible: Mapping[str, Any]) -> list[ThreadCh
             if _RESOLVE.search(sentence)
             else "abandoned"
             if _ABANDON.search(sentence)
-            else "dormant"
-            if _DORMANT.search(sentence)
             else None
         )
+        # The design knows no "dormant": a thread set aside keeps the status it has.
+        set_aside = verdict is None and _DORMANT.search(sentence) is not None
         best: tuple[int, Mapping[str, Any]] | None = None
         for thread in threads:
             thread_id, status = str(thread["id"]), thread.get("status")
             if re.search(rf"(?<![\w-]){re.escape(thread_id)}(?![\w-])", sentence, re.I):
                 target = verdict or "active"
-                if target != status:
+                if target != status and not set_aside:
                     changes[thread_id] = ThreadChange(
                         id=thread_id, status=target, description=clip(sentence, 1000)
                     )

@@ -155,7 +155,7 @@ async def test_invalid_data_is_422_with_pointers_into_the_body(
     owner, scene_id = await new_scene(factory)
     data = minimal_bible()
     data["characters"][0]["entityId"] = "not an id!"
-    del data["styleGuide"]["tone"]
+    data["styleGuide"]["tone"] = 7
     data["setting"]["worldRules"] = ["fine", "bad\x00rule"]
     response = await put_bible(client, scene_id, data, owner)
     assert response.status_code == 422
@@ -169,7 +169,7 @@ async def test_invalid_data_is_422_with_pointers_into_the_body(
     assert response.status_code == 422
     pointers = {e["pointer"] for e in response.json()["errors"]}
     assert "/data/characters/0/entityId" in pointers
-    assert "/data/styleGuide" in pointers
+    assert "/data/styleGuide/tone" in pointers
     assert await stored_versions(factory.app, scene_id) == [1]
 
 

@@ -407,6 +407,11 @@ FIELDS = (
     scene_patch("description"),
     bible_put("data/characters/0/traits/0"),
     bible_put("data/plotThreads/0/description"),
+    bible_put("data/plotThreads/0/status"),
+    bible_put("data/characters/0/entityId"),
+    bible_put("data/characters/0/referenceAssets/portraitUrl"),
+    bible_put("data/characters/0/x-note"),  # a field the design does not name: kept
+    bible_put("data/styleGuide/palette"),
     bible_put("change_note"),
     TextField(
         "POST /v1/flags description",

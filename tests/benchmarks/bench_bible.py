@@ -38,7 +38,7 @@ def _delta(bible: dict[str, Any], n: int) -> BibleDelta:
                 {"event": f"Event {n} at the docks.", "consequences": ["The harbor closes."]},
                 {"event": f"Event {n} in the archive."},
             ],
-            "thread_changes": [{"id": open_threads[n], "status": "dormant"}],
+            "thread_changes": [{"id": open_threads[n], "status": "abandoned"}],
             "current_point": f"Segment {SEGMENTS + 1}",
         }
     )

@@ -2,7 +2,8 @@
 
 A generated bible breaks no rule: ids and names are drawn unique (names case-insensitively, so
 no alias collides with anything), relationships target existing characters, segment numbers
-never decrease and never pass the scene's segment count.
+never decrease and never pass the scene's segment count. It has the design's variety: optional
+fields absent, `consequences` as a string or a list, and fields the schema does not name.
 """
 
 from __future__ import annotations
@@ -19,12 +20,33 @@ LAST = ["Hart", "Nakamura", "Petrov", "Moreau", "Vance", "Szabo", "Okafor", "Kau
 NAMES = [f"{first} {last}" for first in FIRST for last in LAST] + [
     f"the {word} keeper" for word in ("ferry", "tide", "vault", "ash", "key", "salt")
 ]
-STATUSES = ["open", "active", "dormant", "resolved", "abandoned"]
+STATUSES = ["active", "resolved", "abandoned"]
 
 words = st.text(alphabet=st.sampled_from("abcdefghij KLMNOP.,'-"), min_size=0, max_size=24).map(
     str.strip
 )
-entity_ids = st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True)
+entity_ids = st.from_regex(r"char_[a-z0-9]{1,10}", fullmatch=True)
+thread_ids = st.from_regex(r"[A-Za-z0-9_ -]{1,12}", fullmatch=True)
+# Values of fields the schema does not name: any JSON, kept as sent.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | words,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(words, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _full(draw: st.DrawFn, item: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return item
+
+
+def _sparse(draw: st.DrawFn, item: dict[str, Any], *fields: str) -> dict[str, Any]:
+    """`item` less some of `fields` (the design makes them optional), plus maybe an extra."""
+    for name in fields:
+        if draw(st.integers(0, 4)) == 0:
+            item.pop(name, None)
+    if draw(st.integers(0, 5)) == 0:
+        item["x-" + draw(words)] = draw(json_values)
+    return item
 
 
 def _case(draw: st.DrawFn, name: str) -> str:
@@ -32,9 +54,16 @@ def _case(draw: st.DrawFn, name: str) -> str:
 
 
 @st.composite
-def scenes(draw: st.DrawFn, max_characters: int = 6) -> tuple[dict[str, Any], int]:
-    """A valid bible and the scene's segment count."""
-    segment_count = draw(st.integers(0, 40))
+def scenes(
+    draw: st.DrawFn, max_characters: int = 6, *, sparse: bool = False, max_segments: int = 40
+) -> tuple[dict[str, Any], int]:
+    """A valid bible and the scene's segment count.
+
+    `sparse`: the design's variety (optional fields left out, extra fields, consequences as a
+    string); otherwise every field is there, as in a stored bible with its defaults.
+    """
+    _optional = _sparse if sparse else _full  # noqa: N806
+    segment_count = draw(st.integers(0, max_segments))
     count = draw(st.integers(1, max_characters))
     ids = draw(st.lists(entity_ids, min_size=count, max_size=count, unique=True))
     names = draw(st.permutations(NAMES))
@@ -43,33 +72,51 @@ def scenes(draw: st.DrawFn, max_characters: int = 6) -> tuple[dict[str, Any], in
         alias_count = draw(st.integers(0, 2))
         aliases = [_case(draw, n) for n in names[count + 2 * i : count + 2 * i + alias_count]]
         characters.append(
-            {
-                "entityId": entity_id,
-                "canonicalName": _case(draw, names[i]),
-                "aliases": aliases,
-                "description": draw(words),
-                "traits": draw(st.lists(words.filter(bool), max_size=2)),
-                "relationships": [
-                    {
-                        "targetEntityId": target,
-                        "relationshipType": draw(st.sampled_from(["ally", "rival"])),
-                    }
-                    for target in draw(st.lists(st.sampled_from(ids), max_size=2))
-                ],
-                "introducedInSegment": draw(st.integers(0, segment_count)),
-                "isActive": draw(st.booleans()),
-            }
+            _optional(
+                draw,
+                {
+                    "entityId": entity_id,
+                    "canonicalName": _case(draw, names[i]),
+                    "aliases": aliases,
+                    "description": draw(words),
+                    "traits": draw(st.lists(words.filter(bool), max_size=2)),
+                    "relationships": [
+                        {
+                            "targetEntityId": target,
+                            "relationshipType": draw(st.sampled_from(["ally", "rival"])),
+                        }
+                        for target in draw(st.lists(st.sampled_from(ids), max_size=2))
+                    ],
+                    "introducedInSegment": draw(st.integers(0, segment_count)),
+                    "isActive": draw(st.booleans()),
+                    "referenceAssets": {"portraitUrl": f"https://assets.example/{entity_id}.png"},
+                },
+                "aliases",
+                "description",
+                "traits",
+                "relationships",
+                "introducedInSegment",
+                "isActive",
+                "referenceAssets",
+            )
         )
     numbers = sorted(draw(st.lists(st.integers(0, segment_count), max_size=6)))
     events = [
-        {
-            "segmentNumber": n,
-            "event": f"event {i}: {draw(words)}",
-            "consequences": draw(st.lists(words, max_size=2)),
-        }
+        _optional(
+            draw,
+            {
+                "segmentNumber": n,
+                "event": f"event {i}: {draw(words)}",
+                "consequences": draw(
+                    st.lists(words, max_size=2) | (words if sparse else st.nothing())
+                ),
+            },
+            "segmentNumber",
+            "consequences",
+        )
         for i, n in enumerate(numbers)
     ]
-    thread_ids = draw(st.lists(entity_ids, max_size=4, unique=True))
+    threads = draw(st.lists(thread_ids, max_size=4, unique=True))
     bible = {
         "version": draw(st.integers(1, 9)),
         "characters": characters,
@@ -84,11 +131,20 @@ def scenes(draw: st.DrawFn, max_characters: int = 6) -> tuple[dict[str, Any], in
         },
         "timeline": {"currentPoint": f"Segment {segment_count}", "majorEvents": events},
         "plotThreads": [
-            {"id": tid, "description": draw(words), "status": draw(st.sampled_from(STATUSES))}
-            for tid in thread_ids
+            _optional(
+                draw,
+                {"id": tid, "description": draw(words), "status": draw(st.sampled_from(STATUSES))},
+                "description",
+                "status",
+            )
+            for tid in threads
         ],
         "styleGuide": {"tone": draw(words), "genre": "mystery", "visualStyle": "teal-orange"},
     }
+    # The design requires only characters, setting and timeline.
+    for name in ("version", "plotThreads", "styleGuide"):
+        if sparse and draw(st.integers(0, 5)) == 0:
+            bible.pop(name)
     return bible, segment_count
 
 
@@ -98,7 +154,7 @@ def unused_name(bible: dict[str, Any]) -> str:
     return next(n for n in NAMES if n.casefold() not in taken)
 
 
-def unused_id(bible: dict[str, Any], stem: str = "new") -> str:
+def unused_id(bible: dict[str, Any], stem: str = "char_new") -> str:
     taken = {c["entityId"] for c in bible["characters"]}
     return next(f"{stem}{n}" for n in range(1000) if f"{stem}{n}" not in taken)
 
@@ -111,7 +167,7 @@ def _edit_description(b: dict[str, Any], draw: st.DrawFn) -> None:
 
 def _toggle_active(b: dict[str, Any], draw: st.DrawFn) -> None:
     c = draw(st.sampled_from(b["characters"]))
-    c["isActive"] = not c["isActive"]
+    c["isActive"] = not c.get("isActive", True)
 
 
 def _rename(b: dict[str, Any], draw: st.DrawFn) -> None:
@@ -145,14 +201,14 @@ def _remove_character(b: dict[str, Any], draw: st.DrawFn) -> None:
 
 
 def _relate(b: dict[str, Any], draw: st.DrawFn) -> None:
-    target = draw(st.sampled_from([c["entityId"] for c in b["characters"]] + ["ghost"]))
+    target = draw(st.sampled_from([c["entityId"] for c in b["characters"]] + ["char_ghost"]))
     draw(st.sampled_from(b["characters"])).setdefault("relationships", []).append(
         {"targetEntityId": target, "relationshipType": "ally"}
     )
 
 
 def _add_event(b: dict[str, Any], draw: st.DrawFn) -> None:
-    events = b["timeline"]["majorEvents"]
+    events = b["timeline"].setdefault("majorEvents", [])
     events.insert(
         draw(st.integers(0, len(events))),
         {"segmentNumber": draw(st.integers(0, 45)), "event": draw(words)},
@@ -160,19 +216,19 @@ def _add_event(b: dict[str, Any], draw: st.DrawFn) -> None:
 
 
 def _remove_event(b: dict[str, Any], draw: st.DrawFn) -> None:
-    events = b["timeline"]["majorEvents"]
+    events = b["timeline"].setdefault("majorEvents", [])
     if events:
         events.pop(draw(st.integers(0, len(events) - 1)))
 
 
 def _thread(b: dict[str, Any], draw: st.DrawFn) -> None:
-    threads = b["plotThreads"]
+    threads = b.setdefault("plotThreads", [])
     if threads and draw(st.booleans()):
         draw(st.sampled_from(threads))["status"] = draw(st.sampled_from(STATUSES))
     else:
         ids = [t["id"] for t in threads]
         threads.append(
-            {"id": draw(st.sampled_from([*ids, "t-new"])), "description": "", "status": "open"}
+            {"id": draw(st.sampled_from([*ids, "t-new"])), "description": "", "status": "active"}
         )
 
 
@@ -197,7 +253,7 @@ def _duplicate_character(b: dict[str, Any], draw: st.DrawFn) -> None:
 
 
 def _style(b: dict[str, Any], draw: st.DrawFn) -> None:
-    b["styleGuide"][draw(st.sampled_from(["tone", "extra"]))] = draw(words)
+    b.setdefault("styleGuide", {})[draw(st.sampled_from(["tone", "extra"]))] = draw(words)
 
 
 EDITS = [

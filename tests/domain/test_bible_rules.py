@@ -200,7 +200,7 @@ def test_duplicate_thread_id(scene: tuple[dict[str, Any], int], data: st.DataObj
     before = copy.deepcopy(bible)
     duplicate = threads[pick(data, threads)]["id"]
     at = data.draw(st.integers(0, len(threads)))
-    threads.insert(at, {"id": duplicate, "description": "again", "status": "open"})
+    threads.insert(at, {"id": duplicate, "description": "again", "status": "active"})
     first = next(i for i, t in enumerate(threads) if t["id"] == duplicate)
     second = next(i for i, t in enumerate(threads) if t["id"] == duplicate and i != first)
     assert found(bible, before, segment_count) == [

@@ -98,7 +98,7 @@ async def test_new_characters_are_declared_from_cues() -> None:
     script = await expand(STORY)
     new = {c.canonicalName: c for c in script.bible_delta.new_characters}
     assert list(new) == ["Jonah Reyes", "Elsie"]
-    assert new["Jonah Reyes"].entityId == "char_jonah_reyes"
+    assert new["Jonah Reyes"].entityId == "char_jonahreyes"
     assert new["Jonah Reyes"].aliases == ["Jonah"]
     assert new["Jonah Reyes"].description == "A stranger"
     assert new["Elsie"].entityId == "char_elsie"
@@ -114,7 +114,7 @@ async def test_unknown_speaker_is_declared_and_ids_do_not_collide() -> None:
     script = await expand('"Stand back," Ossian shouted. Mara did not move.', bible)
     [new] = script.bible_delta.new_characters
     assert new.canonicalName == "Ossian"
-    assert new.entityId == "char_ossian_2"
+    assert new.entityId == "char_ossian2"
     assert all_lines(script) == [("Ossian", "Stand back")]
 
 
@@ -203,10 +203,9 @@ def test_sentences_never_split_inside_quotes_or_after_initials() -> None:
 
 async def test_event_threads_and_current_point() -> None:
     bible = minimal_bible()
-    bible["plotThreads"].append(
-        {"id": "thread_2", "description": "The lost key.", "status": "open"}
-    )
-    bible["plotThreads"].append({"id": "thread_3", "description": "Debts.", "status": "open"})
+    # No status (optional in the design): naming the thread makes it active.
+    bible["plotThreads"].append({"id": "thread_2", "description": "The lost key."})
+    bible["plotThreads"].append({"id": "thread_3", "description": "Debts.", "status": "active"})
     text = (
         "Mara found the ledger. At last she resolves who rings the bell. "
         "The hunt for thread_2 goes on. She abandons thread_3 for good."

@@ -37,14 +37,14 @@ POLL = 0.01
 BIBLE: dict[str, Any] = {
     "characters": [
         {
-            "entityId": "mara",
+            "entityId": "char_mara",
             "canonicalName": "Mara Quell",
             "aliases": ["Mara", "the Captain"],
             "description": "Harbour pilot with a grudge.",
             "isActive": True,
         },
-        {"entityId": "tobin", "canonicalName": "Tobin", "isActive": True},
-        {"entityId": "old-ves", "canonicalName": "Old Ves", "isActive": False},
+        {"entityId": "char_tobin", "canonicalName": "Tobin", "isActive": True},
+        {"entityId": "char_oldves", "canonicalName": "Old Ves", "isActive": False},
     ],
     "setting": {
         "primaryLocation": "Saltmarsh Harbour",
@@ -54,7 +54,7 @@ BIBLE: dict[str, Any] = {
     },
     "timeline": {"currentPoint": "Night of the storm", "majorEvents": []},
     "plotThreads": [
-        {"id": "lost-cargo", "description": "Who took the cargo?", "status": "open"},
+        {"id": "lost-cargo", "description": "Who took the cargo?", "status": "active"},
         {"id": "old-feud", "description": "Settled long ago.", "status": "resolved"},
     ],
     "styleGuide": {"tone": "tense", "genre": "mystery", "visualStyle": "teal and orange"},
@@ -176,7 +176,7 @@ def test_the_schema_is_strict_and_accepts_every_valid_script() -> None:
     assert not [n for n in _walk(SCRIPT_SCHEMA) if "default" in n or "maxLength" in n]
     full = script(2.0).model_dump(mode="json")
     full["bible_delta"] = {
-        "new_characters": [{"entityId": "ves", "canonicalName": "Ves", "aliases": ["V"]}],
+        "new_characters": [{"entityId": "char_ves", "canonicalName": "Ves", "aliases": ["V"]}],
         "events": [{"event": "The lamp is lit."}],
         "thread_changes": [{"id": "lost-cargo", "status": "active"}],
     }
@@ -190,7 +190,7 @@ def test_the_system_prompt_carries_the_bible_summary_and_recent_scripts() -> Non
     for expected in (
         "Mara Quell",
         "the Captain",
-        "Old Ves (id old-ves, INACTIVE",
+        "Old Ves (id char_oldves, INACTIVE",
         "The Lighthouse",
         "lost-cargo",
         "No magic.",
@@ -201,6 +201,23 @@ def test_the_system_prompt_carries_the_bible_summary_and_recent_scripts() -> Non
     ):
         assert expected in prompt
     assert "old-feud" not in prompt  # resolved threads cannot change, so they are not offered
+
+
+def test_the_prompt_reads_consequences_as_the_design_string_or_as_a_list() -> None:
+    events = [
+        {"segmentNumber": 1, "event": "The lamp fails.", "consequences": "Ships run aground."},
+        {
+            "segmentNumber": 2,
+            "event": "Tobin dives.",
+            "consequences": ["He finds a crate.", "Cold."],
+        },
+        {"event": "A bell rings somewhere."},  # the design makes every field optional
+    ]
+    bible = {**BIBLE, "timeline": {"currentPoint": "Dawn", "majorEvents": events}}
+    prompt = build_system_prompt(context(bible=bible))
+    assert "- segment 1: The lamp fails. (consequences: Ships run aground.)" in prompt
+    assert "- segment 2: Tobin dives. (consequences: He finds a crate.; Cold.)" in prompt
+    assert "- undated: A bell rings somewhere.\n" in prompt
 
 
 async def test_expansion_sends_a_strict_json_schema_and_returns_the_script(
