@@ -13,12 +13,12 @@ import "../styles/manage.css";
 
 export type { Bible };
 
-export const THREAD_STATUSES = ["open", "active", "dormant", "resolved", "abandoned"];
+export const THREAD_STATUSES = ["active", "resolved", "abandoned"];
 
 /** A new scene's starting canon: every required part present, the rest for the writer to fill. */
 export function emptyBible(): Bible {
   return {
-    characters: [{ entityId: "character-1", canonicalName: "", description: "", isActive: true }],
+    characters: [{ entityId: "char_1", canonicalName: "", description: "", isActive: true }],
     setting: { primaryLocation: "", timePeriod: "" },
     timeline: { currentPoint: "The beginning", majorEvents: [] },
     plotThreads: [],
@@ -30,6 +30,13 @@ type Errors = FieldError[];
 
 function at(errors: Errors, pointer: string): string[] {
   return errors.filter((e) => e.pointer === pointer).map((e) => e.message);
+}
+
+/** The design pins character ids to `char_<lowercase letters and digits>`. */
+function characterId(taken: (string | undefined)[]): string {
+  let n = taken.length + 1;
+  while (taken.includes(`char_${n}`)) n++;
+  return `char_${n}`;
 }
 
 function slug(text: string, taken: string[], fallback: string): string {
@@ -174,7 +181,7 @@ export function BibleForm({ value, onChange, problem, prefix }: Props) {
           type="button"
           class="secondary"
           onClick={() => {
-            const id = slug(`character-${characters.length + 1}`, characters.map((c) => c.entityId), "character");
+            const id = characterId(characters.map((c) => c.entityId));
             onChange({ ...value, characters: [...characters, { entityId: id, canonicalName: "", description: "", isActive: true }] });
           }}
         >
@@ -201,7 +208,7 @@ export function BibleForm({ value, onChange, problem, prefix }: Props) {
             <div class="row">
               <label>
                 Status of thread {i + 1}
-                <select value={t.status ?? "open"} onChange={(e) => set(["plotThreads", i, "status"], e.currentTarget.value)}>
+                <select value={t.status ?? "active"} onChange={(e) => set(["plotThreads", i, "status"], e.currentTarget.value)}>
                   {THREAD_STATUSES.map((s) => (
                     <option key={s} value={s}>
                       {s}
@@ -220,7 +227,7 @@ export function BibleForm({ value, onChange, problem, prefix }: Props) {
           class="secondary"
           onClick={() => {
             const id = slug(`thread-${threads.length + 1}`, threads.map((t) => t.id), "thread");
-            onChange({ ...value, plotThreads: [...threads, { id, description: "", status: "open" }] });
+            onChange({ ...value, plotThreads: [...threads, { id, description: "", status: "active" }] });
           }}
         >
           Add a plot thread
