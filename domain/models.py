@@ -5,6 +5,7 @@ from domain.engagement.models import Like, SceneView
 from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
+from domain.operations.models import ProviderCall, SystemEvent
 from domain.partitions.models import PartitionArchive
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
 from domain.search.models import SearchWord
@@ -23,6 +24,7 @@ __all__ = [
     "ModerationFlag",
     "OAuthAccount",
     "PartitionArchive",
+    "ProviderCall",
     "RefreshToken",
     "Scene",
     "SceneBible",
@@ -31,6 +33,7 @@ __all__ = [
     "SearchWord",
     "Segment",
     "SegmentSequence",
+    "SystemEvent",
     "Topic",
     "TopicProposal",
     "User",
