@@ -19,6 +19,7 @@ from api.routes import (
     media,
     metrics,
     moderation,
+    operations,
     ops,
     scenes,
     search,
@@ -51,6 +52,7 @@ ROUTERS = (
     media.router,
     moderation.router,
     admin.router,
+    operations.router,
 )
 
 

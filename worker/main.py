@@ -47,7 +47,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             await runtime.packager.aclose()
         db = ctx.pop("db", None)
         if db is not None:
-            await record_system_event(db, SystemEventKind.WORKER_STOPPED, _worker_identity(settings))
+            await record_system_event(
+                db, SystemEventKind.WORKER_STOPPED, _worker_identity(settings)
+            )
             await db.dispose()
         log.info("worker_stopped", queue=settings.queue_name)
 
