@@ -22,12 +22,19 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 
 from alembic import command
 from alembic.config import Config
 from pydantic import ValidationError
 
 from domain.errors import DomainError
+from domain.operations.events import (
+    record_archive_run,
+    record_partitions_created,
+    record_system_event,
+)
+from domain.operations.models import SystemEventKind
 from domain.users import oauth as users_oauth
 from domain.users import repository as users_repository
 from domain.users import service as users_service
@@ -124,6 +131,7 @@ async def partitions_ensure(settings: Settings, args: argparse.Namespace) -> int
     async def work(db: Database) -> int:
         async with db.transaction() as session:
             created = await ensure_partitions(session, months_ahead=months)
+        await record_partitions_created(db, created)
         for c in created:
             print(f"created {c.name} [{c.lower} .. {c.upper}) moved_rows={c.moved_rows}")
         moved = sum(c.moved_rows for c in created)
@@ -168,6 +176,7 @@ async def partitions_archive(settings: Settings, args: argparse.Namespace) -> in
             dry_run=args.dry_run,
             only=args.partition,
         )
+        await record_archive_run(db, run, dry_run=args.dry_run)
         for o in run.outcomes:
             rows = "" if o.rows is None else f" rows={o.rows}"
             detail = f": {o.detail}" if o.detail else ""
@@ -184,6 +193,7 @@ async def partitions_restore(settings: Settings, args: argparse.Namespace) -> in
         restored = await restore_partition(
             db.primary, storage_from_settings(settings), args.partition
         )
+        await record_system_event(db, SystemEventKind.RESTORE_RUN, asdict(restored))
         print(
             f"restored {restored.partition}: {restored.rows} row(s); "
             f"{restored.orphans_dropped} orphan(s) dropped, "

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.operations.models import SystemEvent
+from domain.operations.models import SystemEvent, SystemEventKind
 from domain.pagination import Page, paginate
+from infra.archive import ArchiveRun
 from infra.db import Database
 from infra.logging import get_logger
+from infra.partitions import CreatedPartition
 
 log = get_logger("domain.operations.events")
 
@@ -69,3 +71,34 @@ async def list_system_events(
     return await paginate(
         session, stmt, [SystemEvent.created_at, SystemEvent.id], limit=limit, cursor=cursor
     )
+
+
+async def record_partitions_created(db: Database, created: list[CreatedPartition]) -> None:
+    """One event per partition created; rows moved out of a DEFAULT partition make it a rescue."""
+    for c in created:
+        kind = (
+            SystemEventKind.PARTITION_RESCUED if c.moved_rows else SystemEventKind.PARTITION_CREATED
+        )
+        data = {
+            "table": c.table,
+            "partition": c.name,
+            "range_from": c.lower.isoformat(),
+            "range_to": c.upper.isoformat(),
+            "moved_rows": c.moved_rows,
+        }
+        await record_system_event(db, kind, data)
+
+
+async def record_archive_run(db: Database, run: ArchiveRun, *, dry_run: bool = False) -> None:
+    """An archive run that did or tried something (a run with nothing to do is no event)."""
+    if dry_run or not any(o.action != "skipped" for o in run.outcomes):
+        return
+    data = {
+        "cutoff": run.cutoff.isoformat(),
+        "outcomes": [
+            {"partition": o.partition, "action": o.action, "rows": o.rows, "detail": o.detail}
+            for o in run.outcomes
+        ],
+        "failed": len(run.failed),
+    }
+    await record_system_event(db, SystemEventKind.ARCHIVE_RUN, data)
