@@ -40,6 +40,9 @@ from domain.users import repository as users_repository
 from domain.users import service as users_service
 from domain.users.models import Role
 from infra.archive import ArchiveError, archive_partitions, list_archives
+from infra.backup import BackupError
+from infra.backup_cli import add_parsers as add_backup_parsers
+from infra.backup_cli import run_backup, run_restore
 from infra.crypto import KeyringError, generate_key_entry, load_keyring
 from infra.db import Database
 from infra.logging import configure_logging
@@ -289,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument(
         "--batch-size", type=int, choices=range(1, 10_001), metavar="N", default=500
     )
+    add_backup_parsers(sub)
     return parser
 
 
@@ -309,9 +313,12 @@ def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> 
             ("partitions", "archive"): partitions_archive,
             ("partitions", "restore"): partitions_restore,
             ("secrets", "rotate"): secrets_rotate,
+            ("backup", None): run_backup,
+            ("restore", None): run_restore,
         }
-        return asyncio.run(handlers[(args.command, args.action)](settings, args))
-    except (CommandError, DomainError, ArchiveError, KeyringError) as exc:
+        action = getattr(args, "action", None)
+        return asyncio.run(handlers[(args.command, action)](settings, args))
+    except (CommandError, DomainError, ArchiveError, KeyringError, BackupError) as exc:
         print(f"storyloom: {exc}", file=sys.stderr)
         return 1
 

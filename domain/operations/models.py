@@ -29,6 +29,7 @@ class SystemEventKind(StrEnum):
     JOB_REQUEUED = "job.requeued"
     JOB_DISCARDED = "job.discarded"
     BACKUP_RUN = "backup.run"
+    BACKUP_RESTORED = "backup.restored"
 
 
 class ProviderKind(StrEnum):
