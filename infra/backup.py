@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.storage import ObjectNotFound, Storage, validate_key
@@ -73,7 +73,9 @@ def libpq_target(database_url: str) -> tuple[str, dict[str, str]]:
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     # The driver's query options (asyncpg's) mean nothing to libpq.
-    plain = url.set(drivername="postgresql", password=None, query={})
+    plain = URL.create(
+        "postgresql", username=url.username, host=url.host, port=url.port, database=url.database
+    )
     return plain.render_as_string(hide_password=False), env
 
 
