@@ -34,12 +34,16 @@ from infra.providers.base import (
     VideoRenderer,
 )
 from infra.providers.moderation import ContentChecker, ContentVerdict
+from infra.speech.engines import SpeechEngine, SpeechError
+from infra.speech.voices import Voice
 from schemas.script import Script
 
 log = get_logger("worker.ledger")
 T = TypeVar("T")
 SCRIPT_COST_UNITS = 1
 MODERATION_COST_UNITS = 0
+# A remote voice is paid per line; the built-in one costs nothing but is recorded all the same.
+REMOTE_SPEECH_COST_UNITS = 1
 
 
 @dataclass(frozen=True)
@@ -259,3 +263,36 @@ class LedgeredRenderer:
             operation="render",
             describe=lambda v: (video_id, max(1, math.ceil(v.duration)), None),
         )
+
+
+class LedgeredSpeech:
+    """A speech engine whose every line spoken is a provider call in the ledger."""
+
+    def __init__(self, inner: SpeechEngine, ledger: Ledger) -> None:
+        self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
+        self.name, self.sample_rate = inner.name, inner.sample_rate
+
+    def voice_name(self, voice: Voice) -> str:
+        return self.inner.voice_name(voice)
+
+    async def speak(self, text: str, voice: Voice) -> bytes:
+        cost = REMOTE_SPEECH_COST_UNITS if self.provider != "local" else 0
+        return await self.ledger.timed(
+            lambda: self.inner.speak(text, voice),
+            provider=self.provider,
+            kind=ProviderKind.SPEECH,
+            operation="speak",
+            describe=lambda _: (None, cost, None),
+        )
+
+
+def meter_speech(renderer: Any, ledger: Ledger) -> None:
+    """Put the renderer's speech engine, if it has one, behind the ledger."""
+    if getattr(renderer, "speech", None) is not None:  # the OpenAI renderer's voice
+        renderer.speech = LedgeredSpeech(renderer.speech, ledger)
+    elif hasattr(renderer, "_engine"):  # the built-in renderer makes Flite on first use
+        try:
+            engine = renderer.engine
+        except (ProviderError, SpeechError):  # no Flite here: the render reports it when it speaks
+            return
+        renderer._engine = LedgeredSpeech(engine, ledger)

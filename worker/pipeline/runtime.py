@@ -93,16 +93,24 @@ def build_runtime(settings: Settings) -> Runtime:
     provider ledger, and storage."""
     from infra.providers import registry
     from infra.storage import storage_from_settings
-    from worker.ledger import Ledger, LedgeredChecker, LedgeredExpander, LedgeredRenderer
+    from worker.ledger import (
+        Ledger,
+        LedgeredChecker,
+        LedgeredExpander,
+        LedgeredRenderer,
+        meter_speech,
+    )
 
     client = registry.openai_client(settings) if registry.uses_openai(settings) else None
     db = Database(settings)
     ledger = Ledger(db)  # every provider call goes through it, recorded in one place
+    renderer = registry.video_renderer(settings, client=client)
+    meter_speech(renderer, ledger)
     return Runtime(
         settings=settings,
         db=db,
         storage=storage_from_settings(settings),
         expander=LedgeredExpander(registry.script_expander(settings, client=client), ledger),
-        renderer=LedgeredRenderer(registry.video_renderer(settings, client=client), ledger),
+        renderer=LedgeredRenderer(renderer, ledger),
         checker=LedgeredChecker(registry.content_checker(settings, client=client), ledger),
     )
