@@ -28,12 +28,12 @@ from domain.jobs.failures import (
 from domain.jobs.finalization import JobNoLongerOpen
 from domain.jobs.models import TERMINAL_STATUSES, JobStage, JobStatus
 from domain.jobs.service import RUN_CONTINUATION
+from domain.operations import metered as ledger
 from infra.db import database_unavailable
 from infra.logging import get_logger
 from infra.media import MediaError
 from infra.providers.base import ProviderError
 from infra.raw_sql import Channel
-from worker import ledger
 from worker.pipeline import (
     continuity_validation,
     finalization,

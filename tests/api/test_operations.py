@@ -255,3 +255,35 @@ async def test_metrics_export_the_table_figures(client: httpx.AsyncClient, admin
     assert 'storyloom_index_unused{index="pk_users",table="users"} 0.0' in text
     assert "storyloom_queue_oldest_ready_age_seconds" in text
     assert 'storyloom_scrape_source_up{source="database"} 1.0' in text
+
+
+async def test_remote_moderation_during_a_request_is_in_the_ledger(
+    settings: Any, factory: Factory, tmp_path: Any
+) -> None:
+    from api.app import create_app
+    from tests.infra.fake_openai import FakeOpenAI, make_sample_media, serve
+
+    started = datetime.now(UTC)
+    owner = await factory.account()
+    topic = await factory.topic()
+    with serve(FakeOpenAI(*make_sample_media(tmp_path))) as fake:
+        remote = settings.model_copy(
+            update={"openai_api_key": "sk-test", "openai_base_url": fake.url}
+        )
+        app = create_app(remote)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                body = {"topic_id": topic["id"], "title": "A bell", "prompt": "Who rang it?"}
+                response = await client.post("/v1/ideas", json=body, headers=owner.headers)
+            assert response.status_code == 201, response.text
+            async with app.state.db.transaction() as session:
+                calls = (
+                    await session.scalars(
+                        select(ProviderCall).where(
+                            ProviderCall.created_at >= started, ProviderCall.kind == "moderation"
+                        )
+                    )
+                ).all()
+        assert calls and len(calls) == len(fake.calls("POST", "/v1/moderations"))
+    assert {(c.provider, c.outcome, c.job_id) for c in calls} == {("openai", "ok", None)}

@@ -14,6 +14,7 @@ import pytest
 from arq.worker import Worker
 from sqlalchemy import select
 
+from domain.operations.metered import Ledger, LedgeredExpander, LedgeredRenderer, serving
 from domain.operations.models import ProviderCall, SystemEvent
 from domain.users.models import Role
 from infra.providers.base import (
@@ -30,7 +31,6 @@ from infra.settings import Settings
 from schemas.script import Script
 from tests.factories import Factory
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
-from worker.ledger import Ledger, LedgeredExpander, LedgeredRenderer, serving
 from worker.pipeline.runtime import Runtime
 
 

@@ -91,15 +91,15 @@ def input_hash(*parts: Any) -> str:
 def build_runtime(settings: Settings) -> Runtime:
     """The providers the settings select (OpenAI with a key, else built-in), each behind the
     provider ledger, and storage."""
-    from infra.providers import registry
-    from infra.storage import storage_from_settings
-    from worker.ledger import (
+    from domain.operations.metered import (
         Ledger,
         LedgeredChecker,
         LedgeredExpander,
         LedgeredRenderer,
         meter_speech,
     )
+    from infra.providers import registry
+    from infra.storage import storage_from_settings
 
     client = registry.openai_client(settings) if registry.uses_openai(settings) else None
     db = Database(settings)

@@ -38,7 +38,7 @@ from infra.speech.engines import SpeechEngine, SpeechError
 from infra.speech.voices import Voice
 from schemas.script import Script
 
-log = get_logger("worker.ledger")
+log = get_logger("domain.operations.metered")
 T = TypeVar("T")
 SCRIPT_COST_UNITS = 1
 MODERATION_COST_UNITS = 0
