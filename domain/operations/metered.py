@@ -140,8 +140,13 @@ class Ledger:
         return result
 
     async def _record(self, call: CallRecord, *, failed: bool, error: str | None = None) -> None:
-        async with self.db.transaction() as session:
-            await record_call(session, call)
+        try:
+            async with self.db.transaction() as session:
+                await record_call(session, call)
+        except Exception as exc:  # noqa: BLE001 - the answer is already paid for: keep it
+            # Raising would throw away a result the provider was paid for, and the retry
+            # would pay again; the stage's next write notices a database outage anyway.
+            log.warning("provider_call_unrecorded", operation=call.operation, error=repr(exc))
         # Only a retryable failure is an outage: a refusal (bad input) says the provider is up.
         if call.outcome == "error" and not failed:
             return
