@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from api.deps import AdminUser, ReadSessionDep, SessionDep, SettingsDep
 from domain.errors import InvalidInput
-from domain.jobs.models import Job
+from domain.jobs.models import Job, JobStatus
 from domain.operations import dead_letters
 from domain.operations.events import list_system_events
 from infra.queue import queue_stats
@@ -36,21 +36,25 @@ KIND_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]*)*$"
 
 
 def failed_job_out(job: Job) -> FailedJobOut:
-    return FailedJobOut(
-        id=job.id,
-        scene_id=job.scene_id,
-        user_id=job.user_id,
-        status=job.status,  # type: ignore[arg-type]
-        error_code=job.error_code,
-        reason=job.error_message,
-        stage=dead_letters.failed_stage(job.stage_outputs) if job.status == "failed" else job.stage,  # type: ignore[arg-type]
-        attempts=job.attempt,
-        retry_count=job.retry_count,
-        max_retries=job.max_retries,
-        retryable=job.retryable,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        discarded_at=job.discarded_at,
+    # A failed job's stage column says "error"; the dead-letter view names where it stopped.
+    failed = job.status == JobStatus.FAILED
+    return FailedJobOut.model_validate(
+        {
+            "id": job.id,
+            "scene_id": job.scene_id,
+            "user_id": job.user_id,
+            "status": job.status,
+            "error_code": job.error_code,
+            "reason": job.error_message,
+            "stage": dead_letters.failed_stage(job.stage_outputs) if failed else job.stage,
+            "attempts": job.attempt,
+            "retry_count": job.retry_count,
+            "max_retries": job.max_retries,
+            "retryable": job.retryable,
+            "created_at": job.created_at,
+            "finished_at": job.finished_at,
+            "discarded_at": job.discarded_at,
+        }
     )
 
 
