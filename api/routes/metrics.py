@@ -59,7 +59,10 @@ async def metrics(
         async with db.reading() as session:
             jobs = await job_families(session, now)
             parts = await partition_families(session, settings.partition_months_ahead)
-            return jobs + parts + await table_families(session)
+        # Table statistics are per server: a replica's scans and vacuums are not the primary's.
+        async with db.session() as primary:
+            tables = await table_families(primary)
+        return jobs + parts + tables
 
     async def redis() -> list[Metric]:
         return await queue_families(request.app.state.queue, settings.queue_name)

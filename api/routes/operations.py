@@ -117,9 +117,11 @@ async def discard_job(job_id: uuid.UUID, admin: AdminUser, session: SessionDep) 
 
 @router.get("/stats", response_model=StatsOut, responses=ADMIN_PROBLEMS)
 async def stats(
-    admin: AdminUser, session: ReadSessionDep, request: Request, settings: SettingsDep
+    admin: AdminUser, session: SessionDep, request: Request, settings: SettingsDep
 ) -> StatsOut:
     """Per table and partition: rows, sizes, dead tuples, vacuum, index usage; the queue."""
+    # The primary's session, not a replica's: a standby keeps its own scan counts and never
+    # vacuums, so its statistics would describe the wrong server.
     tables = await read_table_stats(session)
     queue = await queue_stats(request.app.state.queue, settings.queue_name, int(time.time() * 1000))
     return StatsOut(

@@ -63,6 +63,7 @@ async def test_events_filter_by_kind_and_time_and_page_by_cursor(
     "params",
     [
         {"kind": "DROP TABLE"},
+        {"kind": "job.%"},
         {"kind": "x" * 65},
         {"since": "yesterday"},
         {"since": "2026-01-01T00:00:00"},  # no offset
@@ -76,6 +77,18 @@ async def test_hostile_event_queries_are_problems(
     client: httpx.AsyncClient, admin: Any, params: dict[str, str]
 ) -> None:
     response = await client.get("/v1/admin/events", params=params, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"cursor": "%%%"}, {"cursor": "W1sicyIsIngiXV0"}, {"limit": "-1"}, {"discarded": "maybe"}],
+)
+async def test_hostile_failed_job_queries_are_problems(
+    client: httpx.AsyncClient, admin: Any, params: dict[str, str]
+) -> None:
+    response = await client.get("/v1/admin/failed-jobs", params=params, headers=admin.headers)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
 
