@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -300,3 +301,21 @@ async def test_remote_moderation_during_a_request_is_in_the_ledger(
                 ).all()
         assert calls and len(calls) == len(fake.calls("POST", "/v1/moderations"))
     assert {(c.provider, c.outcome, c.job_id) for c in calls} == {("openai", "ok", None)}
+
+
+async def test_two_requeues_at_once_resume_the_job_once(
+    client: httpx.AsyncClient, app: Any, factory: Factory, admin: Any
+) -> None:
+    owner = await factory.account()
+    job = await failed_job(factory, owner, await factory.scene(owner))
+    path = f"/v1/admin/jobs/{job['id']}/requeue"
+
+    responses = await asyncio.gather(*(client.post(path, headers=admin.headers) for _ in range(4)))
+
+    assert sorted(r.status_code for r in responses) == [202, 409, 409, 409]
+    async with app.state.db.transaction() as session:
+        events = await session.scalars(
+            select(SystemEvent).where(SystemEvent.job_id == uuid.UUID(job["id"]))
+        )
+        assert [e.kind for e in events.all()] == ["job.requeued"]
+    await client.post(f"/v1/jobs/{job['id']}/cancel", headers=owner.headers)
