@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 # Debian packages the platform and its tests use: media tools, offline speech, the browser the web
 # app's tests drive, and the HTTP load generator of the benchmarks.
-DEB_PACKAGES ?= ffmpeg espeak-ng flite chromium chromium-driver fonts-dejavu-core wrk
+DEB_PACKAGES ?= ffmpeg espeak-ng flite chromium chromium-driver fonts-dejavu-core wrk postgresql-client-15
 
 system-packages: ## install the Debian packages above when missing (apt-get, as root)
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -21,6 +21,7 @@ from api.routes import (
     media,
     metrics,
     moderation,
+    operations,
     ops,
     playback,
     scene_exports,
@@ -61,6 +62,7 @@ ROUTERS = (
     media.router,
     moderation.router,
     admin.router,
+    operations.router,
 )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import consistency
 from domain.errors import Forbidden, Unauthorized
+from domain.operations.metered import Ledger, LedgeredChecker
 from domain.users import repository as users
 from domain.users.models import Role, User
 from infra import queue
@@ -58,7 +59,10 @@ async def get_content_checker(request: Request) -> ContentChecker:
     """
     checker = getattr(request.app.state, "content_checker", None)
     if checker is None:
-        checker = registry.content_checker(request.app.state.settings, on_error="local")
+        settings = request.app.state.settings
+        checker = registry.content_checker(settings, on_error="local")
+        if registry.uses_openai(settings):  # a remote call: in the provider ledger
+            checker = LedgeredChecker(checker, Ledger(request.app.state.db))
         request.app.state.content_checker = checker
     return checker
 

@@ -6,6 +6,7 @@ from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.media.models import MediaObject, SegmentMedia
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
+from domain.operations.models import ProviderCall, SystemEvent
 from domain.partitions.models import PartitionArchive
 from domain.scene_exports.models import SceneExport
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
@@ -26,6 +27,7 @@ __all__ = [
     "ModerationFlag",
     "OAuthAccount",
     "PartitionArchive",
+    "ProviderCall",
     "RefreshToken",
     "Scene",
     "SceneBible",
@@ -36,6 +38,7 @@ __all__ = [
     "Segment",
     "SegmentMedia",
     "SegmentSequence",
+    "SystemEvent",
     "Topic",
     "TopicProposal",
     "User",

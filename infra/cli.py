@@ -24,6 +24,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 
 from alembic import command
 from alembic.config import Config
@@ -32,11 +33,20 @@ from pydantic import ValidationError
 from domain.errors import DomainError
 from domain.media.backfill import backfill
 from domain.media.sweeper import sweep
+from domain.operations.events import (
+    record_archive_run,
+    record_partitions_created,
+    record_system_event,
+)
+from domain.operations.models import SystemEventKind
 from domain.users import oauth as users_oauth
 from domain.users import repository as users_repository
 from domain.users import service as users_service
 from domain.users.models import Role
 from infra.archive import ArchiveError, archive_partitions, list_archives
+from infra.backup import BackupError
+from infra.backup_cli import add_parsers as add_backup_parsers
+from infra.backup_cli import run_backup, run_restore
 from infra.crypto import KeyringError, generate_key_entry, load_keyring
 from infra.db import Database
 from infra.logging import configure_logging
@@ -128,6 +138,7 @@ async def partitions_ensure(settings: Settings, args: argparse.Namespace) -> int
     async def work(db: Database) -> int:
         async with db.transaction() as session:
             created = await ensure_partitions(session, months_ahead=months)
+        await record_partitions_created(db, created)
         for c in created:
             print(f"created {c.name} [{c.lower} .. {c.upper}) moved_rows={c.moved_rows}")
         moved = sum(c.moved_rows for c in created)
@@ -172,6 +183,7 @@ async def partitions_archive(settings: Settings, args: argparse.Namespace) -> in
             dry_run=args.dry_run,
             only=args.partition,
         )
+        await record_archive_run(db, run, dry_run=args.dry_run)
         for o in run.outcomes:
             rows = "" if o.rows is None else f" rows={o.rows}"
             detail = f": {o.detail}" if o.detail else ""
@@ -188,6 +200,7 @@ async def partitions_restore(settings: Settings, args: argparse.Namespace) -> in
         restored = await restore_partition(
             db.primary, storage_from_settings(settings), args.partition
         )
+        await record_system_event(db, SystemEventKind.RESTORE_RUN, asdict(restored))
         print(
             f"restored {restored.partition}: {restored.rows} row(s); "
             f"{restored.orphans_dropped} orphan(s) dropped, "
@@ -316,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweeping.add_argument(
         "--grace-seconds", type=int, metavar="N", help="default: MEDIA_ORPHAN_GRACE_SECONDS"
     )
+    add_backup_parsers(sub)
     return parser
 
 
@@ -338,9 +352,12 @@ def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> 
             ("secrets", "rotate"): secrets_rotate,
             ("media", "backfill"): media_backfill,
             ("media", "sweep"): media_sweep,
+            ("backup", None): run_backup,
+            ("restore", None): run_restore,
         }
-        return asyncio.run(handlers[(args.command, args.action)](settings, args))
-    except (CommandError, DomainError, ArchiveError, KeyringError) as exc:
+        action = getattr(args, "action", None)
+        return asyncio.run(handlers[(args.command, action)](settings, args))
+    except (CommandError, DomainError, ArchiveError, KeyringError, BackupError) as exc:
         print(f"storyloom: {exc}", file=sys.stderr)
         return 1
 

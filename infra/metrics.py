@@ -25,6 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.jobs.models import TERMINAL_STATUSES, JobStage
 from infra.logging import get_logger
 from infra.partitions import list_partitions
+from infra.queue import queue_stats
+from infra.table_stats import read_table_stats
 
 log = get_logger("infra.metrics")
 
@@ -278,15 +280,56 @@ async def partition_families(session: AsyncSession, required: int) -> list[Metri
 
 
 async def queue_families(redis: Any, queue_name: str) -> list[Metric]:
-    """arq's queue is a sorted set scored by the time each job is due (ms)."""
-    now_ms = int(time.time() * 1000)
-    depth = await redis.zcard(queue_name)
-    due = await redis.zcount(queue_name, "-inf", now_ms)
+    """The arq queue's depth, what of it is due now, and how long the oldest due entry waited."""
+    stats = await queue_stats(redis, queue_name, int(time.time() * 1000))
     queued = _gauge("storyloom_queue_depth", "Jobs in the arq queue, deferred ones included.")
-    queued.add_metric([], float(depth))
+    queued.add_metric([], float(stats.depth))
     ready = _gauge("storyloom_queue_ready", "Jobs in the arq queue that are due now.")
-    ready.add_metric([], float(due))
-    return [queued, ready]
+    ready.add_metric([], float(stats.ready))
+    age = _gauge(
+        "storyloom_queue_oldest_ready_age_seconds",
+        "Seconds the longest-waiting due entry has waited (0: none due).",
+    )
+    age.add_metric([], stats.oldest_ready_age_seconds)
+    return [queued, ready, age]
+
+
+async def table_families(session: AsyncSession) -> list[Metric]:
+    """The figures of GET /v1/admin/stats: per table and partition, and per index."""
+    per_table = {
+        "rows": ("storyloom_table_rows", "Live rows (the statistics' estimate)."),
+        "table_bytes": ("storyloom_table_size_bytes", "Table size, TOAST included."),
+        "index_bytes": ("storyloom_table_index_size_bytes", "Size of the table's indexes."),
+        "dead_tuples": ("storyloom_table_dead_tuples", "Dead rows awaiting vacuum."),
+        "seq_scans": ("storyloom_table_seq_scans", "Sequential scans since the stats reset."),
+        "index_scans": ("storyloom_table_index_scans", "Index scans since the stats reset."),
+    }
+    families = {k: _gauge(name, doc, ("table",)) for k, (name, doc) in per_table.items()}
+    vacuumed = _gauge(
+        "storyloom_table_last_vacuum_timestamp_seconds", "Last (auto)vacuum, Unix time.", ("table",)
+    )
+    analyzed = _gauge(
+        "storyloom_table_last_analyze_timestamp_seconds",
+        "Last (auto)analyze, Unix time.",
+        ("table",),
+    )
+    scans = _gauge("storyloom_index_scans", "Scans of the index.", ("table", "index"))
+    unused = _gauge(
+        "storyloom_index_unused",
+        "1 when the index was never scanned and enforces no constraint.",
+        ("table", "index"),
+    )
+    for table in await read_table_stats(session):
+        for key, family in families.items():
+            family.add_metric([table.name], float(getattr(table, key)))
+        if table.last_vacuum is not None:
+            vacuumed.add_metric([table.name], table.last_vacuum.timestamp())
+        if table.last_analyze is not None:
+            analyzed.add_metric([table.name], table.last_analyze.timestamp())
+        for index in table.indexes:
+            scans.add_metric([table.name, index.name], float(index.scans))
+            unused.add_metric([table.name, index.name], 1.0 if index.unused else 0.0)
+    return [*families.values(), vacuumed, analyzed, scans, unused]
 
 
 Source = Callable[[], Awaitable[list[Metric]]]

@@ -76,3 +76,20 @@ async def push(queue: ArqRedis, jobs: list[PendingJob]) -> None:
     # Workers poll every WORKER_POLL_DELAY; the announcement lets an idle one start at once.
     # Best effort: a worker that misses it finds the job at its next poll.
     await queue.publish(wake_channel(queue.default_queue_name), b"1")
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int
+    ready: int
+    oldest_ready_age_seconds: float
+
+
+async def queue_stats(redis: Any, queue_name: str, now_ms: int) -> QueueStats:
+    """arq's queue is a sorted set scored by the time each entry is due (ms since the epoch)."""
+    depth = int(await redis.zcard(queue_name))
+    ready = int(await redis.zcount(queue_name, "-inf", now_ms))
+    first = await redis.zrange(queue_name, 0, 0, withscores=True)
+    # How long the longest-waiting due entry has waited: a stalled worker shows here first.
+    age = max(0.0, (now_ms - float(first[0][1])) / 1000) if first and ready else 0.0
+    return QueueStats(depth=depth, ready=ready, oldest_ready_age_seconds=age)

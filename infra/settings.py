@@ -122,6 +122,11 @@ class Settings(BaseSettings):
 
     max_jobs_in_flight: int = Field(3, alias="MAX_JOBS_IN_FLIGHT", ge=1)
     job_max_retries: int = Field(3, alias="JOB_MAX_RETRIES", ge=0, le=10)
+    # Provider cost units one user may spend per UTC day (a script is 1, a video 1 per second
+    # rendered); 0 turns the budget off.
+    # Where pg_dump and pg_restore live when the ones on PATH are not the server's major version.
+    pg_bin_dir: Path | None = Field(None, alias="PG_BIN_DIR")
+    provider_daily_budget_units: int = Field(1000, alias="PROVIDER_DAILY_BUDGET_UNITS", ge=0)
     job_stuck_after_seconds: int = Field(120, alias="JOB_STUCK_AFTER_SECONDS", ge=1)
     recovery_every_seconds: int = Field(60, alias="RECOVERY_EVERY_SECONDS", ge=1, le=60)
     job_timeout_seconds: int = Field(1800, alias="JOB_TIMEOUT_SECONDS", ge=10)

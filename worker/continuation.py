@@ -28,6 +28,7 @@ from domain.jobs.failures import (
 from domain.jobs.finalization import JobNoLongerOpen
 from domain.jobs.models import TERMINAL_STATUSES, JobStage, JobStatus
 from domain.jobs.service import RUN_CONTINUATION
+from domain.operations import metered as ledger
 from infra.db import database_unavailable
 from infra.logging import get_logger
 from infra.media import MediaError
@@ -127,6 +128,13 @@ async def _process(
         return "missing"
     # The request that submitted the job, on this run's log lines from here on.
     structlog.contextvars.bind_contextvars(request_id=job.request_id)
+    with ledger.serving(job.id, job.user_id):  # provider calls are charged to this job
+        return await _run_stages(ctx, runtime, channel, job, claimed)
+
+
+async def _run_stages(
+    ctx: dict[str, Any], runtime: Runtime, channel: Channel, job: Any, claimed: bool
+) -> str:
     if not claimed:  # it had ended: only its leftovers remain to clear
         await cleanup(runtime, job, keep_media=job.status == JobStatus.FINAL_READY)
         return str(job.status)

@@ -7,6 +7,7 @@ from typing import Any
 from arq import cron
 
 from domain.media.sweeper import sweep
+from domain.operations.events import record_archive_run, record_partitions_created
 from domain.scenes.purge import purge_deleted_scenes
 from domain.scenes.summaries import scenes_needing_summary, summarise_scene
 from infra.archive import archive_partitions
@@ -26,6 +27,7 @@ async def maintain_partitions(ctx: dict[str, Any]) -> int:
     settings: Settings = ctx["settings"]
     async with db.transaction() as session:
         created = await ensure_partitions(session, months_ahead=settings.partition_months_ahead)
+    await record_partitions_created(db, created)
     log.info(
         "partitions_ensured",
         created=[c.name for c in created],
@@ -57,6 +59,7 @@ async def archive_old_partitions(ctx: dict[str, Any]) -> int:
         db.primary, ctx["runtime"].storage, months=settings.archive_jobs_after_months
     )
     archived = [o.partition for o in run.outcomes if o.action == "archived"]
+    await record_archive_run(db, run)
     log.info(
         "partitions_archived",
         archived=archived,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from datetime import UTC
 from typing import Any
 
 import domain.models  # noqa: F401 - every table in the metadata, or flushes miss foreign keys
+from domain.operations.events import record_system_event
+from domain.operations.models import SystemEventKind
 from infra import child_watcher
 from infra.logging import configure_logging, get_logger
 from infra.queue import worker_redis_settings
@@ -21,6 +24,10 @@ log = get_logger("worker")
 HEALTH_CHECK_SECONDS = 30
 
 
+def _worker_identity(settings: Settings) -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "queue": settings.queue_name}
+
+
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq's Worker, built from our settings."""
 
@@ -30,6 +37,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         ctx["runtime"] = build_runtime(settings)
         ctx["db"] = ctx["runtime"].db
         log.info("worker_started", queue=settings.queue_name)
+        await record_system_event(
+            ctx["db"], SystemEventKind.WORKER_STARTED, _worker_identity(settings)
+        )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         runtime = ctx.get("runtime")
@@ -37,6 +47,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             await runtime.packager.aclose()
         db = ctx.pop("db", None)
         if db is not None:
+            await record_system_event(
+                db, SystemEventKind.WORKER_STOPPED, _worker_identity(settings)
+            )
             await db.dispose()
         log.info("worker_stopped", queue=settings.queue_name)
 

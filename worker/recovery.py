@@ -19,6 +19,8 @@ from sqlalchemy import text
 
 from domain.jobs import repository
 from domain.jobs.service import RUN_CONTINUATION
+from domain.operations.events import record_system_event
+from domain.operations.models import SystemEventKind
 from infra.logging import get_logger
 from infra.raw_sql import Channel, Prepared
 from worker.pipeline.runtime import Runtime
@@ -44,7 +46,7 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
     cutoff = datetime.now(UTC) - timedelta(seconds=runtime.settings.job_stuck_after_seconds)
     async with runtime.db.session() as session:
         stuck = await repository.stuck_jobs(session, cutoff)
-    requeued = 0
+    requeued: list[str] = []
     for job_id, moved_at in stuck:
         if await _is_running(runtime, str(job_id)):
             continue
@@ -54,10 +56,16 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
         enqueued = await ctx["redis"].enqueue_job(
             RUN_CONTINUATION, str(job_id), _job_id=f"continuation:{job_id}:rec{stamp}"
         )
-        requeued += enqueued is not None
+        if enqueued is not None:
+            requeued.append(str(job_id))
     if requeued:
-        log.warning("stuck_jobs_requeued", count=requeued)
-    return requeued
+        log.warning("stuck_jobs_requeued", count=len(requeued))
+        await record_system_event(
+            runtime.db,
+            SystemEventKind.RECOVERY_REQUEUED,
+            {"count": len(requeued), "jobs": requeued},
+        )
+    return len(requeued)
 
 
 async def _is_running(runtime: Runtime, job_id: str) -> bool:

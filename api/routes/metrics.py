@@ -13,7 +13,13 @@ from api.deps import SettingsDep, current_user, oauth2_scheme
 from domain.errors import Forbidden
 from domain.users.models import Role
 from infra.db import Database
-from infra.metrics import gather_sources, job_families, partition_families, queue_families
+from infra.metrics import (
+    gather_sources,
+    job_families,
+    partition_families,
+    queue_families,
+    table_families,
+)
 from schemas.common import Problem
 
 router = APIRouter(tags=["operations"])
@@ -45,14 +51,18 @@ async def require_operator(
 async def metrics(
     request: Request, settings: SettingsDep, _: Annotated[None, Depends(require_operator)]
 ) -> Response:
-    """Request rates and latencies per route, jobs, queue depth and partition horizon."""
+    """Per-route HTTP figures, jobs, the queue, partitions, and table and index statistics."""
     db: Database = request.app.state.db
     now = datetime.now(UTC)
 
     async def database() -> list[Metric]:
         async with db.reading() as session:
             jobs = await job_families(session, now)
-            return jobs + await partition_families(session, settings.partition_months_ahead)
+            parts = await partition_families(session, settings.partition_months_ahead)
+        # Table statistics are per server: a replica's scans and vacuums are not the primary's.
+        async with db.session() as primary:
+            tables = await table_families(primary)
+        return jobs + parts + tables
 
     async def redis() -> list[Metric]:
         return await queue_families(request.app.state.queue, settings.queue_name)

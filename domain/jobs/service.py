@@ -21,6 +21,7 @@ from domain.errors import (
 from domain.ids import new_time_id
 from domain.jobs import repository
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
+from domain.operations.ledger import check_daily_budget
 from domain.scenes.models import Scene, SceneStatus
 from domain.users.models import Role, User
 from infra.queue import PendingJob, enqueue_after_commit
@@ -89,6 +90,7 @@ async def submit_continuation(
             f"At most {settings.max_jobs_in_flight} continuations may be in flight at once.",
             retry_after=RETRY_AFTER_SECONDS,
         )
+    await check_daily_budget(session, settings, user.id)
     summary = await repository.latest_summary(session, scene_id)
     context = {
         "bible": await repository.bible_data(session, scene_id, scene.bible_version),

@@ -320,6 +320,20 @@ def _cancel_as(w: World, account: Account | None, job_id: str) -> Callable[..., 
     return cleanup
 
 
+def fresh_failed_job(action: str) -> Builder:
+    """A failed job of the owner per call; a requeued one is cancelled after (in-flight cap)."""
+
+    async def build(w: World, role: str) -> Call:
+        from tests.api.operations_support import failed_job
+
+        job = await failed_job(w.factory, w.owner, w.scene)
+        return Call(
+            f"/v1/admin/jobs/{job['id']}/{action}", cleanup=_cancel_as(w, w.owner, job["id"])
+        )
+
+    return build
+
+
 async def continuation(w: World, role: str) -> Call:
     caller = w.caller(role)
 
@@ -421,6 +435,16 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/healthz", EVERYONE_200),
     Row("GET", "/readyz", EVERYONE_200),
     Row("GET", "/v1/admin/partitions", ADMINS_200),
+    Row("GET", "/v1/admin/events", ADMINS_200, params={"kind": "job.requeued"}),
+    Row("GET", "/v1/admin/failed-jobs", ADMINS_200),
+    Row("GET", "/v1/admin/stats", ADMINS_200),
+    Row(
+        "POST",
+        "/v1/admin/jobs/{job_id}/requeue",
+        "401 403 403 403 202 403",
+        fresh_failed_job("requeue"),
+    ),
+    Row("POST", "/v1/admin/jobs/{job_id}/discard", ADMINS_200, fresh_failed_job("discard")),
     Row("GET", "/metrics", ADMINS_200),
     # Auth: the token a caller sends is irrelevant; the credentials in the body decide.
     Row("POST", "/v1/auth/register", "201 201 201 201 201 201", registration),

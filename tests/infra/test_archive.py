@@ -478,6 +478,28 @@ def test_cli_archive_restore_and_ensure_report(
     assert cli(["partitions", "list"], settings) == 0
     assert re.search(r"jobs_p2008_01 +restored +rows 1", capsys.readouterr().out)
 
+    async def system_events() -> list[tuple[str, dict[str, Any]]]:
+        engine = create_async_engine(scratch_url, poolclass=pool.NullPool)
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT kind, data FROM system_events ORDER BY id"))
+            found = [(r.kind, r.data) for r in rows]
+        await engine.dispose()
+        return found
+
+    events = asyncio.run(system_events())
+    archive_runs = [d for k, d in events if k == "archive.run"]
+    assert any(
+        o["partition"] == "jobs_p2008_01" and o["action"] == "archived"
+        for run in archive_runs
+        for o in run["outcomes"]
+    )
+    assert not any(o["action"] == "would_archive" for r in archive_runs for o in r["outcomes"])
+    assert {"partition": "jobs_p2008_01", "rows": 1} in [
+        {"partition": d["partition"], "rows": d["rows"]} for k, d in events if k == "restore.run"
+    ]
+    rescued = [d for k, d in events if k == "partition.rescued"]
+    assert [d["moved_rows"] for d in rescued] == [1]
+
 
 async def test_the_worker_cron_archives_with_its_settings(scratch_url: str, media: Path) -> None:
     settings = Settings(DATABASE_URL=scratch_url, MEDIA_DIR=media, ARCHIVE_JOBS_AFTER_MONTHS=6)

@@ -15,9 +15,10 @@ from typing import Any
 
 import boto3
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from domain.jobs.models import TERMINAL_STATUSES, Job
+from domain.operations.models import SystemEvent
 from domain.scenes.models import Scene, SceneStatus
 from infra.media import probe
 from infra.settings import Settings
@@ -164,6 +165,11 @@ async def test_a_queue_lost_with_redis_is_rebuilt_from_postgres(
     assert job.status == "final_ready", (job.error_code, job.message, stack.processes.logs())
     assert job.attempt == 1
     await assert_one_playable_segment(stack, scene_id, job_id)
+    async with stack.app.state.db.session() as session:
+        requeued = await session.scalars(
+            select(SystemEvent.data).where(SystemEvent.kind == "recovery.requeued")
+        )
+        assert any(job_id in event["jobs"] for event in requeued.all())
 
 
 async def wait_end_supervised(stack: Stack, job_id: str, worker: Child) -> tuple[Job, Child]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from arq.worker import Worker
+from sqlalchemy import select
 
+from domain.operations.models import ProviderCall
 from infra.settings import Settings
 from tests.factories import Factory
 from tests.infra.fake_openai import FakeOpenAI, make_sample_media, serve
@@ -26,6 +29,7 @@ def fake_openai(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOpenAI
 
 
 async def test_openai_providers_take_a_continuation_to_final_ready(
+    app: object,
     client: httpx.AsyncClient,
     factory: Factory,
     settings: Settings,
@@ -59,3 +63,22 @@ async def test_openai_providers_take_a_continuation_to_final_ready(
     assert len(fake_openai.calls("POST", "/v1/videos")) == 1
     segment = (await client.get(f"/v1/scenes/{scene['id']}/segments")).json()["items"][0]
     assert segment["duration"] == pytest.approx(job["result_data"]["duration"])
+    # Every remote call is in the provider ledger, charged to the job and its owner.
+    async with app.state.db.transaction() as session:  # type: ignore[attr-defined]
+        calls = (
+            await session.scalars(
+                select(ProviderCall)
+                .where(ProviderCall.job_id == uuid.UUID(job["id"]))
+                .order_by(ProviderCall.id)
+            )
+        ).all()
+    assert {c.provider for c in calls} == {"openai"}
+    assert all(c.outcome == "ok" and c.user_id == uuid.UUID(owner.id) for c in calls)
+    by_kind = {
+        k: [c for c in calls if c.kind == k] for k in ("llm", "moderation", "video", "speech")
+    }
+    assert [len(by_kind[k]) for k in ("llm", "moderation")] == [1, 1]
+    assert [c.operation for c in by_kind["video"]] == ["submit", "render"]
+    assert by_kind["video"][0].request_id == by_kind["video"][1].request_id
+    assert by_kind["video"][0].request_id in fake_openai.videos
+    assert len(by_kind["speech"]) == len(fake_openai.calls("POST", "/v1/audio/speech"))

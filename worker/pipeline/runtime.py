@@ -89,16 +89,28 @@ def input_hash(*parts: Any) -> str:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """The providers the settings select (OpenAI with a key, else built-in), and storage."""
+    """The providers the settings select (OpenAI with a key, else built-in), each behind the
+    provider ledger, and storage."""
+    from domain.operations.metered import (
+        Ledger,
+        LedgeredChecker,
+        LedgeredExpander,
+        LedgeredRenderer,
+        meter_speech,
+    )
     from infra.providers import registry
     from infra.storage import storage_from_settings
 
     client = registry.openai_client(settings) if registry.uses_openai(settings) else None
+    db = Database(settings)
+    ledger = Ledger(db)  # every provider call goes through it, recorded in one place
+    renderer = registry.video_renderer(settings, client=client)
+    meter_speech(renderer, ledger)
     return Runtime(
         settings=settings,
-        db=Database(settings),
+        db=db,
         storage=storage_from_settings(settings),
-        expander=registry.script_expander(settings, client=client),
-        renderer=registry.video_renderer(settings, client=client),
-        checker=registry.content_checker(settings, client=client),
+        expander=LedgeredExpander(registry.script_expander(settings, client=client), ledger),
+        renderer=LedgeredRenderer(renderer, ledger),
+        checker=LedgeredChecker(registry.content_checker(settings, client=client), ledger),
     )

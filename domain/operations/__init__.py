@@ -1,0 +1,1 @@
+"""Operations: system events, dead letters, the provider ledger, table statistics."""
