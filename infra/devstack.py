@@ -175,6 +175,9 @@ def cmd_run() -> int:
         )
         env.setdefault("LOG_JSON", "false")  # a terminal reads better than JSON lines
         python = sys.executable
+        # Segments made before content-addressed media get their objects and rows (idempotent:
+        # nothing to do on a new database); one that cannot is reported, not fatal.
+        subprocess.run([python, "-m", "infra.cli", "media", "backfill"], env=env, check=False)
         children.append(
             Child(
                 "api",
