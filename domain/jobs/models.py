@@ -102,6 +102,8 @@ class Job(Base):
         Boolean, server_default=sql("false"), default=False
     )
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # The seq of the job's last event (job_events); kept by the jobs_record_event trigger.
+    event_seq: Mapped[int] = mapped_column(Integer, server_default=sql("0"), default=0)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = updated_at()
@@ -119,3 +121,26 @@ class JobIdempotencyKey(Base):
     job_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     job_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
+
+
+class JobEvent(Base):
+    """One change to a job, append-only; written by the jobs_record_event trigger (0009).
+
+    `data` holds the public fields that changed (the first event: all of them), so folding a
+    job's events in `seq` order rebuilds its state. RANGE-partitioned by the job's created_at.
+    """
+
+    __tablename__ = "job_events"
+    __table_args__ = (
+        PrimaryKeyConstraint("job_id", "job_created_at", "seq"),
+        {"postgresql_partition_by": "RANGE (job_created_at)"},
+    )
+
+    job_id: Mapped[uuid.UUID] = mapped_column()
+    job_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=sql("now()")
+    )

@@ -47,11 +47,15 @@ async def test_ensure_is_idempotent(engine: AsyncEngine) -> None:
         second = await ensure_partitions(conn, months_ahead=5)
         report = await list_partitions(conn, required_months_ahead=5)
 
-    expected = {partition_name(t, m) for t in ("segments", "jobs") for m in months_from_now(4, 5)}
+    expected = {
+        partition_name(t, m)
+        for t in ("segments", "jobs", "job_events")
+        for m in months_from_now(4, 5)
+    }
     assert {c.name for c in first} == expected
     assert all(c.moved_rows == 0 for c in first)
     assert second == []
-    assert report.months_ahead == {"segments": 5, "jobs": 5}
+    assert report.months_ahead == {"segments": 5, "jobs": 5, "job_events": 5}
     assert report.horizon["jobs"] == months_from_now(6)[0]
     names = {p.name for p in report.partitions}
     assert expected <= names and {"segments_default", "jobs_default"} <= names
