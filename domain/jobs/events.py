@@ -62,7 +62,7 @@ _AFTER = (
     select(JobEvent.seq, JobEvent.kind, JobEvent.data, JobEvent.recorded_at)
     .where(
         JobEvent.job_id == bindparam("job_id"),
-        JobEvent.job_created_at == bindparam("job_created_at"),  # one partition
+        JobEvent.created_at == bindparam("job_created_at"),  # the job's: one partition
         JobEvent.seq > bindparam("after"),
     )
     .order_by(JobEvent.seq)

@@ -132,12 +132,13 @@ class JobEvent(Base):
 
     __tablename__ = "job_events"
     __table_args__ = (
-        PrimaryKeyConstraint("job_id", "job_created_at", "seq"),
-        {"postgresql_partition_by": "RANGE (job_created_at)"},
+        PrimaryKeyConstraint("job_id", "created_at", "seq"),
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
     job_id: Mapped[uuid.UUID] = mapped_column()
-    job_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The job's created_at (the partition key, named as on every partitioned table).
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)

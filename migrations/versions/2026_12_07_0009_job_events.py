@@ -74,7 +74,7 @@ BEGIN
             ELSE 'job.updated'
         END;
     END IF;
-    INSERT INTO job_events (job_id, job_created_at, seq, kind, data)
+    INSERT INTO job_events (job_id, created_at, seq, kind, data)
     VALUES (NEW.id, NEW.created_at, NEW.event_seq, event_kind, delta);
     payload := jsonb_build_object(
         'job_id', NEW.id, 'seq', NEW.event_seq, 'kind', event_kind, 'data', delta,
@@ -100,7 +100,9 @@ def upgrade() -> None:
     op.create_table(
         "job_events",
         sa.Column("job_id", sa.Uuid(), nullable=False),
-        sa.Column("job_created_at", sa.DateTime(timezone=True), nullable=False),
+        # The job's created_at, not the event's: the partition key, named as on every
+        # partitioned table (infra/partitions.py relies on it), so a job's events share its month.
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("data", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
@@ -110,9 +112,8 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        # The partition key is the job's own created_at: a job's events live in its month.
-        sa.PrimaryKeyConstraint("job_id", "job_created_at", "seq", name=op.f("pk_job_events")),
-        postgresql_partition_by="RANGE (job_created_at)",
+        sa.PrimaryKeyConstraint("job_id", "created_at", "seq", name=op.f("pk_job_events")),
+        postgresql_partition_by="RANGE (created_at)",
     )
     first = datetime.now(UTC).date().replace(day=1)
     for offset in range(MONTHS_AHEAD + 1):
