@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,9 @@ CHANNEL = "job_events"
 # The supervisor looks at its connection this often; a dead one is also noticed at once
 # through asyncpg's termination listener.
 CHECK_SECONDS = 5.0
+# Rendered SSE frames kept per process: every watcher of a job sends the same frame for the
+# same event, so it is rendered once, not once per watcher.
+FRAME_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,17 @@ class JobFeed:
         self._listening = asyncio.Event()
         self.connection: asyncpg.Connection | None = None
         self.connects = 0  # how many times LISTEN was (re-)established: for tests and metrics
+        self._frames: OrderedDict[tuple[uuid.UUID, int], str] = OrderedDict()
+
+    def frame(self, job_id: uuid.UUID, seq: int, render: Callable[..., str], *args: Any) -> str:
+        """The job's event `seq` as rendered by the first watcher that needed it."""
+        key = (job_id, seq)
+        cached = self._frames.get(key)
+        if cached is None:
+            cached = self._frames[key] = render(*args)
+            if len(self._frames) > FRAME_CACHE_SIZE:
+                self._frames.popitem(last=False)
+        return cached
 
     @property
     def watcher_count(self) -> int:

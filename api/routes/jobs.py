@@ -159,7 +159,7 @@ async def job_events(
                     events.fold(state, event)
                     last = event.seq
                     if event.seq > resume_after:
-                        yield _frame(base, state, event)
+                        yield feed.frame(job.id, event.seq, _frame, base, state, event)
 
             async for frame in catch_up():
                 yield frame
@@ -183,7 +183,7 @@ async def job_events(
                     events.fold(state, event)
                     last = event.seq
                     if event.seq > resume_after:
-                        yield _frame(base, state, event)
+                        yield feed.frame(job.id, event.seq, _frame, base, state, event)
 
     return StreamingResponse(
         stream(),
