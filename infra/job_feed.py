@@ -59,8 +59,11 @@ class Watcher:
 
     async def next(self, seconds: float) -> Pushed | object | None:
         """The next item, or None after `seconds` of silence."""
+        if not self.queue.empty():  # no timer, no task: the common case under load
+            return self.queue.get_nowait()
         try:
-            return await asyncio.wait_for(self.queue.get(), seconds)
+            async with asyncio.timeout(seconds):  # not wait_for: that wraps get() in a task
+                return await self.queue.get()
         except TimeoutError:
             return None
 

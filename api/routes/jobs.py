@@ -113,7 +113,7 @@ def _frame(base: dict[str, Any], state: dict[str, Any], event: events.Event) -> 
     # The data keeps the shape it always had (a JobOut), plus the event's own seq and kind.
     data = JobOut.model_validate({**base, **state}).model_dump(mode="json")
     data["seq"], data["kind"] = event.seq, event.kind
-    return f"id: {event.seq}\nevent: job\ndata: {json.dumps(data)}\n\n"
+    return f"id: {event.seq}\nevent: job\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 @router.get(
