@@ -25,38 +25,34 @@ MONTHS_AHEAD = 3
 # no writer can forget it. `data` holds only the public fields that changed (the first event:
 # all of them), so folding a job's events rebuilds its state. The NOTIFY is sent at commit;
 # its payload carries the event itself unless too long for NOTIFY (then only its id).
-RECORD_EVENT = """
+
+# The public fields a job's events carry: those that change (the rest are fixed at insert).
+STATE_FIELDS = (
+    "status", "stage", "progress", "message", "error_code", "error_message", "retryable",
+    "retry_count", "attempt", "provider_video_id", "segment_id", "result_data",
+    "cancel_requested", "started_at", "finished_at",
+)  # fmt: skip
+# Field by field rather than diffing two jsonb objects: about a third cheaper per UPDATE.
+_CHANGED = "\n".join(
+    f"        IF NEW.{f} IS DISTINCT FROM OLD.{f} THEN "
+    f"delta := delta || jsonb_build_object('{f}', NEW.{f}); END IF;"
+    for f in STATE_FIELDS
+)
+_ALL = ", ".join(f"'{f}', NEW.{f}" for f in STATE_FIELDS)
+RECORD_EVENT = f"""
 CREATE FUNCTION jobs_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    fresh jsonb;
-    delta jsonb;
+    delta jsonb := '{{}}'::jsonb;
     event_kind text;
     payload text;
 BEGIN
-    fresh := jsonb_build_object(
-        'status', NEW.status, 'stage', NEW.stage, 'progress', NEW.progress,
-        'message', NEW.message, 'error_code', NEW.error_code,
-        'error_message', NEW.error_message, 'retryable', NEW.retryable,
-        'retry_count', NEW.retry_count, 'attempt', NEW.attempt,
-        'provider_video_id', NEW.provider_video_id, 'segment_id', NEW.segment_id,
-        'result_data', NEW.result_data, 'cancel_requested', NEW.cancel_requested,
-        'started_at', NEW.started_at, 'finished_at', NEW.finished_at);
     IF TG_OP = 'INSERT' THEN
-        delta := fresh;
+        delta := jsonb_build_object({_ALL});
         NEW.event_seq := 1;
         event_kind := 'job.created';
     ELSE
-        SELECT coalesce(jsonb_object_agg(f.key, f.value), '{}'::jsonb) INTO delta
-        FROM jsonb_each(fresh) AS f
-        WHERE f.value IS DISTINCT FROM (jsonb_build_object(
-            'status', OLD.status, 'stage', OLD.stage, 'progress', OLD.progress,
-            'message', OLD.message, 'error_code', OLD.error_code,
-            'error_message', OLD.error_message, 'retryable', OLD.retryable,
-            'retry_count', OLD.retry_count, 'attempt', OLD.attempt,
-            'provider_video_id', OLD.provider_video_id, 'segment_id', OLD.segment_id,
-            'result_data', OLD.result_data, 'cancel_requested', OLD.cancel_requested,
-            'started_at', OLD.started_at, 'finished_at', OLD.finished_at) -> f.key);
-        IF delta = '{}'::jsonb THEN
+{_CHANGED}
+        IF delta = '{{}}'::jsonb THEN
             RETURN NEW;
         END IF;
         NEW.event_seq := OLD.event_seq + 1;
@@ -84,6 +80,17 @@ BEGIN
     END IF;
     PERFORM pg_notify('job_events', payload);
     RETURN NEW;
+END $$;
+"""
+
+
+# A job deleted (its account erased) takes its events along; moving rows between partitions
+# disables DELETE triggers (infra/partitions.py), so a moved job keeps them.
+FORGET_EVENTS = """
+CREATE FUNCTION jobs_forget_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM job_events WHERE job_id = OLD.id AND created_at = OLD.created_at;
+    RETURN OLD;
 END $$;
 """
 
@@ -129,9 +136,16 @@ def upgrade() -> None:
         "CREATE TRIGGER jobs_record_event BEFORE INSERT OR UPDATE ON jobs "
         "FOR EACH ROW EXECUTE FUNCTION jobs_record_event()"
     )
+    op.execute(FORGET_EVENTS)
+    op.execute(
+        "CREATE TRIGGER jobs_forget_events AFTER DELETE ON jobs "
+        "FOR EACH ROW EXECUTE FUNCTION jobs_forget_events()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS jobs_forget_events ON jobs")
+    op.execute("DROP FUNCTION IF EXISTS jobs_forget_events()")
     op.execute("DROP TRIGGER IF EXISTS jobs_record_event ON jobs")
     op.execute("DROP FUNCTION IF EXISTS jobs_record_event()")
     op.drop_table("job_events")

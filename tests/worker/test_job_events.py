@@ -270,3 +270,17 @@ async def test_only_the_owner_and_moderators_see_the_stream(
     moderator = await factory.account("moderator")
     frames = await read_all(http_base, moderator, job_id)
     assert frames.ids == [1, 2] and frames.events[-1][1]["status"] == "cancelled"
+
+
+async def test_a_deleted_job_takes_its_events_along(
+    factory: Factory, app: Any, http_base: str
+) -> None:
+    owner = await factory.account()
+    scene = await factory.scene(owner)
+    job_id = (await submit_quietly(http_base, owner, scene["id"]))["id"]
+    await move(app, job_id, progress=10)
+    count = text("SELECT count(*) FROM job_events WHERE job_id = :job_id")
+    async with app.state.db.transaction() as session:
+        assert await session.scalar(count, {"job_id": job_id}) == 2
+        await session.execute(text("DELETE FROM jobs WHERE id = :job_id"), {"job_id": job_id})
+        assert await session.scalar(count, {"job_id": job_id}) == 0
