@@ -101,18 +101,22 @@ async def read_job(
 def _last_event_id(value: str | None) -> int:
     if value is None:
         return 0
-    if not value.strip().isdigit() or len(value.strip()) > 9:
+    value = value.strip()
+    # isascii too: str.isdigit() accepts digits int() refuses ("²", a Latin-1 header byte).
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise InvalidInput(
             "Last-Event-ID must be the id of an event of this stream (a whole number).",
             [{"pointer": "/headers/Last-Event-ID", "message": "not an event id"}],
         )
-    return int(value.strip())
+    return int(value)
 
 
 def _frame(base: dict[str, Any], state: dict[str, Any], event: events.Event) -> str:
-    # The data keeps the shape it always had (a JobOut), plus the event's own seq and kind.
-    data = JobOut.model_validate({**base, **state}).model_dump(mode="json")
-    data["seq"], data["kind"] = event.seq, event.kind
+    # The data keeps the shape it always had (a JobOut), plus the event's own seq and kind,
+    # and the ETag GET /v1/jobs/{id} gives the job in this state (the `id:` was that once).
+    job = JobOut.model_validate({**base, **state})
+    data = job.model_dump(mode="json")
+    data["seq"], data["kind"], data["etag"] = event.seq, event.kind, service.etag(job)
     return f"id: {event.seq}\nevent: job\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 

@@ -279,7 +279,11 @@ def run() -> str:
             "Other DB transactions: pg_stat_database's xact_commit + xact_rollback over the "
             f"window (from {STATS_SETTLE_SECONDS:g} s before the first write to "
             f"{STATS_SETTLE_SECONDS:g} s after the last, so that every backend has reported), "
-            "minus the writes; they are the feed's keep-alive ping and the sampling itself.",
+            "minus the writes. Nearly all are the API process's LISTEN backend reading the "
+            "notification queue: PostgreSQL wakes an idle listener and has it read the queue in "
+            "a transaction of its own, one per batch of notifications (here about one per "
+            "write, as writes are spaced out), whatever the number of watchers; the rest are "
+            "the feed's 5-second ping and the sampling.",
             "",
             body,
             "",

@@ -147,6 +147,8 @@ async def test_a_finished_jobs_state_is_rebuilt_from_its_events_alone(
     assert frames.events[-1][1]["progress"] == 100
     assert frames.events[-1][1]["result_data"] == final["result_data"]
     assert frames.events[0][1]["status"] == "queued"
+    polled = await client.get(f"/v1/jobs/{job_id}", headers=owner.headers)
+    assert frames.events[-1][1]["etag"] == polled.headers["etag"]
 
     # Reconnecting after event 3: exactly the events after it, nothing before, nothing twice.
     resumed = await read_all(http_base, owner, job_id, last_id=3)
@@ -248,7 +250,7 @@ async def test_a_malformed_last_event_id_is_a_problem(
     owner = await factory.account()
     scene = await factory.scene(owner)
     job = await submit(client, owner, scene["id"], "A malformed resume.")
-    for bad in ('W/"abc"', "-1", "1e3", "9999999999999"):
+    for bad in ('W/"abc"', "-1", "1e3", "9999999999999", "\u00b2".encode("latin-1")):
         response = await client.get(
             f"/v1/jobs/{job['id']}/events", headers={**owner.headers, "Last-Event-ID": bad}
         )
