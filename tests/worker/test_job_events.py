@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from domain.jobs import events
+from domain.jobs import events, repository
 from domain.jobs.models import Job
 from infra.settings import Settings
 from tests.factories import Account, Factory
@@ -286,3 +286,43 @@ async def test_a_deleted_job_takes_its_events_along(
         assert await session.scalar(count, {"job_id": job_id}) == 2
         await session.execute(text("DELETE FROM jobs WHERE id = :job_id"), {"job_id": job_id})
         assert await session.scalar(count, {"job_id": job_id}) == 0
+
+
+async def test_each_kind_of_change_is_named_and_a_change_to_nothing_public_is_not_an_event(
+    factory: Factory, app: Any, http_base: str
+) -> None:
+    owner = await factory.account()
+    scene = await factory.scene(owner)
+    job_id = (await submit_quietly(http_base, owner, scene["id"]))["id"]
+    await move(app, job_id, attempt=1, status="processing")
+    await move(app, job_id, stage="video_generation", progress=50)
+    await move(app, job_id, provider_video_id="video_123")
+    await move(app, job_id, message="Rendering.")
+    await move(app, job_id, stage_outputs=json.dumps({"upload": {"seconds": 1}}))  # not public
+    await move(app, job_id, retry_count=1, error_code="provider_unavailable", retryable=True)
+    await move(app, job_id, cancel_requested=True)
+    await move(app, job_id, status="failed", stage="error", error_message="Gave up.")
+    async with app.state.db.session() as session:
+        job = await repository.get(session, uuid.UUID(job_id))
+        assert job is not None
+        log = await events.after(session, job.id, job.created_at)
+    assert [e.kind for e in log] == [
+        "job.created",
+        "job.attempt_started",
+        "job.stage",
+        "job.provider_called",
+        "job.updated",
+        "job.retry_scheduled",
+        "job.cancel_requested",
+        "job.failed",
+    ]
+    assert job.event_seq == len(log) == 8
+    assert log[3].data == {"provider_video_id": "video_123"}
+    assert log[5].data == {
+        "retry_count": 1,
+        "error_code": "provider_unavailable",
+        "retryable": True,
+    }
+    rebuilt = events.replay(log)
+    assert rebuilt["status"] == "failed" and rebuilt["error_message"] == "Gave up."
+    assert rebuilt["stage"] == "error" and rebuilt["provider_video_id"] == "video_123"
