@@ -158,9 +158,10 @@ class JobFeed:
                 await conn.add_listener(CHANNEL, self._deliver)
                 self.connection = conn
                 self.connects += 1
+                # Whatever was sent while no one listened is in the log: every watcher already
+                # waiting (a stream that gave up waiting for the first LISTEN too) re-reads it.
+                self._resync_all()
                 if self.connects > 1:
-                    # Whatever was sent while no one listened is in the log: re-read it.
-                    self._resync_all()
                     log.info("job_feed_reconnected", connects=self.connects)
                 self._listening.set()
                 while not lost.is_set() and not conn.is_closed():
