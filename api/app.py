@@ -34,6 +34,7 @@ from api.routes import (
 from api.web import install_web_app
 from domain.users import service as users_service
 from infra.db import Database
+from infra.job_feed import JobFeed
 from infra.logging import configure_logging, get_logger
 from infra.media_urls import MediaUrls
 from infra.metrics import instrument
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.job_feed.close()
             await app.state.queue.aclose()
             await app.state.db.dispose()
 
@@ -116,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # One LISTEN connection per process for every job event stream; opened by the first.
+    app.state.job_feed = JobFeed(settings.database_url, settings.job_feed_reconnect_seconds)
     app.state.access_tokens = VerifiedTokens(settings)
     app.state.oidc = OIDCRegistry(settings)  # a malformed OIDC_PROVIDERS fails here, at start
     install_error_handlers(app)

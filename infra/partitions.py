@@ -1,4 +1,4 @@
-"""Monthly partitions of segments and jobs: created ahead of time, stray rows moved home.
+"""Monthly partitions of segments, jobs and job_events: made ahead of time, stray rows moved home.
 
 The migration creates the current month, three ahead and a DEFAULT partition, so no insert is
 ever refused. This routine keeps the horizon moving. It is idempotent and serialised by a
@@ -30,10 +30,12 @@ if TYPE_CHECKING:
 
 log = get_logger("infra.partitions")
 
-PARTITIONED_TABLES = ("segments", "jobs")
+PARTITIONED_TABLES = ("segments", "jobs", "job_events")
 # Any constant works as long as nothing else in the database uses it for an advisory lock.
 LOCK_KEY = 0x5354_4F52_5950_4152  # "STORYPAR"
-PARTITION_NAME = re.compile(r"^(?P<table>segments|jobs)_p(?P<year>\d{4})_(?P<month>\d{2})$")
+PARTITION_NAME = re.compile(
+    r"^(?P<table>segments|jobs|job_events)_p(?P<year>\d{4})_(?P<month>\d{2})$"
+)
 TRIGGER_ON_DELETE = 1 << 3  # pg_trigger.tgtype bit TRIGGER_TYPE_DELETE
 
 Executor = AsyncSession | AsyncConnection

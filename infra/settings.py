@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, alias="DB_MAX_OVERFLOW", ge=0)
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
     queue_name: str = Field("storyloom:queue", alias="QUEUE_NAME")
+    # Job event streams (GET /v1/jobs/{id}/events): an SSE comment after this much silence keeps
+    # proxies from closing the stream; the LISTEN connection is re-opened after this delay.
+    sse_heartbeat_seconds: float = Field(15.0, alias="SSE_HEARTBEAT_SECONDS", gt=0)
+    sse_max_seconds: float = Field(3600.0, alias="SSE_MAX_SECONDS", gt=0)
+    job_feed_reconnect_seconds: float = Field(0.5, alias="JOB_FEED_RECONNECT_SECONDS", gt=0)
 
     port: int = Field(8000, alias="PORT")
     public_base_url: str = Field("", alias="PUBLIC_BASE_URL")

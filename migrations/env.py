@@ -14,7 +14,7 @@ from domain.models import Base
 from infra.settings import get_settings
 
 # Monthly children and the default partition are managed by infra.partitions, not by the ORM.
-PARTITION_NAME = re.compile(r"^(segments|jobs)_(p\d{4}_\d{2}|default)$")
+PARTITION_NAME = re.compile(r"^(segments|jobs|job_events)_(p\d{4}_\d{2}|default)$")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

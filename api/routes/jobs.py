@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep, reading
 from domain.errors import InvalidInput
-from domain.jobs import repository, service
+from domain.jobs import events, repository, service
 from domain.jobs.models import TERMINAL_STATUSES, Job
 from domain.pagination import paginate
+from infra.job_feed import JobFeed, Pushed
 from schemas.common import Page, Problem
 from schemas.jobs import ContinuationIn, JobOut, JobStatusName
 
@@ -26,9 +28,8 @@ IdempotencyKey = Annotated[
         description="Any unique string (1-255 printable ASCII characters) per intended request.",
     ),
 ]
-SSE_POLL_SECONDS = 0.5
-SSE_HEARTBEAT_SECONDS = 15.0
-SSE_MAX_SECONDS = 3600.0
+# What a job's events never carry: its fixed fields, read once when a stream opens.
+_FIXED_FIELDS = ("id", "scene_id", "user_id", "max_retries", "bible_version", "created_at")
 
 
 def _checked_key(key: str | None) -> str:
@@ -97,45 +98,96 @@ async def read_job(
     return Response(body, media_type="application/json", headers=headers)
 
 
-def _event(job: Job) -> str:
-    data = JobOut.model_validate(job).model_dump_json()
-    return f"id: {service.etag(job)}\nevent: job\ndata: {data}\n\n"
+def _last_event_id(value: str | None) -> int:
+    if value is None:
+        return 0
+    value = value.strip()
+    # isascii too: str.isdigit() accepts digits int() refuses ("²", a Latin-1 header byte).
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise InvalidInput(
+            "Last-Event-ID must be the id of an event of this stream (a whole number).",
+            [{"pointer": "/headers/Last-Event-ID", "message": "not an event id"}],
+        )
+    return int(value)
+
+
+def _frame(base: dict[str, Any], state: dict[str, Any], event: events.Event) -> str:
+    # The data keeps the shape it always had (a JobOut), plus the event's own seq and kind,
+    # and the ETag GET /v1/jobs/{id} gives the job in this state (the `id:` was that once).
+    job = JobOut.model_validate({**base, **state})
+    data = job.model_dump(mode="json")
+    data["seq"], data["kind"], data["etag"] = event.seq, event.kind, service.etag(job)
+    return f"id: {event.seq}\nevent: job\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 @router.get(
     "/v1/jobs/{job_id}/events",
     responses={
-        200: {"content": {"text/event-stream": {}}},
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Each event has an `id:` (the job's event seq); `data` is the job "
+            "after it (JobOut) with the event's `seq` and `kind`. Comments are heartbeats.",
+        },
         **{s: {"model": Problem} for s in (401, 403, 404, 422)},
     },
 )
-async def job_events(job_id: uuid.UUID, user: CurrentUser, request: Request) -> StreamingResponse:
-    """Server-Sent Events: one `job` event per change, ending after a terminal status."""
+async def job_events(
+    job_id: uuid.UUID,
+    user: CurrentUser,
+    request: Request,
+    settings: SettingsDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: the job's history after Last-Event-ID, then each change as it
+    happens (pushed, not polled), ending after a terminal status."""
+    resume_after = _last_event_id(last_event_id)
     db = request.app.state.db
+    feed: JobFeed = request.app.state.job_feed
     async with db.session() as session:
-        first = await service.get_visible(session, user, job_id)
+        job = await service.get_visible(session, user, job_id)
+    base = {name: getattr(job, name) for name in _FIXED_FIELDS}
+    heartbeat = settings.sse_heartbeat_seconds
 
     async def stream() -> AsyncIterator[str]:
-        job, last_tag = first, service.etag(first)
-        yield _event(job)
-        loop = asyncio.get_running_loop()
-        started = last_beat = loop.time()
-        while job.status not in TERMINAL_STATUSES and loop.time() - started < SSE_MAX_SECONDS:
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(SSE_POLL_SECONDS)
-            async with db.session() as session:
-                fresh = await repository.get(session, job_id)
-            if fresh is None:
-                return
-            job = fresh
-            if service.etag(job) != last_tag:
-                last_tag = service.etag(job)
-                last_beat = loop.time()
-                yield _event(job)
-            elif loop.time() - last_beat > SSE_HEARTBEAT_SECONDS:
-                last_beat = loop.time()
-                yield ": keep-alive\n\n"
+        with feed.watch(job.id) as watcher:
+            # Listening before reading: whatever commits after the read is pushed to us.
+            await feed.listening(heartbeat)
+            state: dict[str, Any] = {}
+            last = 0
+
+            async def catch_up() -> AsyncIterator[str]:
+                nonlocal last
+                async with db.session() as session:
+                    missed = await events.after(session, job.id, job.created_at, last)
+                for event in missed:
+                    events.fold(state, event)
+                    last = event.seq
+                    if event.seq > resume_after:
+                        yield feed.frame(job.id, event.seq, _frame, base, state, event)
+
+            async for frame in catch_up():
+                yield frame
+            loop = asyncio.get_running_loop()
+            until = loop.time() + settings.sse_max_seconds
+            while state.get("status") not in TERMINAL_STATUSES and loop.time() < until:
+                item = await watcher.next(heartbeat)
+                if item is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                if not isinstance(item, Pushed):  # the feed reconnected: re-read the log
+                    async for frame in catch_up():
+                        yield frame
+                elif item.seq <= last:
+                    continue
+                elif item.seq > last + 1 or item.data is None or item.recorded_at is None:
+                    async for frame in catch_up():  # a gap, or an event too long to push
+                        yield frame
+                else:
+                    event = events.Event(item.seq, item.kind or "", item.data, item.recorded_at)
+                    events.fold(state, event)
+                    last = event.seq
+                    if event.seq > resume_after:
+                        yield feed.frame(job.id, event.seq, _frame, base, state, event)
 
     return StreamingResponse(
         stream(),

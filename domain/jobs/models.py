@@ -111,6 +111,8 @@ class Job(Base):
         Boolean, server_default=sql("false"), default=False
     )
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # The seq of the job's last event (job_events); kept by the jobs_record_event trigger.
+    event_seq: Mapped[int] = mapped_column(Integer, server_default=sql("0"), default=0)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when an admin closes the failed job as a dead letter (it leaves the failed-jobs list).
@@ -130,3 +132,27 @@ class JobIdempotencyKey(Base):
     job_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     job_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
+
+
+class JobEvent(Base):
+    """One change to a job, append-only; written by the jobs_record_event trigger (0009).
+
+    `data` holds the public fields that changed (the first event: all of them), so folding a
+    job's events in `seq` order rebuilds its state. RANGE-partitioned by the job's created_at.
+    """
+
+    __tablename__ = "job_events"
+    __table_args__ = (
+        PrimaryKeyConstraint("job_id", "created_at", "seq"),
+        {"postgresql_partition_by": "RANGE (created_at)"},
+    )
+
+    job_id: Mapped[uuid.UUID] = mapped_column()
+    # The job's created_at (the partition key, named as on every partitioned table).
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=sql("now()")
+    )

@@ -55,7 +55,7 @@ async def test_partitions_list_ranges_estimates_horizon_and_archives(
     assert body["required_months_ahead"] == 3
     assert body["warnings"] == []
     tables = {t["table"]: t for t in body["tables"]}
-    assert set(tables) == {"segments", "jobs"}
+    assert set(tables) == {"segments", "jobs", "job_events"}
     first = month_start(datetime.now(UTC).date())
     for table, entry in tables.items():
         assert entry["months_ahead"] >= 3

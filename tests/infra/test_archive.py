@@ -474,7 +474,8 @@ def test_cli_archive_restore_and_ensure_report(
 
     assert cli(["partitions", "ensure", "--months-ahead", "24"], settings) == 0
     out = capsys.readouterr().out
-    assert "moved_rows=1" in out and "1 row(s) moved out of the default partitions" in out
+    # The job and its creation event, each moved into its month.
+    assert "moved_rows=1" in out and "2 row(s) moved out of the default partitions" in out
     assert cli(["partitions", "list"], settings) == 0
     assert re.search(r"jobs_p2008_01 +restored +rows 1", capsys.readouterr().out)
 

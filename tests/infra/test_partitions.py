@@ -47,11 +47,15 @@ async def test_ensure_is_idempotent(engine: AsyncEngine) -> None:
         second = await ensure_partitions(conn, months_ahead=5)
         report = await list_partitions(conn, required_months_ahead=5)
 
-    expected = {partition_name(t, m) for t in ("segments", "jobs") for m in months_from_now(4, 5)}
+    expected = {
+        partition_name(t, m)
+        for t in ("segments", "jobs", "job_events")
+        for m in months_from_now(4, 5)
+    }
     assert {c.name for c in first} == expected
     assert all(c.moved_rows == 0 for c in first)
     assert second == []
-    assert report.months_ahead == {"segments": 5, "jobs": 5}
+    assert report.months_ahead == {"segments": 5, "jobs": 5, "job_events": 5}
     assert report.horizon["jobs"] == months_from_now(6)[0]
     names = {p.name for p in report.partitions}
     assert expected <= names and {"segments_default", "jobs_default"} <= names
@@ -65,7 +69,9 @@ async def test_two_concurrent_runs_create_each_partition_once(engine: AsyncEngin
     first, second = await asyncio.gather(run(), run())
 
     expected = {
-        partition_name(t, m) for t in ("segments", "jobs") for m in months_from_now(6, 7, 8)
+        partition_name(t, m)
+        for t in ("segments", "jobs", "job_events")
+        for m in months_from_now(6, 7, 8)
     }
     assert sorted(first + second) == sorted(expected)
     assert not (set(first) & set(second))
@@ -156,6 +162,8 @@ async def test_rows_in_the_default_partition_move_into_the_new_month(engine: Asy
         "segments_p2031_06": 0,
         "jobs_p2031_05": 1,
         "jobs_p2031_06": 0,
+        "job_events_p2031_05": 1,  # the job's creation, in its month like the job
+        "job_events_p2031_06": 0,
     }
     async with engine.begin() as conn:
         assert await home_of(conn, "segments", first) == "segments_p2031_05"

@@ -74,11 +74,12 @@ def test_partitions_exist_for_this_month_three_ahead_and_default(scratch_url: st
             "SELECT parent.relname AS parent, child.relname AS child FROM pg_inherits "
             "JOIN pg_class parent ON parent.oid = inhparent "
             "JOIN pg_class child ON child.oid = inhrelid "
-            "WHERE parent.relname IN ('segments', 'jobs') AND child.relkind IN ('r', 'p')",
+            "WHERE parent.relname IN ('segments', 'jobs', 'job_events') "
+            "AND child.relkind IN ('r', 'p')",
         )
     )
     found = {(r["parent"], r["child"]) for r in rows}
-    for table in ("segments", "jobs"):
+    for table in ("segments", "jobs", "job_events"):
         expected = {f"{table}_p{add_months(first, n):%Y_%m}" for n in range(4)}
         expected.add(f"{table}_default")
         assert expected <= {child for parent, child in found if parent == table}

@@ -46,7 +46,7 @@ async def test_worker_runs_ping_and_the_startup_partition_maintenance(settings: 
     db = Database(boot)
     try:
         async with db.session() as session:
-            for table in ("segments", "jobs"):
+            for table in ("segments", "jobs", "job_events"):
                 found = await session.scalar(
                     text("SELECT to_regclass(:name)::text"),
                     {"name": partition_name(table, month)},

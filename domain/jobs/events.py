@@ -1,0 +1,95 @@
+"""A job's event log: reading it, and folding it back into the job's state.
+
+Events are written by the jobs_record_event trigger (migration 0009), in the same statement
+as the job row's change, so every writer records them and none can forget: each carries the
+job's next `seq` and the public fields that changed. Kinds: `job.created`,
+`job.attempt_started`, `job.status`, `job.stage`, `job.progress`, `job.provider_called` (the
+provider's video id saved), `job.retry_scheduled`, `job.cancel_requested`, `job.updated`
+(a message alone), and the terminal ones in TERMINAL_KINDS.
+
+Hooking on (notifications, webhooks): "a job event was recorded" is a row inserted into
+job_events. A consumer that must not lose one adds, in its own migration, an AFTER INSERT
+row trigger on job_events with `WHEN (NEW.kind IN (...))`: it runs in the writer's
+transaction, so the notification or delivery row commits with the event or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.jobs.models import JobEvent
+
+TERMINAL_KINDS = ("job.final_ready", "job.failed", "job.cancelled")
+# A finished job is also its scene continued: the event notifications and webhooks call
+# `scene.continued` is the `job.final_ready` event (its data names the new segment).
+SCENE_CONTINUED_KIND = "job.final_ready"
+
+# Fields a job's events carry (those that change); the rest of a job never changes.
+STATE_FIELDS = (
+    "status",
+    "stage",
+    "progress",
+    "message",
+    "error_code",
+    "error_message",
+    "retryable",
+    "retry_count",
+    "attempt",
+    "provider_video_id",
+    "segment_id",
+    "result_data",
+    "cancel_requested",
+    "started_at",
+    "finished_at",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    kind: str
+    data: dict[str, Any]
+    recorded_at: datetime
+
+
+_AFTER = (
+    select(JobEvent.seq, JobEvent.kind, JobEvent.data, JobEvent.recorded_at)
+    .where(
+        JobEvent.job_id == bindparam("job_id"),
+        JobEvent.created_at == bindparam("job_created_at"),  # the job's: one partition
+        JobEvent.seq > bindparam("after"),
+    )
+    .order_by(JobEvent.seq)
+)
+
+
+async def after(
+    session: AsyncSession, job_id: uuid.UUID, job_created_at: datetime, seq: int = 0
+) -> list[Event]:
+    """The job's events after `seq`, oldest first."""
+    connection = await session.connection()  # Core: plain rows, no ORM identity map
+    rows = await connection.execute(
+        _AFTER, {"job_id": job_id, "job_created_at": job_created_at, "after": seq}
+    )
+    return [Event(r.seq, r.kind, r.data, r.recorded_at) for r in rows]
+
+
+def fold(state: dict[str, Any], event: Event) -> dict[str, Any]:
+    """The state after `event`: its changed fields applied; updated_at is when it happened."""
+    state.update(event.data)
+    state["updated_at"] = event.recorded_at
+    return state
+
+
+def replay(events: list[Event]) -> dict[str, Any]:
+    """A job's changing fields rebuilt from its events alone (STATE_FIELDS and updated_at)."""
+    state: dict[str, Any] = {}
+    for event in events:
+        fold(state, event)
+    return state
