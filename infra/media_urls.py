@@ -35,12 +35,15 @@ class MediaUrls:
     def scene_playlist(self, scene_id: uuid.UUID) -> str:
         return self.api(f"/v1/scenes/{scene_id}/playlist.m3u8")
 
+    def segment_thumbnail(self, segment_id: uuid.UUID) -> str:
+        return self.api(f"/v1/segments/{segment_id}/thumbnail.jpg")
+
     def segment_links(self, segment_id: uuid.UUID, roles: set[str]) -> dict[str, Any]:
         """The contract's URL fields of a segment with media of the kinds in `roles`."""
         path = f"/v1/segments/{segment_id}"
         return {
             "hls_playlist_url": self.segment_playlist(segment_id) if "chunk" in roles else None,
             "video_url": self.api(f"{path}/video.mp4") if "video" in roles else None,
-            "thumbnail_url": self.api(f"{path}/thumbnail.jpg") if "thumbnail" in roles else None,
+            "thumbnail_url": self.segment_thumbnail(segment_id) if "thumbnail" in roles else None,
             "captions_url": self.api(f"{path}/captions.vtt") if "captions" in roles else None,
         }

@@ -76,10 +76,14 @@ async def scene_outs(
     session: AsyncSession, urls: MediaUrls, scenes: Sequence[Scene]
 ) -> list[SceneOut]:
     """Scenes on the wire, with their covers read in one query for the lot."""
-    covers = await service.cover_keys(session, scenes)
+    covers = await service.cover_segments(session, scenes)
     return [
         SceneOut.model_validate(scene).model_copy(
-            update={"cover_url": urls.object(key) if (key := covers.get(scene.id)) else None}
+            update={
+                "cover_url": urls.segment_thumbnail(segment)
+                if (segment := covers.get(scene.id))
+                else None
+            }
         )
         for scene in scenes
     ]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
-from sqlalchemy.types import Uuid
+from sqlalchemy.types import String, Uuid
 
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import (
@@ -211,33 +211,51 @@ async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> lis
     return list(rows)
 
 
-async def first_thumbnails(
-    session: AsyncSession, scene_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    """Each scene's cover: the thumbnail of its first active segment, for a page in one query.
+async def cover_segments(
+    session: AsyncSession, chosen: Mapping[uuid.UUID, str | None]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Each scene's cover segment, for a page in one query: the active segment whose thumbnail
+    is the chosen key (scene id -> key, None: no choice), else the first active segment with
+    a thumbnail; scenes with neither are left out.
 
-    A LATERAL subquery per scene id reads the (scene_id, sequence) index of each partition in
-    order and stops at the first active segment, however long the scene.
+    LATERAL subqueries per scene read the (scene_id, sequence) index of each partition in
+    order and stop at the first match, however long the scene.
     """
-    if not scene_ids:
+    if not chosen:
         return {}
     wanted = (
-        func.unnest(bindparam("scene_ids", list(scene_ids), type_=ARRAY(Uuid())))
-        .table_valued("scene_id")
+        func.unnest(
+            bindparam("scene_ids", list(chosen), type_=ARRAY(Uuid())),
+            bindparam("chosen_keys", list(chosen.values()), type_=ARRAY(String())),
+        )
+        .table_valued("scene_id", "chosen_key")
         .render_derived(name="wanted")
     )
-    first = (
-        select(Segment.thumbnail_key)
-        .where(
-            Segment.scene_id == wanted.c.scene_id,
-            Segment.status == SegmentStatus.ACTIVE.value,
-            Segment.thumbnail_key.is_not(None),
+
+    def first(*where: Any, name: str) -> Any:
+        return (
+            select(Segment.id)
+            .where(
+                Segment.scene_id == wanted.c.scene_id,
+                Segment.status == SegmentStatus.ACTIVE.value,
+                Segment.thumbnail_key.is_not(None),
+                *where,
+            )
+            .order_by(Segment.sequence)
+            .limit(1)
+            .lateral(name)
         )
-        .order_by(Segment.sequence)
-        .limit(1)
-        .lateral("first_segment")
+
+    # The IS NOT NULL is a one-time filter: a scene with no choice is not scanned for one.
+    picked = first(
+        wanted.c.chosen_key.is_not(None),
+        Segment.thumbnail_key == wanted.c.chosen_key,
+        name="picked",
     )
+    automatic = first(name="automatic")
     rows = await session.execute(
-        select(wanted.c.scene_id, first.c.thumbnail_key).select_from(wanted.join(first, true()))
+        select(
+            wanted.c.scene_id, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
+        ).select_from(wanted.outerjoin(picked, true()).outerjoin(automatic, true()))
     )
-    return {row.scene_id: row.thumbnail_key for row in rows}
+    return {row.scene_id: row.segment_id for row in rows if row.segment_id is not None}

@@ -87,9 +87,12 @@ async def segment_authors(
     return await users_repository.names_by_id(session, ids)
 
 
-async def cover_keys(session: AsyncSession, scenes: Sequence[Scene]) -> dict[uuid.UUID, str]:
-    """The storage key of each scene's cover: the chosen one (`thumbnail_url`, a key), else
-    its first active segment's thumbnail, read in one query for the scenes without a choice."""
-    chosen = {scene.id: scene.thumbnail_url for scene in scenes if scene.thumbnail_url}
-    automatic = [scene.id for scene in scenes if scene.id not in chosen]
-    return {**await repository.first_thumbnails(session, automatic), **chosen}
+async def cover_segments(
+    session: AsyncSession, scenes: Sequence[Scene]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The segment whose thumbnail is each scene's cover: the chosen one (`thumbnail_url`
+    holds its thumbnail's key) while it is active, else the first active segment with a
+    thumbnail; one query for the lot."""
+    return await repository.cover_segments(
+        session, {scene.id: scene.thumbnail_url for scene in scenes}
+    )

@@ -154,18 +154,20 @@ async def test_covers_come_from_the_first_active_segment(
     scene = await factory.scene(owner)
     assert scene["cover_url"] is None
     scene_id = uuid.UUID(scene["id"])
+    segments = [
+        Segment(
+            scene_id=scene_id,
+            sequence=sequence,
+            text="Shot.",
+            thumbnail_key=f"scenes/{scene_id}/segments/{sequence}/thumbnail.jpg",
+        )
+        for sequence in (1, 2)
+    ]
     async with app.state.db.transaction() as session:
-        for sequence in (1, 2):
-            session.add(
-                Segment(
-                    scene_id=scene_id,
-                    sequence=sequence,
-                    text="Shot.",
-                    thumbnail_key=f"scenes/{scene_id}/segments/{sequence}/thumbnail.jpg",
-                )
-            )
+        session.add_all(segments)
+    base = app.state.settings.public_base_url
     detail = (await client.get(f"/v1/scenes/{scene_id}")).json()
-    assert detail["cover_url"].endswith(f"scenes/{scene_id}/segments/1/thumbnail.jpg")
+    assert detail["cover_url"] == f"{base}/v1/segments/{segments[0].id}/thumbnail.jpg"
 
     # The first one hidden: the next active segment's thumbnail is the cover.
     async with app.state.db.transaction() as session:
@@ -175,7 +177,7 @@ async def test_covers_come_from_the_first_active_segment(
             .values(status="hidden")
         )
     listed = (await client.get(f"/v1/users/{owner.username}/scenes")).json()["items"]
-    assert listed[0]["cover_url"].endswith(f"scenes/{scene_id}/segments/2/thumbnail.jpg")
+    assert listed[0]["cover_url"] == f"{base}/v1/segments/{segments[1].id}/thumbnail.jpg"
 
 
 async def test_a_page_of_scenes_reads_its_covers_in_one_statement(

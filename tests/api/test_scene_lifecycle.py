@@ -174,6 +174,11 @@ async def test_hostile_ids_are_a_problem(
 # The cover
 
 
+def cover(segment: dict[str, Any]) -> str:
+    """A cover is the stable API URL of its segment's thumbnail, never a storage location."""
+    return f"/v1/segments/{segment['id']}/thumbnail.jpg"
+
+
 async def test_the_cover_is_the_chosen_segment_until_it_is_withdrawn(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
@@ -181,22 +186,22 @@ async def test_the_cover_is_the_chosen_segment_until_it_is_withdrawn(
     scene = await factory.scene(owner)
     first = await factory.contributed_segment(scene, owner)
     second = await factory.contributed_segment(scene, other)
-    assert (await read(client, scene["id"])).json()["cover_url"].endswith(first["thumbnail_key"])
+    assert (await read(client, scene["id"])).json()["cover_url"].endswith(cover(first))
 
     chosen = await patch(client, owner, scene["id"], {"cover_segment_id": second["id"]})
     assert chosen.status_code == 200, chosen.text
-    assert chosen.json()["cover_url"].endswith(second["thumbnail_key"])
+    assert chosen.json()["cover_url"].endswith(cover(second))
     listed = (await client.get("/v1/scenes", params={"topic": scene["topic_id"]})).json()
-    assert listed["items"][0]["cover_url"].endswith(second["thumbnail_key"])
+    assert listed["items"][0]["cover_url"].endswith(cover(second))
 
     withdrawn = await client.delete(f"/v1/segments/{second['id']}", headers=other.headers)
     assert withdrawn.status_code == 204, withdrawn.text
-    assert (await read(client, scene["id"])).json()["cover_url"].endswith(first["thumbnail_key"])
+    assert (await read(client, scene["id"])).json()["cover_url"].endswith(cover(first))
 
     automatic = await patch(client, owner, scene["id"], {"cover_segment_id": first["id"]})
-    assert automatic.json()["cover_url"].endswith(first["thumbnail_key"])
+    assert automatic.json()["cover_url"].endswith(cover(first))
     cleared = await patch(client, owner, scene["id"], {"cover_segment_id": None})
-    assert cleared.json()["cover_url"].endswith(first["thumbnail_key"])
+    assert cleared.json()["cover_url"].endswith(cover(first))
 
 
 async def test_a_cover_from_another_scene_is_refused(
@@ -235,4 +240,4 @@ async def test_a_cover_hidden_by_moderation_falls_back_to_the_first_segment(
     )
 
     assert hidden.status_code == 200, hidden.text
-    assert (await read(client, scene["id"])).json()["cover_url"].endswith(first["thumbnail_key"])
+    assert (await read(client, scene["id"])).json()["cover_url"].endswith(cover(first))

@@ -379,7 +379,9 @@ async def test_scene_lists_carry_the_first_active_segment_thumbnail_as_cover(
     bare = await factory.scene(owner, idea=await factory.idea(owner, topic))
     shown = await factory.scene(owner, idea=await factory.idea(owner, topic))
     await add_segment(factory.app, shown["id"], 1)  # no thumbnail yet
-    await add_segment(factory.app, shown["id"], 2, thumbnail_key=f"scenes/{shown['id']}/2/t.jpg")
+    second = await add_segment(
+        factory.app, shown["id"], 2, thumbnail_key=f"scenes/{shown['id']}/2/t.jpg"
+    )
     await add_segment(factory.app, shown["id"], 3, thumbnail_key=f"scenes/{shown['id']}/3/t.jpg")
     await add_segment(
         factory.app, bare["id"], 1, thumbnail_key="scenes/hidden/t.jpg", status="hidden"
@@ -388,7 +390,7 @@ async def test_scene_lists_carry_the_first_active_segment_thumbnail_as_cover(
     thumbnails = {s["id"]: s["cover_url"] for s in page}
     base = factory.app.state.settings.public_base_url
     assert thumbnails == {
-        shown["id"]: f"{base}/media/scenes/{shown['id']}/2/t.jpg",
+        shown["id"]: f"{base}/v1/segments/{second.id}/thumbnail.jpg",
         bare["id"]: None,
     }
 

@@ -250,13 +250,16 @@ def test_the_seed_spans_the_months() -> None:
 
 
 async def test_a_pages_covers_read_one_index_entry_per_scene(session: AsyncSession) -> None:
-    """The scene list's covers: one statement for the page, each scene's first segment found
-    through the (scene_id, sequence) index of each partition, none scanned in full."""
+    """The scene list's covers: one statement for the page, each scene's chosen or first
+    segment found through the (scene_id, sequence) index of each partition, none scanned in
+    full."""
     ids = list(await session.scalars(text("SELECT id FROM scenes ORDER BY id DESC LIMIT 20")))
     await session.execute(text("UPDATE segments SET thumbnail_key = 'k/' || sequence"))
     parents = await index_parents(session)
+    # Half the page with a chosen cover (its second segment's thumbnail), half without.
+    chosen = {scene_id: ("k/2" if i % 2 else None) for i, scene_id in enumerate(ids)}
 
-    plan = await explain(session, lambda: scenes.first_thumbnails(session, ids))
+    plan = await explain(session, lambda: scenes.cover_segments(session, chosen))
 
     segment_scans = [n for n in nodes(plan) if n.get("Relation Name", "").startswith("segments")]
     assert segment_scans, plan
@@ -265,6 +268,12 @@ async def test_a_pages_covers_read_one_index_entry_per_scene(session: AsyncSessi
         assert {parents.get(i) for i in index_names(scan)} == {"ix_segments_scene_sequence"}
     assert any(n["Node Type"] == "Limit" for n in nodes(plan))
     assert not any(n["Node Type"] == "Sort" for n in nodes(plan)), "merged in order, not sorted"
-    covers = await scenes.first_thumbnails(session, ids)
-    assert set(covers) == set(ids) and set(covers.values()) == {"k/1"}
+    covers = await scenes.cover_segments(session, chosen)
+    assert set(covers) == set(ids)
+    rows = await session.execute(
+        text("SELECT id, sequence FROM segments WHERE id = ANY(:ids)"),
+        {"ids": list(covers.values())},
+    )
+    sequence = {row.id: row.sequence for row in rows}
+    assert {s: sequence[covers[s]] for s in ids} == {s: 2 if chosen[s] else 1 for s in ids}
     await session.rollback()

@@ -161,6 +161,41 @@ class Stack:
             )
             return set(rows.scalars())
 
+    async def segment_media(self, segment_id: uuid.UUID) -> dict[str, list[tuple[str, str]]]:
+        """The segment's media rows: role -> [(sha256, key)] in position order."""
+        async with self.app.state.db.session() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT m.role, o.sha256, o.key FROM segment_media m JOIN media_objects o"
+                    " ON o.sha256 = m.object_sha256 WHERE m.segment_id = :segment"
+                    " ORDER BY m.role, m.position"
+                ),
+                {"segment": segment_id},
+            )
+            files: dict[str, list[tuple[str, str]]] = {}
+            for role, sha, key in rows:
+                files.setdefault(role, []).append((sha, key))
+            return files
+
+    async def assert_segment_objects(self, job: Job) -> set[str]:
+        """The job's segment has a row for each file its upload stored (chunks, MP4,
+        thumbnail, captions if rendered), each naming the object that upload stored, and no
+        other; returns the keys. Whatever the clip's length: the count comes from the run."""
+        assert job.segment_id is not None
+        upload = job.stage_outputs["upload"]
+        files = await self.segment_media(job.segment_id)
+        expected = {
+            "chunk": [sha for sha, _ in upload["chunks"]],
+            "video": [upload["video"]],
+            "thumbnail": [upload["thumbnail"]],
+            **({"captions": [upload["captions"]]} if upload["captions"] else {}),
+        }
+        assert {role: [sha for sha, _ in rows] for role, rows in files.items()} == expected
+        assert len(expected["chunk"]) == upload["hls_segments"] > 0
+        keys = {key for rows in files.values() for _, key in rows}
+        assert keys == set(upload["keys"].values())
+        return keys
+
     async def sweep_now(self) -> list[str]:
         """A sweep with no grace: what nothing references goes."""
         return (await sweep(self.app.state.db, self.app.state.storage, 0)).removed

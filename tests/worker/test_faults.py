@@ -64,8 +64,7 @@ async def assert_one_playable_segment(stack: Stack, scene_id: str, job_id: str) 
     keys = set(await stack.media_keys())
     upload = job.stage_outputs["upload"]
     used = await stack.referenced_keys(scene_id)
-    assert used == set(upload["keys"].values())
-    assert len(used) == 2 + upload["hls_segments"]  # chunks, MP4, thumbnail
+    assert used == await stack.assert_segment_objects(job)
     assert keys == used, f"objects no segment uses: {sorted(keys - used)}"
 
     playlist = await stack.client.get(f"/v1/scenes/{scene_id}/video.m3u8")
@@ -275,8 +274,7 @@ async def test_an_s3_outage_in_upload_is_retried_without_rendering_again(
     assert job.provider_video_id == before.provider_video_id
 
     keys = set(await stack.media_keys())
-    assert keys == await stack.referenced_keys(scene_id)
-    assert len(keys) == 2 + job.stage_outputs["upload"]["hls_segments"]
+    assert keys == await stack.referenced_keys(scene_id) == await stack.assert_segment_objects(job)
     assert [c.sequence for c in await stack.sequences(scene_id)] == [1]
 
 

@@ -211,9 +211,7 @@ async def assert_exactly_once(drill: Drill, scene_id: str, job_ids: list[str]) -
     keys = set(await checks.media_keys(scene_id))
     used = await checks.referenced_keys(scene_id)
     for job in jobs:
-        uploaded = set(job.stage_outputs["upload"]["keys"].values())
-        assert len(uploaded) == 2 + job.stage_outputs["upload"]["hls_segments"]
-        assert uploaded <= used, job.id
+        assert await checks.assert_segment_objects(job) <= used, job.id
         assert not (checks.settings.work_dir / str(job.id)).exists(), "work directory left"
     assert keys == used, f"objects no segment uses: {sorted(keys - used)}"
     playlist = await drill.stack.client.get(f"/v1/scenes/{scene_id}/playlist.m3u8")
