@@ -29,7 +29,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 # What a job's events never carry: its fixed fields, read once when a stream opens.
-_FIXED_FIELDS = ("id", "scene_id", "user_id", "max_retries", "bible_version", "created_at")
+_FIXED_FIELDS = ("id", "scene_id", "user_id", "type", "max_retries", "bible_version", "created_at")
 
 
 def _checked_key(key: str | None) -> str:
