@@ -10,7 +10,8 @@ const job = (status: string, progress: number, stage = "script_expansion"): Foll
   message: `${status} ${progress}`,
 });
 
-const event = (j: FollowedJob, id: string): StreamEvent => ({ id, data: JSON.stringify(j) });
+/** An SSE event as the API sends it: `id` its seq in the job's log, the job's ETag in `data`. */
+const event = (j: FollowedJob, etag: string, id = etag): StreamEvent => ({ id, data: JSON.stringify({ ...j, etag }) });
 
 async function* stream(events: StreamEvent[], thenFail?: Error): AsyncGenerator<StreamEvent> {
   for (const e of events) yield e;
@@ -72,14 +73,14 @@ describe("JobFollower", () => {
 
   it("falls back to polling with the last ETag when the stream drops, then finishes", async () => {
     const { p, calls } = ports({
-      streams: [() => stream([event(job("processing", 10), '"e1"')], new TypeError("network error"))],
+      streams: [() => stream([event(job("processing", 10), '"e1"', "7")], new TypeError("network error"))],
       polls: [() => null, () => ({ job: job("processing", 60), etag: '"e2"' }), () => ({ job: job("failed", 60, "error"), etag: '"e3"' })],
     });
     const follower = new JobFollower("j1", p, { pollsBeforeReconnect: 10 });
     const seen = record(follower);
     const end = await follower.run();
     expect(end).toMatchObject({ kind: "done", job: { status: "failed" } });
-    // The first poll asks with the stream's last event id; later ones with the newest ETag.
+    // The first poll asks with the ETag the stream's last event carried; later ones the newest.
     expect(calls.polls).toEqual(['"e1"', '"e1"', '"e2"']);
     expect(seen.some((s) => s.kind === "polling" && s.job?.progress === 60)).toBe(true);
   });

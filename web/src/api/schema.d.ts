@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Metrics
-         * @description Request rates and latencies per route, jobs, queue depth and partition horizon.
+         * @description Per-route HTTP figures, jobs, the queue, partitions, and table and index statistics.
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -87,6 +87,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * System Events
+         * @description System events, newest first, filterable by kind and time.
+         */
+        get: operations["system_events_v1_admin_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/failed-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Failed Jobs
+         * @description Dead letters: failed jobs with their error code, stage, attempts and reason.
+         */
+        get: operations["failed_jobs_v1_admin_failed_jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/jobs/{job_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Discard Job
+         * @description Close a failed job for good; it leaves the failed-jobs list (idempotent).
+         */
+        post: operations["discard_job_v1_admin_jobs__job_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/jobs/{job_id}/requeue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Requeue Job
+         * @description Resume a failed job from its last finished stage; once (a second requeue is a 409).
+         */
+        post: operations["requeue_job_v1_admin_jobs__job_id__requeue_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/partitions": {
         parameters: {
             query?: never;
@@ -99,6 +179,26 @@ export interface paths {
          * @description Every partition of segments and jobs, how far ahead they reach, and the archives.
          */
         get: operations["partitions_v1_admin_partitions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stats
+         * @description Per table and partition: rows, sizes, dead tuples, vacuum, index usage; the queue.
+         */
+        get: operations["stats_v1_admin_stats_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -563,7 +663,8 @@ export interface paths {
         };
         /**
          * Job Events
-         * @description Server-Sent Events: one `job` event per change, ending after a terminal status.
+         * @description Server-Sent Events: the job's history after Last-Event-ID, then each change as it
+         *     happens (pushed, not polled), ending after a terminal status.
          */
         get: operations["job_events_v1_jobs__job_id__events_get"];
         put?: never;
@@ -1643,7 +1744,10 @@ export interface components {
         };
         /** BibleOut */
         BibleOut: {
-            /** Data */
+            /**
+             * Data
+             * @description The canon as stored: as sent, with `version` and the defaults filled in.
+             */
             data: {
                 [key: string]: unknown;
             };
@@ -1656,7 +1760,7 @@ export interface components {
             change_note?: string | null;
             /**
              * Data
-             * @description The whole new canon; its `version` field is set by the server.
+             * @description The whole new canon; its `version` field is set by the server and the defaults are filled in (docs/SCHEMA.md); everything else is stored as sent.
              */
             data: {
                 [key: string]: unknown;
@@ -1907,6 +2011,62 @@ export interface components {
              */
             status: "building";
         };
+        /** FailedJobOut */
+        FailedJobOut: {
+            /**
+             * Attempts
+             * @description Runs the worker started for this job.
+             */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Discarded At */
+            discarded_at: string | null;
+            /** Error Code */
+            error_code: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Max Retries */
+            max_retries: number;
+            /**
+             * Reason
+             * @description The failure's message (the job's error_message).
+             */
+            reason: string | null;
+            /** Retry Count */
+            retry_count: number;
+            /** Retryable */
+            retryable: boolean;
+            /**
+             * Scene Id
+             * Format: uuid
+             */
+            scene_id: string;
+            /**
+             * Stage
+             * @description The pipeline stage the job failed in.
+             * @enum {string}
+             */
+            stage: "pending" | "script_expansion" | "continuity_validation" | "video_generation" | "upload" | "finalization" | "completed" | "error";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "processing" | "script_ready" | "continuity_checked" | "preview_ready" | "final_ready" | "failed" | "cancelled";
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
         /** FieldError */
         FieldError: {
             /** Message */
@@ -2126,6 +2286,20 @@ export interface components {
             /** Title */
             title?: string | null;
         };
+        /** IndexStatsOut */
+        IndexStatsOut: {
+            /** Bytes */
+            bytes: number;
+            /** Name */
+            name: string;
+            /** Scans */
+            scans: number;
+            /**
+             * Unused
+             * @description Never scanned since the stats reset; enforces no constraint.
+             */
+            unused: boolean;
+        };
         /** JobOut */
         JobOut: {
             /** Bible Version */
@@ -2286,6 +2460,16 @@ export interface components {
              */
             next_cursor?: string | null;
         };
+        /** Page[FailedJobOut] */
+        Page_FailedJobOut_: {
+            /** Items */
+            items: components["schemas"]["FailedJobOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as ?cursor= for the next page.
+             */
+            next_cursor?: string | null;
+        };
         /** Page[IdeaOut] */
         Page_IdeaOut_: {
             /** Items */
@@ -2340,6 +2524,16 @@ export interface components {
         Page_SegmentOut_: {
             /** Items */
             items: components["schemas"]["SegmentOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as ?cursor= for the next page.
+             */
+            next_cursor?: string | null;
+        };
+        /** Page[SystemEventOut] */
+        Page_SystemEventOut_: {
+            /** Items */
+            items: components["schemas"]["SystemEventOut"][];
             /**
              * Next Cursor
              * @description Pass as ?cursor= for the next page.
@@ -2598,6 +2792,26 @@ export interface components {
              */
             target_type: "idea" | "scene" | "segment" | "user" | "topic";
         };
+        /** QueueStatsOut */
+        QueueStatsOut: {
+            /**
+             * Depth
+             * @description Entries in the arq queue, deferred ones included.
+             */
+            depth: number;
+            /** Name */
+            name: string;
+            /**
+             * Oldest Ready Age Seconds
+             * @description How long the oldest due entry waited.
+             */
+            oldest_ready_age_seconds: number;
+            /**
+             * Ready
+             * @description Entries due now.
+             */
+            ready: number;
+        };
         /** RefreshIn */
         RefreshIn: {
             /** Refresh Token */
@@ -2684,7 +2898,7 @@ export interface components {
         SceneIn: {
             /**
              * Bible
-             * @description The initial canon (scene_bible.schema.json); stored as version 1.
+             * @description The initial canon: any document valid under the design's bible schema (scene_bible.schema.json; docs/SCHEMA.md); stored as version 1 with `version` stamped and the defaults filled in, everything else as sent.
              */
             bible: {
                 [key: string]: unknown;
@@ -2851,6 +3065,38 @@ export interface components {
              */
             text: string;
         };
+        /** StatsOut */
+        StatsOut: {
+            queue: components["schemas"]["QueueStatsOut"];
+            /** Tables */
+            tables: components["schemas"]["TableStatsOut"][];
+            /**
+             * Unused Indexes
+             * @description `table.index` of every unused index.
+             */
+            unused_indexes: string[];
+        };
+        /** SystemEventOut */
+        SystemEventOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string | null;
+            /**
+             * Kind
+             * @description e.g. worker.started, provider.outage, job.requeued.
+             */
+            kind: string;
+        };
         /** TablePartitionsOut */
         TablePartitionsOut: {
             /**
@@ -2867,6 +3113,42 @@ export interface components {
             partitions: components["schemas"]["PartitionOut"][];
             /** Table */
             table: string;
+        };
+        /** TableStatsOut */
+        TableStatsOut: {
+            /** Dead Tuples */
+            dead_tuples: number;
+            /** Index Bytes */
+            index_bytes: number;
+            /** Index Scans */
+            index_scans: number;
+            /** Indexes */
+            indexes: components["schemas"]["IndexStatsOut"][];
+            /** Last Analyze */
+            last_analyze: string | null;
+            /** Last Vacuum */
+            last_vacuum: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Parent
+             * @description For a partition, the table it belongs to.
+             */
+            parent: string | null;
+            /**
+             * Partitioned
+             * @description A partitioned parent: its figures sum its partitions.
+             */
+            partitioned: boolean;
+            /**
+             * Rows
+             * @description Live rows, the statistics' estimate (pg_stat n_live_tup).
+             */
+            rows: number;
+            /** Seq Scans */
+            seq_scans: number;
+            /** Table Bytes */
+            table_bytes: number;
         };
         /**
          * TargetContextOut
@@ -3229,6 +3511,248 @@ export interface operations {
             };
         };
     };
+    system_events_v1_admin_events_get: {
+        parameters: {
+            query?: {
+                /** @description A kind, or a prefix ending in '.' */
+                kind?: string | null;
+                /** @description Inclusive, ISO 8601. */
+                since?: string | null;
+                /** @description Exclusive, ISO 8601. */
+                until?: string | null;
+                limit?: number | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SystemEventOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    failed_jobs_v1_admin_failed_jobs_get: {
+        parameters: {
+            query?: {
+                /** @description List the discarded ones instead. */
+                discarded?: boolean;
+                limit?: number | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FailedJobOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_job_v1_admin_jobs__job_id__discard_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FailedJobOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requeue_job_v1_admin_jobs__job_id__requeue_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FailedJobOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     partitions_v1_admin_partitions_get: {
         parameters: {
             query?: never;
@@ -3258,6 +3782,53 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stats_v1_admin_stats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4844,7 +5415,9 @@ export interface operations {
     job_events_v1_jobs__job_id__events_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Last-Event-ID"?: string | null;
+            };
             path: {
                 job_id: string;
             };
@@ -4852,7 +5425,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Each event has an `id:` (the job's event seq); `data` is the job after it (JobOut) with the event's `seq` and `kind`. Comments are heartbeats. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -123,8 +123,11 @@ export class JobFollower<J extends FollowedJob = FollowedJob> {
       this.set({ kind: "streaming", job: this.job });
       for await (const event of events) {
         if (signal.aborted) return true;
-        const job = JSON.parse(event.data) as J;
-        if (event.id) this.lastEventId = this.etag = event.id;
+        const job = JSON.parse(event.data) as J & { etag?: string };
+        // The event's id is its place in the job's log (for Last-Event-ID); the job's ETag
+        // (for polling with If-None-Match) travels in its data.
+        if (event.id) this.lastEventId = event.id;
+        if (job.etag) this.etag = job.etag;
         if (this.accept(job, "streaming")) return true;
       }
     } catch (error) {
