@@ -18,7 +18,9 @@ def made_up_word() -> str:
     return "".join(random.choices(string.ascii_lowercase, k=10))
 
 
-async def a_topic_past_the_first_page(client: httpx.AsyncClient, factory: Factory) -> dict[str, Any]:
+async def a_topic_past_the_first_page(
+    client: httpx.AsyncClient, factory: Factory
+) -> dict[str, Any]:
     """A new topic that GET /v1/topics does not list on its first (largest) page."""
     topics: list[dict[str, Any]] = []
     cursor = None
