@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import string
 import uuid
+from typing import Any
 
+import httpx
 from playwright.async_api import Page, expect
 
 from tests.factories import Factory
@@ -14,6 +16,27 @@ from tests.web.conftest import axe_violations, screenshot
 
 def made_up_word() -> str:
     return "".join(random.choices(string.ascii_lowercase, k=10))
+
+
+async def a_topic_past_the_first_page(
+    client: httpx.AsyncClient, factory: Factory
+) -> dict[str, Any]:
+    """A new topic that GET /v1/topics does not list on its first (largest) page."""
+    topics: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/topics", params=params)).json()
+        topics += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    for _ in range(100 - len(topics)):
+        topics.append(await factory.topic_row())
+    last = max((t.get("display_order", 0) for t in topics), default=0)
+    topic = await factory.topic(display_order=last + 1)  # ordered after every other topic
+    first = (await client.get("/v1/topics", params={"limit": 100})).json()["items"]
+    assert topic["id"] not in {t["id"] for t in first}
+    return topic
 
 
 async def test_search_finds_a_scene_despite_a_typo(page: Page, factory: Factory) -> None:
@@ -36,9 +59,11 @@ async def test_search_finds_a_scene_despite_a_typo(page: Page, factory: Factory)
     await expect(page.get_by_text("Nothing matches")).to_be_visible()
 
 
-async def test_a_topic_filters_the_scenes(page: Page, factory: Factory) -> None:
+async def test_a_topic_filters_the_scenes(
+    page: Page, factory: Factory, client: httpx.AsyncClient
+) -> None:
     owner = await factory.account()
-    topic = await factory.topic()
+    topic = await a_topic_past_the_first_page(client, factory)
     other_topic = await factory.topic()
     inside = await factory.scene(owner, idea=await factory.idea(owner, topic))
     outside = await factory.scene(owner, idea=await factory.idea(owner, other_topic))

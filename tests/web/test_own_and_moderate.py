@@ -15,6 +15,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from domain.users.models import Role
 from tests.factories import Account, Factory, unique
 from tests.web.conftest import DESKTOP, axe_violations, screenshot, sign_in
+from tests.web.test_discover import a_topic_past_the_first_page
 
 OpenAs = Callable[[Account | None], Awaitable[Page]]
 
@@ -67,7 +68,7 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
 ) -> None:
     owner, reader = await factory.account(), await factory.account()
     moderator = await factory.account(Role.MODERATOR)
-    topic = await factory.topic()
+    topic = await a_topic_past_the_first_page(client, factory)  # the form offers every topic
 
     # The owner writes an idea through the form.
     page = await open_as(owner)
@@ -158,6 +159,9 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
     claimed = review.get_by_role("listitem").filter(has=segment_heading)
     await expect(claimed.get_by_text("claimed by you")).to_be_visible()
     assert await axe_violations(page) == []
+    # Chromium's native HLS shows no subtitles rendition: the player hands the captioned
+    # segment to hls.js (the captions button says so); the shot waits for it to settle.
+    await expect(claimed.get_by_role("button", name="Captions off")).to_be_visible()
     await page.wait_for_function("document.querySelector('.context video')?.readyState >= 2")
     await screenshot(page, "moderation")
     await claimed.get_by_label("Action").select_option("hide")

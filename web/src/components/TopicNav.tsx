@@ -1,6 +1,7 @@
 /** Topics (and the chosen topic's categories) as links that filter the Discover page. */
 
 import { api, unwrap } from "../api/client";
+import { allTopics } from "../api/topics";
 import { Link } from "../app/router";
 import { useLoaded } from "./useLoaded";
 import { ProblemMessage } from "./Status";
@@ -14,7 +15,7 @@ function href(topic: string | null, category: string | null = null): string {
 }
 
 export function TopicNav({ topic, category }: { topic: string | null; category: string | null }) {
-  const topics = useLoaded(() => unwrap(api.GET("/v1/topics", { params: { query: { limit: 100 } } })).then((p) => p.items), []);
+  const topics = useLoaded(allTopics, []);
   const detail = useLoaded(
     () => (topic ? unwrap(api.GET("/v1/topics/{topic}", { params: { path: { topic } } })) : Promise.resolve(null)),
     [topic],

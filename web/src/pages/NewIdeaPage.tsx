@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { api, problemOf, unwrap } from "../api/client";
 import { fieldErrors, type Problem } from "../api/problem";
+import { allTopics } from "../api/topics";
 import { navigate } from "../app/router";
 import { FormField } from "../components/FormField";
 import { Gate } from "../components/Gate";
@@ -18,7 +19,7 @@ export function parseTags(text: string): string[] {
 }
 
 function IdeaForm() {
-  const topics = useLoaded(() => unwrap(api.GET("/v1/topics", { params: { query: { limit: 100 } } })).then((p) => p.items));
+  const topics = useLoaded(allTopics);
   const [topicSlug, setTopicSlug] = useState("");
   const topic = useLoaded(
     () =>
