@@ -5,11 +5,13 @@ from domain.engagement.models import Like, SceneView
 from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
+from domain.notifications.models import Notification
 from domain.partitions.models import PartitionArchive
 from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, SegmentSequence
 from domain.search.models import SearchWord
 from domain.topics.models import Category, Topic, TopicProposal
 from domain.users.models import AccountToken, OAuthAccount, RefreshToken, User
+from domain.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountToken",
@@ -21,6 +23,7 @@ __all__ = [
     "Like",
     "ModerationActionRecord",
     "ModerationFlag",
+    "Notification",
     "OAuthAccount",
     "PartitionArchive",
     "RefreshToken",
@@ -34,4 +37,6 @@ __all__ = [
     "Topic",
     "TopicProposal",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
