@@ -14,6 +14,7 @@ from infra.partitions import ensure_partitions
 from infra.settings import Settings
 from worker.engagement import engagement_cron
 from worker.recovery import recover_stuck_jobs
+from worker.webhooks import webhooks_cron
 
 log = get_logger("worker.cron")
 
@@ -127,4 +128,5 @@ def cron_jobs(settings: Settings) -> list[Any]:
         recovery_cron(settings.recovery_every_seconds),
         summaries_cron(),
         engagement_cron(),
+        webhooks_cron(settings.webhook_sweep_every_seconds),
     ]

@@ -11,9 +11,11 @@ from arq.worker import func
 
 from domain.jobs.service import RUN_CONTINUATION
 from domain.users import account_tokens
+from domain.webhooks.wake import DELIVER_WEBHOOKS
 from infra.logging import get_logger
 from infra.mail import MAIL_MAX_TRIES, SEND_MAIL, send_mail_job
 from worker.continuation import run_continuation
+from worker.webhooks import deliver_webhooks
 
 log = get_logger("worker.jobs")
 
@@ -61,4 +63,6 @@ FUNCTIONS = [
     func(run_continuation_in_context, name=RUN_CONTINUATION, keep_result=0),
     func(send_mail_job, name=SEND_MAIL, keep_result=0, max_tries=MAIL_MAX_TRIES),
     func(send_password_reset, name=account_tokens.SEND_PASSWORD_RESET, keep_result=0),
+    # Delivery state lives in PostgreSQL: a failed run is retried by its own backoff and the sweep.
+    func(deliver_webhooks, name=DELIVER_WEBHOOKS, keep_result=0, max_tries=1),
 ]

@@ -146,6 +146,7 @@ _FINALIZING = Prepared(
         _JOBS.c.status,
         _JOBS.c.result_data,
         Scene.status.label("scene_status"),
+        Scene.user_id.label("scene_owner_id"),
         Scene.segment_count,
         Scene.bible_version.label("head_version"),
         SegmentSequence.segment_id.label("written_segment_id"),
@@ -166,6 +167,7 @@ class Finalizing:
     status: str
     result_data: dict[str, Any] | None
     scene_status: str
+    scene_owner_id: uuid.UUID
     segment_count: int
     head_version: int
     written_segment_id: uuid.UUID | None

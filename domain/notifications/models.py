@@ -17,9 +17,7 @@ class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_created", "user_id", "created_at", "id"),
-        Index(
-            "ix_notifications_user_unread", "user_id", postgresql_where=text("read_at IS NULL")
-        ),
+        Index("ix_notifications_user_unread", "user_id", postgresql_where=text("read_at IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from domain.jobs.finalization import Media, Provenance, finalize
@@ -29,6 +30,7 @@ async def run(stage: StageRun) -> dict[str, Any]:
             name: float(out.get("seconds", 0.0)) for name, out in stage.outputs.items()
         },
     )
+    woken: set[uuid.UUID] = set()
     async with stage.channel.transaction(durable=True) as conn:
         result = await finalize(
             conn,
@@ -38,5 +40,8 @@ async def run(stage: StageRun) -> dict[str, Any]:
             provenance,
             stage.runtime.storage.url,
             started=started,
+            woken=woken,
         )
-    return {"segment_id": result["segment_id"], "sequence": result["sequence"]}
+    # In memory only (the segment's write kept the stage's output): the conductor wakes
+    # the webhook sender for these endpoints now that the transaction has committed.
+    return {"segment_id": result["segment_id"], "sequence": result["sequence"], "webhooks": woken}
