@@ -19,11 +19,13 @@ from api.routes import (
     media,
     metrics,
     moderation,
+    notifications,
     ops,
     scenes,
     search,
     topics,
     users,
+    webhooks,
 )
 from domain.users import service as users_service
 from infra.db import Database
@@ -51,6 +53,8 @@ ROUTERS = (
     media.router,
     moderation.router,
     admin.router,
+    notifications.router,
+    webhooks.router,
 )
 
 

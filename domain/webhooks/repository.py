@@ -168,7 +168,8 @@ async def endpoint_failed(session: AsyncSession, endpoint_id: uuid.UUID) -> date
         .values(failing_since=func.coalesce(WebhookEndpoint.failing_since, func.now()))
         .returning(WebhookEndpoint.failing_since)
     )
-    since: datetime = (await session.execute(stmt)).scalar_one()
+    since = (await session.execute(stmt)).scalar_one()
+    assert since is not None  # coalesce(..., now()) is never null
     return since
 
 
