@@ -31,7 +31,9 @@ def signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
     key = base64.b64decode(secret.removeprefix("whsec_"))
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    given = [p.split(",", 1)[1] for p in headers["webhook-signature"].split() if p.startswith("v1,")]
+    given = [
+        p.split(",", 1)[1] for p in headers["webhook-signature"].split() if p.startswith("v1,")
+    ]
     fresh = abs(time.time() - int(headers["webhook-timestamp"])) < 300
     return fresh and any(hmac.compare_digest(expected, g) for g in given)
 

@@ -69,7 +69,8 @@ async def decide(
 
 def proposal_ids(receiver: Receiver, path: str) -> list[str]:
     return [
-        receiver.accepted[i].body["data"]["proposal_id"] for i in receiver.accepted_order.get(path, [])
+        receiver.accepted[i].body["data"]["proposal_id"]
+        for i in receiver.accepted_order.get(path, [])
     ]
 
 
@@ -261,9 +262,7 @@ async def test_private_targets_are_refused_at_send_time_when_not_allowed(
     )
     assert response.status_code == 201, response.text
     endpoint_id = response.json()["id"]
-    worker, task = await start_worker(
-        hook_settings(settings, webhook_allow_private_targets=False)
-    )
+    worker, task = await start_worker(hook_settings(settings, webhook_allow_private_targets=False))
     try:
         await decide(hook_client, hook_factory, owner, moderator, 1)
         for _ in range(200):
