@@ -1,4 +1,4 @@
-"""Webhook endpoints over the API: the secret once and encrypted at rest, SSRF refusals, hostile input."""
+"""Webhook endpoints over the API: the secret once, encrypted at rest; SSRF; hostile input."""
 
 from __future__ import annotations
 
