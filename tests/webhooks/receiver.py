@@ -59,6 +59,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)  # every request, repeats too
     accepted: dict[str, Received] = field(default_factory=dict)  # by webhook-id, first wins
     accepted_order: dict[str, list[str]] = field(default_factory=dict)  # path -> ids
+    accepted_at: dict[str, float] = field(default_factory=dict)  # by webhook-id, wall clock
     bad_signatures: int = 0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -100,6 +101,7 @@ class Receiver:
             return
         if entry.id not in self.accepted:
             self.accepted[entry.id] = entry
+            self.accepted_at[entry.id] = time.time()
             self.accepted_order.setdefault(path, []).append(entry.id)
         await self._answer(send, 204)
 
