@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,12 +22,15 @@ from infra.settings import Settings
 log = get_logger("worker.webhooks")
 
 
+@functools.lru_cache(maxsize=4)
+def _keyring_for(config: str) -> Keyring:
+    # arq hands each job a copy of ctx, so the parsed key ring is kept here, per configuration.
+    return load_keyring(config)
+
+
 def _keyring(ctx: dict[str, Any]) -> Keyring:
-    keyring = ctx.get("keyring")
-    if keyring is None:
-        settings: Settings = ctx["settings"]
-        keyring = ctx["keyring"] = load_keyring(settings.secrets_encryption_keys.get_secret_value())
-    return keyring
+    settings: Settings = ctx["settings"]
+    return _keyring_for(settings.secrets_encryption_keys.get_secret_value())
 
 
 async def deliver_webhooks(ctx: dict[str, Any], endpoint_ids: list[str] | None = None) -> int:
