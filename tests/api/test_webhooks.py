@@ -159,3 +159,19 @@ async def test_malformed_ids_and_cursors_are_422(
     assert (
         await client.get("/v1/webhooks", params={"limit": 0}, headers=owner.headers)
     ).status_code == 422
+
+
+async def test_an_erased_account_leaves_no_endpoint_behind(
+    client: httpx.AsyncClient, factory: Factory, app: Any
+) -> None:
+    owner = await factory.account()
+    created = (await client.post("/v1/webhooks", json=body(), headers=owner.headers)).json()
+    exported = (await client.get("/v1/users/me/export", headers=owner.headers)).json()
+    assert [e["id"] for e in exported["webhook_endpoints"]] == [created["id"]]
+    assert "secret_encrypted" not in exported["webhook_endpoints"][0]
+    assert (await client.delete("/v1/users/me", headers=owner.headers)).status_code == 204
+    async with app.state.db.session() as session:
+        left = await session.scalar(
+            select(WebhookEndpoint).where(WebhookEndpoint.id == uuid.UUID(created["id"]))
+        )
+    assert left is None
