@@ -290,6 +290,36 @@ async def test_a_delivery_whose_queue_entry_was_lost_is_sent_by_the_sweep(
         endpoint = await session.scalar(
             select(WebhookEndpoint).where(WebhookEndpoint.user_id == uuid.UUID(owner.id))
         )
-    assert endpoint is not None and reached == {endpoint.id}
+    assert endpoint is not None and endpoint.id in reached
     await until(lambda: len(receiver.accepted_order.get(path, [])) == 1, what="the sweep")
     assert proposal_ids(receiver, path) == ["lost"]
+
+
+@pytest.mark.usefixtures("hook_worker")
+async def test_an_admins_endpoint_may_hear_everyone_and_a_users_only_their_own(
+    hook_client: httpx.AsyncClient, hook_factory: Factory, receiver: Receiver
+) -> None:
+    author, bystander = await hook_factory.account(), await hook_factory.account()
+    admin = await hook_factory.account(Role.ADMIN)
+    moderator = await hook_factory.account(Role.MODERATOR)
+    _, bystander_path = await register(hook_client, receiver, bystander, ["proposal.decided"])
+    everyone_path = f"/hooks/{uuid.uuid4().hex}"
+    response = await hook_client.post(
+        "/v1/webhooks",
+        json={
+            "url": receiver.url(everyone_path),
+            "events": ["proposal.decided"],
+            "all_users": True,
+        },
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    receiver.secrets[everyone_path] = response.json()["secret"]
+    decided = await decide(hook_client, hook_factory, author, moderator, 2)
+    await until(lambda: len(receiver.accepted_order.get(everyone_path, [])) == 2, what="admin's")
+    assert proposal_ids(receiver, everyone_path) == decided
+    await asyncio.sleep(0.3)
+    assert receiver.accepted_order.get(bystander_path) is None
+    # Not left listening to the rest of the run's events.
+    gone = await hook_client.delete(f"/v1/webhooks/{response.json()['id']}", headers=admin.headers)
+    assert gone.status_code == 204
