@@ -21,6 +21,7 @@ from api.routes import (
     media,
     metrics,
     moderation,
+    notifications,
     operations,
     ops,
     playback,
@@ -30,6 +31,7 @@ from api.routes import (
     search,
     topics,
     users,
+    webhooks,
 )
 from api.web import install_web_app
 from domain.users import service as users_service
@@ -64,6 +66,8 @@ ROUTERS = (
     moderation.router,
     admin.router,
     operations.router,
+    notifications.router,
+    webhooks.router,
 )
 
 

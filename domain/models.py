@@ -6,6 +6,7 @@ from domain.ideas.models import Idea
 from domain.jobs.models import Job, JobIdempotencyKey
 from domain.media.models import MediaObject, SegmentMedia
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
+from domain.notifications.models import Notification
 from domain.operations.models import ProviderCall, SystemEvent
 from domain.partitions.models import PartitionArchive
 from domain.scene_exports.models import SceneExport
@@ -13,6 +14,7 @@ from domain.scenes.models import Scene, SceneBible, SceneSummary, Segment, Segme
 from domain.search.models import SearchWord
 from domain.topics.models import Category, Topic, TopicProposal
 from domain.users.models import AccountToken, OAuthAccount, RefreshToken, User
+from domain.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountToken",
@@ -25,6 +27,7 @@ __all__ = [
     "MediaObject",
     "ModerationActionRecord",
     "ModerationFlag",
+    "Notification",
     "OAuthAccount",
     "PartitionArchive",
     "ProviderCall",
@@ -42,4 +45,6 @@ __all__ = [
     "Topic",
     "TopicProposal",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

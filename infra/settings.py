@@ -203,6 +203,32 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part.strip())
         return value
 
+    # Webhooks (Standard Webhooks). Private, loopback and link-local targets are refused
+    # unless this is set (tests, a receiver on the same host in development).
+    webhook_allow_private_targets: bool = Field(False, alias="WEBHOOK_ALLOW_PRIVATE_TARGETS")
+    webhook_timeout_seconds: float = Field(10.0, alias="WEBHOOK_TIMEOUT_SECONDS", gt=0, le=60)
+    webhook_max_response_bytes: int = Field(
+        64 * 1024, alias="WEBHOOK_MAX_RESPONSE_BYTES", ge=1024, le=10 * 1024 * 1024
+    )
+    # Retries back off exponentially from the base, capped, and stop after the window.
+    webhook_retry_base_seconds: float = Field(5.0, alias="WEBHOOK_RETRY_BASE_SECONDS", gt=0)
+    webhook_retry_max_interval_seconds: float = Field(
+        2 * 3600.0, alias="WEBHOOK_RETRY_MAX_INTERVAL_SECONDS", gt=0
+    )
+    webhook_retry_window_seconds: float = Field(
+        24 * 3600.0, alias="WEBHOOK_RETRY_WINDOW_SECONDS", gt=0
+    )
+    # An endpoint failing without a single success this long is disabled and its owner told.
+    webhook_disable_after_seconds: float = Field(
+        3 * 24 * 3600.0, alias="WEBHOOK_DISABLE_AFTER_SECONDS", gt=0
+    )
+    webhook_max_endpoints_per_user: int = Field(
+        10, alias="WEBHOOK_MAX_ENDPOINTS_PER_USER", ge=1, le=1000
+    )
+    # The cron sweep that sends whatever is due when a queue entry was lost.
+    webhook_sweep_every_seconds: int = Field(15, alias="WEBHOOK_SWEEP_EVERY_SECONDS", ge=1, le=60)
+    webhook_concurrency: int = Field(8, alias="WEBHOOK_CONCURRENCY", ge=1, le=100)
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +28,14 @@ from domain.jobs.failures import (
 from domain.jobs.finalization import JobNoLongerOpen
 from domain.jobs.models import TERMINAL_STATUSES, JobStage, JobStatus
 from domain.jobs.service import RUN_CONTINUATION
+from domain.notifications import events
 from domain.operations import metered as ledger
+from domain.webhooks.wake import pending_job
 from infra.db import database_unavailable
 from infra.logging import get_logger
 from infra.media import MediaError
 from infra.providers.base import ProviderError
+from infra.queue import push
 from infra.raw_sql import Channel
 from worker.pipeline import (
     continuity_validation,
@@ -175,6 +178,7 @@ async def _run_stages(
         session_outputs[stage.name] = output
         log.info("job_stage_finished", stage=str(stage.name), seconds=output["seconds"])
         if stage.name == JobStage.FINALIZATION:
+            await wake_webhooks(ctx, output.pop("webhooks", ()))
             break  # its output, the duration too, was written with the segment
         finished = (stage, output)  # recorded with the next stage's entry, in one write
     await cleanup(runtime, job, keep_media=True)
@@ -217,6 +221,7 @@ async def _failed(
         error=failure.message,
     )
     finished_elsewhere = False
+    woken: set[uuid.UUID] = set()
     async with runtime.db.transaction() as session:
         fresh = await repository.get(session, job.id, for_update=True)
         if fresh is None or fresh.status in TERMINAL_STATUSES:
@@ -234,7 +239,7 @@ async def _failed(
             )
             retry = True
         else:
-            await repository.fail(
+            failed = await repository.fail(
                 session,
                 job,
                 code=failure.code,
@@ -242,7 +247,10 @@ async def _failed(
                 retryable=failure.retryable,
                 details=failure.details,
             )
+            if failed:
+                woken = await events.record(session, [_failed_event(job, failure)])
             retry = False
+    await wake_webhooks(ctx, woken)
     if retry:
         await ctx["redis"].enqueue_job(
             RUN_CONTINUATION,
@@ -253,6 +261,29 @@ async def _failed(
         return "retrying"
     await cleanup(runtime, job, keep_media=finished_elsewhere)
     return "failed"
+
+
+def _failed_event(job: Any, failure: JobFailure) -> events.Event:
+    data = {
+        "job_id": str(job.id),
+        "scene_id": str(job.scene_id),
+        "status": JobStatus.FAILED.value,
+        "error_code": failure.code,
+        "error_message": failure.message,
+    }
+    return events.Event(events.JOB_FAILED, data, [job.user_id])
+
+
+async def wake_webhooks(ctx: dict[str, Any], endpoint_ids: Iterable[uuid.UUID]) -> None:
+    """After the commit that recorded them: the sender takes these endpoints' deliveries.
+    Best effort: the sweep sends them anyway should Redis drop this."""
+    ids = set(endpoint_ids)
+    if not ids:
+        return
+    try:
+        await push(ctx["redis"], [pending_job(ids)])
+    except Exception as exc:  # noqa: BLE001 - the deliveries are committed; the sweep sends them
+        log.warning("webhook_wake_left_to_sweep", endpoints=len(ids), error=repr(exc))
 
 
 async def cleanup(runtime: Runtime, job: Any, *, keep_media: bool) -> None:

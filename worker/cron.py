@@ -17,6 +17,7 @@ from infra.partitions import ensure_partitions
 from infra.settings import Settings
 from worker.engagement import engagement_cron
 from worker.recovery import recover_stuck_jobs
+from worker.webhooks import webhooks_cron
 
 log = get_logger("worker.cron")
 
@@ -167,4 +168,5 @@ def cron_jobs(settings: Settings) -> list[Any]:
         engagement_cron(),
         sweeper_cron(),
         purge_cron(),
+        webhooks_cron(settings.webhook_sweep_every_seconds),
     ]

@@ -12,10 +12,12 @@ from arq.worker import func
 from domain.jobs.service import RUN_CONTINUATION
 from domain.scene_exports.service import BUILD_SCENE_EXPORT
 from domain.users import account_tokens
+from domain.webhooks.wake import DELIVER_WEBHOOKS
 from infra.logging import get_logger
 from infra.mail import MAIL_MAX_TRIES, SEND_MAIL, send_mail_job
 from worker.continuation import run_continuation
 from worker.scene_export import build_scene_export
+from worker.webhooks import deliver_webhooks
 
 log = get_logger("worker.jobs")
 
@@ -65,4 +67,6 @@ FUNCTIONS = [
     func(send_password_reset, name=account_tokens.SEND_PASSWORD_RESET, keep_result=0),
     # PostgreSQL holds the export's state too; a retry after a crash rebuilds the same attempt.
     func(build_scene_export, name=BUILD_SCENE_EXPORT, keep_result=0),
+    # Delivery state lives in PostgreSQL: a failed run is retried by its own backoff and the sweep.
+    func(deliver_webhooks, name=DELIVER_WEBHOOKS, keep_result=0, max_tries=1),
 ]

@@ -23,6 +23,7 @@ from domain.jobs.failures import BibleConflict, ContinuityViolation, SceneClosed
 from domain.jobs.models import Job, JobStage, JobStatus
 from domain.media import repository as media_repository
 from domain.media.repository import Reference
+from domain.notifications.events import JOB_FINAL_READY, SCENE_CONTINUED, Event, record_raw
 from domain.scenes.models import SceneStatus
 from infra.raw_sql import Runner
 from schemas.script import Script
@@ -95,13 +96,16 @@ async def finalize(
     links: Links,
     *,
     started: float | None = None,
+    woken: set[uuid.UUID] | None = None,
 ) -> dict[str, Any]:
     """Write segment, bible version and counters; returns the job's result_data.
 
     `conn` is in a transaction the caller commits (the run's `Channel.transaction()`). `job`
     is the job as the run loaded it (its text, snapshot and bible version never change).
     `started` (a `time.perf_counter()` reading) is when the stage began: its duration up to
-    this write is kept with the stage's output, as every other stage's is.
+    this write is kept with the stage's output, as every other stage's is. The events it
+    records (job.final_ready, scene.continued) go in the same transaction; the webhook
+    endpoints they reach are added to `woken`, to be woken after the commit.
     """
     locked = await run_repository.lock_for_finalization(conn, job)
     if locked is None or locked.status in (JobStatus.CANCELLED, JobStatus.FAILED):
@@ -121,6 +125,7 @@ async def finalize(
             message=_ready(sequence),
             outputs=output,
         )
+        await _tell(conn, job, locked.scene_owner_id, result, woken)
         return result
 
     sequence = locked.segment_count + 1
@@ -171,7 +176,34 @@ async def finalize(
     # After the segment (its segment_sequences row is the foreign key's target). An object
     # the sweeper took meanwhile fails the foreign key, and with it this whole transaction.
     await media_repository.reference(conn, segment_id, created_at, media.refs)
+    await _tell(conn, job, locked.scene_owner_id, result, woken)
     return result
+
+
+async def _tell(
+    conn: Runner,
+    job: Job,
+    scene_owner_id: uuid.UUID,
+    result: dict[str, Any],
+    woken: set[uuid.UUID] | None,
+) -> None:
+    """The job's owner hears it is ready; the scene's owner that someone continued it."""
+    data = {
+        "job_id": str(job.id),
+        "scene_id": str(job.scene_id),
+        "segment_id": result["segment_id"],
+        "sequence": result["sequence"],
+    }
+    events = [
+        Event(JOB_FINAL_READY, {**data, "status": JobStatus.FINAL_READY.value}, [job.user_id])
+    ]
+    if scene_owner_id != job.user_id:
+        events.append(
+            Event(SCENE_CONTINUED, {**data, "by_user_id": str(job.user_id)}, [scene_owner_id])
+        )
+    endpoints = await record_raw(conn, events)
+    if woken is not None:
+        woken.update(endpoints)
 
 
 def _ready(sequence: int) -> str:

@@ -166,6 +166,7 @@ _FINALIZING = Prepared(
         _JOBS.c.status,
         _JOBS.c.result_data,
         _FINALIZING_SCENE_STATUS.label("scene_status"),
+        Scene.user_id.label("scene_owner_id"),
         Scene.segment_count,
         Scene.bible_version.label("head_version"),
         SegmentSequence.segment_id.label("written_segment_id"),
@@ -186,6 +187,7 @@ class Finalizing:
     status: str
     result_data: dict[str, Any] | None
     scene_status: str
+    scene_owner_id: uuid.UUID
     segment_count: int
     head_version: int
     written_segment_id: uuid.UUID | None

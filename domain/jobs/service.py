@@ -21,6 +21,8 @@ from domain.errors import (
 from domain.ids import new_time_id
 from domain.jobs import repository
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
+from domain.notifications import service as notifications
+from domain.notifications.events import JOB_CANCELLED, Event
 from domain.operations.ledger import check_daily_budget
 from domain.scenes.models import Scene, SceneStatus
 from domain.users.models import Role, User
@@ -172,6 +174,9 @@ async def cancel(session: AsyncSession, user: User, job_id: uuid.UUID) -> Job:
     job.finished_at = datetime.now(UTC)
     await session.flush()
     await session.refresh(job)
+    # The owner did it themselves: their webhooks hear of it, their inbox need not.
+    data = {"job_id": str(job.id), "scene_id": str(job.scene_id), "status": job.status}
+    await notifications.tell(session, Event(JOB_CANCELLED, data, [job.user_id], notify=False))
     return job
 
 

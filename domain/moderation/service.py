@@ -36,6 +36,8 @@ from domain.moderation.models import (
     TargetType,
 )
 from domain.moderation.repository import Lease, Target
+from domain.notifications import service as notifications
+from domain.notifications.events import MODERATION_ACTION, Event
 from domain.users.models import Role, User
 
 CLAIM_LEASE = timedelta(minutes=15)
@@ -194,6 +196,7 @@ async def _decide(
     content = await _check_moderator_may_act(session, moderator, target, now)
     # A dismissal changes nothing on the target, except approving an idea awaiting review.
     await targets.apply(session, content, action or ModerationAction.NONE, moderator)
+    await _tell_author(session, content, target, action)
     status = FlagStatus.RESOLVED if action is not None else FlagStatus.DISMISSED
     closed = await repository.close_open_flags(
         session,
@@ -226,6 +229,20 @@ async def _decide(
         action_id=action_id,
         reporters={c.reporter_id for c in closed if c.reporter_id is not None} if moved else set(),
     )
+
+
+async def _tell_author(
+    session: AsyncSession,
+    content: targets.Content | None,
+    target: Target,
+    action: ModerationAction | None,
+) -> None:
+    """The content's author hears that a moderator acted on it (not of a flag let go)."""
+    author_id = targets.author_of(content)
+    if author_id is None or action is None or action == ModerationAction.NONE:
+        return
+    data = {"action": action.value, "target_type": str(target[0]), "target_id": str(target[1])}
+    await notifications.tell(session, Event(MODERATION_ACTION, data, [author_id]))
 
 
 async def _decide_one(

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import slugs
 from domain.errors import Conflict, Forbidden, NotFound
+from domain.notifications import service as notifications
+from domain.notifications.events import PROPOSAL_DECIDED, Event
 from domain.pagination import Page
 from domain.topics import repository
 from domain.topics.models import Category, ProposalStatus, Topic, TopicProposal
@@ -261,6 +263,7 @@ async def approve_proposal(
     proposal.reviewed_at = datetime.now(UTC)
     await session.flush()
     await session.refresh(proposal)
+    await _tell_proposer(session, proposal)
     return proposal
 
 
@@ -277,4 +280,16 @@ async def reject_proposal(
     proposal.reviewed_at = datetime.now(UTC)
     await session.flush()
     await session.refresh(proposal)
+    await _tell_proposer(session, proposal)
     return proposal
+
+
+async def _tell_proposer(session: AsyncSession, proposal: TopicProposal) -> None:
+    data = {
+        "proposal_id": str(proposal.id),
+        "name": proposal.name,
+        "status": proposal.status,
+        "rejection_reason": proposal.rejection_reason,
+        "promoted_to_topic_id": proposal.promoted_to_topic_id,
+    }
+    await notifications.tell(session, Event(PROPOSAL_DECIDED, data, [proposal.user_id]))

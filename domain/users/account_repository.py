@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.notifications.models import Notification
 from domain.users.models import AccountToken, OAuthAccount, RefreshToken, Role, User
+from domain.webhooks.models import WebhookEndpoint
 
 # Columns that are never exported: secrets (or their digests), ciphertexts, derived indexes, and
 # the context a job was given (other contributors' segments, not the caller's data).
@@ -108,8 +110,9 @@ async def other_active_admins(session: AsyncSession, user_id: uuid.UUID) -> int:
 
 
 async def forget_credentials(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Linked identities, mailed tokens and sessions of the account: deleted, not kept."""
-    for model in (OAuthAccount, AccountToken, RefreshToken):
+    """Linked identities, mailed tokens, sessions, webhook endpoints (with their deliveries)
+    and notifications of the account: deleted, not kept."""
+    for model in (OAuthAccount, AccountToken, RefreshToken, WebhookEndpoint, Notification):
         await session.execute(delete(model).where(model.user_id == user_id))
 
 

@@ -410,6 +410,31 @@ def fresh_flag(action: str, body: dict[str, Any], *, bulk: bool = False) -> Buil
     return build
 
 
+# Notifications and webhooks
+
+
+def webhook_body() -> dict[str, Any]:
+    # A public literal address: registration checks it without DNS; nothing is sent here.
+    return {"url": f"https://1.1.1.1/{unique('hook-')}", "events": ["job.final_ready"]}
+
+
+async def _owner_webhook(w: World) -> str:
+    response = await w.client.post("/v1/webhooks", json=webhook_body(), headers=w.owner.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def fresh_webhook_delete(w: World, role: str) -> Call:
+    return Call(f"/v1/webhooks/{await _owner_webhook(w)}")
+
+
+async def webhook_deliveries(w: World, role: str) -> Call:
+    # One endpoint for every role (an account may hold only so many).
+    if getattr(w, "webhook_id", None) is None:
+        w.webhook_id = await _owner_webhook(w)  # type: ignore[attr-defined]
+    return Call(f"/v1/webhooks/{w.webhook_id}/deliveries")  # type: ignore[attr-defined]
+
+
 EVERYONE_200 = "200 200 200 200 200 200"
 USERS_200 = "401 200 200 200 200 403"
 MODERATORS_200 = "401 403 403 200 200 403"
@@ -625,4 +650,16 @@ ROWS: tuple[Row, ...] = (
         fresh_flag("bulk-dismiss", {"notes": "Duplicates."}, bulk=True),
     ),
     Row("GET", "/v1/moderation/actions", MODERATORS_200),
+    # Notifications and webhooks: each caller's own; another's endpoint is as good as absent.
+    Row("GET", "/v1/notifications", USERS_200),
+    Row("POST", "/v1/notifications/read", USERS_200, json={}),
+    Row("POST", "/v1/webhooks", CREATES, json=webhook_body),
+    Row("GET", "/v1/webhooks", USERS_200),
+    Row("DELETE", "/v1/webhooks/{webhook_id}", "401 204 404 404 404 403", fresh_webhook_delete),
+    Row(
+        "GET",
+        "/v1/webhooks/{webhook_id}/deliveries",
+        "401 200 404 404 404 403",
+        webhook_deliveries,
+    ),
 )

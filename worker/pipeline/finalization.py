@@ -59,9 +59,19 @@ async def run(stage: StageRun) -> dict[str, Any]:
     )
     urls = MediaUrls(stage.runtime.settings, stage.runtime.storage)
     resolution, file_size = media_facts(video)
+    woken: set[uuid.UUID] = set()
     async with stage.channel.transaction(durable=True) as conn:
         result = await finalize(
-            conn, stage.job, stage.script, media, provenance, urls.segment_links, started=started
+            conn,
+            stage.job,
+            stage.script,
+            media,
+            provenance,
+            urls.segment_links,
+            started=started,
+            woken=woken,
         )
         await describe_segment(conn, uuid.UUID(str(result["segment_id"])), resolution, file_size)
-    return {"segment_id": result["segment_id"], "sequence": result["sequence"]}
+    # In memory only (the segment's write kept the stage's output): the conductor wakes
+    # the webhook sender for these endpoints now that the transaction has committed.
+    return {"segment_id": result["segment_id"], "sequence": result["sequence"], "webhooks": woken}

@@ -1,0 +1,1 @@
+"""Webhook endpoints (Standard Webhooks) and their durable, ordered deliveries."""
