@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +53,8 @@ async def record_call(session: AsyncSession, call: CallRecord) -> None:
     if call.outcome == "ok" and call.work_key is not None:
         stmt = stmt.on_conflict_do_nothing(
             index_elements=["work_key"],
-            index_where=(ProviderCall.outcome == "ok") & ProviderCall.work_key.is_not(None),
+            # Spelled as the index's predicate: a bound 'ok' would not let PostgreSQL infer it.
+            index_where=text("outcome = 'ok' AND work_key IS NOT NULL"),
         )
     await session.execute(stmt)
 
