@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from tests.api.webhook_targets import PUBLIC_TARGET
 from tests.factories import PASSWORD, Account, Factory, minimal_bible, unique
 
 ROLES = ("anonymous", "owner", "other", "moderator", "admin", "banned")
@@ -415,7 +416,7 @@ def fresh_flag(action: str, body: dict[str, Any], *, bulk: bool = False) -> Buil
 
 def webhook_body() -> dict[str, Any]:
     # A public literal address: registration checks it without DNS; nothing is sent here.
-    return {"url": f"https://1.1.1.1/{unique('hook-')}", "events": ["job.final_ready"]}
+    return {"url": f"{PUBLIC_TARGET}{unique('hook-')}", "events": ["job.final_ready"]}
 
 
 async def _owner_webhook(w: World) -> str:

@@ -13,9 +13,10 @@ from domain.users.models import Role
 from domain.webhooks.models import WebhookEndpoint
 from domain.webhooks.service import open_secret
 from infra.crypto import load_keyring
+from tests.api.webhook_targets import PUBLIC_TARGET
 from tests.factories import Factory, unique
 
-PUBLIC = "https://1.1.1.1/hooks/{}"
+PUBLIC = PUBLIC_TARGET + "hooks/{}"
 
 
 def body(url: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from arq.worker import Worker
+from sqlalchemy import delete
 
+from domain.webhooks.models import WebhookEndpoint
 from infra.settings import Settings
 from tests.factories import Factory
 from tests.webhooks.receiver import Receiver
@@ -58,6 +60,15 @@ async def start_worker(settings: Settings) -> tuple[Worker, asyncio.Task[None]]:
     options["poll_delay"] = 0.05
     running = RefillingWorker(**options, handle_signals=False)
     return running, asyncio.create_task(running.async_run())
+
+
+@pytest.fixture(autouse=True)
+async def no_endpoint_outlives_its_test(hook_app: Any) -> AsyncIterator[None]:
+    """Endpoints (and their deliveries) go with their test: a receiver it stopped would leave
+    retries due, and any later worker's sweep (a burst worker's too) would chase them."""
+    yield
+    async with hook_app.state.db.transaction() as session:
+        await session.execute(delete(WebhookEndpoint))
 
 
 @pytest.fixture
