@@ -21,15 +21,22 @@ from tests.web.conftest import axe_violations, sign_in
 NEW_PASSWORD = "a brand new passphrase 42"
 
 
+def _newest_link(outbox: Path, to: str, link: re.Pattern[str]) -> str | None:
+    for path in sorted(outbox.glob("*.eml"), reverse=True):
+        mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        if mail["To"] == to and (found := link.search(mail.get_content())):
+            return found.group(0)
+    return None
+
+
 async def mailed_path(settings: Settings, to: str, kind: str) -> str:
-    """The web app path (`/reset-password?token=...`) in the newest mail to `to`, once it is sent."""
+    """The app path (`/reset-password?token=...`) in the newest mail to `to`, once it is sent."""
     link = re.compile(rf"/{kind}\?token=[A-Za-z0-9_-]+")
     for _ in range(300):
-        for path in sorted(settings.mail_outbox_dir.glob("*.eml"), reverse=True):
-            mail = message_from_bytes(path.read_bytes(), policy=policy.default)
-            assert isinstance(mail, EmailMessage)
-            if mail["To"] == to and (found := link.search(mail.get_content())):
-                return found.group(0)
+        found = await asyncio.to_thread(_newest_link, settings.mail_outbox_dir, to, link)
+        if found:
+            return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"no {kind} mail to {to} in 15 s")
 
@@ -91,7 +98,7 @@ async def test_email_is_verified_from_the_account_page(
         await page.get_by_role("button", name="Download my data").click()
     download = await download_info.value
     assert download.suggested_filename == "storyloom-my-data.json"
-    exported = json.loads(Path(await download.path()).read_text())
+    exported = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
     assert account.email in json.dumps(exported)
 
 

@@ -29,13 +29,16 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
   const [busy, setBusy] = useState(false);
   if (!canManage(me, scene)) return null;
 
-  async function run(action: () => Promise<void>) {
+  /** True when the action worked; else its problem is on screen. */
+  async function run(action: () => Promise<void>): Promise<boolean> {
     setBusy(true);
     setProblem(null);
     try {
       await action();
+      return true;
     } catch (error) {
       setProblem(problemOf(error));
+      return false;
     } finally {
       setBusy(false);
     }
@@ -48,10 +51,33 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
     });
   async function save(event: Event) {
     event.preventDefault();
-    await patch({ title: form.title.trim(), description: form.description.trim() });
-    setEditing(false);
+    // A refused edit keeps the form open, with the problem beside it.
+    if (await patch({ title: form.title.trim(), description: form.description.trim() })) setEditing(false);
   }
 
+  if (scene.deleted_at) {
+    // Only moderators still see a deleted scene; they may bring it back.
+    const restore = () =>
+      run(async () =>
+        onChange(
+          (await unwrap(
+            api.POST("/v1/scenes/{scene_id}/restore", { params: { path: { scene_id: scene.id } } }),
+          )) as Scene,
+        ),
+      );
+    return (
+      <section aria-labelledby="manage-heading" class="manage">
+        <h2 id="manage-heading">Manage this scene</h2>
+        <p>This scene is deleted: nobody else sees it.</p>
+        {me?.role !== "user" ? (
+          <button type="button" disabled={busy} onClick={() => void restore()}>
+            Restore
+          </button>
+        ) : null}
+        {problem ? <ProblemMessage problem={problem} /> : null}
+      </section>
+    );
+  }
   const closed = scene.status === "archived";
   return (
     <section aria-labelledby="manage-heading" class="manage">
@@ -120,31 +146,6 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
       ) : null}
       {problem ? <ProblemMessage problem={problem} /> : null}
     </section>
-  );
-}
-
-/** A moderator's way back for a deleted scene (its page answers 404 to everyone). */
-export function RestoreButton({ sceneId, onRestored }: { sceneId: string; onRestored: () => void }) {
-  const { me } = useSession();
-  const [problem, setProblem] = useState<Problem | null>(null);
-  if (!me || me.role === "user") return null;
-  async function restore() {
-    setProblem(null);
-    try {
-      await unwrap(api.POST("/v1/scenes/{scene_id}/restore", { params: { path: { scene_id: sceneId } } }));
-      onRestored();
-    } catch (error) {
-      setProblem(problemOf(error));
-    }
-  }
-  return (
-    <>
-      <p>If this scene was deleted, a moderator can bring it back.</p>
-      <button type="button" onClick={() => void restore()}>
-        Restore
-      </button>
-      {problem ? <ProblemMessage problem={problem} /> : null}
-    </>
   );
 }
 

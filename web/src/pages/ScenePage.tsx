@@ -11,7 +11,7 @@ import { Player, type Chapter } from "../components/Player";
 import { DownloadButton, LikeButton } from "../components/SceneActions";
 import { EditBibleLink } from "../components/EditBibleLink";
 import { ReportButton } from "../components/ReportButton";
-import { RestoreButton, SceneManage, SegmentTools } from "../components/SceneManage";
+import { SceneManage, SegmentTools } from "../components/SceneManage";
 import { Empty, Loading, ProblemMessage } from "../components/Status";
 import { useLoaded } from "../components/useLoaded";
 import type { Job } from "../jobs/follow";
@@ -124,7 +124,6 @@ export function ScenePage({ params }: PageProps) {
         <p>
           <Link href="/">Back to Discover</Link>
         </p>
-        {scene.problem.status === 404 ? <RestoreButton sceneId={sceneId} onRestored={scene.reload} /> : null}
       </ProblemMessage>
     );
   }
@@ -141,6 +140,7 @@ export function ScenePage({ params }: PageProps) {
               {plural(s.contributor_count, "contributor")} · {plural(s.segment_count, "part")} ·{" "}
               {formatDuration(s.total_duration)} · {plural(s.view_count, "view")}
               {s.status !== "active" ? ` · ${s.status}` : ""}
+              {s.deleted_at ? " · deleted" : ""}
             </p>
             {s.description ? <p>{s.description}</p> : null}
             <div class="row">
