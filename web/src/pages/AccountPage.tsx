@@ -109,7 +109,7 @@ export function AccountPage() {
       <button type="button" class="secondary" onClick={() => void signOut()}>
         Sign out
       </button>
-      <h2>Delete your account</h2>
+      <h2>Delete the account</h2>
       <DeleteAccount username={me.username} />
     </section>
   );
