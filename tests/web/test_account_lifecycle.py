@@ -16,7 +16,7 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from infra.settings import Settings
 from tests.factories import PASSWORD, Account, Factory
-from tests.web.conftest import axe_violations, sign_in
+from tests.web.conftest import assert_fits_a_phone, axe_violations, sign_in
 
 NEW_PASSWORD = "a brand new passphrase 42"
 
@@ -130,3 +130,32 @@ async def test_deleting_the_account_asks_first_then_signs_out(
     assert await page.evaluate("localStorage.getItem('storyloom.session')") is None
     me = await client.get("/v1/users/me", headers=account.headers)
     assert me.status_code == 401, me.text
+
+
+async def test_a_webhook_is_added_with_its_secret_shown_once_and_removed(
+    context: BrowserContext, page: Page, factory: Factory, client: httpx.AsyncClient
+) -> None:
+    account = await factory.account()
+    await sign_in(context, account)
+    await page.goto("/account")
+    form = page.get_by_role("form", name="Add a webhook")
+    await form.get_by_label("Webhook URL").fill("http://127.0.0.1/hook")
+    await form.get_by_role("button", name="Add webhook").click()
+    await expect(form.get_by_role("alert")).to_be_visible()  # a loopback target is refused
+    url = "https://93.184.216.34/hooks/storyloom"
+    await form.get_by_label("Webhook URL").fill(url)
+    await form.get_by_label("scene.continued").check()
+    await form.get_by_role("button", name="Add webhook").click()
+    await expect(page.get_by_role("status").filter(has_text="shown only now")).to_contain_text(
+        "whsec_"
+    )
+    listed = (await client.get("/v1/webhooks", headers=account.headers)).json()["items"]
+    assert [(h["url"], sorted(h["events"])) for h in listed] == [
+        (url, ["job.final_ready", "scene.continued"])
+    ]
+    assert "secret" not in listed[0]
+    assert await axe_violations(page) == []
+    await page.get_by_role("button", name=f"Remove webhook {url}").click()
+    await expect(page.get_by_text("No webhooks yet")).to_be_visible()
+    assert (await client.get("/v1/webhooks", headers=account.headers)).json()["items"] == []
+    await assert_fits_a_phone(page)

@@ -6,6 +6,7 @@ import { fieldErrors, type Problem } from "../api/problem";
 import { navigate } from "../app/router";
 import { loadMe, useSession } from "../auth/useSession";
 import { DeleteAccount, DownloadMyData, VerifyEmail } from "../components/AccountData";
+import { Webhooks } from "../components/Webhooks";
 import { SignInPrompt } from "../components/SignInPrompt";
 import { Loading, ProblemMessage } from "../components/Status";
 
@@ -104,6 +105,8 @@ export function AccountPage() {
       </form>
       <h2>Your data</h2>
       <DownloadMyData />
+      <h2>Webhooks</h2>
+      <Webhooks />
       <h2>Sign out</h2>
       <p>Ends this session on this device.</p>
       <button type="button" class="secondary" onClick={() => void signOut()}>
