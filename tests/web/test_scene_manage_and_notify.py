@@ -8,7 +8,7 @@ from playwright.async_api import expect
 
 from domain.users.models import Role
 from tests.factories import Factory, unique
-from tests.web.conftest import axe_violations
+from tests.web.conftest import DESKTOP, assert_fits_a_phone, axe_violations
 from tests.web.test_own_and_moderate import OpenAs, final_segment, open_as  # noqa: F401
 
 
@@ -96,6 +96,8 @@ async def test_the_bell_tells_a_continuation_finished_and_its_author_may_withdra
     await page.get_by_role("button", name="Mark all read").click()
     await expect(nav.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
     await expect(page.get_by_text("0 unread")).to_be_visible()
+    await assert_fits_a_phone(page)
+    await page.set_viewport_size(DESKTOP)
 
     # The scene's owner heard too, and chooses the new part as the cover.
     owner_page = await open_as(owner)
