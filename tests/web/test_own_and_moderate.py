@@ -104,8 +104,10 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
     await expect(page.locator("#bible-setting-primaryLocation-error")).to_be_visible()
     assert await axe_violations(page) == []
     await location.fill("The Old Pier")
-    # A field the form does not show: its error appears beside the JSON editor, at its pointer.
     editor = page.get_by_label("The whole bible as JSON")
+    # The JSON editor follows the form: read it once it has the new location.
+    await expect(editor).to_have_value(re.compile(r'"primaryLocation":\s*"The Old Pier"'))
+    # A field the form does not show: its error appears beside the JSON editor, at its pointer.
     doc = json.loads(await editor.input_value())
     doc["timeline"]["majorEvents"] = [{"segmentNumber": "first", "event": "The lamp goes out"}]
     await editor.fill(json.dumps(doc))
