@@ -97,11 +97,15 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
           <button type="button" class="secondary" disabled={busy} onClick={() => void patch({ status: "active" })}>
             Unlock
           </button>
-        ) : !closed ? (
+        ) : closed ? (
+          <button type="button" class="secondary" disabled={busy} onClick={() => void patch({ status: "active" })}>
+            Reopen
+          </button>
+        ) : (
           <button type="button" class="secondary" disabled={busy} onClick={() => void patch({ status: "locked" })}>
             Lock
           </button>
-        ) : null}
+        )}
         {!closed ? (
           <button type="button" class="secondary" disabled={busy} onClick={() => void patch({ status: "archived" })}>
             Archive
