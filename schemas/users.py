@@ -106,6 +106,13 @@ class LoginCodeIn(InputModel):
     code: Token = Field(description="The one-time code from the OpenID callback's redirect.")
 
 
+class OIDCProviders(WireModel):
+    providers: list[str] = Field(
+        description="Names of the configured OpenID providers; sign in at "
+        "/v1/auth/oidc/{name}/login."
+    )
+
+
 class MailAccepted(WireModel):
     detail: str
 

@@ -27,6 +27,7 @@ from schemas.users import (
     LoginIn,
     MailAccepted,
     Me,
+    OIDCProviders,
     PasswordResetConfirmIn,
     PasswordResetIn,
     RefreshIn,
@@ -202,6 +203,12 @@ async def confirm_email(body: VerifyEmailConfirmIn, session: SessionDep) -> Resp
 OIDC_STATE_COOKIE = "storyloom_oidc_state"
 ProviderName = Annotated[str, Path(pattern=PROVIDER_NAME.pattern, max_length=32)]
 REDIRECT = {"description": "Redirect to the provider (login) or to the web app (callback)"}
+
+
+@router.get("/oidc/providers", response_model=OIDCProviders)
+async def oidc_providers(oidc: OIDCDep) -> OIDCProviders:
+    """The OpenID providers one can sign in with (names only), for the sign-in page's buttons."""
+    return OIDCProviders(providers=sorted(oidc.providers))
 
 
 @router.get(

@@ -482,6 +482,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/auth/password-reset/confirm", "204 204 204 204 204 204", fresh_reset_confirm),
     Row("POST", "/v1/auth/verify-email", "401 202 202 202 202 403", fresh_verify_request),
     Row("POST", "/v1/auth/verify-email/confirm", "204 204 204 204 204 204", fresh_verify_confirm),
+    Row("GET", "/v1/auth/oidc/providers", "200 200 200 200 200 200"),
     Row(
         "GET",
         "/v1/auth/oidc/{provider}/login",

@@ -122,6 +122,17 @@ async def fetch(settings: Settings, sql: str, *args: Any) -> list[asyncpg.Record
         await conn.close()
 
 
+async def test_the_configured_providers_are_listed_by_name(
+    oidc_app: Any, client: httpx.AsyncClient
+) -> None:
+    async with browser(oidc_app) as configured:
+        listed = await configured.get("/v1/auth/oidc/providers")
+    assert listed.status_code == 200
+    assert listed.json() == {"providers": ["acme", "down"]}  # names only: no issuer, no secret
+    # The suite's own app configures none: the sign-in page then shows no provider button.
+    assert (await client.get("/v1/auth/oidc/providers")).json() == {"providers": []}
+
+
 async def test_a_new_person_signs_in_and_gets_an_account(
     oidc_app: Any, provider: Provider, settings: Settings
 ) -> None:

@@ -96,7 +96,7 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
     await page.get_by_label("Tone").fill("tense")
     await page.get_by_label("Genre").fill("mystery")
     await page.get_by_label("Visual style").fill("sepia")
-    # A location longer than a name may be (the design's schema allows leaving it out).
+    # The design's schema leaves the location optional but caps a name at 200 characters.
     location = page.get_by_label("Location")
     await location.fill("The Old Pier " * 20)
     await page.get_by_role("button", name="Create scene").click()
@@ -104,8 +104,10 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
     await expect(page.locator("#bible-setting-primaryLocation-error")).to_be_visible()
     assert await axe_violations(page) == []
     await location.fill("The Old Pier")
-    # A field the form does not show: its error appears beside the JSON editor, at its pointer.
     editor = page.get_by_label("The whole bible as JSON")
+    # The JSON editor follows the form: read it once it has the new location.
+    await expect(editor).to_have_value(re.compile(r'"primaryLocation":\s*"The Old Pier"'))
+    # A field the form does not show: its error appears beside the JSON editor, at its pointer.
     doc = json.loads(await editor.input_value())
     doc["timeline"]["majorEvents"] = [{"segmentNumber": "first", "event": "The lamp goes out"}]
     await editor.fill(json.dumps(doc))

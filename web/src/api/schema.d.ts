@@ -267,6 +267,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/oidc/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oidc Providers
+         * @description The OpenID providers one can sign in with (names only), for the sign-in page's buttons.
+         */
+        get: operations["oidc_providers_v1_auth_oidc_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/oidc/{provider}/callback": {
         parameters: {
             query?: never;
@@ -2629,6 +2649,14 @@ export interface components {
              */
             unread_count: number;
         };
+        /** OIDCProviders */
+        OIDCProviders: {
+            /**
+             * Providers
+             * @description Names of the configured OpenID providers; sign in at /v1/auth/oidc/{name}/login.
+             */
+            providers: string[];
+        };
         /** Page[ActionOut] */
         Page_ActionOut_: {
             /** Items */
@@ -4340,6 +4368,26 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oidc_providers_v1_auth_oidc_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OIDCProviders"];
                 };
             };
         };

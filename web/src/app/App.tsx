@@ -11,6 +11,7 @@ import { LoginPage } from "../pages/LoginPage";
 import { RegisterPage } from "../pages/RegisterPage";
 import { ScenePage } from "../pages/ScenePage";
 import { NotFoundPage } from "../pages/NotFoundPage";
+import { NotificationBell } from "../components/NotificationBell";
 
 // The scene page is in the main bundle: its API calls then start with the app's own, not after
 // a chunk round trip (the benchmark counts that as a waterfall). Rarer pages load as chunks.
@@ -23,6 +24,11 @@ const NewIdeaPage = lazy(() => import("../pages/NewIdeaPage").then((m) => m.NewI
 const NewScenePage = lazy(() => import("../pages/NewScenePage").then((m) => m.NewScenePage));
 const BibleEditPage = lazy(() => import("../pages/BibleEditPage").then((m) => m.BibleEditPage));
 const ModeratePage = lazy(() => import("../pages/ModeratePage").then((m) => m.ModeratePage));
+const NotificationsPage = lazy(() => import("../pages/NotificationsPage").then((m) => m.NotificationsPage));
+const VerifyEmailPage = lazy(() => import("../pages/VerifyEmailPage").then((m) => m.VerifyEmailPage));
+const ForgotPasswordPage = lazy(() => import("../pages/ForgotPasswordPage").then((m) => m.ForgotPasswordPage));
+const ResetPasswordPage = lazy(() => import("../pages/ResetPasswordPage").then((m) => m.ResetPasswordPage));
+const LoginCallbackPage = lazy(() => import("../pages/LoginCallbackPage").then((m) => m.LoginCallbackPage));
 const AdminPage = lazy(() => import("../pages/AdminPage").then((m) => m.AdminPage));
 
 export interface PageProps {
@@ -34,6 +40,11 @@ export interface PageProps {
 export const ROUTES: [string, ComponentType<PageProps>, string][] = [
   ["/", HomePage, "Discover"],
   ["/login", LoginPage, "Sign in"],
+  ["/login/callback", LoginCallbackPage, "Signing in"],
+  ["/forgot-password", ForgotPasswordPage, "Reset your password"],
+  ["/reset-password", ResetPasswordPage, "Choose a new password"],
+  ["/verify-email", VerifyEmailPage, "Verify your email"],
+  ["/notifications", NotificationsPage, "Notifications"],
   ["/register", RegisterPage, "Create an account"],
   ["/account", AccountPage, "Your account"],
   ["/me/jobs", MyJobsPage, "My jobs"],
@@ -82,6 +93,7 @@ function Header() {
             <Link href="/me/jobs">My jobs</Link>
             {me && (me.role === "moderator" || me.role === "admin") ? <Link href="/moderate">Moderate</Link> : null}
             {me?.role === "admin" ? <Link href="/admin">Admin</Link> : null}
+            <NotificationBell />
             <Link href="/account">{me ? me.display_name || me.username : "Account"}</Link>
           </>
         ) : (

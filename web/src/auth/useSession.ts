@@ -42,6 +42,9 @@ export function useSession(): { status: AuthStatus; me: Me | null } {
   useEffect(() => {
     const offStatus = tokens.subscribe(setStatus);
     meListeners.add(setMe);
+    // The profile may have arrived between this component's render and this effect: take it.
+    setStatus(tokens.status);
+    if (cachedMe) setMe(cachedMe);
     ensureMe();
     return () => {
       offStatus();

@@ -1,10 +1,12 @@
-/** The signed-in person's profile (display name, bio, avatar) and signing out. */
+/** The signed-in person's profile, email verification, data download, deletion and signing out. */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, problemOf, tokens, unwrap } from "../api/client";
 import { fieldErrors, type Problem } from "../api/problem";
 import { navigate } from "../app/router";
 import { loadMe, useSession } from "../auth/useSession";
+import { DeleteAccount, DownloadMyData, VerifyEmail } from "../components/AccountData";
+import { Webhooks } from "../components/Webhooks";
 import { SignInPrompt } from "../components/SignInPrompt";
 import { Loading, ProblemMessage } from "../components/Status";
 
@@ -86,6 +88,7 @@ export function AccountPage() {
       <p>
         Signed in as <strong>@{me.username}</strong> ({me.email}) · role: {me.role}
       </p>
+      <VerifyEmail me={me} />
       <form class="stack" onSubmit={save} noValidate>
         {field("display_name", "Display name")}
         {field("bio", "About you", "textarea")}
@@ -100,11 +103,17 @@ export function AccountPage() {
           {busy ? "Saving…" : "Save profile"}
         </button>
       </form>
+      <h2>Your data</h2>
+      <DownloadMyData />
+      <h2>Webhooks</h2>
+      <Webhooks />
       <h2>Sign out</h2>
       <p>Ends this session on this device.</p>
       <button type="button" class="secondary" onClick={() => void signOut()}>
         Sign out
       </button>
+      <h2>Delete the account</h2>
+      <DeleteAccount username={me.username} />
     </section>
   );
 }

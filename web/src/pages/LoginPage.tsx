@@ -7,6 +7,25 @@ import { Link, navigate } from "../app/router";
 import type { PageProps } from "../app/App";
 import { loadMe } from "../auth/useSession";
 import { ProblemMessage } from "../components/Status";
+import { useLoaded } from "../components/useLoaded";
+
+/** The configured OpenID providers: a button each (none configured, none shown). */
+function ProviderButtons() {
+  const providers = useLoaded(() => unwrap(api.GET("/v1/auth/oidc/providers")), []);
+  const names = providers.data?.providers ?? [];
+  if (!names.length) return null;
+  return (
+    <div class="stack">
+      <h2>Or sign in with</h2>
+      {names.map((name) => (
+        // A full page load: the API redirects the browser to the provider.
+        <a key={name} class="button secondary" href={`/v1/auth/oidc/${encodeURIComponent(name)}/login`}>
+          Sign in with {name}
+        </a>
+      ))}
+    </div>
+  );
+}
 
 /** Only same-site paths: a crafted ?next= must not send a person elsewhere. */
 export function safeNext(next: string | null): string {
@@ -37,6 +56,11 @@ export function LoginPage({ query }: PageProps) {
   return (
     <section class="narrow">
       <h1>Sign in</h1>
+      {query.get("reset") ? (
+        <p role="status" class="ok">
+          Your password is changed: sign in with the new one.
+        </p>
+      ) : null}
       <form onSubmit={submit} class="stack">
         <label>
           Email or username
@@ -64,6 +88,10 @@ export function LoginPage({ query }: PageProps) {
           {busy ? "Signing in…" : "Sign in"}
         </button>
       </form>
+      <p>
+        <Link href="/forgot-password">Forgot your password?</Link>
+      </p>
+      <ProviderButtons />
       <p>
         New here? <Link href="/register">Create an account</Link>.
       </p>

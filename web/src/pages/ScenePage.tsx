@@ -11,6 +11,7 @@ import { Player, type Chapter } from "../components/Player";
 import { DownloadButton, LikeButton } from "../components/SceneActions";
 import { EditBibleLink } from "../components/EditBibleLink";
 import { ReportButton } from "../components/ReportButton";
+import { SceneManage, SegmentTools } from "../components/SceneManage";
 import { Empty, Loading, ProblemMessage } from "../components/Status";
 import { useLoaded } from "../components/useLoaded";
 import type { Job } from "../jobs/follow";
@@ -48,11 +49,17 @@ export function chaptersOf(segments: Segment[]): Chapter[] {
   });
 }
 
-function SegmentList({ segments, now }: { segments: Segment[]; now: number }) {
+interface Tools {
+  scene: Scene | null;
+  onCover: (scene: Scene) => void;
+  onWithdrawn: () => void;
+}
+
+function SegmentList({ segments, now, tools }: { segments: Segment[]; now: number; tools: Tools }) {
   if (!segments.length) return <Empty>No segments yet: be the first to continue this scene.</Empty>;
   return (
     <ol class="segments">
-      {segments.map((s) => (
+      {segments.map((s, i) => (
         <li key={s.id}>
           <div class="meta">
             Part {s.sequence} · by{" "}
@@ -71,6 +78,15 @@ function SegmentList({ segments, now }: { segments: Segment[]; now: number }) {
           </div>
           <p>{s.text}</p>
           <ReportButton targetType="segment" targetId={s.id} label={`Report part ${s.sequence}`} />
+          {tools.scene ? (
+            <SegmentTools
+              scene={tools.scene}
+              segment={s}
+              last={i === segments.length - 1}
+              onCover={tools.onCover}
+              onWithdrawn={tools.onWithdrawn}
+            />
+          ) : null}
         </li>
       ))}
     </ol>
@@ -124,6 +140,7 @@ export function ScenePage({ params }: PageProps) {
               {plural(s.contributor_count, "contributor")} · {plural(s.segment_count, "part")} ·{" "}
               {formatDuration(s.total_duration)} · {plural(s.view_count, "view")}
               {s.status !== "active" ? ` · ${s.status}` : ""}
+              {s.deleted_at ? " · deleted" : ""}
             </p>
             {s.description ? <p>{s.description}</p> : null}
             <div class="row">
@@ -132,6 +149,7 @@ export function ScenePage({ params }: PageProps) {
               <EditBibleLink sceneId={s.id} ownerId={s.user_id} />
               <ReportButton targetType="scene" targetId={s.id} label="Report this scene" />
             </div>
+            <SceneManage key={s.id} scene={s} onChange={scene.set} />
           </>
         ) : (
           <Loading what="the scene" />
@@ -157,7 +175,19 @@ export function ScenePage({ params }: PageProps) {
           {segments.problem ? (
             <ProblemMessage problem={segments.problem} />
           ) : segments.data ? (
-            <SegmentList segments={segments.data} now={Date.now()} />
+            <SegmentList
+              segments={segments.data}
+              now={Date.now()}
+              tools={{
+                scene: s,
+                onCover: scene.set,
+                onWithdrawn: () => {
+                  segments.reload();
+                  scene.reload();
+                  setGrown((g) => ({ version: g.version + 1, startAt: null }));
+                },
+              }}
+            />
           ) : (
             <Loading what="the segments" />
           )}
