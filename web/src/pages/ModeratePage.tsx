@@ -38,8 +38,6 @@ function Queue(props: {
   selected: Set<string>;
   select: (key: string, on: boolean) => void;
   onDone: (message: string) => void;
-  /** Set when the queue goes on past what is shown: loads its next page. */
-  more?: () => void;
 }) {
   const { state } = props;
   const id = `h-${props.title.replace(/\W+/g, "-")}`;
@@ -68,11 +66,6 @@ function Queue(props: {
           ))}
         </ul>
       )}
-      {props.more && state.data?.length ? (
-        <button type="button" class="secondary" onClick={props.more}>
-          Show more reports
-        </button>
-      ) : null}
     </section>
   );
 }
@@ -129,23 +122,11 @@ function AuditTrail({ state, me }: { state: Loaded<ActionOut[]>; me: Me }) {
 }
 
 function Moderation({ me }: { me: Me }) {
-  // The first `pages` pages of a queue, and whether it goes on.
-  const queue = async (status: "pending" | "reviewing", pages = 1) => {
-    const items: QueueItem[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < pages; page++) {
-      const got = await unwrap(api.GET("/v1/moderation/flags", { params: { query: { status, limit: 50, cursor } } }));
-      items.push(...got.items);
-      if (!got.next_cursor) return { items, more: false };
-      cursor = got.next_cursor;
-    }
-    return { items, more: true };
-  };
-  const [pendingPages, setPendingPages] = useState(1);
+  const queue = (status: "pending" | "reviewing") =>
+    unwrap(api.GET("/v1/moderation/flags", { params: { query: { status, limit: 50 } } })).then((p) => p.items);
   // The three lists start together (no waterfall); decisions reload them.
-  const reviewing = useLoaded(() => queue("reviewing").then((q) => q.items));
-  const waiting = useLoaded(() => queue("pending", pendingPages), [pendingPages]);
-  const pending = { ...waiting, data: waiting.data?.items ?? null };
+  const reviewing = useLoaded(() => queue("reviewing"));
+  const pending = useLoaded(() => queue("pending"));
   const audit = useLoaded(() => unwrap(api.GET("/v1/moderation/actions", { params: { query: { limit: 20 } } })).then((p) => p.items));
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [message, setMessage] = useState<string | null>(null);
@@ -220,13 +201,7 @@ function Moderation({ me }: { me: Me }) {
         </div>
       ) : null}
       <Queue title="Under review" empty="Nothing claimed: claim an item below to start." state={reviewing} {...common} />
-      <Queue
-        title="Waiting for a moderator"
-        empty="No reports waiting. All clear."
-        state={pending}
-        more={waiting.data?.more ? () => setPendingPages((n) => n + 1) : undefined}
-        {...common}
-      />
+      <Queue title="Waiting for a moderator" empty="No reports waiting. All clear." state={pending} {...common} />
       <AuditTrail state={audit} me={me} />
     </>
   );
