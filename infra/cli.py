@@ -153,7 +153,9 @@ async def partitions_ensure(settings: Settings, args: argparse.Namespace) -> int
 async def partitions_list(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         async with db.session() as session:
-            report = await list_partitions(session)
+            report = await list_partitions(
+                session, required_months_ahead=settings.partition_months_ahead
+            )
             archives = await list_archives(session)
         for p in report.partitions:
             bounds = "DEFAULT" if p.is_default else f"[{p.lower:%Y-%m-%d} .. {p.upper:%Y-%m-%d})"

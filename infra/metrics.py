@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, GCCollector, Histogram, ProcessCollector
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.jobs.models import TERMINAL_STATUSES, JobStage
 from infra.logging import get_logger
-from infra.partitions import list_partitions
 from infra.queue import queue_stats
 from infra.table_stats import read_table_stats
 
@@ -35,12 +32,6 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _STATUS_CLASSES = ("other", "1xx", "2xx", "3xx", "4xx", "5xx")
 UNMATCHED = "unmatched"
 SOURCE_TIMEOUT_SECONDS = 2.0
-FINISHED_WINDOW = timedelta(hours=24)
-# Jobs live minutes, at worst hours (timeouts, retries, recovery); bounding created_at as well
-# lets PostgreSQL prune the scan to the last one or two monthly partitions.
-CREATED_WINDOW = timedelta(days=7)
-QUANTILES = (0.5, 0.9, 0.99)
-TIMED_STAGES = [s.value for s in JobStage]
 
 
 class HttpMetrics:
@@ -139,50 +130,45 @@ def instrument(app: Any) -> Metrics:
 
 
 # -- read at scrape time ---------------------------------------------------------------------
+# The database's figures are read by the domain's repositories and handed here as plain values;
+# this module only shapes them into metric families.
 
-# Spelled as literals, not parameters: only then can the planner prove that the query matches
-# the partial index ix_jobs_unfinished (status NOT IN the terminal statuses).
-_TERMINAL = "(" + ", ".join(f"'{s}'" for s in TERMINAL_STATUSES) + ")"
+QUANTILES = (0.5, 0.9, 0.99)
 
-_JOBS_BY_STATE = text(
-    f"""
-    SELECT false AS finished, status, stage, count(*) AS jobs FROM jobs
-    WHERE status NOT IN {_TERMINAL} GROUP BY status, stage
-    UNION ALL
-    SELECT true, status, stage, count(*) FROM jobs
-    WHERE status IN {_TERMINAL} AND created_at >= :created_since AND finished_at >= :since
-    GROUP BY status, stage
-    """
-)
 
-_OLDEST_UNFINISHED = text(
-    f"SELECT extract(epoch FROM now() - min(updated_at)) FROM jobs WHERE status NOT IN {_TERMINAL}"
-)
+@dataclass(frozen=True)
+class JobCount:
+    finished: bool  # a terminal status reached within the window, else still unfinished
+    status: str
+    stage: str
+    jobs: int
 
-# Every stage that finished records its wall time as stage_outputs[stage].seconds (a retried
-# stage keeps its last run's); finalization's own time is not recorded there.
-_STAGE_SECONDS = text(
-    """
-    SELECT o.key AS stage, count(*) AS runs,
-           percentile_cont(CAST(:quantiles AS float8[]))
-               WITHIN GROUP (ORDER BY (o.value->>'seconds')::float8) AS q
-    FROM jobs j CROSS JOIN LATERAL jsonb_each(j.stage_outputs) AS o(key, value)
-    WHERE j.created_at >= :created_since AND j.finished_at >= :since
-      AND o.key = ANY(CAST(:stages AS text[]))
-      AND jsonb_typeof(o.value) = 'object' AND jsonb_typeof(o.value->'seconds') = 'number'
-    GROUP BY o.key
-    """
-)
 
-_END_TO_END = text(
-    """
-    SELECT count(*) AS jobs,
-           percentile_cont(CAST(:quantiles AS float8[]))
-               WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) AS q
-    FROM jobs
-    WHERE status = 'final_ready' AND created_at >= :created_since AND finished_at >= :since
-    """
-)
+@dataclass(frozen=True)
+class StageTimes:
+    stage: str
+    runs: int
+    quantiles: Sequence[float | None]  # one value per QUANTILES entry
+
+
+@dataclass(frozen=True)
+class JobFigures:
+    """What the jobs table says at scrape time (see storyloom_jobs_* and storyloom_job_*)."""
+
+    counts: list[JobCount]
+    oldest_unfinished_age: float | None  # seconds; None when nothing is unfinished
+    stage_times: list[StageTimes]
+    end_to_end: Sequence[float | None] | None  # one value per QUANTILES entry
+
+
+@dataclass(frozen=True)
+class PartitionFigures:
+    """Partition coverage per table, the target, and which DEFAULT partitions hold rows."""
+
+    months_ahead: dict[str, int]
+    horizon: dict[str, date | None]
+    required_months_ahead: int
+    default_has_rows: dict[str, bool]  # by table
 
 
 def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
@@ -195,9 +181,8 @@ def _quantile_rows(family: GaugeMetricFamily, prefix: list[str], values: Any) ->
             family.add_metric([*prefix, str(quantile)], float(value))
 
 
-async def job_families(session: AsyncSession, now: datetime) -> list[Metric]:
+def job_families(figures: JobFigures) -> list[Metric]:
     """Jobs by status and stage, the oldest unfinished job, stage and end-to-end durations."""
-    window = {"since": now - FINISHED_WINDOW, "created_since": now - CREATED_WINDOW}
     unfinished = _gauge(
         "storyloom_jobs_unfinished", "Jobs not yet in a terminal status.", ("status", "stage")
     )
@@ -206,16 +191,15 @@ async def job_families(session: AsyncSession, now: datetime) -> list[Metric]:
         "Jobs that reached a terminal status in the last 24 hours.",
         ("status", "stage"),
     )
-    for row in (await session.execute(_JOBS_BY_STATE, window)).mappings():
-        target = finished if row["finished"] else unfinished
-        target.add_metric([row["status"], row["stage"]], float(row["jobs"]))
+    for count in figures.counts:
+        target = finished if count.finished else unfinished
+        target.add_metric([count.status, count.stage], float(count.jobs))
 
-    oldest = await session.scalar(_OLDEST_UNFINISHED)
     age = _gauge(
         "storyloom_jobs_unfinished_oldest_update_age_seconds",
         "Seconds since the least recently updated unfinished job moved (0: none unfinished).",
     )
-    age.add_metric([], float(oldest or 0.0))
+    age.add_metric([], float(figures.oldest_unfinished_age or 0.0))
 
     stage_seconds = _gauge(
         "storyloom_job_stage_duration_seconds",
@@ -227,24 +211,21 @@ async def job_families(session: AsyncSession, now: datetime) -> list[Metric]:
         "Stage runs behind storyloom_job_stage_duration_seconds.",
         ("stage",),
     )
-    params = {**window, "quantiles": list(QUANTILES), "stages": TIMED_STAGES}
-    for row in (await session.execute(_STAGE_SECONDS, params)).mappings():
-        stage_runs.add_metric([row["stage"]], float(row["runs"]))
-        _quantile_rows(stage_seconds, [row["stage"]], row["q"])
+    for times in figures.stage_times:
+        stage_runs.add_metric([times.stage], float(times.runs))
+        _quantile_rows(stage_seconds, [times.stage], times.quantiles)
 
     end_to_end = _gauge(
         "storyloom_job_end_to_end_seconds",
         "Submission to final_ready over jobs finished in the last 24 hours, by quantile.",
         ("quantile",),
     )
-    overall = (await session.execute(_END_TO_END, {**window, "quantiles": list(QUANTILES)})).one()
-    _quantile_rows(end_to_end, [], overall.q)
+    _quantile_rows(end_to_end, [], figures.end_to_end)
     return [unfinished, finished, age, stage_seconds, stage_runs, end_to_end]
 
 
-async def partition_families(session: AsyncSession, required: int) -> list[Metric]:
+def partition_families(figures: PartitionFigures) -> list[Metric]:
     """How many months ahead each partitioned table is covered, and stray default rows."""
-    report = await list_partitions(session, required_months_ahead=required)
     ahead = _gauge(
         "storyloom_partition_months_ahead",
         "Whole months after the current one covered by partitions without a gap.",
@@ -255,9 +236,9 @@ async def partition_families(session: AsyncSession, required: int) -> list[Metri
         "Where gap-free partition coverage ends (Unix time).",
         ("table",),
     )
-    for table, months in report.months_ahead.items():
+    for table, months in figures.months_ahead.items():
         ahead.add_metric([table], float(months))
-        end = report.horizon.get(table)
+        end = figures.horizon.get(table)
         if end is not None:
             horizon.add_metric(
                 [table], datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp()
@@ -265,17 +246,14 @@ async def partition_families(session: AsyncSession, required: int) -> list[Metri
     wanted = _gauge(
         "storyloom_partition_months_ahead_required", "PARTITION_MONTHS_AHEAD, the target."
     )
-    wanted.add_metric([], float(report.required_months_ahead))
+    wanted.add_metric([], float(figures.required_months_ahead))
     strays = _gauge(
         "storyloom_partition_default_has_rows",
         "1 when the DEFAULT partition holds rows: partition maintenance fell behind.",
         ("table",),
     )
-    for p in report.partitions:
-        if p.is_default:
-            # EXISTS stops at the first row; the planner's estimate is unknown until ANALYZE.
-            found = await session.scalar(text(f'SELECT EXISTS (SELECT 1 FROM "{p.name}")'))
-            strays.add_metric([p.table], 1.0 if found else 0.0)
+    for table, found in figures.default_has_rows.items():
+        strays.add_metric([table], 1.0 if found else 0.0)
     return [ahead, horizon, wanted, strays]
 
 

@@ -23,7 +23,6 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from infra.logging import get_logger
-from infra.settings import get_settings
 
 if TYPE_CHECKING:
     from infra.db import Database
@@ -225,11 +224,12 @@ async def _create_month(
 
 
 async def ensure_partitions(
-    db: Executor, months_ahead: int | None = None, today: date | None = None
+    db: Executor, months_ahead: int, today: date | None = None
 ) -> list[CreatedPartition]:
-    """Create the missing monthly partitions for the current month and `months_ahead` more."""
-    if months_ahead is None:
-        months_ahead = get_settings().partition_months_ahead
+    """Create the missing monthly partitions for the current month and `months_ahead` more.
+
+    `months_ahead` is the caller's PARTITION_MONTHS_AHEAD (or an operator's override).
+    """
     first = month_start(today or datetime.now(UTC).date())
     await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     created: list[CreatedPartition] = []
@@ -274,18 +274,14 @@ def _coverage(partitions: list[Partition], first: date) -> tuple[int, date | Non
 
 
 async def list_partitions(
-    db: Executor, today: date | None = None, required_months_ahead: int | None = None
+    db: Executor, *, required_months_ahead: int, today: date | None = None
 ) -> PartitionReport:
-    """Each partition of segments and jobs with its bounds and row estimate, and the horizon."""
+    """Each partition of segments and jobs with its bounds and row estimate, and the horizon.
+
+    `required_months_ahead` (PARTITION_MONTHS_AHEAD) is only reported: the target to compare with.
+    """
     first = month_start(today or datetime.now(UTC).date())
-    report = PartitionReport(
-        partitions=[],
-        required_months_ahead=(
-            required_months_ahead
-            if required_months_ahead is not None
-            else get_settings().partition_months_ahead
-        ),
-    )
+    report = PartitionReport(partitions=[], required_months_ahead=required_months_ahead)
     for table in PARTITIONED_TABLES:
         partitions = await table_partitions(db, table)
         report.partitions.extend(partitions)
@@ -309,13 +305,13 @@ READY_CHECK_SECONDS = 2.0
 
 
 async def partition_warnings(
-    database: Database, minimum: int = READY_MIN_MONTHS_AHEAD
+    database: Database, required_months_ahead: int, minimum: int = READY_MIN_MONTHS_AHEAD
 ) -> list[str]:
     """Readiness warnings (not failures): inserts still succeed, into the default partition."""
 
     async def inspect() -> PartitionReport:
         async with database.session() as session:
-            return await list_partitions(session)
+            return await list_partitions(session, required_months_ahead=required_months_ahead)
 
     try:
         # Bounded: a probe must answer quickly even when the primary does not.

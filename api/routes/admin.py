@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AdminUser, ReadSessionDep
-from infra.archive import list_archives
-from infra.partitions import horizon_warnings, list_partitions
+from api.deps import AdminUser, ReadSessionDep, SettingsDep
+from domain.partitions import service
 from schemas.admin import PartitionArchiveOut, PartitionOut, PartitionsOut, TablePartitionsOut
 from schemas.common import Problem
 
@@ -18,10 +17,12 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
     response_model=PartitionsOut,
     responses={s: {"model": Problem} for s in (401, 403)},
 )
-async def partitions(admin: AdminUser, session: ReadSessionDep) -> PartitionsOut:
+async def partitions(
+    admin: AdminUser, session: ReadSessionDep, settings: SettingsDep
+) -> PartitionsOut:
     """Every partition of segments and jobs, how far ahead they reach, and the archives."""
-    report = await list_partitions(session)
-    archives = await list_archives(session)
+    overview = await service.overview(session, settings)
+    report = overview.report
     tables = [
         TablePartitionsOut(
             table=table,
@@ -44,6 +45,6 @@ async def partitions(admin: AdminUser, session: ReadSessionDep) -> PartitionsOut
     return PartitionsOut(
         required_months_ahead=report.required_months_ahead,
         tables=tables,
-        archives=[PartitionArchiveOut.model_validate(a) for a in archives],
-        warnings=horizon_warnings(report),
+        archives=[PartitionArchiveOut.model_validate(a) for a in overview.archives],
+        warnings=overview.warnings,
     )

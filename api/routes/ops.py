@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from infra.partitions import partition_warnings
+from api.deps import SettingsDep
+from domain.partitions import service as partitions
 
 router = APIRouter(tags=["operations"])
 
@@ -17,7 +18,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(request: Request, settings: SettingsDep) -> JSONResponse:
     """Ready when the primary, the replica router and Redis answer; replicas out is not fatal.
 
     A replica that is down or lagging is only out of rotation (the primary serves its reads),
@@ -34,7 +35,8 @@ async def readyz(request: Request) -> JSONResponse:
         "redis": redis_ok,
     }
     ready = all(checks.values())
-    warnings = await partition_warnings(request.app.state.db)  # reported, never fatal
+    # Reported, never fatal.
+    warnings = await partitions.readiness_warnings(request.app.state.db, settings)
     return JSONResponse(
         {
             "status": "ready" if ready else "not_ready",

@@ -237,7 +237,7 @@ async def maintenance_timings(url: str) -> tuple[list[list[str]], int]:
     engine = create_async_engine(url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            report = await list_partitions(conn)
+            report = await list_partitions(conn, required_months_ahead=3)
         monthly = sum(1 for p in report.partitions if p.table == "segments" and not p.is_default)
 
         async def nothing_to_do() -> None:
