@@ -13,9 +13,8 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep, reading
 from domain.errors import InvalidInput
-from domain.jobs import events, repository, service
-from domain.jobs.models import TERMINAL_STATUSES, Job
-from domain.pagination import paginate
+from domain.jobs import events, service
+from domain.jobs.models import TERMINAL_STATUSES
 from infra.job_feed import JobFeed, Pushed
 from schemas.common import Page, Problem
 from schemas.jobs import ContinuationIn, JobOut, JobStatusName
@@ -219,8 +218,7 @@ async def my_jobs(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Page[JobOut]:
     """The caller's own jobs, newest first."""
-    stmt = repository.user_jobs(user.id, status_filter)
-    page = await paginate(session, stmt, [Job.created_at, Job.id], limit=limit, cursor=cursor)
+    page = await service.page_own_jobs(session, user, status_filter, limit=limit, cursor=cursor)
     return Page[JobOut](
         items=[JobOut.model_validate(j) for j in page.items], next_cursor=page.next_cursor
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ids import created_range
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobIdempotencyKey
+from domain.jobs.models import TERMINAL_STATUSES, Job, JobIdempotencyKey, JobStatus
+from domain.pagination import Page, paginate
 from domain.scenes.models import SceneBible, SceneSummary, Segment
 from domain.users.models import User
 
@@ -250,3 +251,28 @@ async def stuck_jobs(
         )
     ).all()
     return [(r.id, r.updated_at) for r in rows]
+
+
+async def cancel_unfinished_of_user(
+    session: AsyncSession, user_id: uuid.UUID, message: str
+) -> None:
+    """Cancel every job of this user that has not ended (their account was suspended)."""
+    await session.execute(
+        update(Job)
+        .where(Job.user_id == user_id, Job.status.not_in([s.value for s in TERMINAL_STATUSES]))
+        .values(
+            status=JobStatus.CANCELLED.value,
+            cancel_requested=True,
+            message=message,
+            finished_at=datetime.now(UTC),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def page_user_jobs(
+    session: AsyncSession, user_id: uuid.UUID, status: str | None, *, limit: int, cursor: str | None
+) -> Page[Job]:
+    """One page of the user's jobs, newest first (keyset on created_at, id)."""
+    stmt = user_jobs(user_id, status)
+    return await paginate(session, stmt, [Job.created_at, Job.id], limit=limit, cursor=cursor)

@@ -24,7 +24,9 @@ from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
 from domain.notifications import service as notifications
 from domain.notifications.events import JOB_CANCELLED, Event
 from domain.operations.ledger import check_daily_budget
-from domain.scenes.models import Scene, SceneStatus
+from domain.pagination import Page
+from domain.scenes import repository as scenes_repository
+from domain.scenes.models import SceneStatus
 from domain.users.models import Role, User
 from infra.queue import PendingJob, enqueue_after_commit
 from infra.settings import Settings
@@ -82,7 +84,7 @@ async def submit_continuation(
             raise Conflict("The job for this Idempotency-Key no longer exists.")
         return Submission(existing, created=False)
 
-    scene = await session.get(Scene, scene_id)
+    scene = await scenes_repository.get_scene(session, scene_id)
     if scene is None or scene.deleted_at is not None:
         raise NotFound("No such scene.")
     if scene.status in _CLOSED_SCENE:
@@ -178,6 +180,18 @@ async def cancel(session: AsyncSession, user: User, job_id: uuid.UUID) -> Job:
     data = {"job_id": str(job.id), "scene_id": str(job.scene_id), "status": job.status}
     await notifications.tell(session, Event(JOB_CANCELLED, data, [job.user_id], notify=False))
     return job
+
+
+async def page_own_jobs(
+    session: AsyncSession,
+    user: User,
+    status: str | None,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[Job]:
+    """The user's own jobs, newest first, optionally of one status."""
+    return await repository.page_user_jobs(session, user.id, status, limit=limit, cursor=cursor)
 
 
 def etag(job: Any) -> str:

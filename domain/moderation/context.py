@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
 from domain.ideas.models import Idea
-from domain.moderation import repository, targets
+from domain.moderation import repository, target_repository, targets
 from domain.moderation.service import is_moderator
 from domain.scenes.models import Scene, Segment
 from domain.topics.models import Topic
@@ -57,7 +57,7 @@ async def for_flag(session: AsyncSession, flag_id: uuid.UUID, viewer: User) -> T
     flag = await repository.get_flag(session, flag_id)
     if flag is None or not is_moderator(viewer):
         raise NotFound("No such flag.")
-    content = await targets.load(session, (flag.target_type, flag.target_id))
+    content = await target_repository.load(session, (flag.target_type, flag.target_id))
     ctx = TargetContext(flag.target_type, flag.target_id, exists=content is not None)
     if isinstance(content, Idea):
         ctx.status, ctx.title, ctx.text = content.status, content.title, content.prompt

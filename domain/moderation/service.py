@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from domain.moderation import queue, repository, targets
+from domain.moderation import queue, repository, target_repository, targets
 from domain.moderation.automatic import file_automatic_flag as file_automatic_flag
 from domain.moderation.models import (
     OPEN_FLAG_STATUSES,
@@ -85,7 +85,7 @@ async def file_flag(
             "You cannot flag yourself.",
             [{"pointer": "/target_id", "message": "this is your own account"}],
         )
-    content = await targets.load(session, target)
+    content = await target_repository.load(session, target)
     if content is None or not await targets.is_visible(session, content, reporter):
         raise NotFound(f"No such {target[0]}.")
     await repository.lock_target(session, target)
@@ -136,11 +136,11 @@ async def _open_flag_locked(session: AsyncSession, flag_id: uuid.UUID) -> Modera
 
 async def _check_moderator_may_act(
     session: AsyncSession, moderator: User, target: Target, now: datetime
-) -> targets.Content | None:
+) -> target_repository.Content | None:
     lease = await repository.live_lease(session, target, now)
     if lease is not None and lease.moderator_id != moderator.id:
         raise TargetClaimed(lease)
-    content = await targets.load(session, target)
+    content = await target_repository.load(session, target)
     if targets.author_of(content) == moderator.id:
         raise Forbidden("Another moderator must decide on your own account or content.")
     return content
@@ -233,7 +233,7 @@ async def _decide(
 
 async def _tell_author(
     session: AsyncSession,
-    content: targets.Content | None,
+    content: target_repository.Content | None,
     target: Target,
     action: ModerationAction | None,
 ) -> None:

@@ -16,18 +16,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Forbidden, InvalidInput
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.ideas.service import can_see as can_see_idea
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
+from domain.jobs import repository as jobs_repository
+from domain.moderation import target_repository
 from domain.moderation.models import ModerationAction, TargetType
 from domain.moderation.repository import Target
+from domain.moderation.target_repository import Content
 from domain.scenes.access import is_public as scene_is_public
 from domain.scenes.lifecycle_repository import forget_cover
 from domain.scenes.models import Scene, Segment, SegmentStatus
@@ -35,26 +34,11 @@ from domain.topics.models import Topic
 from domain.users import service as users_service
 from domain.users.models import Role, User
 
-Content = Idea | Scene | Segment | User | Topic
 BAN_MESSAGE = "Cancelled: account suspended"
-EXCERPT = 140
 
 
 def rank(user: User | None) -> int:
     return Role(user.role).rank if user is not None else -1
-
-
-async def load(session: AsyncSession, target: Target) -> Content | None:
-    kind, target_id = TargetType(target[0]), target[1]
-    if kind == TargetType.SEGMENT:
-        return await session.scalar(select(Segment).where(Segment.id == target_id))
-    if kind == TargetType.IDEA:
-        return await session.get(Idea, target_id)
-    if kind == TargetType.SCENE:
-        return await session.get(Scene, target_id)
-    if kind == TargetType.USER:
-        return await session.get(User, target_id)
-    return await session.get(Topic, target_id)
 
 
 async def is_visible(session: AsyncSession, content: Content, viewer: User) -> bool:
@@ -67,7 +51,7 @@ async def is_visible(session: AsyncSession, content: Content, viewer: User) -> b
     if isinstance(content, Segment):
         if moderator:
             return True
-        scene = await session.get(Scene, content.scene_id)
+        scene = await target_repository.scene_of(session, content)
         return (
             content.status == SegmentStatus.ACTIVE and scene is not None and scene_is_public(scene)
         )
@@ -97,20 +81,8 @@ async def summaries(session: AsyncSession, targets: Sequence[Target]) -> dict[Ta
         ids.setdefault(kind, []).append(target_id)
     found: dict[Target, Summary] = {}
     for kind, wanted in ids.items():
-        stmt: Any
-        if kind == TargetType.IDEA:
-            stmt = select(Idea.id, Idea.title, Idea.status).where(Idea.id.in_(wanted))
-        elif kind == TargetType.SCENE:
-            stmt = select(Scene.id, Scene.title, Scene.status).where(Scene.id.in_(wanted))
-        elif kind == TargetType.SEGMENT:
-            excerpt = func.left(Segment.text, EXCERPT)
-            stmt = select(Segment.id, excerpt, Segment.status).where(Segment.id.in_(wanted))
-        elif kind == TargetType.USER:
-            stmt = select(User.id, User.username, User.is_active).where(User.id.in_(wanted))
-        else:
-            stmt = select(Topic.id, Topic.name, Topic.is_active).where(Topic.id.in_(wanted))
-        for row in await session.execute(stmt):
-            found[(kind, row[0])] = Summary(row[1], _state(kind, row[2]))
+        for target_id, label, raw in await target_repository.label_rows(session, kind, wanted):
+            found[(kind, target_id)] = Summary(label, _state(kind, raw))
     return found
 
 
@@ -156,21 +128,11 @@ async def apply(
 
 async def ban(session: AsyncSession, user_id: uuid.UUID, actor: User) -> None:
     """Suspend the account: no sign-in, no refresh, no writes, its jobs in flight cancelled."""
-    user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
+    user = await target_repository.lock_user(session, user_id)
     if user is None:
         return
     if rank(user) >= rank(actor):
         raise Forbidden("Only someone of a higher role can suspend this account.")
     await users_service.ban(session, user)
-    await session.execute(
-        update(Job)
-        .where(Job.user_id == user_id, Job.status.not_in([s.value for s in TERMINAL_STATUSES]))
-        .values(
-            status=JobStatus.CANCELLED.value,
-            cancel_requested=True,
-            message=BAN_MESSAGE,
-            finished_at=datetime.now(UTC),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await jobs_repository.cancel_unfinished_of_user(session, user_id, BAN_MESSAGE)
     await session.flush()
