@@ -12,12 +12,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, DateTime, Double, Integer, String, Uuid, bindparam
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    Double,
+    Integer,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    select,
+)
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media.models import MediaRole
-from domain.scenes.models import PUBLIC_SCENE_STATUSES, SegmentStatus
+from domain.scenes.models import (
+    PUBLIC_SCENE_STATUSES,
+    Scene,
+    Segment,
+    SegmentSequence,
+    SegmentStatus,
+)
+from domain.scenes.repository import listed
 from infra.raw_sql import Prepared, Runner
 
 _SHAS = bindparam("shas", type_=ARRAY(String(64)))
@@ -225,5 +243,29 @@ async def is_public_object(session: AsyncSession, key: str) -> bool:
             f" JOIN scenes sc ON sc.id = s.scene_id WHERE o.key = :key AND {_PUBLIC} LIMIT 1"
         ),
         {"key": key},
+    )
+    return found is not None
+
+
+async def is_public_segment_file(
+    session: AsyncSession, scene_id: uuid.UUID, job_id: uuid.UUID
+) -> bool:
+    """Whether the job's segment of the scene is active and the scene listed (its files public)."""
+    found = await session.scalar(
+        select(SegmentSequence.segment_id)
+        .join(Scene, Scene.id == SegmentSequence.scene_id)
+        .join(
+            Segment,
+            and_(
+                Segment.id == SegmentSequence.segment_id,
+                Segment.created_at == SegmentSequence.segment_created_at,
+            ),
+        )
+        .where(
+            SegmentSequence.scene_id == scene_id,
+            SegmentSequence.job_id == job_id,
+            listed(),
+            Segment.status == SegmentStatus.ACTIVE.value,
+        )
     )
     return found is not None

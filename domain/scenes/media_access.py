@@ -5,18 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media import repository as media_repository
 from domain.media.store import OBJECT_PREFIX
-from domain.scenes.models import (
-    Scene,
-    Segment,
-    SegmentSequence,
-    SegmentStatus,
-)
-from domain.scenes.repository import listed
 
 # Segment media is written under scenes/<scene id>/segments/<job id>/ (worker/pipeline/runtime.py).
 _SEGMENT_MEDIA = re.compile(
@@ -47,21 +39,4 @@ async def is_public_media(session: AsyncSession, key: str) -> bool:
     if owner is None:
         return False
     scene_id, job_id = owner
-    found = await session.scalar(
-        select(SegmentSequence.segment_id)
-        .join(Scene, Scene.id == SegmentSequence.scene_id)
-        .join(
-            Segment,
-            and_(
-                Segment.id == SegmentSequence.segment_id,
-                Segment.created_at == SegmentSequence.segment_created_at,
-            ),
-        )
-        .where(
-            SegmentSequence.scene_id == scene_id,
-            SegmentSequence.job_id == job_id,
-            listed(),
-            Segment.status == SegmentStatus.ACTIVE.value,
-        )
-    )
-    return found is not None
+    return await media_repository.is_public_segment_file(session, scene_id, job_id)

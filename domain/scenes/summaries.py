@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.scenes.models import Scene, SceneSummary, Segment
+from domain.jobs.repository import latest_summary
+from domain.scenes import summary_repository
+from domain.scenes.lifecycle_repository import lock_scene
+from domain.scenes.models import SceneSummary
 
 MAX_SUMMARY_CHARS = 4000
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -37,47 +39,23 @@ def compose(previous: str | None, gists: list[tuple[int, str]]) -> str:
 async def scenes_needing_summary(
     session: AsyncSession, threshold: int, keep_recent: int, limit: int = 50
 ) -> list[uuid.UUID]:
-    covered = (
-        select(func.coalesce(func.max(SceneSummary.to_sequence), 0))
-        .where(SceneSummary.scene_id == Scene.id)
-        .scalar_subquery()
-    )
-    rows = await session.scalars(
-        select(Scene.id)
-        .where(Scene.segment_count - covered >= threshold + keep_recent)
-        .limit(limit)
-    )
-    return list(rows)
+    """Scenes whose segments beyond their summary and the `keep_recent` newest reach `threshold`."""
+    return await summary_repository.scenes_needing_summary(session, threshold, keep_recent, limit)
 
 
 async def summarise_scene(
     session: AsyncSession, scene_id: uuid.UUID, keep_recent: int
 ) -> SceneSummary | None:
     """Write the next summary of the scene, covering all but its `keep_recent` newest segments."""
-    scene = await session.scalar(select(Scene).where(Scene.id == scene_id).with_for_update())
+    scene = await lock_scene(session, scene_id)
     if scene is None:
         return None
-    latest = await session.scalar(
-        select(SceneSummary)
-        .where(SceneSummary.scene_id == scene_id)
-        .order_by(SceneSummary.to_sequence.desc())
-        .limit(1)
-    )
+    latest = await latest_summary(session, scene_id)
     start = (latest.to_sequence if latest else 0) + 1
     end = scene.segment_count - keep_recent
     if end < start:
         return None
-    rows = (
-        await session.execute(
-            select(Segment.sequence, Segment.text, Segment.script)
-            .where(
-                Segment.scene_id == scene_id,
-                Segment.sequence.between(start, end),
-                Segment.status == "active",
-            )
-            .order_by(Segment.sequence)
-        )
-    ).all()
+    rows = await summary_repository.active_scripts_between(session, scene_id, start, end)
     summary = SceneSummary(
         scene_id=scene_id,
         from_sequence=1,
@@ -87,6 +65,4 @@ async def summarise_scene(
             [(r.sequence, _gist(r.text, r.script or {})) for r in rows],
         ),
     )
-    session.add(summary)
-    await session.flush()
-    return summary
+    return await summary_repository.add_summary(session, summary)
