@@ -104,7 +104,7 @@ async def sign_in(
 ) -> User:
     """The account for these verified ID-token claims; its provider tokens stored encrypted."""
     subject = str(claims["sub"])
-    linked = await oauth.get_by_provider(session, provider, subject)
+    linked = await repository.get_oauth_account_by_provider(session, provider, subject)
     if linked is not None:
         user = await repository.get(session, linked.user_id)
     else:

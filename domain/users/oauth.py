@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, NotFound
+from domain.users import repository
 from domain.users.models import OAuthAccount
 from infra.crypto import DecryptionError, Keyring
 
@@ -54,17 +54,6 @@ def _open(keyring: Keyring, account_id: uuid.UUID, column: str, blob: bytes | No
     return keyring.decrypt(blob, _context(account_id, column)).decode("utf-8")
 
 
-async def get_by_provider(
-    session: AsyncSession, provider: str, provider_account_id: str
-) -> OAuthAccount | None:
-    return await session.scalar(
-        select(OAuthAccount).where(
-            OAuthAccount.provider == provider,
-            OAuthAccount.provider_account_id == provider_account_id,
-        )
-    )
-
-
 async def link_account(
     session: AsyncSession,
     keyring: Keyring,
@@ -77,7 +66,7 @@ async def link_account(
     expires_at: datetime | None = None,
 ) -> OAuthAccount:
     """Link an external identity to a user, or store its new tokens; tokens are encrypted."""
-    account = await get_by_provider(session, provider, provider_account_id)
+    account = await repository.get_oauth_account_by_provider(session, provider, provider_account_id)
     if account is None:
         account = OAuthAccount(
             id=uuid.uuid4(),
@@ -85,7 +74,7 @@ async def link_account(
             provider=provider,
             provider_account_id=provider_account_id,
         )
-        session.add(account)
+        repository.add_oauth_account(session, account)
     elif account.user_id != user_id:
         raise Conflict("That external account is linked to another user.")
     account.access_token_encrypted = _seal(
@@ -103,7 +92,7 @@ async def read_tokens(
     session: AsyncSession, keyring: Keyring, account_id: uuid.UUID
 ) -> OAuthTokens:
     """The decrypted tokens of a linked account; DecryptionError when a blob does not verify."""
-    account = await session.get(OAuthAccount, account_id)
+    account = await repository.get_oauth_account(session, account_id)
     if account is None:
         raise NotFound("No such linked account.")
     return OAuthTokens(
@@ -121,15 +110,9 @@ async def reencrypt_batch(
     session: AsyncSession, keyring: Keyring, *, after: uuid.UUID | None, limit: int
 ) -> RotationBatch:
     """Re-encrypt under the current key the next `limit` rows (by id) that are not yet under it."""
-    header = keyring.header()
-    stale = [
-        (column.isnot(None)) & (func.substring(column, 1, len(header)) != header)
-        for column in (OAuthAccount.access_token_encrypted, OAuthAccount.refresh_token_encrypted)
-    ]
-    query = select(OAuthAccount).where(or_(*stale)).order_by(OAuthAccount.id).limit(limit)
-    if after is not None:
-        query = query.where(OAuthAccount.id > after)
-    rows = (await session.scalars(query.with_for_update())).all()
+    rows = await repository.lock_oauth_accounts_not_under(
+        session, keyring.header(), after=after, limit=limit
+    )
     rewritten, unreadable = 0, []
     for account in rows:
         try:

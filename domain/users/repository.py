@@ -1,4 +1,4 @@
-"""Every query on accounts and refresh tokens."""
+"""Every query on accounts, refresh tokens and linked OAuth identities."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.users.models import AccountToken, RefreshToken, User
+from domain.users.models import AccountToken, OAuthAccount, RefreshToken, User
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -110,3 +110,37 @@ async def spend_account_tokens(
         )
         .values(used_at=when)
     )
+
+
+async def get_oauth_account(session: AsyncSession, account_id: uuid.UUID) -> OAuthAccount | None:
+    return await session.get(OAuthAccount, account_id)
+
+
+async def get_oauth_account_by_provider(
+    session: AsyncSession, provider: str, provider_account_id: str
+) -> OAuthAccount | None:
+    return await session.scalar(
+        select(OAuthAccount).where(
+            OAuthAccount.provider == provider,
+            OAuthAccount.provider_account_id == provider_account_id,
+        )
+    )
+
+
+def add_oauth_account(session: AsyncSession, account: OAuthAccount) -> None:
+    session.add(account)
+
+
+async def lock_oauth_accounts_not_under(
+    session: AsyncSession, header: bytes, *, after: uuid.UUID | None, limit: int
+) -> list[OAuthAccount]:
+    """The next `limit` accounts (by id, after `after`) with a token blob not starting with
+    `header` (the current key's), their rows locked for re-encryption."""
+    stale = [
+        (column.isnot(None)) & (func.substring(column, 1, len(header)) != header)
+        for column in (OAuthAccount.access_token_encrypted, OAuthAccount.refresh_token_encrypted)
+    ]
+    query = select(OAuthAccount).where(or_(*stale)).order_by(OAuthAccount.id).limit(limit)
+    if after is not None:
+        query = query.where(OAuthAccount.id > after)
+    return list((await session.scalars(query.with_for_update())).all())
