@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep
-from domain.media import repository as media_repository
+from domain.media import service as media_service
 from domain.moderation import context, reads, service
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -123,7 +123,7 @@ async def flag_target(
     ctx = await context.for_flag(session, flag_id, moderator)
     fields = {k: v for k, v in vars(ctx).items() if k != "media_segment_id"}
     if (segment_id := ctx.media_segment_id) is not None:
-        roles = await media_repository.roles_of(session, [segment_id])
+        roles = await media_service.media_roles(session, [segment_id])
         links = request.app.state.media_urls.segment_links(segment_id, roles.get(segment_id, set()))
         fields.update({k: links[k] for k in ("hls_playlist_url", "video_url", "thumbnail_url")})
     return TargetContextOut.model_validate(fields)

@@ -14,7 +14,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
-from api.routes.scenes import scene_outs
+from api.presenters.scenes import scene_outs
 from domain.scenes import lifecycle
 from schemas.common import Problem
 from schemas.scenes import SceneOut, ScenePatch

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import (
     ContentCheckerDep,
@@ -17,10 +15,9 @@ from api.deps import (
     ReadSessionDep,
     SessionDep,
 )
-from domain.media import repository as media_repository
+from api.presenters.scenes import scene_outs, segment_outs
 from domain.scenes import bible_service, service
-from domain.scenes.models import Scene, SceneBible, Segment
-from infra.media_urls import MediaUrls
+from domain.scenes.models import SceneBible
 from schemas.common import Page, Problem
 from schemas.scenes import (
     BibleDiffOut,
@@ -46,47 +43,6 @@ P = {"model": Problem}
 def _bible_out(row: SceneBible, response: Response) -> BibleOut:
     response.headers["ETag"] = bible_service.etag(row.version)
     return BibleOut(version=row.version, data=row.data)
-
-
-def segment_out(
-    segment: Segment,
-    urls: MediaUrls,
-    roles: set[str],
-    author: tuple[str, str | None] | None = None,
-) -> SegmentOut:
-    """A segment with its URLs (stable API URLs, for the kinds of media it has) and author."""
-    return SegmentOut(
-        id=segment.id,
-        scene_id=segment.scene_id,
-        sequence=segment.sequence,
-        user_id=segment.user_id,
-        text=segment.text,
-        duration=segment.duration,
-        bible_version=segment.bible_version,
-        created_at=segment.created_at,
-        **urls.segment_links(segment.id, roles),
-        author_username=author[0] if author else None,
-        author_display_name=author[1] if author else None,
-        resolution=segment.resolution,
-        file_size=segment.file_size,
-    )
-
-
-async def scene_outs(
-    session: AsyncSession, urls: MediaUrls, scenes: Sequence[Scene]
-) -> list[SceneOut]:
-    """Scenes on the wire, with their covers read in one query for the lot."""
-    covers = await service.cover_segments(session, scenes)
-    return [
-        SceneOut.model_validate(scene).model_copy(
-            update={
-                "cover_url": urls.segment_thumbnail(segment)
-                if (segment := covers.get(scene.id))
-                else None
-            }
-        )
-        for scene in scenes
-    ]
 
 
 @router.post(
@@ -252,10 +208,5 @@ async def list_segments(
 ) -> Page[SegmentOut]:
     """The scene's active segments in sequence order."""
     page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
-    roles = await media_repository.roles_of(session, [s.id for s in page.items])
-    authors = await service.segment_authors(session, page.items)
-    items = [
-        segment_out(s, urls, roles.get(s.id, set()), authors.get(s.user_id) if s.user_id else None)
-        for s in page.items
-    ]
+    items = await segment_outs(session, urls, page.items, with_authors=True)
     return Page[SegmentOut](items=items, next_cursor=page.next_cursor)

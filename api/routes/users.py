@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentUser, MediaUrlsDep, ReadSessionDep, SessionDep
-from api.routes.scenes import scene_outs, segment_out  # one rendering of each
-from domain.media import repository as media_repository
+from api.presenters.scenes import scene_outs, segment_outs
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.users import lifecycle, profiles, service
 from schemas.common import Page, Problem
@@ -106,6 +105,5 @@ async def list_profile_segments(
 ) -> Page[SegmentOut]:
     """A contributor's visible segments (active, in a listed scene), newest first."""
     page = await profiles.page_segments(session, username, limit=limit, cursor=cursor)
-    roles = await media_repository.roles_of(session, [s.id for s in page.items])
-    items = [segment_out(s, urls, roles.get(s.id, set())) for s in page.items]
+    items = await segment_outs(session, urls, page.items)
     return Page[SegmentOut](items=items, next_cursor=page.next_cursor)

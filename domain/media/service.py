@@ -19,6 +19,13 @@ async def live_segment(session: AsyncSession, segment_id: uuid.UUID) -> SegmentF
     return files
 
 
+async def media_roles(
+    session: AsyncSession, segment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, set[str]]:
+    """Which kinds of media each segment has (for its URLs in a list)."""
+    return await repository.roles_of(session, segment_ids)
+
+
 async def live_scene(session: AsyncSession, scene_id: uuid.UUID) -> list[SegmentFiles]:
     """The playable live segments of a public scene; none at all is not found (never an
     empty playlist, which a player would read as a zero-length video)."""

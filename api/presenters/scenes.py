@@ -1,0 +1,70 @@
+"""Scenes and segments on the wire: with their media URLs, covers and authors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.media import service as media_service
+from domain.scenes import service
+from domain.scenes.models import Scene, Segment
+from infra.media_urls import MediaUrls
+from schemas.scenes import SceneOut, SegmentOut
+
+
+def segment_out(
+    segment: Segment,
+    urls: MediaUrls,
+    roles: set[str],
+    author: tuple[str, str | None] | None = None,
+) -> SegmentOut:
+    """A segment with its URLs (stable API URLs, for the kinds of media it has) and author."""
+    return SegmentOut(
+        id=segment.id,
+        scene_id=segment.scene_id,
+        sequence=segment.sequence,
+        user_id=segment.user_id,
+        text=segment.text,
+        duration=segment.duration,
+        bible_version=segment.bible_version,
+        created_at=segment.created_at,
+        **urls.segment_links(segment.id, roles),
+        author_username=author[0] if author else None,
+        author_display_name=author[1] if author else None,
+        resolution=segment.resolution,
+        file_size=segment.file_size,
+    )
+
+
+async def segment_outs(
+    session: AsyncSession,
+    urls: MediaUrls,
+    segments: Sequence[Segment],
+    *,
+    with_authors: bool = False,
+) -> list[SegmentOut]:
+    """Segments on the wire, their media kinds (and authors, when asked) read in one query each."""
+    roles = await media_service.media_roles(session, [s.id for s in segments])
+    authors = await service.segment_authors(session, segments) if with_authors else {}
+    return [
+        segment_out(s, urls, roles.get(s.id, set()), authors.get(s.user_id) if s.user_id else None)
+        for s in segments
+    ]
+
+
+async def scene_outs(
+    session: AsyncSession, urls: MediaUrls, scenes: Sequence[Scene]
+) -> list[SceneOut]:
+    """Scenes on the wire, with their covers read in one query for the lot."""
+    covers = await service.cover_segments(session, scenes)
+    return [
+        SceneOut.model_validate(scene).model_copy(
+            update={
+                "cover_url": urls.segment_thumbnail(segment)
+                if (segment := covers.get(scene.id))
+                else None
+            }
+        )
+        for scene in scenes
+    ]
