@@ -17,9 +17,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.errors import DomainError
 from infra.db import database_unavailable
 from infra.logging import get_logger
+from schemas.common import Problem
 
 PROBLEM_JSON = "application/problem+json"
 log = get_logger("api.errors")
+
+# A route's OpenAPI `responses=`: status -> what FastAPI documents for it.
+Responses = dict[int | str, dict[str, Any]]
 
 _TITLES = {
     400: "Bad request",
@@ -54,6 +58,19 @@ def problem(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_responses(*codes: int, others: Responses | None = None) -> Responses:
+    """Every route's `responses=`: a problem-details body for each error status it can answer,
+    plus `others` (a success's media type, a redirect, a problem with its own description)."""
+    declared: Responses = {code: {"model": Problem} for code in codes}
+    return {**declared, **(others or {})}
+
+
+def throttled(description: str) -> dict[str, Any]:
+    """A 429 for `problem_responses(others=...)`: a problem that says when to ask again."""
+    retry_after = {"description": "Seconds to wait", "schema": {"type": "integer"}}
+    return {"model": Problem, "description": description, "headers": {"Retry-After": retry_after}}
 
 
 def pointer_from_loc(loc: tuple[Any, ...]) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AdminUser, ReadSessionDep, SettingsDep
+from api.errors import problem_responses
 from domain.partitions import service
 from schemas.admin import PartitionArchiveOut, PartitionOut, PartitionsOut, TablePartitionsOut
-from schemas.common import Problem
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 @router.get(
     "/partitions",
     response_model=PartitionsOut,
-    responses={s: {"model": Problem} for s in (401, 403)},
+    responses=problem_responses(401, 403),
 )
 async def partitions(
     admin: AdminUser, session: ReadSessionDep, settings: SettingsDep

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Depends, Path, Query, Response, status
 from fastapi.responses import RedirectResponse
@@ -19,9 +19,9 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.errors import problem_responses, throttled
 from domain.users import account_tokens, external_sign_in, service
 from infra.oidc import FLOW_SECONDS, PROVIDER_NAME
-from schemas.common import Problem
 from schemas.users import (
     LoginCodeIn,
     LoginIn,
@@ -37,28 +37,22 @@ from schemas.users import (
 )
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem},
-    403: {"model": Problem},
-    422: {"model": Problem},
-}
-SIGN_IN_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    **PROBLEMS,
-    429: {
-        "model": Problem,
-        "description": "Too many failed sign-ins for this account or address",
-        "headers": {
-            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
-        },
+PROBLEMS = problem_responses(401, 403, 422)
+SIGN_IN_PROBLEMS = problem_responses(
+    401,
+    403,
+    422,
+    others={
+        429: throttled("Too many failed sign-ins for this account or address"),
     },
-}
+)
 
 
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=Me,
-    responses={409: {"model": Problem}, 422: {"model": Problem}},
+    responses=problem_responses(409, 422),
 )
 async def register(
     body: RegisterIn, session: SessionDep, settings: SettingsDep, response: Response
@@ -118,16 +112,12 @@ async def logout(body: RefreshIn, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-RESET_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    422: {"model": Problem},
-    429: {
-        "model": Problem,
-        "description": "Too many reset mails asked for this address, or from this client",
-        "headers": {
-            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
-        },
+RESET_PROBLEMS = problem_responses(
+    422,
+    others={
+        429: throttled("Too many reset mails asked for this address, or from this client"),
     },
-}
+)
 RESET_ACCEPTED = "If an account has this address, a mail with a reset link is on its way."
 
 
@@ -155,7 +145,7 @@ async def request_password_reset(
 @router.post(
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={422: {"model": Problem}},
+    responses=problem_responses(422),
 )
 async def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep) -> Response:
     """Set a new password with the mailed token; every session of the account ends.
@@ -169,7 +159,7 @@ async def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionD
     "/verify-email",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=MailAccepted,
-    responses={s: {"model": Problem} for s in (401, 403, 409, 429)},
+    responses=problem_responses(401, 403, 409, 429),
 )
 async def request_email_verification(
     caller: CurrentUser,
@@ -186,7 +176,7 @@ async def request_email_verification(
 @router.post(
     "/verify-email/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={422: {"model": Problem}},
+    responses=problem_responses(422),
 )
 async def confirm_email(body: VerifyEmailConfirmIn, session: SessionDep) -> Response:
     """Mark the address verified with the mailed token (it works once).
@@ -215,7 +205,7 @@ async def oidc_providers(oidc: OIDCDep) -> OIDCProviders:
     "/oidc/{provider}/login",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
-    responses={302: REDIRECT, **{s: {"model": Problem} for s in (404, 422, 502)}},
+    responses=problem_responses(404, 422, 502, others={302: REDIRECT}),
 )
 async def oidc_login(
     provider: ProviderName, oidc: OIDCDep, flows: OIDCFlowsDep, settings: SettingsDep
@@ -240,7 +230,7 @@ async def oidc_login(
     "/oidc/{provider}/callback",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
-    responses={302: REDIRECT, **{s: {"model": Problem} for s in (401, 403, 404, 409, 422, 502)}},
+    responses=problem_responses(401, 403, 404, 409, 422, 502, others={302: REDIRECT}),
 )
 async def oidc_callback(
     provider: ProviderName,
@@ -280,7 +270,7 @@ async def oidc_callback(
 @router.post(
     "/oidc/exchange",
     response_model=TokenPair,
-    responses={s: {"model": Problem} for s in (401, 403, 422)},
+    responses=problem_responses(401, 403, 422),
 )
 async def oidc_exchange(
     body: LoginCodeIn, flows: OIDCFlowsDep, session: SessionDep, settings: SettingsDep

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request
 
 from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from api.errors import problem_responses
 from domain.engagement import service
-from schemas.common import Problem
 from schemas.engagement import LikeOut, ViewOut
 
 router = APIRouter(tags=["engagement"])
-LIKE_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem},
-    403: {"model": Problem},
-    404: {"model": Problem},
-    422: {"model": Problem},
-}
+LIKE_PROBLEMS = problem_responses(401, 403, 404, 422)
 
 
 @router.put("/v1/ideas/{idea_id}/like", response_model=LikeOut, responses=LIKE_PROBLEMS)
@@ -52,7 +46,7 @@ async def unlike_scene(scene_id: uuid.UUID, user: CurrentUser, session: SessionD
 @router.post(
     "/v1/scenes/{scene_id}/views",
     response_model=ViewOut,
-    responses={k: v for k, v in LIKE_PROBLEMS.items() if k != 403},
+    responses=problem_responses(401, 404, 422),
 )
 async def record_view(
     scene_id: uuid.UUID,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -16,27 +16,23 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.errors import problem_responses
 from domain.ideas import service
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.ideas import IdeaIn, IdeaOut, IdeaPatch, IdeaSort
 
 router = APIRouter(prefix="/v1/ideas", tags=["ideas"])
 
 # Ids (UUIDs) and slugs both fit; anything else can match nothing.
 REF_PATTERN = r"^[A-Za-z0-9-]{1,100}$"
-Responses = dict[int | str, dict[str, Any]]
-P401: Responses = {401: {"model": Problem}}
-P403: Responses = {403: {"model": Problem}}
-P404: Responses = {404: {"model": Problem}}
-P422: Responses = {422: {"model": Problem}}
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=IdeaOut,
-    responses={**P401, **P403, **P422},
+    responses=problem_responses(401, 403, 422),
 )
 async def create_idea(
     body: IdeaIn,
@@ -51,7 +47,7 @@ async def create_idea(
     return IdeaOut.model_validate(idea)
 
 
-@router.get("", response_model=Page[IdeaOut], responses={**P401, **P422})
+@router.get("", response_model=Page[IdeaOut], responses=problem_responses(401, 422))
 async def list_ideas(
     session: ReadSessionDep,
     viewer: OptionalUser,
@@ -84,13 +80,13 @@ async def list_ideas(
     return Page[IdeaOut](items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{idea_id}", response_model=IdeaOut, responses={**P401, **P404, **P422})
+@router.get("/{idea_id}", response_model=IdeaOut, responses=problem_responses(401, 404, 422))
 async def read_idea(idea_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser) -> IdeaOut:
     """One idea, if the caller may see it."""
     return IdeaOut.model_validate(await service.get_idea(session, idea_id, viewer))
 
 
-@router.patch("/{idea_id}", response_model=IdeaOut, responses={**P401, **P403, **P404, **P422})
+@router.patch("/{idea_id}", response_model=IdeaOut, responses=problem_responses(401, 403, 404, 422))
 async def update_idea(
     idea_id: uuid.UUID,
     body: IdeaPatch,
@@ -108,7 +104,7 @@ async def update_idea(
     "/{idea_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={**P401, **P403, **P404, **P422},
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_idea(idea_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     """Remove your idea (soft: it disappears but is kept for moderation)."""
@@ -119,7 +115,7 @@ async def delete_idea(idea_id: uuid.UUID, user: CurrentUser, session: SessionDep
 @router.post(
     "/{idea_id}/restore",
     response_model=IdeaOut,
-    responses={**P401, **P403, **P404, 409: {"model": Problem}, **P422},
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def restore_idea(
     idea_id: uuid.UUID, user: ModeratorUser, session: SessionDep, settings: SettingsDep

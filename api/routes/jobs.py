@@ -12,11 +12,12 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep, reading
+from api.errors import problem_responses
 from domain.errors import InvalidInput
 from domain.jobs import events, service
 from domain.jobs.models import TERMINAL_STATUSES
 from infra.job_feed import JobFeed, Pushed
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.jobs import ContinuationIn, JobOut, JobStatusName
 
 router = APIRouter(tags=["jobs"])
@@ -44,7 +45,7 @@ def _checked_key(key: str | None) -> str:
     "/v1/scenes/{scene_id}/continuations",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobOut,
-    responses={s: {"model": Problem} for s in (401, 403, 404, 409, 422, 429)},
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 async def submit_continuation(
     scene_id: uuid.UUID,
@@ -73,10 +74,7 @@ async def submit_continuation(
 @router.get(
     "/v1/jobs/{job_id}",
     response_model=JobOut,
-    responses={
-        304: {"description": "Not modified"},
-        **{s: {"model": Problem} for s in (401, 403, 404, 422)},
-    },
+    responses=problem_responses(401, 403, 404, 422, others={304: {"description": "Not modified"}}),
 )
 async def read_job(
     job_id: uuid.UUID,
@@ -121,14 +119,19 @@ def _frame(base: dict[str, Any], state: dict[str, Any], event: events.Event) -> 
 
 @router.get(
     "/v1/jobs/{job_id}/events",
-    responses={
-        200: {
-            "content": {"text/event-stream": {}},
-            "description": "Each event has an `id:` (the job's event seq); `data` is the job "
-            "after it (JobOut) with the event's `seq` and `kind`. Comments are heartbeats.",
+    responses=problem_responses(
+        401,
+        403,
+        404,
+        422,
+        others={
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "Each event has an `id:` (the job's event seq); `data` is the job "
+                "after it (JobOut) with the event's `seq` and `kind`. Comments are heartbeats.",
+            }
         },
-        **{s: {"model": Problem} for s in (401, 403, 404, 422)},
-    },
+    ),
 )
 async def job_events(
     job_id: uuid.UUID,
@@ -198,7 +201,7 @@ async def job_events(
 @router.post(
     "/v1/jobs/{job_id}/cancel",
     response_model=JobOut,
-    responses={s: {"model": Problem} for s in (401, 403, 404, 409, 422)},
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobOut:
     """Cancel a job that has not ended; it leaves no partial segment."""
@@ -208,7 +211,7 @@ async def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) 
 @router.get(
     "/v1/users/me/jobs",
     response_model=Page[JobOut],
-    responses={s: {"model": Problem} for s in (401, 403, 422)},
+    responses=problem_responses(401, 403, 422),
 )
 async def my_jobs(
     user: CurrentUser,

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.deps import SettingsDep, current_user, oauth2_scheme
+from api.errors import problem_responses
 from domain.errors import Forbidden
 from domain.operations.scrape import scrape_families
 from domain.users.models import Role
-from schemas.common import Problem
 
 router = APIRouter(tags=["operations"])
 
@@ -35,10 +35,9 @@ async def require_operator(
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={
-        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-        **{s: {"model": Problem} for s in (401, 403)},
-    },
+    responses=problem_responses(
+        401, 403, others={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}}
+    ),
 )
 async def metrics(
     request: Request, settings: SettingsDep, _: Annotated[None, Depends(require_operator)]

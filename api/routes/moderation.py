@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep
+from api.errors import problem_responses
 from domain.media import service as media_service
 from domain.moderation import context, reads, service
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.users.models import User
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.moderation import (
     ActionOut,
     BulkDismissIn,
@@ -38,10 +39,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    return {code: {"model": Problem} for code in codes}
-
-
 def _flag_out(flag: ModerationFlag, viewer: User) -> FlagOut:
     out = FlagOut.model_validate(flag)
     if not service.is_moderator(viewer):
@@ -58,7 +55,7 @@ def _decision_out(decision: service.Decision) -> DecisionOut:
     "/v1/flags",
     status_code=status.HTTP_201_CREATED,
     response_model=FlagOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def create_flag(
     body: FlagIn, user: CurrentUser, session: SessionDep, response: Response
@@ -72,7 +69,7 @@ async def create_flag(
 @router.get(
     "/v1/moderation/flags",
     response_model=Page[QueueItem],
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_queue(
     moderator: ModeratorUser,
@@ -104,7 +101,7 @@ async def list_queue(
 @router.get(
     "/v1/moderation/flags/{flag_id}",
     response_model=FlagOut,
-    responses=_problems(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def read_flag(flag_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep) -> FlagOut:
     """One flag, for moderators and for the user who filed it."""
@@ -114,7 +111,7 @@ async def read_flag(flag_id: uuid.UUID, user: CurrentUser, session: ReadSessionD
 @router.get(
     "/v1/moderation/flags/{flag_id}/target",
     response_model=TargetContextOut,
-    responses=_problems(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def flag_target(
     flag_id: uuid.UUID, moderator: ModeratorUser, session: ReadSessionDep, request: Request
@@ -132,7 +129,7 @@ async def flag_target(
 @router.post(
     "/v1/moderation/flags/bulk-resolve",
     response_model=BulkOut,
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def bulk_resolve(
     body: BulkResolveIn, moderator: ModeratorUser, session: SessionDep
@@ -147,7 +144,7 @@ async def bulk_resolve(
 @router.post(
     "/v1/moderation/flags/bulk-dismiss",
     response_model=BulkOut,
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def bulk_dismiss(
     body: BulkDismissIn, moderator: ModeratorUser, session: SessionDep
@@ -160,7 +157,7 @@ async def bulk_dismiss(
 @router.post(
     "/v1/moderation/flags/{flag_id}/claim",
     response_model=FlagOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def claim_flag(flag_id: uuid.UUID, moderator: ModeratorUser, session: SessionDep) -> FlagOut:
     """Take a 15-minute lease on the flag's target (or extend yours); 409 if another holds it."""
@@ -170,7 +167,7 @@ async def claim_flag(flag_id: uuid.UUID, moderator: ModeratorUser, session: Sess
 @router.post(
     "/v1/moderation/flags/{flag_id}/resolve",
     response_model=DecisionOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def resolve_flag(
     flag_id: uuid.UUID, body: ResolveIn, moderator: ModeratorUser, session: SessionDep
@@ -183,7 +180,7 @@ async def resolve_flag(
 @router.post(
     "/v1/moderation/flags/{flag_id}/dismiss",
     response_model=DecisionOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def dismiss_flag(
     flag_id: uuid.UUID,
@@ -199,7 +196,7 @@ async def dismiss_flag(
 @router.get(
     "/v1/moderation/actions",
     response_model=Page[ActionOut],
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_actions(
     moderator: ModeratorUser,

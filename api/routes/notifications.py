@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, ReadSessionDep, SessionDep
+from api.errors import problem_responses
 from domain.notifications import repository, service
 from domain.notifications.models import Notification
-from schemas.common import Problem
 from schemas.notifications import MarkReadIn, MarkReadOut, NotificationOut, NotificationPage
 
 router = APIRouter(tags=["notifications"])
@@ -29,7 +29,7 @@ def _out(note: Notification) -> NotificationOut:
 @router.get(
     "/v1/notifications",
     response_model=NotificationPage,
-    responses={s: {"model": Problem} for s in (401, 403, 422)},
+    responses=problem_responses(401, 403, 422),
 )
 async def list_notifications(
     user: CurrentUser,
@@ -49,7 +49,7 @@ async def list_notifications(
 @router.post(
     "/v1/notifications/read",
     response_model=MarkReadOut,
-    responses={s: {"model": Problem} for s in (401, 403, 422)},
+    responses=problem_responses(401, 403, 422),
 )
 async def mark_read(
     user: CurrentUser, session: SessionDep, body: MarkReadIn | None = None

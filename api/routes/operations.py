@@ -5,18 +5,19 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import AdminUser, ReadSessionDep, SessionDep, SettingsDep
+from api.errors import problem_responses
 from domain.errors import InvalidInput
 from domain.jobs.models import Job, JobStatus
 from domain.operations import dead_letters
 from domain.operations.events import list_system_events
 from infra.queue import queue_stats
 from infra.table_stats import read_table_stats
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.operations import (
     FailedJobOut,
     QueueStatsOut,
@@ -26,10 +27,8 @@ from schemas.operations import (
 )
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-ADMIN_PROBLEMS: dict[int | str, dict[str, Any]] = {s: {"model": Problem} for s in (401, 403, 422)}
-JOB_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    s: {"model": Problem} for s in (401, 403, 404, 409, 422)
-}
+ADMIN_PROBLEMS = problem_responses(401, 403, 422)
+JOB_PROBLEMS = problem_responses(401, 403, 404, 409, 422)
 Limit = Annotated[int | None, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 KIND_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]*)*$"

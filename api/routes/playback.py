@@ -8,33 +8,27 @@ Only live content plays: a hidden or removed segment, or a scene that is not pub
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from api.deps import ReadSessionDep
+from api.errors import problem_responses
 from domain.media import playlists, service
 from infra.media_urls import MediaUrls
-from schemas.common import Problem
 
 router = APIRouter(tags=["playback"])
 HLS = "application/vnd.apple.mpegurl"
 VTT = "text/vtt; charset=utf-8"
-P = {"model": Problem}
 # Entries may be signed URLs: a player refetches the playlist rather than keep stale ones.
 NO_CACHE = {"Cache-Control": "no-cache"}
 BLANK_PATH = "/v1/captions/blank.vtt"
-_PLAYLIST: dict[int | str, dict[str, Any]] = {
-    200: {"content": {HLS: {}}, "description": "HLS playlist"},
-    404: P,
-    422: P,
-}
-_REDIRECT: dict[int | str, dict[str, Any]] = {
-    307: {"description": "Redirect to the stored object"},
-    404: P,
-    422: P,
-}
+_PLAYLIST = problem_responses(
+    404, 422, others={200: {"content": {HLS: {}}, "description": "HLS playlist"}}
+)
+_REDIRECT = problem_responses(
+    404, 422, others={307: {"description": "Redirect to the stored object"}}
+)
 
 
 def _urls(request: Request) -> MediaUrls:

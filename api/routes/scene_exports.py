@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from api.deps import OptionalUser, SessionDep, SettingsDep
+from api.errors import problem_responses
 from domain.scene_exports import service
 from domain.scene_exports.models import ExportStatus
 from infra.storage import LocalStorage, Storage
@@ -15,7 +16,6 @@ from schemas.common import Problem
 from schemas.scene_exports import ExportPending
 
 router = APIRouter(tags=["scenes"])
-P = {"model": Problem}
 MP4 = "video/mp4"
 
 
@@ -27,17 +27,19 @@ def export_location(storage: Storage, key: str) -> str:
 @router.get(
     "/v1/scenes/{scene_id}/export.mp4",
     response_class=Response,
-    responses={
-        200: {"content": {MP4: {}}, "description": "The whole scene as one MP4."},
-        202: {
-            "model": ExportPending,
-            "description": "Being made: ask again after `Retry-After` seconds.",
+    responses=problem_responses(
+        404,
+        422,
+        others={
+            200: {"content": {MP4: {}}, "description": "The whole scene as one MP4."},
+            202: {
+                "model": ExportPending,
+                "description": "Being made: ask again after `Retry-After` seconds.",
+            },
+            307: {"description": "Stored in object storage: the MP4 is at `Location`."},
+            503: {"model": Problem, "description": "The last build failed; see `Retry-After`."},
         },
-        307: {"description": "Stored in object storage: the MP4 is at `Location`."},
-        404: P,
-        422: P,
-        503: {"model": Problem, "description": "The last build failed; see `Retry-After`."},
-    },
+    ),
 )
 async def export_scene(
     scene_id: uuid.UUID,

@@ -14,19 +14,18 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.errors import problem_responses
 from api.presenters.scenes import scene_outs
 from domain.scenes import lifecycle
-from schemas.common import Problem
 from schemas.scenes import SceneOut, ScenePatch
 
 router = APIRouter(tags=["scenes"])
-P = {"model": Problem}
 
 
 @router.patch(
     "/v1/scenes/{scene_id}",
     response_model=SceneOut,
-    responses={401: P, 403: P, 404: P, 409: P, 422: P},
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def update_scene(
     scene_id: uuid.UUID,
@@ -46,7 +45,7 @@ async def update_scene(
     "/v1/scenes/{scene_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={401: P, 403: P, 404: P, 422: P},
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_scene(scene_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     """Delete the scene (soft: gone from every public read; a moderator may restore it)."""
@@ -57,7 +56,7 @@ async def delete_scene(scene_id: uuid.UUID, user: CurrentUser, session: SessionD
 @router.post(
     "/v1/scenes/{scene_id}/restore",
     response_model=SceneOut,
-    responses={401: P, 403: P, 404: P, 409: P, 422: P},
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def restore_scene(
     scene_id: uuid.UUID,
@@ -77,7 +76,7 @@ async def restore_scene(
     "/v1/segments/{segment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={401: P, 403: P, 404: P, 409: P, 422: P},
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def withdraw_segment(
     segment_id: uuid.UUID, user: CurrentUser, session: SessionDep

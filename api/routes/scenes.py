@@ -15,10 +15,11 @@ from api.deps import (
     ReadSessionDep,
     SessionDep,
 )
+from api.errors import problem_responses
 from api.presenters.scenes import scene_outs, segment_outs
 from domain.scenes import bible_service, service
 from domain.scenes.models import SceneBible
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.scenes import (
     BibleDiffOut,
     BibleOut,
@@ -37,7 +38,6 @@ MAX_VERSION = 2**31 - 1
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
-P = {"model": Problem}
 
 
 def _bible_out(row: SceneBible, response: Response) -> BibleOut:
@@ -49,7 +49,7 @@ def _bible_out(row: SceneBible, response: Response) -> BibleOut:
     "/v1/ideas/{idea_id}/scenes",
     status_code=status.HTTP_201_CREATED,
     response_model=SceneOut,
-    responses={401: P, 403: P, 404: P, 422: P},
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def create_scene(
     idea_id: uuid.UUID,
@@ -73,7 +73,7 @@ async def create_scene(
     return SceneOut.model_validate(scene)
 
 
-@router.get("/v1/scenes", response_model=Page[SceneOut], responses={422: P})
+@router.get("/v1/scenes", response_model=Page[SceneOut], responses=problem_responses(422))
 async def list_scenes(
     session: ReadSessionDep,
     urls: MediaUrlsDep,
@@ -98,7 +98,7 @@ async def list_scenes(
     return Page[SceneOut](items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses={404: P, 422: P})
+@router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses=problem_responses(404, 422))
 async def read_scene(
     scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, urls: MediaUrlsDep
 ) -> SceneOut:
@@ -107,7 +107,9 @@ async def read_scene(
     return (await scene_outs(session, urls, [scene]))[0]
 
 
-@router.get("/v1/scenes/{scene_id}/bible", response_model=BibleOut, responses={404: P, 422: P})
+@router.get(
+    "/v1/scenes/{scene_id}/bible", response_model=BibleOut, responses=problem_responses(404, 422)
+)
 async def read_bible(
     scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, response: Response
 ) -> BibleOut:
@@ -118,7 +120,7 @@ async def read_bible(
 @router.put(
     "/v1/scenes/{scene_id}/bible",
     response_model=BibleOut,
-    responses={401: P, 403: P, 404: P, 409: P, 412: P, 422: P, 428: P},
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
 )
 async def update_bible(
     scene_id: uuid.UUID,
@@ -145,7 +147,7 @@ async def update_bible(
 @router.get(
     "/v1/scenes/{scene_id}/bible/versions",
     response_model=Page[BibleVersionSummary],
-    responses={404: P, 422: P},
+    responses=problem_responses(404, 422),
 )
 async def list_bible_versions(
     scene_id: uuid.UUID,
@@ -165,7 +167,7 @@ async def list_bible_versions(
 @router.get(
     "/v1/scenes/{scene_id}/bible/versions/{version}",
     response_model=BibleVersionOut,
-    responses={404: P, 422: P},
+    responses=problem_responses(404, 422),
 )
 async def read_bible_version(
     scene_id: uuid.UUID,
@@ -181,7 +183,9 @@ async def read_bible_version(
 
 
 @router.get(
-    "/v1/scenes/{scene_id}/bible/diff", response_model=BibleDiffOut, responses={404: P, 422: P}
+    "/v1/scenes/{scene_id}/bible/diff",
+    response_model=BibleDiffOut,
+    responses=problem_responses(404, 422),
 )
 async def diff_bible_versions(
     scene_id: uuid.UUID,
@@ -196,7 +200,9 @@ async def diff_bible_versions(
 
 
 @router.get(
-    "/v1/scenes/{scene_id}/segments", response_model=Page[SegmentOut], responses={404: P, 422: P}
+    "/v1/scenes/{scene_id}/segments",
+    response_model=Page[SegmentOut],
+    responses=problem_responses(404, 422),
 )
 async def list_segments(
     scene_id: uuid.UUID,

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from pydantic import TypeAdapter
 
 from api.deps import ReadSessionDep
+from api.errors import problem_responses
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.search import service
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.search import SearchHitOut, SearchText, SearchType
 
 router = APIRouter(prefix="/v1/search", tags=["search"])
@@ -20,7 +21,7 @@ REF_PATTERN = r"^[A-Za-z0-9-]{1,100}$"
 _HIT = TypeAdapter(SearchHitOut)
 
 
-@router.get("", response_model=Page[SearchHitOut], responses={422: {"model": Problem}})
+@router.get("", response_model=Page[SearchHitOut], responses=problem_responses(422))
 async def search(
     session: ReadSessionDep,
     q: Annotated[

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import AdminUser, CurrentUser, ModeratorUser, OptionalUser, ReadSessionDep, SessionDep
+from api.errors import problem_responses
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.topics import service
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.topics import (
     ApproveIn,
     CategoryIn,
@@ -31,10 +32,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    return {code: {"model": Problem} for code in codes}
-
-
 def _detail(found: service.TopicWithCategories) -> TopicDetail:
     return TopicDetail.model_validate(
         {
@@ -44,7 +41,7 @@ def _detail(found: service.TopicWithCategories) -> TopicDetail:
     )
 
 
-@router.get("/v1/topics", response_model=Page[TopicOut], responses=_problems(422))
+@router.get("/v1/topics", response_model=Page[TopicOut], responses=problem_responses(422))
 async def list_topics(
     session: ReadSessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[TopicOut]:
@@ -55,7 +52,9 @@ async def list_topics(
     )
 
 
-@router.get("/v1/topics/{topic}", response_model=TopicDetail, responses=_problems(401, 404, 422))
+@router.get(
+    "/v1/topics/{topic}", response_model=TopicDetail, responses=problem_responses(401, 404, 422)
+)
 async def read_topic(topic: str, session: ReadSessionDep, viewer: OptionalUser) -> TopicDetail:
     """One topic, by slug (or id), with its categories."""
     return _detail(await service.get_topic(session, topic, viewer))
@@ -64,7 +63,7 @@ async def read_topic(topic: str, session: ReadSessionDep, viewer: OptionalUser) 
 @router.get(
     "/v1/topics/{topic}/categories/{category}",
     response_model=CategoryOut,
-    responses=_problems(401, 404, 422),
+    responses=problem_responses(401, 404, 422),
 )
 async def read_category(
     topic: str, category: str, session: ReadSessionDep, viewer: OptionalUser
@@ -77,7 +76,7 @@ async def read_category(
     "/v1/topics",
     status_code=status.HTTP_201_CREATED,
     response_model=TopicOut,
-    responses=_problems(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def create_topic(
     body: TopicIn, _: AdminUser, session: SessionDep, response: Response
@@ -91,7 +90,7 @@ async def create_topic(
 @router.patch(
     "/v1/topics/{topic_id}",
     response_model=TopicOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def update_topic(
     topic_id: uuid.UUID, body: TopicPatch, _: AdminUser, session: SessionDep
@@ -105,7 +104,7 @@ async def update_topic(
     "/v1/topics/{topic_id}/categories",
     status_code=status.HTTP_201_CREATED,
     response_model=CategoryOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def create_category(
     topic_id: uuid.UUID, body: CategoryIn, _: AdminUser, session: SessionDep, response: Response
@@ -121,7 +120,7 @@ async def create_category(
     status_code=status.HTTP_201_CREATED,
     response_model=ProposalOut,
     tags=["topic proposals"],
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def propose_topic(
     body: ProposalIn, user: CurrentUser, session: SessionDep, response: Response
@@ -138,7 +137,7 @@ async def propose_topic(
     "/v1/topic-proposals",
     response_model=Page[ProposalOut],
     tags=["topic proposals"],
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_proposals(
     _: ModeratorUser,
@@ -158,7 +157,7 @@ async def list_proposals(
     "/v1/topic-proposals/{proposal_id}",
     response_model=ProposalOut,
     tags=["topic proposals"],
-    responses=_problems(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def read_proposal(
     proposal_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep
@@ -171,7 +170,7 @@ async def read_proposal(
     "/v1/topic-proposals/{proposal_id}/approve",
     response_model=ProposalOut,
     tags=["topic proposals"],
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def approve_proposal(
     proposal_id: uuid.UUID,
@@ -189,7 +188,7 @@ async def approve_proposal(
     "/v1/topic-proposals/{proposal_id}/reject",
     response_model=ProposalOut,
     tags=["topic proposals"],
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def reject_proposal(
     proposal_id: uuid.UUID, body: RejectIn, moderator: ModeratorUser, session: SessionDep

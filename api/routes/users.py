@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentUser, MediaUrlsDep, ReadSessionDep, SessionDep
+from api.errors import problem_responses
 from api.presenters.scenes import scene_outs, segment_outs
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.users import lifecycle, profiles, service
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.scenes import SceneOut, SegmentOut
 from schemas.users import AccountExport, ContributorProfile, Me, ProfilePatch, PublicProfile
 
@@ -21,13 +22,13 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
-@router.get("/me", response_model=Me, responses={s: {"model": Problem} for s in (401, 403)})
+@router.get("/me", response_model=Me, responses=problem_responses(401, 403))
 async def read_me(user: CurrentUser) -> Me:
     """The signed-in account."""
     return Me.model_validate(user)
 
 
-@router.patch("/me", response_model=Me, responses={s: {"model": Problem} for s in (401, 403, 422)})
+@router.patch("/me", response_model=Me, responses=problem_responses(401, 403, 422))
 async def update_me(body: ProfilePatch, user: CurrentUser, session: SessionDep) -> Me:
     """Change display name, avatar or bio; fields left out stay as they are."""
     updated = await service.update_profile(session, user.id, body.model_dump(exclude_unset=True))
@@ -37,7 +38,7 @@ async def update_me(body: ProfilePatch, user: CurrentUser, session: SessionDep) 
 @router.get(
     "/me/export",
     response_model=AccountExport,
-    responses={s: {"model": Problem} for s in (401, 403)},
+    responses=problem_responses(401, 403),
 )
 async def export_me(user: CurrentUser, session: ReadSessionDep) -> JSONResponse:
     """Download everything the platform holds about you, as one JSON document."""
@@ -52,7 +53,7 @@ async def export_me(user: CurrentUser, session: ReadSessionDep) -> JSONResponse:
 @router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={s: {"model": Problem} for s in (401, 403, 409)},
+    responses=problem_responses(401, 403, 409),
 )
 async def delete_me(user: CurrentUser, session: SessionDep) -> Response:
     """Delete your account: personal data erased, every session ended; what you wrote stays,
@@ -64,7 +65,7 @@ async def delete_me(user: CurrentUser, session: SessionDep) -> Response:
 @router.get(
     "/{username}",
     response_model=ContributorProfile,
-    responses={s: {"model": Problem} for s in (404, 422)},
+    responses=problem_responses(404, 422),
 )
 async def read_profile(username: str, session: ReadSessionDep) -> ContributorProfile:
     """A contributor's public profile, with counts of their visible ideas, scenes and segments."""
@@ -76,7 +77,7 @@ async def read_profile(username: str, session: ReadSessionDep) -> ContributorPro
 @router.get(
     "/{username}/scenes",
     response_model=Page[SceneOut],
-    responses={s: {"model": Problem} for s in (404, 422)},
+    responses=problem_responses(404, 422),
 )
 async def list_profile_scenes(
     username: str,
@@ -94,7 +95,7 @@ async def list_profile_scenes(
 @router.get(
     "/{username}/segments",
     response_model=Page[SegmentOut],
-    responses={s: {"model": Problem} for s in (404, 422)},
+    responses=problem_responses(404, 422),
 )
 async def list_profile_segments(
     username: str,

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import CurrentUser, KeyringDep, ReadSessionDep, SessionDep, SettingsDep
+from api.errors import problem_responses
 from domain.webhooks import service
-from schemas.common import Page, Problem
+from schemas.common import Page
 from schemas.webhooks import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut
 
 router = APIRouter(tags=["webhooks"])
@@ -21,7 +22,7 @@ Cursor = Annotated[str | None, Query(max_length=512)]
     "/v1/webhooks",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookCreated,
-    responses={s: {"model": Problem} for s in (401, 403, 409, 422)},
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def create_webhook(
     body: WebhookIn,
@@ -49,7 +50,7 @@ async def create_webhook(
 @router.get(
     "/v1/webhooks",
     response_model=Page[WebhookOut],
-    responses={s: {"model": Problem} for s in (401, 403, 422)},
+    responses=problem_responses(401, 403, 422),
 )
 async def list_webhooks(
     user: CurrentUser, session: ReadSessionDep, limit: Limit = 20, cursor: Cursor = None
@@ -64,7 +65,7 @@ async def list_webhooks(
 @router.delete(
     "/v1/webhooks/{webhook_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={s: {"model": Problem} for s in (401, 403, 404, 422)},
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_webhook(webhook_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     """Remove the caller's endpoint; nothing more is sent to it."""
@@ -75,7 +76,7 @@ async def delete_webhook(webhook_id: uuid.UUID, user: CurrentUser, session: Sess
 @router.get(
     "/v1/webhooks/{webhook_id}/deliveries",
     response_model=Page[DeliveryOut],
-    responses={s: {"model": Problem} for s in (401, 403, 404, 422)},
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def list_deliveries(
     webhook_id: uuid.UUID,
