@@ -9,11 +9,10 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep
 from api.errors import problem_responses
+from api.presenters.moderation import action_out, decision_out, flag_out
 from domain.media import service as media_service
 from domain.moderation import context, reads, service
-from domain.moderation.models import ModerationActionRecord, ModerationFlag
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from domain.users.models import User
 from schemas.common import Page
 from schemas.moderation import (
     ActionOut,
@@ -39,18 +38,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
-def _flag_out(flag: ModerationFlag, viewer: User) -> FlagOut:
-    out = FlagOut.model_validate(flag)
-    if not service.is_moderator(viewer):
-        # Reporters learn what happened, not which moderator did it.
-        out = out.model_copy(update={"score": None, "claimed_by": None, "resolved_by": None})
-    return out
-
-
-def _decision_out(decision: service.Decision) -> DecisionOut:
-    return DecisionOut.model_validate(decision)
-
-
 @router.post(
     "/v1/flags",
     status_code=status.HTTP_201_CREATED,
@@ -63,7 +50,7 @@ async def create_flag(
     """Flag content for moderators; a second open flag on the same target is 409 with its id."""
     flag = await service.file_flag(session, user, **body.model_dump())
     response.headers["Location"] = f"/v1/moderation/flags/{flag.id}"
-    return _flag_out(flag, user)
+    return flag_out(flag, user)
 
 
 @router.get(
@@ -105,7 +92,7 @@ async def list_queue(
 )
 async def read_flag(flag_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep) -> FlagOut:
     """One flag, for moderators and for the user who filed it."""
-    return _flag_out(await service.get_flag(session, flag_id, user), user)
+    return flag_out(await service.get_flag(session, flag_id, user), user)
 
 
 @router.get(
@@ -138,7 +125,7 @@ async def bulk_resolve(
     outcome = await service.bulk_decide(
         session, moderator, body.flag_ids, body.action_taken, body.notes
     )
-    return BulkOut(results=[_decision_out(d) for d in outcome.results], not_found=outcome.not_found)
+    return BulkOut(results=[decision_out(d) for d in outcome.results], not_found=outcome.not_found)
 
 
 @router.post(
@@ -151,7 +138,7 @@ async def bulk_dismiss(
 ) -> BulkOut:
     """Dismiss the targets of up to 100 flags; claimed targets are skipped."""
     outcome = await service.bulk_decide(session, moderator, body.flag_ids, None, body.notes)
-    return BulkOut(results=[_decision_out(d) for d in outcome.results], not_found=outcome.not_found)
+    return BulkOut(results=[decision_out(d) for d in outcome.results], not_found=outcome.not_found)
 
 
 @router.post(
@@ -161,7 +148,7 @@ async def bulk_dismiss(
 )
 async def claim_flag(flag_id: uuid.UUID, moderator: ModeratorUser, session: SessionDep) -> FlagOut:
     """Take a 15-minute lease on the flag's target (or extend yours); 409 if another holds it."""
-    return _flag_out(await service.claim(session, moderator, flag_id), moderator)
+    return flag_out(await service.claim(session, moderator, flag_id), moderator)
 
 
 @router.post(
@@ -174,7 +161,7 @@ async def resolve_flag(
 ) -> DecisionOut:
     """Apply the action to the flag's target and resolve every open flag on it."""
     decision = await service.resolve(session, moderator, flag_id, body.action_taken, body.notes)
-    return _decision_out(decision)
+    return decision_out(decision)
 
 
 @router.post(
@@ -190,7 +177,7 @@ async def dismiss_flag(
 ) -> DecisionOut:
     """Dismiss every open flag on the flag's target; the target is left as it is."""
     notes = body.notes if body is not None else None
-    return _decision_out(await service.dismiss(session, moderator, flag_id, notes))
+    return decision_out(await service.dismiss(session, moderator, flag_id, notes))
 
 
 @router.get(
@@ -216,8 +203,4 @@ async def list_actions(
         limit=limit,
         cursor=cursor,
     )
-    return Page[ActionOut](items=[_action_out(a) for a in page.items], next_cursor=page.next_cursor)
-
-
-def _action_out(record: ModerationActionRecord) -> ActionOut:
-    return ActionOut.model_validate(record)
+    return Page[ActionOut](items=[action_out(a) for a in page.items], next_cursor=page.next_cursor)

@@ -8,22 +8,11 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, ReadSessionDep, SessionDep
 from api.errors import problem_responses
-from domain.notifications import repository, service
-from domain.notifications.models import Notification
-from schemas.notifications import MarkReadIn, MarkReadOut, NotificationOut, NotificationPage
+from api.presenters.notifications import notification_out
+from domain.notifications import service
+from schemas.notifications import MarkReadIn, MarkReadOut, NotificationPage
 
 router = APIRouter(tags=["notifications"])
-
-
-def _out(note: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=note.id,
-        type=note.type,
-        data=note.data,
-        created_at=note.created_at,
-        read_at=note.read_at,
-        read=note.read_at is not None,
-    )
 
 
 @router.get(
@@ -40,7 +29,7 @@ async def list_notifications(
     """The caller's notifications, newest first, with how many are unread."""
     inbox = await service.inbox(session, user, limit=limit, cursor=cursor)
     return NotificationPage(
-        items=[_out(n) for n in inbox.page.items],
+        items=[notification_out(n) for n in inbox.page.items],
         next_cursor=inbox.page.next_cursor,
         unread_count=inbox.unread_count,
     )
@@ -57,4 +46,4 @@ async def mark_read(
     """Mark the named notifications (or, without `ids`, all of them) read."""
     ids = body.ids if body is not None else None
     marked = await service.mark_read(session, user, ids)
-    return MarkReadOut(marked=marked, unread_count=await repository.unread_count(session, user.id))
+    return MarkReadOut(marked=marked, unread_count=await service.unread_count(session, user))

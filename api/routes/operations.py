@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -11,12 +10,11 @@ from fastapi import APIRouter, Query, Request, status
 
 from api.deps import AdminUser, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import problem_responses
+from api.presenters.operations import failed_job_out
 from domain.errors import InvalidInput
-from domain.jobs.models import Job, JobStatus
 from domain.operations import dead_letters
 from domain.operations.events import list_system_events
-from infra.queue import queue_stats
-from infra.table_stats import read_table_stats
+from domain.operations.stats import read_stats
 from schemas.common import Page
 from schemas.operations import (
     FailedJobOut,
@@ -32,29 +30,6 @@ JOB_PROBLEMS = problem_responses(401, 403, 404, 409, 422)
 Limit = Annotated[int | None, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 KIND_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]*)*$"
-
-
-def failed_job_out(job: Job) -> FailedJobOut:
-    # A failed job's stage column says "error"; the dead-letter view names where it stopped.
-    failed = job.status == JobStatus.FAILED
-    return FailedJobOut.model_validate(
-        {
-            "id": job.id,
-            "scene_id": job.scene_id,
-            "user_id": job.user_id,
-            "status": job.status,
-            "error_code": job.error_code,
-            "reason": job.error_message,
-            "stage": dead_letters.failed_stage(job.stage_outputs) if failed else job.stage,
-            "attempts": job.attempt,
-            "retry_count": job.retry_count,
-            "max_retries": job.max_retries,
-            "retryable": job.retryable,
-            "created_at": job.created_at,
-            "finished_at": job.finished_at,
-            "discarded_at": job.discarded_at,
-        }
-    )
 
 
 @router.get("/events", response_model=Page[SystemEventOut], responses=ADMIN_PROBLEMS)
@@ -121,10 +96,10 @@ async def stats(
     """Per table and partition: rows, sizes, dead tuples, vacuum, index usage; the queue."""
     # The primary's session, not a replica's: a standby keeps its own scan counts and never
     # vacuums, so its statistics would describe the wrong server.
-    tables = await read_table_stats(session)
-    queue = await queue_stats(request.app.state.queue, settings.queue_name, int(time.time() * 1000))
+    found = await read_stats(session, request.app.state.queue, settings.queue_name)
+    tables = found.tables
     return StatsOut(
         tables=[TableStatsOut.model_validate(t) for t in tables],
         unused_indexes=[f"{t.name}.{i.name}" for t in tables for i in t.indexes if i.unused],
-        queue=QueueStatsOut(name=settings.queue_name, **vars(queue)),
+        queue=QueueStatsOut(name=settings.queue_name, **vars(found.queue)),
     )

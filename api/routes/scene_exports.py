@@ -11,17 +11,11 @@ from api.deps import OptionalUser, SessionDep, SettingsDep
 from api.errors import problem_responses
 from domain.scene_exports import service
 from domain.scene_exports.models import ExportStatus
-from infra.storage import LocalStorage, Storage
 from schemas.common import Problem
 from schemas.scene_exports import ExportPending
 
 router = APIRouter(tags=["scenes"])
 MP4 = "video/mp4"
-
-
-def export_location(storage: Storage, key: str) -> str:
-    """The one place an export's URL is made (object storage: the client is redirected there)."""
-    return storage.url(key)
 
 
 @router.get(
@@ -50,11 +44,8 @@ async def export_scene(
 ) -> Response:
     """The whole scene as one MP4, a chapter per segment; made on first request, then cached."""
     export = await service.request_export(session, settings, scene_id, viewer)
-    storage: Storage = request.app.state.storage
-    # A file lost from the media directory (a restore from an older backup) is made again.
-    key = export.storage_key
-    if isinstance(storage, LocalStorage) and key and not storage.path(key).is_file():
-        export = await service.rebuild_lost(session, export)
+    storage = request.app.state.storage
+    export = await service.ensure_stored(session, storage, export)
     if export.status != ExportStatus.READY.value or not export.storage_key:
         pending = ExportPending(
             scene_id=scene_id,
@@ -66,15 +57,16 @@ async def export_scene(
             status_code=status.HTTP_202_ACCEPTED,
             headers={"Retry-After": str(settings.scene_export_poll_seconds)},
         )
-    if isinstance(storage, LocalStorage):
+    where = service.location(storage, export.storage_key)
+    if where.path is not None:
         return FileResponse(
-            storage.path(export.storage_key),
+            where.path,
             media_type=MP4,
             filename=f"scene-{scene_id}.mp4",
             headers={"Cache-Control": "no-cache"},
         )
     return RedirectResponse(
-        export_location(storage, export.storage_key),
+        str(where.url),
         status_code=status.HTTP_307_TEMPORARY_REDIRECT,
         headers={"Cache-Control": "no-store"},
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import AdminUser, CurrentUser, ModeratorUser, OptionalUser, ReadSessionDep, SessionDep
 from api.errors import problem_responses
+from api.presenters.topics import topic_detail
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.topics import service
 from schemas.common import Page
@@ -32,15 +33,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
-def _detail(found: service.TopicWithCategories) -> TopicDetail:
-    return TopicDetail.model_validate(
-        {
-            **TopicOut.model_validate(found.topic).model_dump(),
-            "categories": [CategoryOut.model_validate(c) for c in found.categories],
-        }
-    )
-
-
 @router.get("/v1/topics", response_model=Page[TopicOut], responses=problem_responses(422))
 async def list_topics(
     session: ReadSessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
@@ -57,7 +49,7 @@ async def list_topics(
 )
 async def read_topic(topic: str, session: ReadSessionDep, viewer: OptionalUser) -> TopicDetail:
     """One topic, by slug (or id), with its categories."""
-    return _detail(await service.get_topic(session, topic, viewer))
+    return topic_detail(await service.get_topic(session, topic, viewer))
 
 
 @router.get(

@@ -39,6 +39,11 @@ async def inbox(
     return Inbox(page, await repository.unread_count(session, user.id))
 
 
+async def unread_count(session: AsyncSession, user: User) -> int:
+    """How many of the caller's notifications are unread."""
+    return await repository.unread_count(session, user.id)
+
+
 async def mark_read(session: AsyncSession, user: User, ids: Sequence[uuid.UUID] | None) -> int:
     """Mark the caller's notifications read: those named (others' ids are ignored), or all."""
     if ids is not None and len(ids) > MAX_IDS:

@@ -6,7 +6,9 @@ import hashlib
 import math
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,7 @@ from domain.users.models import User
 from infra.logging import get_logger
 from infra.queue import PendingJob, enqueue_after_commit
 from infra.settings import Settings
+from infra.storage import LocalStorage, Storage
 
 BUILD_SCENE_EXPORT = "build_scene_export"
 # Part of the fingerprint: a change to how exports are made gives every scene a new one.
@@ -117,6 +120,32 @@ async def rebuild_lost(session: AsyncSession, export: SceneExport) -> SceneExpor
     log.warning("scene_export_lost", scene_id=str(export.scene_id), export_id=str(export.id))
     enqueue_build(session, restarted)
     return restarted
+
+
+async def ensure_stored(
+    session: AsyncSession, storage: Storage, export: SceneExport
+) -> SceneExport:
+    """The export, built again when its file went missing from the local media directory (a
+    restore from an older backup)."""
+    key = export.storage_key
+    if isinstance(storage, LocalStorage) and key and not storage.path(key).is_file():
+        return await rebuild_lost(session, export)
+    return export
+
+
+@dataclass(frozen=True)
+class ExportLocation:
+    """Where a ready export is fetched: a local file to send, or a storage URL to redirect to."""
+
+    path: Path | None
+    url: str | None
+
+
+def location(storage: Storage, key: str) -> ExportLocation:
+    """The one place an export's URL is made (object storage: the client is redirected there)."""
+    if isinstance(storage, LocalStorage):
+        return ExportLocation(path=storage.path(key), url=None)
+    return ExportLocation(path=None, url=storage.url(key))
 
 
 def _may_start(export: SceneExport, settings: Settings, now: datetime) -> bool:
