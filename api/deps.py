@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from arq.connections import ArqRedis
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,7 @@ from infra.crypto import Keyring, load_keyring
 from infra.db import Database, wrote
 from infra.logging import get_logger
 from infra.media_urls import MediaUrls
-from infra.oidc import FlowStore, OIDCRegistry
+from infra.oidc import FLOW_SECONDS, PROVIDER_NAME, FlowStore, OIDCRegistry
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
 from infra.security import AccessClaims, InvalidToken, VerifiedTokens
@@ -40,8 +40,14 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def media_urls_of(request: Request) -> MediaUrls:
+    """The app's MediaUrls, read directly by hot routes that skip the dependency machinery."""
+    urls: MediaUrls = request.app.state.media_urls
+    return urls
+
+
 async def get_media_urls(request: Request) -> MediaUrls:
-    return request.app.state.media_urls
+    return media_urls_of(request)
 
 
 async def get_database(request: Request) -> Database:
@@ -181,6 +187,10 @@ ResetThrottleDep = Annotated[LoginThrottle, Depends(get_password_reset_throttle)
 ClientAddressDep = Annotated[str, Depends(client_address)]
 OIDCDep = Annotated[OIDCRegistry, Depends(get_oidc)]
 OIDCFlowsDep = Annotated[FlowStore, Depends(get_oidc_flows)]
+# A configured OpenID provider's name, as a path parameter.
+OIDCProviderName = Annotated[str, Path(pattern=PROVIDER_NAME.pattern, max_length=32)]
+# How long a started OpenID sign-in may take (its state cookie lives as long).
+OIDC_FLOW_SECONDS = FLOW_SECONDS
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]

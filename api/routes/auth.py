@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Cookie, Depends, Query, Response, status
 from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import (
+    OIDC_FLOW_SECONDS,
     ClientAddressDep,
     CurrentUser,
     KeyringDep,
     LoginThrottleDep,
     OIDCDep,
     OIDCFlowsDep,
+    OIDCProviderName,
     ResetThrottleDep,
     SessionDep,
     SettingsDep,
 )
 from api.errors import problem_responses, throttled
 from domain.users import account_tokens, external_sign_in, service
-from infra.oidc import FLOW_SECONDS, PROVIDER_NAME
 from schemas.users import (
     LoginCodeIn,
     LoginIn,
@@ -191,7 +192,6 @@ async def confirm_email(body: VerifyEmailConfirmIn, session: SessionDep) -> Resp
 # that code to `oidc/exchange` for our token pair. The pair never rides in a URL, and the code
 # works once, for a minute.
 OIDC_STATE_COOKIE = "storyloom_oidc_state"
-ProviderName = Annotated[str, Path(pattern=PROVIDER_NAME.pattern, max_length=32)]
 REDIRECT = {"description": "Redirect to the provider (login) or to the web app (callback)"}
 
 
@@ -208,7 +208,7 @@ async def oidc_providers(oidc: OIDCDep) -> OIDCProviders:
     responses=problem_responses(404, 422, 502, others={302: REDIRECT}),
 )
 async def oidc_login(
-    provider: ProviderName, oidc: OIDCDep, flows: OIDCFlowsDep, settings: SettingsDep
+    provider: OIDCProviderName, oidc: OIDCDep, flows: OIDCFlowsDep, settings: SettingsDep
 ) -> RedirectResponse:
     """Start signing in with an external OpenID provider: a redirect to it (state, nonce and
     an S256 PKCE challenge); a cookie ties the flow to this browser."""
@@ -217,7 +217,7 @@ async def oidc_login(
     response.set_cookie(
         OIDC_STATE_COOKIE,
         state,
-        max_age=FLOW_SECONDS,
+        max_age=OIDC_FLOW_SECONDS,
         path=f"/v1/auth/oidc/{provider}/callback",
         httponly=True,
         secure=settings.links_base_url.startswith("https://"),
@@ -233,7 +233,7 @@ async def oidc_login(
     responses=problem_responses(401, 403, 404, 409, 422, 502, others={302: REDIRECT}),
 )
 async def oidc_callback(
-    provider: ProviderName,
+    provider: OIDCProviderName,
     oidc: OIDCDep,
     flows: OIDCFlowsDep,
     session: SessionDep,

@@ -12,10 +12,9 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from api.deps import ReadSessionDep
+from api.deps import ReadSessionDep, media_urls_of
 from api.errors import problem_responses
 from domain.media import playlists, service
-from infra.media_urls import MediaUrls
 
 router = APIRouter(tags=["playback"])
 HLS = "application/vnd.apple.mpegurl"
@@ -29,11 +28,6 @@ _PLAYLIST = problem_responses(
 _REDIRECT = problem_responses(
     404, 422, others={307: {"description": "Redirect to the stored object"}}
 )
-
-
-def _urls(request: Request) -> MediaUrls:
-    urls: MediaUrls = request.app.state.media_urls
-    return urls
 
 
 def _hls(text: str) -> Response:
@@ -53,7 +47,7 @@ async def segment_video(
 ) -> Response:
     """The segment's video media playlist (its chunks)."""
     files = await service.live_segment(session, segment_id)
-    return _hls(playlists.video([files], _urls(request).object))
+    return _hls(playlists.video([files], media_urls_of(request).object))
 
 
 @router.get("/v1/segments/{segment_id}/captions.m3u8", response_class=Response, responses=_PLAYLIST)
@@ -63,7 +57,7 @@ async def segment_captions(
     """The segment's subtitles media playlist: its WebVTT file as one entry."""
     files = await service.live_segment(session, segment_id)
     service.object_key(files, "captions")
-    urls = _urls(request)
+    urls = media_urls_of(request)
     return _hls(playlists.captions([files], urls.object, urls.api(BLANK_PATH)))
 
 
@@ -71,7 +65,7 @@ async def _redirect(
     segment_id: uuid.UUID, kind: str, session: ReadSessionDep, request: Request
 ) -> RedirectResponse:
     files = await service.live_segment(session, segment_id)
-    target = _urls(request).object(service.object_key(files, kind))
+    target = media_urls_of(request).object(service.object_key(files, kind))
     return RedirectResponse(target, status.HTTP_307_TEMPORARY_REDIRECT, headers=NO_CACHE)
 
 
@@ -112,7 +106,7 @@ async def scene_playlist(scene_id: uuid.UUID, session: ReadSessionDep) -> Respon
 async def scene_video(scene_id: uuid.UUID, session: ReadSessionDep, request: Request) -> Response:
     """Every live segment's chunks in order, a discontinuity between segments."""
     files = await service.live_scene(session, scene_id)
-    return _hls(playlists.video(files, _urls(request).object))
+    return _hls(playlists.video(files, media_urls_of(request).object))
 
 
 @router.get("/v1/scenes/{scene_id}/captions.m3u8", response_class=Response, responses=_PLAYLIST)
@@ -123,7 +117,7 @@ async def scene_captions(
     files = await service.live_scene(session, scene_id)
     if not any(f.captions for f in files):
         service.object_key(files[0], "captions")  # not found: nothing to caption
-    urls = _urls(request)
+    urls = media_urls_of(request)
     return _hls(playlists.captions(files, urls.object, urls.api(BLANK_PATH)))
 
 
