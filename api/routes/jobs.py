@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -15,8 +16,7 @@ from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, Setting
 from api.errors import problem_responses
 from domain.errors import InvalidInput
 from domain.jobs import events, service
-from domain.jobs.models import TERMINAL_STATUSES
-from infra.job_feed import JobFeed, Pushed
+from domain.jobs.follow import follow
 from schemas.common import Page
 from schemas.jobs import ContinuationIn, JobOut, JobStatusName
 
@@ -144,52 +144,25 @@ async def job_events(
     happens (pushed, not polled), ending after a terminal status."""
     resume_after = _last_event_id(last_event_id)
     db = request.app.state.db
-    feed: JobFeed = request.app.state.job_feed
     async with db.session() as session:
         job = await service.get_visible(session, user, job_id)
     base = {name: getattr(job, name) for name in _FIXED_FIELDS}
-    heartbeat = settings.sse_heartbeat_seconds
+    frames = follow(
+        db,
+        request.app.state.job_feed,
+        job.id,
+        job.created_at,
+        functools.partial(_frame, base),
+        resume_after=resume_after,
+        heartbeat=settings.sse_heartbeat_seconds,
+        max_seconds=settings.sse_max_seconds,
+    )
 
     async def stream() -> AsyncIterator[str]:
-        with feed.watch(job.id) as watcher:
-            # Listening before reading: whatever commits after the read is pushed to us.
-            await feed.listening(heartbeat)
-            state: dict[str, Any] = {}
-            last = 0
-
-            async def catch_up() -> AsyncIterator[str]:
-                nonlocal last
-                async with db.session() as session:
-                    missed = await events.after(session, job.id, job.created_at, last)
-                for event in missed:
-                    events.fold(state, event)
-                    last = event.seq
-                    if event.seq > resume_after:
-                        yield feed.frame(job.id, event.seq, _frame, base, state, event)
-
-            async for frame in catch_up():
-                yield frame
-            loop = asyncio.get_running_loop()
-            until = loop.time() + settings.sse_max_seconds
-            while state.get("status") not in TERMINAL_STATUSES and loop.time() < until:
-                item = await watcher.next(heartbeat)
-                if item is None:
-                    yield ": keep-alive\n\n"
-                    continue
-                if not isinstance(item, Pushed):  # the feed reconnected: re-read the log
-                    async for frame in catch_up():
-                        yield frame
-                elif item.seq <= last:
-                    continue
-                elif item.seq > last + 1 or item.data is None or item.recorded_at is None:
-                    async for frame in catch_up():  # a gap, or an event too long to push
-                        yield frame
-                else:
-                    event = events.Event(item.seq, item.kind or "", item.data, item.recorded_at)
-                    events.fold(state, event)
-                    last = event.seq
-                    if event.seq > resume_after:
-                        yield feed.frame(job.id, event.seq, _frame, base, state, event)
+        # Closed with the response: the follower stops watching the moment the client leaves.
+        async with contextlib.aclosing(frames):
+            async for frame in frames:
+                yield ": keep-alive\n\n" if frame is None else frame
 
     return StreamingResponse(
         stream(),

@@ -276,3 +276,9 @@ async def page_user_jobs(
     """One page of the user's jobs, newest first (keyset on created_at, id)."""
     stmt = user_jobs(user_id, status)
     return await paginate(session, stmt, [Job.created_at, Job.id], limit=limit, cursor=cursor)
+
+
+async def add(session: AsyncSession, job: Job) -> Job:
+    session.add(job)
+    await session.flush()
+    return job

@@ -118,8 +118,7 @@ async def submit_continuation(
         message="Waiting for a worker.",
         request_id=request_id,
     )
-    session.add(job)
-    await session.flush()
+    await repository.add(session, job)
     enqueue_run(session, job.id, tag="a0")
     return Submission(job, created=True)
 
