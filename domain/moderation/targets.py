@@ -1,6 +1,7 @@
-"""What can be flagged: loading a target, who may see it, its summary, and applying actions.
+"""What can be flagged: who may see a target, its summary, and applying actions.
 
-These are the moderation area's reads and writes on other areas' tables. Actions:
+The rules of the moderation area on other areas' content (their queries are in
+target_repository and in the jobs and users repositories). Actions:
 - hide / remove: ideas, scenes and segments get status `hidden` / `removed` (the public lists
   and the scene playlist show only active rows); topics become inactive; a user target is
   banned (an account has no hidden state).
