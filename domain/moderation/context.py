@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
+from domain.ideas import repository as ideas_repository
 from domain.ideas.models import Idea
 from domain.moderation import repository, target_repository, targets
 from domain.moderation.service import is_moderator
+from domain.scenes import repository as scenes_repository
 from domain.scenes.models import Scene, Segment
 from domain.topics.models import Topic
+from domain.users import repository as users_repository
 from domain.users.models import User
 
 
@@ -40,14 +43,14 @@ class TargetContext:
 
 
 async def _fill_scene(session: AsyncSession, ctx: TargetContext, scene_id: uuid.UUID) -> None:
-    scene = await session.get(Scene, scene_id)
+    scene = await scenes_repository.get_scene(session, scene_id)
     if scene is not None:
         ctx.scene_id, ctx.scene_title = scene.id, scene.title
         await _fill_idea(session, ctx, scene.idea_id)
 
 
 async def _fill_idea(session: AsyncSession, ctx: TargetContext, idea_id: uuid.UUID) -> None:
-    idea = await session.get(Idea, idea_id)
+    idea = await ideas_repository.get(session, idea_id)
     if idea is not None:
         ctx.idea_id, ctx.idea_title = idea.id, idea.title
 
@@ -81,7 +84,7 @@ async def for_flag(session: AsyncSession, flag_id: uuid.UUID, viewer: User) -> T
         ctx.title, ctx.text = content.name, content.description
     author_id = targets.author_of(content)
     if author_id is not None and ctx.author_username is None:
-        author = await session.get(User, author_id)
+        author = await users_repository.get(session, author_id)
         ctx.author_id = author_id
         ctx.author_username = author.username if author is not None else None
     return ctx

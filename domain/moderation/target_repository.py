@@ -33,10 +33,6 @@ async def load(session: AsyncSession, target: Target) -> Content | None:
     return await session.get(Topic, target_id)
 
 
-async def scene_of(session: AsyncSession, segment: Segment) -> Scene | None:
-    return await session.get(Scene, segment.scene_id)
-
-
 async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.scalar(select(User).where(User.id == user_id).with_for_update())
 

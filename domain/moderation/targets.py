@@ -28,6 +28,7 @@ from domain.moderation import target_repository
 from domain.moderation.models import ModerationAction, TargetType
 from domain.moderation.repository import Target
 from domain.moderation.target_repository import Content
+from domain.scenes import repository as scenes_repository
 from domain.scenes.access import is_public as scene_is_public
 from domain.scenes.lifecycle_repository import forget_cover
 from domain.scenes.models import Scene, Segment, SegmentStatus
@@ -52,7 +53,7 @@ async def is_visible(session: AsyncSession, content: Content, viewer: User) -> b
     if isinstance(content, Segment):
         if moderator:
             return True
-        scene = await target_repository.scene_of(session, content)
+        scene = await scenes_repository.get_scene(session, content.scene_id)
         return (
             content.status == SegmentStatus.ACTIVE and scene is not None and scene_is_public(scene)
         )
