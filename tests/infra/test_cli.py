@@ -10,7 +10,7 @@ import sys
 import asyncpg
 import pytest
 
-from infra.cli import run
+from api.cli.main import run
 from infra.settings import ROOT, Settings
 from tests.conftest import asyncpg_dsn
 from tests.factories import PASSWORD, unique
@@ -36,7 +36,7 @@ def test_users_create_reads_the_password_from_stdin(settings: Settings) -> None:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "LOG_JSON": "false"}
     env.pop("STORYLOOM_NEW_PASSWORD", None)
     result = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "users", "create", "--email", f"{name}@Example.com",
+        [sys.executable, "-m", "api.cli", "users", "create", "--email", f"{name}@Example.com",
          "--username", name, "--role", "moderator", "--password-stdin"],
         input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
     )  # fmt: skip
