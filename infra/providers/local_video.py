@@ -23,6 +23,7 @@ from infra.compose.look import Palette, palette_for, scene_context
 from infra.compose.render import ComposeOptions, compose
 from infra.media import MediaError, ProgressCallback, notify_progress
 from infra.providers.base import ProviderError, RenderedVideo, UnknownVideo
+from infra.settings import Settings
 from infra.speech.engines import FliteEngine, SpeechEngine, SpeechError
 from schemas.script import Script
 
@@ -85,7 +86,7 @@ class LocalVideoRenderer:
         self._jobs: dict[str, Path] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LocalVideoRenderer:
+    def from_settings(cls, settings: Settings) -> LocalVideoRenderer:
         return cls(
             width=settings.video_width,
             height=settings.video_height,
