@@ -70,6 +70,7 @@ class LocalVideoRenderer:
         score_volume: float = 0.5,
         assets: ReferenceAssets | None = None,
         engine: SpeechEngine | None = None,
+        ffmpeg: str = "",
     ) -> None:
         self.options = ComposeOptions(
             width=width,
@@ -79,6 +80,7 @@ class LocalVideoRenderer:
             preset=preset,
             burn_in_captions=burn_in_captions,
             score_volume=score_volume,
+            ffmpeg=ffmpeg,
         )
         self.width, self.height, self.fps = width, height, fps
         self.assets = assets or ReferenceAssets()
@@ -95,6 +97,7 @@ class LocalVideoRenderer:
             burn_in_captions=settings.burn_in_captions,
             score_volume=settings.score_volume,
             assets=ReferenceAssets.from_settings(settings),
+            ffmpeg=settings.ffmpeg_binary,
         )
 
     @property

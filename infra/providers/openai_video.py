@@ -124,7 +124,9 @@ class OpenAIVideoRenderer:
         transient_errors: int = 3,
         download_timeout: float = 600.0,
         speech: SpeechEngine | None = None,
+        ffmpeg: str = "",
     ) -> None:
+        """`ffmpeg` is FFMPEG_BINARY (empty: the bundled build, else PATH's)."""
         self.client = client
         # Without an engine the clip is kept as the provider made it, with no captions.
         self.speech = speech
@@ -135,6 +137,7 @@ class OpenAIVideoRenderer:
         self.max_wait = max_wait
         self.transient_errors = transient_errors
         self.download_timeout = download_timeout
+        self.ffmpeg = ffmpeg
         self._jobs: dict[str, Path] = {}
 
     @classmethod
@@ -147,6 +150,7 @@ class OpenAIVideoRenderer:
             poll_interval=settings.openai_video_poll_seconds,
             max_wait=settings.openai_video_max_wait_seconds,
             speech=OpenAISpeechEngine(client, model=settings.openai_speech_model),
+            ffmpeg=settings.ffmpeg_binary,
         )
 
     async def submit(
@@ -303,7 +307,12 @@ class OpenAIVideoRenderer:
             return False
         try:
             return await narrate_clip(
-                self.speech, clip, info.duration, info.audio_codec is not None, out_dir
+                self.speech,
+                clip,
+                info.duration,
+                info.audio_codec is not None,
+                out_dir,
+                ffmpeg=self.ffmpeg,
             )
         except (MediaError, SpeechError) as exc:
             raise ProviderError(
@@ -335,11 +344,14 @@ class OpenAIVideoRenderer:
             if content_type is not None and "jpeg" in content_type:
                 os.replace(fetched, partial)
             elif content_type is not None:
-                await run_ffmpeg(["-y", "-i", str(fetched), "-frames:v", "1", str(partial)])
+                await run_ffmpeg(
+                    ["-y", "-i", str(fetched), "-frames:v", "1", str(partial)], ffmpeg=self.ffmpeg
+                )
             else:
                 at = f"{min(1.0, duration / 2):.3f}"
                 await run_ffmpeg(
-                    ["-y", "-ss", at, "-i", str(mp4), "-frames:v", "1", "-q:v", "3", str(partial)]
+                    ["-y", "-ss", at, "-i", str(mp4), "-frames:v", "1", "-q:v", "3", str(partial)],
+                    ffmpeg=self.ffmpeg,
                 )
             os.replace(partial, target)
         except MediaError as exc:
