@@ -6,6 +6,7 @@ queue framework. A failure prints the import that breaks a contract, with its li
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import tomllib
 from pathlib import Path
@@ -18,6 +19,9 @@ from infra.settings import ROOT
 CONFIG = ROOT / "pyproject.toml"
 # Top-level packages that sit outside the layers: alembic's scripts and the tests themselves.
 OUTSIDE_THE_LAYERS = {"migrations", "tests"}
+# The process entry points: only they read the environment's settings; everything under them
+# is handed its Settings (or the values it needs).
+ENTRY_POINTS = {"api/app.py", "api/cli/main.py", "worker/main.py", "migrations/env.py"}
 
 
 def contracts() -> dict[str, object]:
@@ -34,6 +38,26 @@ def test_every_import_points_down_the_layers(capsys: pytest.CaptureFixture[str])
     report = capsys.readouterr().out
     assert status == 0, report
     assert "0 broken" in report
+
+
+def settings_readers() -> set[str]:
+    """Source files that import `get_settings` from infra.settings."""
+    readers = set()
+    for package in ["api", "worker", "domain", "infra", "schemas", "migrations"]:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "infra.settings"
+                    and any(alias.name == "get_settings" for alias in node.names)
+                ):
+                    readers.add(path.relative_to(ROOT).as_posix())
+    return readers
+
+
+def test_only_entry_points_read_the_settings_from_the_environment() -> None:
+    assert all((ROOT / entry).is_file() for entry in ENTRY_POINTS)
+    assert settings_readers() - ENTRY_POINTS == set()
 
 
 def test_every_source_package_is_under_the_contracts() -> None:
