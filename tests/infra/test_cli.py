@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import subprocess
 import sys
+import tomllib
 
 import asyncpg
 import pytest
 
-from api.cli.main import run
+from api.cli.main import main, run
 from infra.settings import ROOT, Settings
 from tests.conftest import asyncpg_dsn
 from tests.factories import PASSWORD, unique
@@ -117,3 +119,9 @@ def test_bad_arguments_exit_with_usage() -> None:
     with pytest.raises(SystemExit) as exit_info:
         run(["users", "create", "--email", "a@example.com"])
     assert exit_info.value.code == 2
+
+
+def test_the_installed_command_is_this_cli() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    module, _, name = pyproject["project"]["scripts"]["storyloom"].partition(":")
+    assert getattr(importlib.import_module(module), name) is main
