@@ -265,6 +265,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def openai_key(self) -> str | None:
+        """OPENAI_API_KEY, None when unset or empty: OpenAI's providers serve only with one."""
+        key = self.openai_api_key
+        return (key.get_secret_value() or None) if key is not None else None
+
+    @property
     def links_base_url(self) -> str:
         """The public origin put in mailed links and OpenID redirects."""
         return self.public_base_url.rstrip("/") or f"http://localhost:{self.port}"

@@ -20,15 +20,9 @@ OPENAI_API_URL = "https://api.openai.com/v1"
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
-def api_key_of(settings: Settings) -> str | None:
-    """OPENAI_API_KEY, or None when it is unset or empty."""
-    key = settings.openai_api_key
-    return (key.get_secret_value() or None) if key is not None else None
-
-
 def build_client(settings: Settings) -> AsyncOpenAI:
     """The client every OpenAI-backed provider uses; refuses to build without an API key."""
-    key = api_key_of(settings)
+    key = settings.openai_key
     if key is None:
         raise ProviderError("OPENAI_API_KEY is not set", code="provider_not_configured")
     return AsyncOpenAI(

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 
 
 def uses_openai(settings: Settings) -> bool:
-    key = settings.openai_api_key
-    return key is not None and bool(key.get_secret_value())
+    return settings.openai_key is not None
 
 
 def openai_client(settings: Settings) -> AsyncOpenAI:
