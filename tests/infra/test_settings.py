@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import get_args
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from infra.crypto import generate_key_entry
 from infra.settings import ENVS_WITH_DEVELOPMENT_SECRETS, Settings
@@ -18,6 +19,15 @@ REAL_VALUES = {
 }
 ENVS = get_args(Settings.model_fields["env"].annotation)
 REFUSING_ENVS = [env for env in ENVS if env not in ENVS_WITH_DEVELOPMENT_SECRETS]
+
+
+def test_every_secret_like_setting_is_typed_secret() -> None:
+    """Typed SecretStr, a secret is hidden from logs and reprs, and found by the refusal below."""
+    named = [n for n in Settings.model_fields if re.search(r"(secret|password|token|keys?)$", n)]
+    assert len(named) >= 6
+    for name in named:
+        annotation = Settings.model_fields[name].annotation
+        assert SecretStr in (annotation, *get_args(annotation)), name
 
 
 def test_every_shipped_secret_is_known() -> None:
