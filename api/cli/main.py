@@ -43,7 +43,6 @@ from domain.operations.events import (
 )
 from domain.operations.models import SystemEventKind
 from domain.users import oauth as users_oauth
-from domain.users import repository as users_repository
 from domain.users import service as users_service
 from domain.users.models import Role
 from infra.archive import ArchiveError, archive_partitions, list_archives
@@ -104,10 +103,7 @@ async def create_user(settings: Settings, args: argparse.Namespace) -> int:
 async def set_role(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         async with db.transaction() as session:
-            user = await users_repository.get_by_login(session, args.login)
-            if user is None:
-                raise CommandError(f"No user with email or username {args.login!r}.")
-            user.role = Role(args.role).value
+            user = await users_service.set_role(session, args.login, Role(args.role))
         print(f"{user.username} is now {user.role}")
         return 0
 
