@@ -29,6 +29,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from sqlalchemy.engine import make_url
 
+from infra.database_urls import asyncpg_dsn, with_database, with_host_port
 from infra.settings import ROOT, Settings
 
 RUN_DIR = ROOT / ".run"
@@ -66,18 +67,6 @@ def free_port(preferred: int) -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def with_database(url: str, name: str) -> str:
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def with_host_port(url: str, host: str, port: int) -> str:
-    return make_url(url).set(host=host, port=port).render_as_string(hide_password=False)
-
-
-def asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def postgres_answers(url: str) -> bool:

@@ -177,7 +177,7 @@ def cmd_run() -> int:
         python = sys.executable
         # Segments made before content-addressed media get their objects and rows (idempotent:
         # nothing to do on a new database); one that cannot is reported, not fatal.
-        subprocess.run([python, "-m", "infra.cli", "media", "backfill"], env=env, check=False)
+        subprocess.run([python, "-m", "api.cli", "media", "backfill"], env=env, check=False)
         children.append(
             Child(
                 "api",

@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from infra.devservices import asyncpg_dsn
+from infra.database_urls import asyncpg_dsn
 from infra.logging import get_logger
 
 log = get_logger("infra.job_feed")

@@ -24,8 +24,6 @@ from typing import Any
 
 import ffmpeg
 
-from infra.settings import get_settings
-
 ProgressCallback = Callable[[float], Awaitable[None] | None]
 
 SAMPLE_RATE = 48_000
@@ -109,14 +107,14 @@ class RenderResult:
 
 
 @lru_cache
-def ffmpeg_executable() -> str:
-    """The ffmpeg to run: FFMPEG_BINARY, else imageio-ffmpeg's static build, else PATH's.
+def ffmpeg_executable(configured: str = "") -> str:
+    """The ffmpeg to run: `configured` (FFMPEG_BINARY), else imageio-ffmpeg's static build,
+    else PATH's.
 
     The static build starts in about 10 ms where a distribution's dynamically linked ffmpeg
     takes 70 ms or more (it loads some 200 libraries), and packaging a short segment as HLS
     runs ffmpeg once per job, so the start-up is most of that stage's cost.
     """
-    configured = get_settings().ffmpeg_binary
     if configured:
         return configured
     try:
@@ -339,14 +337,18 @@ async def render_cards(
     thumbnail: Path,
     style: CardStyle | None = None,
     on_progress: ProgressCallback | None = None,
+    *,
+    ffmpeg: str = "",
 ) -> RenderResult:
-    """Encode `cards` into `mp4` (H.264/AAC, keyframes every `keyframe_seconds`) and a JPEG."""
+    """Encode `cards` into `mp4` (H.264/AAC, keyframes every `keyframe_seconds`) and a JPEG.
+
+    `ffmpeg`, here and below, is FFMPEG_BINARY: empty for the bundled build or PATH's."""
     style = style or CardStyle()
     texts = _TextFiles()
     try:
         args, frames = build_render(cards, style, mp4, thumbnail, texts)
         total = frames / style.fps
-        await run_ffmpeg(args, expected_seconds=total, on_progress=on_progress)
+        await run_ffmpeg(args, ffmpeg=ffmpeg, expected_seconds=total, on_progress=on_progress)
     finally:
         texts.close()
     return RenderResult(mp4, thumbnail, total, frames, args)
@@ -372,10 +374,12 @@ def _clear_segments(out_dir: Path) -> None:
         stale.unlink()
 
 
-async def package_hls(mp4: Path, out_dir: Path, segment_seconds: int = 2) -> HlsPackage:
+async def package_hls(
+    mp4: Path, out_dir: Path, segment_seconds: int = 2, *, ffmpeg: str = ""
+) -> HlsPackage:
     """Cut `mp4` into a VOD playlist of MPEG-TS segments by stream copy (no second encode)."""
     await asyncio.to_thread(_clear_segments, out_dir)
-    await run_ffmpeg(hls_args(mp4, out_dir, segment_seconds))
+    await run_ffmpeg(hls_args(mp4, out_dir, segment_seconds), ffmpeg=ffmpeg)
     playlist = out_dir / "index.m3u8"
     lines = playlist.read_text().splitlines()
     segments = [out_dir / line for line in lines if line and not line.startswith("#")]
@@ -408,12 +412,14 @@ async def probe(path: Path | str) -> MediaInfo:
 async def run_ffmpeg(
     args: Sequence[str],
     *,
+    ffmpeg: str,
     expected_seconds: float | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Run ffmpeg, feeding `on_progress` 0..1 from `-progress pipe:1`; kill it if cancelled."""
+    """Run ffmpeg (`ffmpeg`: FFMPEG_BINARY, or empty), feeding `on_progress` 0..1 from
+    `-progress pipe:1`; kill it if cancelled."""
     process = await asyncio.create_subprocess_exec(
-        ffmpeg_executable(),
+        ffmpeg_executable(ffmpeg),
         "-hide_banner",
         "-loglevel",
         "error",

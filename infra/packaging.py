@@ -115,10 +115,12 @@ class _Request:
 class HlsPackager:
     """Packages MP4s as `package_hls` does, several per ffmpeg process when calls overlap."""
 
-    def __init__(self, max_batch: int = 8) -> None:
+    def __init__(self, max_batch: int = 8, *, ffmpeg: str = "") -> None:
+        """`ffmpeg` is FFMPEG_BINARY (empty: the bundled build, else PATH's)."""
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._max_batch = max_batch
+        self._ffmpeg = ffmpeg
         self._queue: deque[_Request] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
@@ -226,7 +228,7 @@ class HlsPackager:
         self._runs += 1
         started = time.perf_counter()
         try:
-            await run_ffmpeg(hls_batch_args([r.job for r in ready]))
+            await run_ffmpeg(hls_batch_args([r.job for r in ready]), ffmpeg=self._ffmpeg)
         except MediaError as exc:
             log.debug("hls_run", clips=len(ready), ok=False, seconds=_since(started))
             if len(ready) > 1:

@@ -174,8 +174,10 @@ def concat_args(concat: Path, metadata: Path, output: Path) -> list[str]:
     ]
 
 
-async def assemble(parts: Sequence[Part], work_dir: Path) -> Assembled:
-    """Join `parts` in order into `work_dir/scene.mp4`; their files are linked in as our names."""
+async def assemble(parts: Sequence[Part], work_dir: Path, *, ffmpeg: str = "") -> Assembled:
+    """Join `parts` in order into `work_dir/scene.mp4`; their files are linked in as our names.
+
+    `ffmpeg` is FFMPEG_BINARY (empty: the bundled build, else PATH's)."""
     if not parts:
         raise MediaError("nothing to export")
     names = [f"part_{index:03d}.mp4" for index in range(len(parts))]
@@ -189,7 +191,7 @@ async def assemble(parts: Sequence[Part], work_dir: Path) -> Assembled:
         for name, form in zip(names, formats, strict=True):
             encoded = work_dir / f"conformed_{name}"
             args = conform_args(work_dir / name, encoded, formats[0], form.audio is not None)
-            await run_ffmpeg(args)
+            await run_ffmpeg(args, ffmpeg=ffmpeg)
             await asyncio.to_thread(encoded.replace, work_dir / name)
             conformed.append(args)
     infos = [await probe(work_dir / name) for name in names]
@@ -208,7 +210,7 @@ async def assemble(parts: Sequence[Part], work_dir: Path) -> Assembled:
     concat.write_text(concat_list(names, durations), encoding="utf-8")
     metadata.write_text(ffmetadata(chapters), encoding="utf-8")
     args = concat_args(concat, metadata, output)
-    await run_ffmpeg(args)
+    await run_ffmpeg(args, ffmpeg=ffmpeg)
     result = await probe(output)
     size = output.stat().st_size
     return Assembled(output, result.duration, size, chapters, args, conformed)

@@ -14,6 +14,10 @@ from infra.crypto import DEV_SECRETS_ENCRYPTION_KEYS, Keyring, KeyringError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "storyloom-development-secret-change-me-0123456789"
+# The only environments that may run on a secret shipped in this file.
+ENVS_WITH_DEVELOPMENT_SECRETS = ("development", "test")
+# Defaults of secret settings that hold no secret (OIDC_PROVIDERS "{}": no providers at all).
+_NOTHING_SECRET = ("", "{}")
 
 
 class Settings(BaseSettings):
@@ -229,20 +233,42 @@ class Settings(BaseSettings):
     webhook_sweep_every_seconds: int = Field(15, alias="WEBHOOK_SWEEP_EVERY_SECONDS", ge=1, le=60)
     webhook_concurrency: int = Field(8, alias="WEBHOOK_CONCURRENCY", ge=1, le=100)
 
+    @classmethod
+    def development_secrets(cls) -> dict[str, str]:
+        """Every secret setting that ships with a value, by field name: its variable's name.
+
+        Found from the fields themselves, so a secret added later with a default is refused
+        outside development and test without anyone remembering to list it.
+        """
+        shipped = {}
+        for name, field in cls.model_fields.items():
+            default = field.default
+            if isinstance(default, SecretStr) and default.get_secret_value() not in _NOTHING_SECRET:
+                shipped[name] = field.alias or name.upper()
+        return shipped
+
     @model_validator(mode="after")
-    def _refuse_default_secrets_in_production(self) -> Settings:
-        if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-            raise ValueError("JWT_SECRET must be set outside development")
+    def _refuse_development_secrets(self) -> Settings:
+        if self.env not in ENVS_WITH_DEVELOPMENT_SECRETS:
+            for name, variable in self.development_secrets().items():
+                value: SecretStr = getattr(self, name)
+                shipped: SecretStr = type(self).model_fields[name].default
+                if value.get_secret_value() == shipped.get_secret_value():
+                    raise ValueError(f"{variable} must be set outside development and test")
         if len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
         keys = self.secrets_encryption_keys.get_secret_value()
-        if self.env == "production" and keys == DEV_SECRETS_ENCRYPTION_KEYS:
-            raise ValueError("SECRETS_ENCRYPTION_KEYS must be set outside development")
         try:
             Keyring.parse(keys)
         except KeyringError as exc:
             raise ValueError(f"SECRETS_ENCRYPTION_KEYS: {exc}") from None
         return self
+
+    @property
+    def openai_key(self) -> str | None:
+        """OPENAI_API_KEY, None when unset or empty: OpenAI's providers serve only with one."""
+        key = self.openai_api_key
+        return (key.get_secret_value() or None) if key is not None else None
 
     @property
     def links_base_url(self) -> str:

@@ -17,6 +17,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
+from infra.database_urls import asyncpg_dsn, with_database
 from infra.settings import ROOT, Settings
 from tests.factories import Factory
 from tests.infra.moto_server import DUMMY_CREDENTIALS, moto_server
@@ -26,14 +27,6 @@ BASE_DATABASE_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 def alembic_config(database_url: str) -> Config:

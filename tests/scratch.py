@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager, contextmanager
 
 from alembic import command
 
-from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config, with_database
+from infra.database_urls import with_database
+from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, alembic_config
 
 
 def _name(label: str) -> str:

@@ -66,7 +66,7 @@ async def _build(
         data = await runtime.storage.read_bytes(key)
         await asyncio.to_thread(path.write_bytes, data)
         files.append(Part(path, text))
-    assembled = await assemble(files, work_dir)
+    assembled = await assemble(files, work_dir, ffmpeg=runtime.settings.ffmpeg_binary)
     key = storage_key(export)
     await runtime.storage.put_file(key, assembled.mp4, "video/mp4")
     async with runtime.db.transaction() as session:

@@ -143,12 +143,15 @@ async def count_in_flight(session: AsyncSession, user_id: uuid.UUID) -> int:
     )
 
 
+# A scene's bible at one version: read here through a session, and by the worker on its job's
+# own connection (run_repository), from this one statement.
+BIBLE_AT_VERSION = select(SceneBible.data).where(
+    SceneBible.scene_id == bindparam("scene_id"), SceneBible.version == bindparam("version")
+)
+
+
 async def bible_data(session: AsyncSession, scene_id: uuid.UUID, version: int) -> dict[str, Any]:
-    data = await session.scalar(
-        select(SceneBible.data).where(
-            SceneBible.scene_id == scene_id, SceneBible.version == version
-        )
-    )
+    data = await session.scalar(BIBLE_AT_VERSION, {"scene_id": scene_id, "version": version})
     return data or {}
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
 
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
-from domain.jobs.repository import JOB_IN_ITS_MONTH, in_its_month
+from domain.jobs.repository import BIBLE_AT_VERSION, JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence
 from infra.raw_sql import Prepared, Runner
 
@@ -202,11 +202,7 @@ async def lock_for_finalization(conn: Runner, job: Job) -> Finalizing | None:
     return None if row is None else Finalizing(**row)
 
 
-_HEAD_BIBLE = Prepared(
-    select(SceneBible.data).where(
-        SceneBible.scene_id == bindparam("scene_id"), SceneBible.version == bindparam("version")
-    )
-)
+_HEAD_BIBLE = Prepared(BIBLE_AT_VERSION)
 
 
 async def bible_data(conn: Runner, scene_id: uuid.UUID, version: int) -> dict[str, Any]:

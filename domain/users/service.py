@@ -162,6 +162,15 @@ async def update_profile(
     return user
 
 
+async def set_role(session: AsyncSession, login: str, role: Role) -> User:
+    """Give the account with this email or username another role (the operator's command)."""
+    user = await repository.get_by_login(session, login)
+    if user is None:
+        raise NotFound(f"No user with email or username {login!r}.")
+    user.role = role.value
+    return user
+
+
 async def ban(session: AsyncSession, user: User) -> None:
     """Deactivate an account and end all its sessions."""
     user.is_active = False

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
+from infra.settings import Settings
+
 # Larger pictures are refused before decoding: a hostile file must not eat the worker's memory.
 MAX_PIXELS = 40_000_000
 MAX_BYTES = 20 * 1024 * 1024
@@ -23,11 +25,8 @@ class ReferenceAssets:
         self.directory = directory.resolve() if directory else None
 
     @classmethod
-    def from_settings(cls, settings: object) -> ReferenceAssets:
-        return cls(
-            getattr(settings, "reference_assets_base_url", None) or None,
-            getattr(settings, "reference_assets_dir", None),
-        )
+    def from_settings(cls, settings: Settings) -> ReferenceAssets:
+        return cls(settings.reference_assets_base_url or None, settings.reference_assets_dir)
 
     def path_of(self, url: str | None) -> Path | None:
         """The local file behind an allowed URL, never outside the directory."""

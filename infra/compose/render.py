@@ -49,6 +49,7 @@ class ComposeOptions:
     preset: str = "ultrafast"
     burn_in_captions: bool = False
     score_volume: float = 0.5
+    ffmpeg: str = ""  # FFMPEG_BINARY: empty for the bundled build, else PATH's
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,11 @@ async def compose(
     args = build_args(
         spans, narration, speech_wav, _chord(style, look.seed), look.seed, options, mp4
     )
-    await run_ffmpeg(args, expected_seconds=narration.duration, on_progress=on_progress)
+    await run_ffmpeg(
+        args,
+        ffmpeg=options.ffmpeg,
+        expected_seconds=narration.duration,
+        on_progress=on_progress,
+    )
     await asyncio.to_thread(_remove_stills, work)
     return Composed(mp4, thumbnail, captions, narration.duration, narration.frames, narration)

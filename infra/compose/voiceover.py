@@ -34,6 +34,8 @@ async def voice_over(
     has_audio: bool,
     work: Path,
     out: tuple[Path, Path],
+    *,
+    ffmpeg: str,
 ) -> Narration:
     """Write `out` = (mp4 with the speech, WebVTT captions) for a clip of `duration` seconds."""
     mp4, captions = out
@@ -67,15 +69,24 @@ async def voice_over(
             *("-filter_complex", graph, "-map", "0:v:0", "-map", "[aout]"),
             *("-c:v", "copy", "-c:a", "aac", "-b:a", "96k", "-ar", str(SAMPLE_RATE)),
             *("-movflags", "+faststart", "-f", "mp4", str(mp4)),
-        ]
+        ],
+        ffmpeg=ffmpeg,
     )
     return narration
 
 
 async def narrate_clip(
-    engine: SpeechEngine, clip: Path, duration: float, has_audio: bool, out_dir: Path
+    engine: SpeechEngine,
+    clip: Path,
+    duration: float,
+    has_audio: bool,
+    out_dir: Path,
+    *,
+    ffmpeg: str,
 ) -> bool:
-    """Voice `clip` in place from the scene kept in `out_dir`; False when none was kept."""
+    """Voice `clip` in place from the scene kept in `out_dir`; False when none was kept.
+
+    `ffmpeg` is FFMPEG_BINARY (empty: the bundled build, else PATH's)."""
     try:
         scene = json.loads(await asyncio.to_thread((out_dir / SCENE_NAME).read_text))
     except (OSError, ValueError):
@@ -92,6 +103,7 @@ async def narrate_clip(
             has_audio,
             out_dir / "speech",
             (voiced, partial_vtt),
+            ffmpeg=ffmpeg,
         )
         os.replace(voiced, clip)
         os.replace(partial_vtt, out_dir / CAPTIONS_NAME)

@@ -23,6 +23,7 @@ from infra.compose.look import Palette, palette_for, scene_context
 from infra.compose.render import ComposeOptions, compose
 from infra.media import MediaError, ProgressCallback, notify_progress
 from infra.providers.base import ProviderError, RenderedVideo, UnknownVideo
+from infra.settings import Settings
 from infra.speech.engines import FliteEngine, SpeechEngine, SpeechError
 from schemas.script import Script
 
@@ -69,6 +70,7 @@ class LocalVideoRenderer:
         score_volume: float = 0.5,
         assets: ReferenceAssets | None = None,
         engine: SpeechEngine | None = None,
+        ffmpeg: str = "",
     ) -> None:
         self.options = ComposeOptions(
             width=width,
@@ -78,6 +80,7 @@ class LocalVideoRenderer:
             preset=preset,
             burn_in_captions=burn_in_captions,
             score_volume=score_volume,
+            ffmpeg=ffmpeg,
         )
         self.width, self.height, self.fps = width, height, fps
         self.assets = assets or ReferenceAssets()
@@ -85,7 +88,7 @@ class LocalVideoRenderer:
         self._jobs: dict[str, Path] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LocalVideoRenderer:
+    def from_settings(cls, settings: Settings) -> LocalVideoRenderer:
         return cls(
             width=settings.video_width,
             height=settings.video_height,
@@ -94,6 +97,7 @@ class LocalVideoRenderer:
             burn_in_captions=settings.burn_in_captions,
             score_volume=settings.score_volume,
             assets=ReferenceAssets.from_settings(settings),
+            ffmpeg=settings.ffmpeg_binary,
         )
 
     @property

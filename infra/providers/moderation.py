@@ -3,7 +3,8 @@
 `LocalContentChecker` is the built-in default: a term list per category, extended by
 `settings.moderation_terms`, matched case-insensitively on word boundaries. It catches the
 cheap disguises (repeated letters, common leetspeak, fullwidth letters) and nothing clever;
-anything it flags goes to a moderator rather than being refused outright.
+anything it flags goes to a moderator rather than being refused outright. Which checker serves
+a deployment is `infra.providers.registry.content_checker`'s choice.
 """
 
 from __future__ import annotations
@@ -161,18 +162,3 @@ class LocalContentChecker:
 
     async def check(self, text: str) -> ContentVerdict:
         return self.check_sync(text)
-
-
-def content_checker(settings: Settings) -> ContentChecker:
-    """The checker the settings ask for.
-
-    With `OPENAI_API_KEY`, OpenAI moderation layered over the local checker (configured terms
-    keep applying); during an OpenAI outage it answers with the local verdict, since request
-    paths use this. Without a key, the local checker alone.
-    """
-    local = LocalContentChecker.from_settings(settings)
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
-        return local
-    from infra.providers.openai_moderation import OpenAIContentChecker  # SDK only when used
-
-    return OpenAIContentChecker.from_settings(settings, local=local, on_error="local")

@@ -8,43 +8,28 @@ API in particular) are one `OPENAI_BASE_URL` away.
 
 from __future__ import annotations
 
-from typing import Any
-
 import openai
 from openai import AsyncOpenAI
 
 from infra.providers.base import ProviderError
+from infra.settings import Settings
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_TIMEOUT_SECONDS = 60.0
+# Where requests go while OPENAI_BASE_URL is unset.
+OPENAI_API_URL = "https://api.openai.com/v1"
 # Statuses the SDK itself would retry: request timeout, lock timeout, rate limit, server errors.
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
-def setting(settings: Any, name: str, default: Any) -> Any:
-    """A knob that may not exist on older Settings classes yet; `None` means the default."""
-    value = getattr(settings, name, None)
-    return default if value is None else value
-
-
-def api_key_of(settings: Any) -> str | None:
-    key = getattr(settings, "openai_api_key", None)
-    if key is None:
-        return None
-    value = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
-    return value or None
-
-
-def build_client(settings: Any) -> AsyncOpenAI:
+def build_client(settings: Settings) -> AsyncOpenAI:
     """The client every OpenAI-backed provider uses; refuses to build without an API key."""
-    key = api_key_of(settings)
+    key = settings.openai_key
     if key is None:
         raise ProviderError("OPENAI_API_KEY is not set", code="provider_not_configured")
     return AsyncOpenAI(
         api_key=key,
         # Passed explicitly so the SDK never falls back to reading the environment itself.
-        base_url=setting(settings, "openai_base_url", None) or DEFAULT_BASE_URL,
-        timeout=float(setting(settings, "openai_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
+        base_url=settings.openai_base_url or OPENAI_API_URL,
+        timeout=settings.openai_timeout_seconds,
         max_retries=0,
     )
 

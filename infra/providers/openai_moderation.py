@@ -19,12 +19,11 @@ from openai import AsyncOpenAI
 
 from infra.logging import get_logger
 from infra.providers.moderation import ContentChecker, ContentVerdict, LocalContentChecker, Severity
-from infra.providers.openai_client import build_client, provider_error, setting
+from infra.providers.openai_client import build_client, provider_error
+from infra.settings import Settings
 
 OnError = Literal["raise", "local"]
 
-DEFAULT_MODEL = "omni-moderation-latest"
-DEFAULT_SEVERE_SCORE = 0.9
 SEVERE_CATEGORIES = frozenset(
     {
         "sexual/minors",
@@ -83,8 +82,8 @@ class OpenAIContentChecker:
         self,
         client: AsyncOpenAI,
         *,
-        model: str = DEFAULT_MODEL,
-        severe_score: float = DEFAULT_SEVERE_SCORE,
+        model: str,
+        severe_score: float,
         local: ContentChecker | None = None,
         on_error: OnError = "raise",
     ) -> None:
@@ -99,7 +98,7 @@ class OpenAIContentChecker:
     @classmethod
     def from_settings(
         cls,
-        settings: Any,
+        settings: Settings,
         client: AsyncOpenAI | None = None,
         *,
         local: ContentChecker | None = None,
@@ -108,10 +107,8 @@ class OpenAIContentChecker:
         """Layered over the local term list (the configured terms) unless `local` is given."""
         return cls(
             client or build_client(settings),
-            model=setting(settings, "openai_moderation_model", DEFAULT_MODEL),
-            severe_score=float(
-                setting(settings, "openai_moderation_severe_score", DEFAULT_SEVERE_SCORE)
-            ),
+            model=settings.openai_moderation_model,
+            severe_score=settings.openai_moderation_severe_score,
             local=local or LocalContentChecker.from_settings(settings),
             on_error=on_error,
         )

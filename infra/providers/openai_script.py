@@ -19,14 +19,13 @@ from openai import AsyncOpenAI
 from pydantic import ValidationError
 
 from infra.providers.base import ExpandedScript, ExpansionContext, ProviderError
-from infra.providers.openai_client import provider_error, setting
+from infra.providers.openai_client import provider_error
+from infra.settings import Settings
 from schemas.bible import CLOSED_THREAD_STATUSES, consequences_of, is_active
 from schemas.script import Script
 
 PROVIDER = "openai"
 PROMPT_VERSION = "openai-script-v2"
-DEFAULT_MODEL = "gpt-4.1-mini"
-DEFAULT_MAX_TOKENS = 4096
 SCHEMA_NAME = "storyloom_script"
 # Keywords strict structured outputs reject; pydantic enforces them after the fact.
 _UNSUPPORTED_KEYWORDS = ("default", "minLength", "maxLength", "title")
@@ -190,19 +189,19 @@ class OpenAIScriptExpander:
         self,
         client: AsyncOpenAI,
         *,
-        model: str = DEFAULT_MODEL,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
+        model: str,
+        max_tokens: int,
     ) -> None:
         self.client = client
         self.model = model
         self.max_tokens = max_tokens
 
     @classmethod
-    def from_settings(cls, settings: Any, client: AsyncOpenAI) -> OpenAIScriptExpander:
+    def from_settings(cls, settings: Settings, client: AsyncOpenAI) -> OpenAIScriptExpander:
         return cls(
             client,
-            model=setting(settings, "openai_script_model", DEFAULT_MODEL),
-            max_tokens=int(setting(settings, "openai_script_max_tokens", DEFAULT_MAX_TOKENS)),
+            model=settings.openai_script_model,
+            max_tokens=settings.openai_script_max_tokens,
         )
 
     async def expand(self, text: str, context: ExpansionContext) -> ExpandedScript:

@@ -28,9 +28,9 @@ from infra.compose.look import scene_context
 from infra.compose.voiceover import SCENE_NAME, narrate_clip
 from infra.media import MediaError, ProgressCallback, notify_progress, probe, run_ffmpeg
 from infra.providers.base import ProviderError, RenderedVideo, UnknownVideo
-from infra.providers.openai_client import provider_error, setting
+from infra.providers.openai_client import provider_error
+from infra.settings import Settings
 from infra.speech.engines import SpeechEngine, SpeechError
-from infra.speech.openai_speech import DEFAULT_MODEL as DEFAULT_SPEECH_MODEL
 from infra.speech.openai_speech import OpenAISpeechEngine
 from schemas.script import Script
 
@@ -38,12 +38,6 @@ from schemas.script import Script
 warnings.filterwarnings("ignore", message="The Sora API", category=DeprecationWarning)
 
 PROVIDER = "openai"
-DEFAULT_MODEL = "sora-2"
-DEFAULT_SIZE = "1280x720"
-DEFAULT_SECONDS = (4, 8, 12)
-DEFAULT_POLL_SECONDS = 5.0
-DEFAULT_MAX_WAIT_SECONDS = 1800.0
-DEFAULT_DOWNLOAD_TIMEOUT = 600.0
 MP4_NAME = "out.mp4"
 THUMBNAIL_NAME = "thumbnail.jpg"
 CAPTIONS_NAME = "captions.vtt"
@@ -122,15 +116,17 @@ class OpenAIVideoRenderer:
         self,
         client: AsyncOpenAI,
         *,
-        model: str = DEFAULT_MODEL,
-        size: str = DEFAULT_SIZE,
-        allowed_seconds: Sequence[int] = DEFAULT_SECONDS,
-        poll_interval: float = DEFAULT_POLL_SECONDS,
-        max_wait: float = DEFAULT_MAX_WAIT_SECONDS,
+        model: str,
+        size: str,
+        allowed_seconds: Sequence[int],
+        poll_interval: float,
+        max_wait: float,
         transient_errors: int = 3,
-        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_timeout: float = 600.0,
         speech: SpeechEngine | None = None,
+        ffmpeg: str = "",
     ) -> None:
+        """`ffmpeg` is FFMPEG_BINARY (empty: the bundled build, else PATH's)."""
         self.client = client
         # Without an engine the clip is kept as the provider made it, with no captions.
         self.speech = speech
@@ -141,24 +137,20 @@ class OpenAIVideoRenderer:
         self.max_wait = max_wait
         self.transient_errors = transient_errors
         self.download_timeout = download_timeout
+        self.ffmpeg = ffmpeg
         self._jobs: dict[str, Path] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, client: AsyncOpenAI) -> OpenAIVideoRenderer:
+    def from_settings(cls, settings: Settings, client: AsyncOpenAI) -> OpenAIVideoRenderer:
         return cls(
             client,
-            model=setting(settings, "openai_video_model", DEFAULT_MODEL),
-            size=setting(settings, "openai_video_size", DEFAULT_SIZE),
-            allowed_seconds=parse_seconds(setting(settings, "openai_video_seconds", "4,8,12")),
-            poll_interval=float(
-                setting(settings, "openai_video_poll_seconds", DEFAULT_POLL_SECONDS)
-            ),
-            max_wait=float(
-                setting(settings, "openai_video_max_wait_seconds", DEFAULT_MAX_WAIT_SECONDS)
-            ),
-            speech=OpenAISpeechEngine(
-                client, model=setting(settings, "openai_speech_model", DEFAULT_SPEECH_MODEL)
-            ),
+            model=settings.openai_video_model,
+            size=settings.openai_video_size,
+            allowed_seconds=parse_seconds(settings.openai_video_seconds),
+            poll_interval=settings.openai_video_poll_seconds,
+            max_wait=settings.openai_video_max_wait_seconds,
+            speech=OpenAISpeechEngine(client, model=settings.openai_speech_model),
+            ffmpeg=settings.ffmpeg_binary,
         )
 
     async def submit(
@@ -315,7 +307,12 @@ class OpenAIVideoRenderer:
             return False
         try:
             return await narrate_clip(
-                self.speech, clip, info.duration, info.audio_codec is not None, out_dir
+                self.speech,
+                clip,
+                info.duration,
+                info.audio_codec is not None,
+                out_dir,
+                ffmpeg=self.ffmpeg,
             )
         except (MediaError, SpeechError) as exc:
             raise ProviderError(
@@ -347,11 +344,14 @@ class OpenAIVideoRenderer:
             if content_type is not None and "jpeg" in content_type:
                 os.replace(fetched, partial)
             elif content_type is not None:
-                await run_ffmpeg(["-y", "-i", str(fetched), "-frames:v", "1", str(partial)])
+                await run_ffmpeg(
+                    ["-y", "-i", str(fetched), "-frames:v", "1", str(partial)], ffmpeg=self.ffmpeg
+                )
             else:
                 at = f"{min(1.0, duration / 2):.3f}"
                 await run_ffmpeg(
-                    ["-y", "-ss", at, "-i", str(mp4), "-frames:v", "1", "-q:v", "3", str(partial)]
+                    ["-y", "-ss", at, "-i", str(mp4), "-frames:v", "1", "-q:v", "3", str(partial)],
+                    ffmpeg=self.ffmpeg,
                 )
             os.replace(partial, target)
         except MediaError as exc:

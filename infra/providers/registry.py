@@ -7,10 +7,11 @@ to share its connection pool.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from infra.providers.base import ScriptExpander, VideoRenderer
 from infra.providers.moderation import ContentChecker, LocalContentChecker
+from infra.settings import Settings
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -18,18 +19,17 @@ if TYPE_CHECKING:
     from infra.providers.openai_moderation import OnError
 
 
-def uses_openai(settings: Any) -> bool:
-    key: Any = getattr(settings, "openai_api_key", None)
-    return bool(key.get_secret_value() if hasattr(key, "get_secret_value") else key)
+def uses_openai(settings: Settings) -> bool:
+    return settings.openai_key is not None
 
 
-def openai_client(settings: Any) -> AsyncOpenAI:
+def openai_client(settings: Settings) -> AsyncOpenAI:
     from infra.providers.openai_client import build_client
 
     return build_client(settings)
 
 
-def script_expander(settings: Any, *, client: AsyncOpenAI | None = None) -> ScriptExpander:
+def script_expander(settings: Settings, *, client: AsyncOpenAI | None = None) -> ScriptExpander:
     if not uses_openai(settings):
         from infra.providers.local_script import LocalScriptExpander
 
@@ -39,7 +39,7 @@ def script_expander(settings: Any, *, client: AsyncOpenAI | None = None) -> Scri
     return OpenAIScriptExpander.from_settings(settings, client or openai_client(settings))
 
 
-def video_renderer(settings: Any, *, client: AsyncOpenAI | None = None) -> VideoRenderer:
+def video_renderer(settings: Settings, *, client: AsyncOpenAI | None = None) -> VideoRenderer:
     if not uses_openai(settings):
         from infra.providers.local_video import LocalVideoRenderer
 
@@ -50,9 +50,10 @@ def video_renderer(settings: Any, *, client: AsyncOpenAI | None = None) -> Video
 
 
 def content_checker(
-    settings: Any, *, client: AsyncOpenAI | None = None, on_error: OnError = "raise"
+    settings: Settings, *, client: AsyncOpenAI | None = None, on_error: OnError = "raise"
 ) -> ContentChecker:
-    """The OpenAI check layered over the local term list, or the local list alone.
+    """The OpenAI check layered over the local term list (the configured terms keep applying),
+    or, without `OPENAI_API_KEY`, the local list alone.
 
     `on_error="raise"` suits pipeline stages (a retryable ProviderError retries the stage);
     request paths want `"local"`, which falls back to the term list during an outage.

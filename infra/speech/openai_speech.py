@@ -16,7 +16,6 @@ from infra.providers.openai_client import provider_error
 from infra.speech.engines import speakable
 from infra.speech.voices import Voice
 
-DEFAULT_MODEL = "gpt-4o-mini-tts"
 MAX_INPUT_CHARS = 4096
 _HIGH = ("coral", "nova", "shimmer", "sage")
 _LOW = ("onyx", "echo", "ash", "ballad")
@@ -27,7 +26,7 @@ class OpenAISpeechEngine:
     name = "openai"
     sample_rate = 24_000
 
-    def __init__(self, client: AsyncOpenAI, *, model: str = DEFAULT_MODEL) -> None:
+    def __init__(self, client: AsyncOpenAI, *, model: str) -> None:
         self.client, self.model = client, model
 
     def voice_of(self, voice: Voice) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import insert, select
 
 from domain.jobs.models import Job
@@ -282,7 +283,7 @@ async def test_remote_moderation_during_a_request_is_in_the_ledger(
     topic = await factory.topic()
     with serve(FakeOpenAI(*make_sample_media(tmp_path))) as fake:
         remote = settings.model_copy(
-            update={"openai_api_key": "sk-test", "openai_base_url": fake.url}
+            update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": fake.url}
         )
         app = create_app(remote)
         async with app.router.lifespan_context(app):

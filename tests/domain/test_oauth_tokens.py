@@ -16,11 +16,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import delete, select, text, update
 
+from api.cli.main import run
 from domain.errors import Conflict
 from domain.users import oauth
 from domain.users import service as users_service
 from domain.users.models import OAuthAccount
-from infra.cli import run
 from infra.crypto import DecryptionError, Keyring, generate_key_entry, key_id_of
 from infra.db import Database
 from infra.settings import Settings

@@ -24,13 +24,13 @@ from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 import domain.models  # noqa: F401 - every mapper, for the ORM reads below
+from api.cli.main import run as cli
 from domain.errors import Conflict
 from domain.ids import new_time_id
 from domain.jobs import repository as jobs_repository
 from domain.jobs import service as jobs_service
 from domain.users.models import User
 from infra.archive import ArchiveError, ArchiveRun, archive_partitions, list_archives
-from infra.cli import run as cli
 from infra.db import Database
 from infra.partitions import add_months, ensure_partitions, month_start
 from infra.restore import restore_partition

@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from api.cli.main import run as cli
 from infra.backup import check, libpq_target
-from infra.cli import run as cli
+from infra.database_urls import with_database
 from infra.settings import Settings
 from infra.storage import LocalStorage, S3Storage
-from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin, with_database
+from tests.conftest import BASE_DATABASE_URL, RUN_ID, _admin
 from tests.infra.moto_server import DUMMY_CREDENTIALS, moto_server
 from tests.scratch import scratch_database
 

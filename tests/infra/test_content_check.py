@@ -8,9 +8,9 @@ from infra.providers.moderation import (
     DEFAULT_TERMS,
     LocalContentChecker,
     Term,
-    content_checker,
     parse_terms,
 )
+from infra.providers.registry import content_checker
 from infra.settings import Settings
 
 

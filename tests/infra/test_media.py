@@ -9,12 +9,14 @@ from pathlib import Path
 
 import ffmpeg
 import pytest
+from openai import AsyncOpenAI
 
 from infra.media import (
     Caption,
     Card,
     CardStyle,
     MediaError,
+    ffmpeg_executable,
     frame_counts,
     hls_args,
     package_hls,
@@ -22,6 +24,9 @@ from infra.media import (
     render_cards,
     run_ffmpeg,
 )
+from infra.providers.local_video import LocalVideoRenderer
+from infra.providers.openai_video import OpenAIVideoRenderer
+from infra.settings import Settings
 
 SMALL = CardStyle(width=426, height=240)
 AWKWARD = "Mara: \"it's 100% done\" \\ C:\\tmp\\x %{pts} %% 'quoted' ; , [a] =b 🙂 ✓\nsecond line"
@@ -205,4 +210,25 @@ async def test_cancelling_kills_ffmpeg(tmp_path: Path) -> None:
 
 async def test_run_ffmpeg_reports_a_bad_command() -> None:
     with pytest.raises(MediaError, match="exited with"):
-        await run_ffmpeg(["-i", "/nonexistent/input.mp4", "-f", "null", "-"])
+        await run_ffmpeg(["-i", "/nonexistent/input.mp4", "-f", "null", "-"], ffmpeg="")
+
+
+async def test_the_configured_ffmpeg_is_the_one_that_runs(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "ffmpeg-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {ffmpeg_executable()} "$@"\n')
+    wrapper.chmod(0o755)
+    configured = Settings(FFMPEG_BINARY=str(wrapper)).ffmpeg_binary
+    mp4 = tmp_path / "o.mp4"
+    await render_cards([Card(1.0, "#000000")], mp4, tmp_path / "t.jpg", SMALL, ffmpeg=configured)
+    await package_hls(mp4, tmp_path / "hls", ffmpeg=configured)
+    assert len(calls.read_text().splitlines()) == 2
+    with pytest.raises(OSError):
+        await run_ffmpeg(["-version"], ffmpeg=str(tmp_path / "no-such-ffmpeg"))
+
+
+def test_the_renderers_take_ffmpeg_from_the_settings() -> None:
+    settings = Settings(FFMPEG_BINARY="/opt/ffmpeg/bin/ffmpeg")
+    assert LocalVideoRenderer.from_settings(settings).options.ffmpeg == "/opt/ffmpeg/bin/ffmpeg"
+    remote = OpenAIVideoRenderer.from_settings(settings, AsyncOpenAI(api_key="unused"))
+    assert remote.ffmpeg == "/opt/ffmpeg/bin/ffmpeg"

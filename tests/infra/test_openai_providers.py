@@ -25,7 +25,12 @@ from infra.providers.openai_script import (
     OpenAIScriptExpander,
     build_system_prompt,
 )
-from infra.providers.openai_video import OpenAIVideoRenderer, build_prompt, clip_seconds
+from infra.providers.openai_video import (
+    OpenAIVideoRenderer,
+    build_prompt,
+    clip_seconds,
+    parse_seconds,
+)
 from infra.settings import Settings
 from schemas.script import Script
 from tests.infra.fake_openai import FakeOpenAI, VideoPlan, make_sample_media, serve
@@ -34,6 +39,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning"
 
 API_KEY = "sk-storyloom-test-dummy"
 POLL = 0.01
+# The knobs at their Settings defaults, nothing read from the environment.
+KNOBS = Settings.model_construct()
 BIBLE: dict[str, Any] = {
     "characters": [
         {
@@ -135,7 +142,26 @@ def log_stream() -> Iterator[io.StringIO]:
 
 
 def renderer(client: AsyncOpenAI, **options: Any) -> OpenAIVideoRenderer:
-    return OpenAIVideoRenderer(client, poll_interval=POLL, **options)
+    knobs: dict[str, Any] = {
+        "model": KNOBS.openai_video_model,
+        "size": KNOBS.openai_video_size,
+        "allowed_seconds": parse_seconds(KNOBS.openai_video_seconds),
+        "max_wait": KNOBS.openai_video_max_wait_seconds,
+    }
+    return OpenAIVideoRenderer(client, **{**knobs, "poll_interval": POLL, **options})
+
+
+def remote_expander(client: AsyncOpenAI, **options: Any) -> OpenAIScriptExpander:
+    knobs = {"model": KNOBS.openai_script_model, "max_tokens": KNOBS.openai_script_max_tokens}
+    return OpenAIScriptExpander(client, **{**knobs, **options})
+
+
+def remote_checker(client: AsyncOpenAI, **options: Any) -> OpenAIContentChecker:
+    knobs = {
+        "model": KNOBS.openai_moderation_model,
+        "severe_score": KNOBS.openai_moderation_severe_score,
+    }
+    return OpenAIContentChecker(client, **{**knobs, **options})
 
 
 # --- client ---------------------------------------------------------------------------------
@@ -223,7 +249,7 @@ def test_the_prompt_reads_consequences_as_the_design_string_or_as_a_list() -> No
 async def test_expansion_sends_a_strict_json_schema_and_returns_the_script(
     fake: FakeOpenAI, sdk: AsyncOpenAI
 ) -> None:
-    expander = OpenAIScriptExpander(sdk, model="gpt-test-mini")
+    expander = remote_expander(sdk, model="gpt-test-mini")
     text = 'Mara lights the lamp. Tobin shouts "Get down!" from the rocks.'
     expanded = await expander.expand(text, context())
 
@@ -261,7 +287,7 @@ async def test_unusable_replies_fail_for_good(
 ) -> None:
     fake.script_reply = reply
     with pytest.raises(ProviderError) as caught:
-        await OpenAIScriptExpander(sdk).expand("Mara waits.", context())
+        await remote_expander(sdk).expand("Mara waits.", context())
     assert (caught.value.code, caught.value.retryable) == (code, False)
 
 
@@ -274,7 +300,7 @@ async def test_http_errors_map_to_retryable_or_not(
 ) -> None:
     fake.fail_next("POST", "/v1/chat/completions", status)
     with pytest.raises(ProviderError) as caught:
-        await OpenAIScriptExpander(sdk).expand("Mara waits.", context())
+        await remote_expander(sdk).expand("Mara waits.", context())
     assert caught.value.retryable is retryable
     assert caught.value.code == "script_expansion_failed"
     assert str(status) in str(caught.value)
@@ -288,7 +314,7 @@ async def test_timeouts_and_refused_connections_are_retryable(fake: FakeOpenAI) 
     try:
         for client in (slow, closed):
             with pytest.raises(ProviderError) as caught:
-                await OpenAIScriptExpander(client).expand("Mara waits.", context())
+                await remote_expander(client).expand("Mara waits.", context())
             assert caught.value.retryable is True
     finally:
         await slow.close()
@@ -315,7 +341,7 @@ async def test_moderation_maps_flags_and_scores_to_severity(
         "gore": {"violence": 0.6, "violence/graphic": 0.8},
         "worthless": {"harassment": 0.95},
     }
-    verdict = await OpenAIContentChecker(sdk).check(text)
+    verdict = await remote_checker(sdk).check(text)
     assert (verdict.severity, verdict.categories) == (severity, categories)
     [sent] = fake.calls("POST", "/v1/moderations")
     assert sent.body == {"input": text, "model": "omni-moderation-latest"}
@@ -337,9 +363,9 @@ async def test_a_moderation_outage_raises_or_falls_back_to_the_local_check(
     local = LocalContentChecker()
     fake.fail_next("POST", "/v1/moderations", 500, times=2)
     with pytest.raises(ProviderError) as caught:
-        await OpenAIContentChecker(sdk, local=local).check("kys")
+        await remote_checker(sdk, local=local).check("kys")
     assert (caught.value.code, caught.value.retryable) == ("moderation_failed", True)
-    verdict = await OpenAIContentChecker(sdk, local=local, on_error="local").check("kys")
+    verdict = await remote_checker(sdk, local=local, on_error="local").check("kys")
     assert verdict.severity == "severe"
     assert "moderation_fallback_to_local" in log_stream.getvalue()
 
@@ -536,10 +562,10 @@ async def test_the_registry_picks_openai_only_with_a_key(fake: FakeOpenAI) -> No
 async def test_the_request_path_factory_falls_back_to_local_terms(
     fake: FakeOpenAI, log_stream: io.StringIO
 ) -> None:
-    from infra.providers.moderation import content_checker
+    from infra.providers.registry import content_checker
 
     settings = Settings(OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=fake.url, MODERATION_TERMS="")
-    checker = content_checker(settings)
+    checker = content_checker(settings, on_error="local")
     assert isinstance(checker, OpenAIContentChecker)
     fake.fail_next("POST", "/v1/moderations", 503)
     try:

@@ -117,8 +117,9 @@ async def test_a_failed_speech_request_is_a_provider_error(
     fake: FakeOpenAI, sdk: AsyncOpenAI
 ) -> None:
     fake.fail_next("POST", "/v1/audio/speech", 503)
+    engine = OpenAISpeechEngine(sdk, model=Settings.model_construct().openai_speech_model)
     with pytest.raises(ProviderError) as caught:
-        await OpenAISpeechEngine(sdk).speak("Hello.", NARRATOR_VOICE)
+        await engine.speak("Hello.", NARRATOR_VOICE)
     assert caught.value.code == "speech_failed" and caught.value.retryable
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from arq.worker import Worker
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from domain.operations.models import ProviderCall
@@ -39,7 +40,7 @@ async def test_openai_providers_take_a_continuation_to_final_ready(
     fake_openai.reset()
     remote = settings.model_copy(
         update={
-            "openai_api_key": "sk-test",
+            "openai_api_key": SecretStr("sk-test"),
             "openai_base_url": fake_openai.url,
             "openai_video_poll_seconds": 0.05,
             "worker_poll_delay": 0.05,

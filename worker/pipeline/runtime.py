@@ -113,4 +113,5 @@ def build_runtime(settings: Settings) -> Runtime:
         expander=LedgeredExpander(registry.script_expander(settings, client=client), ledger),
         renderer=LedgeredRenderer(renderer, ledger),
         checker=LedgeredChecker(registry.content_checker(settings, client=client), ledger),
+        packager=HlsPackager(ffmpeg=settings.ffmpeg_binary),
     )

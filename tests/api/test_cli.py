@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import subprocess
 import sys
+import tomllib
 
 import asyncpg
 import pytest
 
-from infra.cli import run
+from api.cli.main import main, run
 from infra.settings import ROOT, Settings
 from tests.conftest import asyncpg_dsn
 from tests.factories import PASSWORD, unique
@@ -36,7 +38,7 @@ def test_users_create_reads_the_password_from_stdin(settings: Settings) -> None:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "LOG_JSON": "false"}
     env.pop("STORYLOOM_NEW_PASSWORD", None)
     result = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "users", "create", "--email", f"{name}@Example.com",
+        [sys.executable, "-m", "api.cli", "users", "create", "--email", f"{name}@Example.com",
          "--username", name, "--role", "moderator", "--password-stdin"],
         input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
     )  # fmt: skip
@@ -117,3 +119,9 @@ def test_bad_arguments_exit_with_usage() -> None:
     with pytest.raises(SystemExit) as exit_info:
         run(["users", "create", "--email", "a@example.com"])
     assert exit_info.value.code == 2
+
+
+def test_the_installed_command_is_this_cli() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    module, _, name = pyproject["project"]["scripts"]["storyloom"].partition(":")
+    assert getattr(importlib.import_module(module), name) is main

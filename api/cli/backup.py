@@ -1,10 +1,11 @@
-"""The `storyloom backup` and `storyloom restore` commands (infra/backup.py does the work)."""
+"""The `storyloom backup` and `storyloom restore` commands (`infra/backup.py` does the work)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from api.cli.common import on_database
 from domain.operations.events import record_system_event
 from domain.operations.models import SystemEventKind
 from infra.backup import backup, restore
@@ -25,8 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 async def run_backup(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings)
-    try:
+    async def work(db: Database) -> int:
         manifest = await backup(
             db.primary,
             settings.database_url,
@@ -43,20 +43,19 @@ async def run_backup(settings: Settings, args: argparse.Namespace) -> int:
             "dump_bytes": manifest["database"]["size"],
         }
         await record_system_event(db, SystemEventKind.BACKUP_RUN, summary)
-    finally:
-        await db.dispose()
-    print(
-        f"backed up {summary['tables']} table(s), {summary['rows']} row(s) and "
-        f"{summary['objects']} object(s) to {args.to}"
-    )
-    for key in manifest["missing_media"]:
-        print(f"missing: {key} is referenced but not in storage")
-    return 0
+        print(
+            f"backed up {summary['tables']} table(s), {summary['rows']} row(s) and "
+            f"{summary['objects']} object(s) to {args.to}"
+        )
+        for key in manifest["missing_media"]:
+            print(f"missing: {key} is referenced but not in storage")
+        return 0
+
+    return await on_database(settings, work)
 
 
 async def run_restore(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings)
-    try:
+    async def work(db: Database) -> int:
         report = await restore(
             db.primary,
             settings.database_url,
@@ -64,21 +63,20 @@ async def run_restore(settings: Settings, args: argparse.Namespace) -> int:
             args.source,
             bin_dir=settings.pg_bin_dir,
         )
-        if not report.problems:
-            # Written after the check, which compared the counts as the backup had them.
-            await record_system_event(
-                db,
-                SystemEventKind.BACKUP_RESTORED,
-                {"directory": str(args.source), "tables": report.tables, "objects": report.objects},
-            )
-    finally:
-        await db.dispose()
-    for problem in report.problems:
-        print(f"check failed: {problem}")
-    if report.problems:
-        return 1
-    print(
-        f"restored {report.tables} table(s) and {report.objects} object(s) from {args.source}; "
-        "row counts and checksums match"
-    )
-    return 0
+        for problem in report.problems:
+            print(f"check failed: {problem}")
+        if report.problems:
+            return 1
+        # Written after the check, which compared the counts as the backup had them.
+        await record_system_event(
+            db,
+            SystemEventKind.BACKUP_RESTORED,
+            {"directory": str(args.source), "tables": report.tables, "objects": report.objects},
+        )
+        print(
+            f"restored {report.tables} table(s) and {report.objects} object(s) from "
+            f"{args.source}; row counts and checksums match"
+        )
+        return 0
+
+    return await on_database(settings, work)

@@ -1,4 +1,4 @@
-"""The `storyloom` operator command (also `python -m infra.cli`).
+"""The `storyloom` operator command (also `python -m api.cli`).
 
     storyloom users create --email E --username U --role admin --password-stdin
     storyloom users set-role --login U --role moderator
@@ -23,13 +23,16 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from alembic import command
 from alembic.config import Config
 from pydantic import ValidationError
 
+from api.cli.backup import add_parsers as add_backup_parsers
+from api.cli.backup import run_backup, run_restore
+from api.cli.common import CommandError, on_database
 from domain.errors import DomainError
 from domain.media.backfill import backfill
 from domain.media.sweeper import sweep
@@ -40,13 +43,10 @@ from domain.operations.events import (
 )
 from domain.operations.models import SystemEventKind
 from domain.users import oauth as users_oauth
-from domain.users import repository as users_repository
 from domain.users import service as users_service
 from domain.users.models import Role
 from infra.archive import ArchiveError, archive_partitions, list_archives
 from infra.backup import BackupError
-from infra.backup_cli import add_parsers as add_backup_parsers
-from infra.backup_cli import run_backup, run_restore
 from infra.crypto import KeyringError, generate_key_entry, load_keyring
 from infra.db import Database
 from infra.logging import configure_logging
@@ -58,10 +58,6 @@ from schemas.users import RegisterIn
 
 PASSWORD_ENV = "STORYLOOM_NEW_PASSWORD"
 ROLES = [role.value for role in Role]
-
-
-class CommandError(Exception):
-    """A user-facing failure: printed without a traceback, exit status 1."""
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -78,14 +74,6 @@ def read_password(args: argparse.Namespace) -> str:
     else:
         raise CommandError(f"No password: use --password-stdin or set {PASSWORD_ENV}.")
     return password
-
-
-async def with_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    db = Database(settings)
-    try:
-        return await work(db)
-    finally:
-        await db.dispose()
 
 
 async def create_user(settings: Settings, args: argparse.Namespace) -> int:
@@ -109,20 +97,17 @@ async def create_user(settings: Settings, args: argparse.Namespace) -> int:
         print(f"created {user.role} {user.username} <{user.email}> id={user.id}")
         return 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 async def set_role(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         async with db.transaction() as session:
-            user = await users_repository.get_by_login(session, args.login)
-            if user is None:
-                raise CommandError(f"No user with email or username {args.login!r}.")
-            user.role = Role(args.role).value
+            user = await users_service.set_role(session, args.login, Role(args.role))
         print(f"{user.username} is now {user.role}")
         return 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 def migrate(settings: Settings) -> int:
@@ -147,7 +132,7 @@ async def partitions_ensure(settings: Settings, args: argparse.Namespace) -> int
             print(f"{moved} row(s) moved out of the default partitions")
         return 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 async def partitions_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -171,7 +156,7 @@ async def partitions_list(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{a.partition:<22} {a.status:<9} rows {rows} -> {a.storage_key}")
         return 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 async def partitions_archive(settings: Settings, args: argparse.Namespace) -> int:
@@ -194,7 +179,7 @@ async def partitions_archive(settings: Settings, args: argparse.Namespace) -> in
         print(f"{done} partition(s) archived (jobs partitions ending by {run.cutoff})")
         return 1 if run.failed else 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 async def partitions_restore(settings: Settings, args: argparse.Namespace) -> int:
@@ -210,7 +195,7 @@ async def partitions_restore(settings: Settings, args: argparse.Namespace) -> in
         )
         return 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 def secrets_generate_key(args: argparse.Namespace) -> int:
@@ -247,7 +232,7 @@ async def secrets_rotate(settings: Settings, args: argparse.Namespace) -> int:
             print(f"oauth account {account_id}: cannot decrypt (key missing?)", file=sys.stderr)
         return 1 if unreadable else 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 async def media_backfill(settings: Settings, args: argparse.Namespace) -> int:
@@ -258,7 +243,7 @@ async def media_backfill(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  skipped {segment_id}: {reason}")
         return 1 if result.skipped else 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 async def media_sweep(settings: Settings, args: argparse.Namespace) -> int:
@@ -270,7 +255,7 @@ async def media_sweep(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{len(result.removed)} unreferenced objects removed")
         return 0
 
-    return await with_database(settings, work)
+    return await on_database(settings, work)
 
 
 def build_parser() -> argparse.ArgumentParser:
