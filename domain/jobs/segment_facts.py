@@ -13,7 +13,8 @@ from typing import Any
 
 from domain.media.repository import describe_segment
 
-__all__ = ["describe_segment", "media_facts"]  # describe_segment: the worker's name for it
+# worker/pipeline/finalization.py imports describe_segment from here; its statement is media's.
+__all__ = ["describe_segment", "media_facts"]
 
 
 def media_facts(video: dict[str, Any]) -> tuple[str | None, int | None]:
