@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.jobs.models import JobEvent
+from domain.jobs import repository
 
 TERMINAL_KINDS = ("job.final_ready", "job.failed", "job.cancelled")
 # A finished job is also its scene continued: the event notifications and webhooks call
@@ -58,25 +57,11 @@ class Event:
     recorded_at: datetime
 
 
-_AFTER = (
-    select(JobEvent.seq, JobEvent.kind, JobEvent.data, JobEvent.recorded_at)
-    .where(
-        JobEvent.job_id == bindparam("job_id"),
-        JobEvent.created_at == bindparam("job_created_at"),  # the job's: one partition
-        JobEvent.seq > bindparam("after"),
-    )
-    .order_by(JobEvent.seq)
-)
-
-
 async def after(
     session: AsyncSession, job_id: uuid.UUID, job_created_at: datetime, seq: int = 0
 ) -> list[Event]:
     """The job's events after `seq`, oldest first."""
-    connection = await session.connection()  # Core: plain rows, no ORM identity map
-    rows = await connection.execute(
-        _AFTER, {"job_id": job_id, "job_created_at": job_created_at, "after": seq}
-    )
+    rows = await repository.events_after(session, job_id, job_created_at, seq)
     return [Event(r.seq, r.kind, r.data, r.recorded_at) for r in rows]
 
 

@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
+from sqlalchemy import CursorResult, Row, Select, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ids import created_range
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobIdempotencyKey, JobStatus
+from domain.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobIdempotencyKey, JobStatus
 from domain.pagination import Page, paginate
 from domain.scenes.models import SceneBible, SceneSummary, Segment
 from domain.users.models import User
@@ -285,3 +285,33 @@ async def add(session: AsyncSession, job: Job) -> Job:
     session.add(job)
     await session.flush()
     return job
+
+
+_EVENTS_AFTER = (
+    select(JobEvent.seq, JobEvent.kind, JobEvent.data, JobEvent.recorded_at)
+    .where(
+        JobEvent.job_id == bindparam("job_id"),
+        JobEvent.created_at == bindparam("job_created_at"),  # the job's: one partition
+        JobEvent.seq > bindparam("after"),
+    )
+    .order_by(JobEvent.seq)
+)
+
+
+async def events_after(
+    session: AsyncSession, job_id: uuid.UUID, job_created_at: datetime, seq: int
+) -> CursorResult[Any]:
+    """The job's event rows (seq, kind, data, recorded_at) after `seq`, oldest first."""
+    connection = await session.connection()  # Core: plain rows, no ORM identity map
+    return await connection.execute(
+        _EVENTS_AFTER, {"job_id": job_id, "job_created_at": job_created_at, "after": seq}
+    )
+
+
+async def failed_page(
+    session: AsyncSession, *, limit: int | None, cursor: str | None, discarded: bool
+) -> Page[Job]:
+    """Failed jobs, newest first; discarded ones or the others."""
+    stmt = select(Job).where(Job.status == JobStatus.FAILED)
+    stmt = stmt.where(Job.discarded_at.is_not(None) if discarded else Job.discarded_at.is_(None))
+    return await paginate(session, stmt, [Job.created_at, Job.id], limit=limit, cursor=cursor)

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
-
+from domain.media import upkeep_repository as repository
 from domain.media.models import MediaRole
 from domain.media.store import store_path
 from infra.db import Database
@@ -25,18 +24,6 @@ from infra.logging import get_logger
 from infra.storage import ObjectNotFound, Storage, validate_key
 
 log = get_logger(__name__)
-
-_LEGACY = text(
-    "SELECT s.id, s.created_at, s.hls_playlist_key, s.video_key, s.thumbnail_key"
-    " FROM segments s JOIN segment_sequences q ON q.segment_id = s.id"
-    " WHERE s.hls_playlist_key IS NOT NULL"
-    " AND NOT EXISTS (SELECT 1 FROM segment_media m WHERE m.segment_id = s.id)"
-    " ORDER BY s.created_at, s.id"
-)
-_REFERENCE = text(
-    "INSERT INTO segment_media (segment_id, segment_created_at, role, position, object_sha256,"
-    " duration) VALUES (:id, :at, :role, :position, :sha, :duration) ON CONFLICT DO NOTHING"
-)
 
 
 @dataclass
@@ -96,24 +83,15 @@ async def _backfill_one(
             refs.append((role, 0, await _store(db, storage, key, work), None))
     async with db.transaction() as session:
         for role, position, sha, duration in refs:
-            await session.execute(
-                _REFERENCE,
-                {
-                    "id": segment_id,
-                    "at": at,
-                    "role": role.value,
-                    "position": position,
-                    "sha": sha,
-                    "duration": duration,
-                },
-            )
+            reference = (role.value, position, sha, duration)
+            await repository.add_reference(session, segment_id, at, reference)
 
 
 async def backfill(db: Database, storage: Storage) -> BackfillResult:
     """Give every segment without media rows its content-addressed objects and rows."""
     result = BackfillResult()
     async with db.session() as session:
-        legacy = list(await session.execute(_LEGACY))
+        legacy = await repository.legacy_segments(session)
     with tempfile.TemporaryDirectory(prefix="storyloom-backfill-") as name:
         for row in legacy:
             keys = [row.hls_playlist_key, row.video_key, row.thumbnail_key]

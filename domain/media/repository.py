@@ -10,7 +10,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -19,14 +19,17 @@ from sqlalchemy import (
     Double,
     Integer,
     String,
+    Table,
     Uuid,
     and_,
     bindparam,
     select,
+    update,
 )
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.ids import created_range
 from domain.media.models import MediaRole
 from domain.scenes.models import (
     PUBLIC_SCENE_STATUSES,
@@ -140,6 +143,61 @@ async def reference(
             "durations": [r.duration for r in refs],
         },
     )
+
+
+_SEGMENTS = cast(Table, Segment.__table__)
+# The segment's month from its UUIDv7: one partition is read, not all.
+_DESCRIBE = Prepared(
+    update(_SEGMENTS)
+    .where(
+        _SEGMENTS.c.id == bindparam("segment_id"),
+        _SEGMENTS.c.created_at >= bindparam("created_from"),
+        _SEGMENTS.c.created_at < bindparam("created_to"),
+    )
+    .values(
+        resolution=bindparam("new_resolution", type_=_SEGMENTS.c.resolution.type),
+        file_size=bindparam("new_file_size", type_=_SEGMENTS.c.file_size.type),
+    )
+)
+
+
+async def describe_segment(
+    conn: Runner, segment_id: uuid.UUID, resolution: str | None, file_size: int | None
+) -> None:
+    """The segment's resolution and file size, in finalization's transaction (nothing: no-op)."""
+    if resolution is None and file_size is None:
+        return
+    created_from, created_to = created_range(segment_id)
+    await conn.execute(
+        _DESCRIBE,
+        {
+            "segment_id": segment_id,
+            "created_from": created_from,
+            "created_to": created_to,
+            "new_resolution": resolution,
+            "new_file_size": file_size,
+        },
+    )
+
+
+_TOUCH_ONE = sql(
+    "INSERT INTO media_objects (sha256, key, size, content_type) VALUES (:sha, :key, :size, :type)"
+    " ON CONFLICT (sha256) DO UPDATE SET touched_at = now()"
+)
+
+
+async def touch_one(session: AsyncSession, row: ObjectRow) -> None:
+    """`touch` for one object, on a session (callers outside a job's run)."""
+    params = {"sha": row.sha256, "key": row.key, "size": row.size}
+    await session.execute(_TOUCH_ONE, {**params, "type": row.content_type})
+
+
+async def has_object(session: AsyncSession, sha256: str) -> bool:
+    """Whether the object's row exists (the sweeper has not taken it)."""
+    found = await session.scalar(
+        sql("SELECT 1 FROM media_objects WHERE sha256 = :sha"), {"sha": sha256}
+    )
+    return bool(found)
 
 
 # Reads for playback: only media of active segments of scenes the public may see.

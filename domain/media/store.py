@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
-
 from domain.media import repository
 from domain.media.repository import ObjectRow
 from infra.db import Database
@@ -79,12 +77,6 @@ async def store_files(
     raise MediaVanished(f"{len(pending)} objects were swept while being stored")
 
 
-_TOUCH_ONE = text(
-    "INSERT INTO media_objects (sha256, key, size, content_type) VALUES (:sha, :key, :size, :type)"
-    " ON CONFLICT (sha256) DO UPDATE SET touched_at = now()"
-)
-
-
 async def store_path(db: Database, storage: Storage, path: Path) -> ObjectRow:
     """`store_files` for one file, on a session of `db` (for callers outside a job's run, e.g.
     a scene export): reference the returned digest from a table with a foreign key to
@@ -92,13 +84,10 @@ async def store_path(db: Database, storage: Storage, path: Path) -> ObjectRow:
     row = await asyncio.to_thread(describe, path)
     for _ in range(MAX_ATTEMPTS):
         async with db.transaction() as session:
-            params = {"sha": row.sha256, "key": row.key, "size": row.size}
-            await session.execute(_TOUCH_ONE, {**params, "type": row.content_type})
+            await repository.touch_one(session, row)
         await storage.put_file(row.key, path)
         async with db.session() as session:
-            found = await session.scalar(
-                text("SELECT 1 FROM media_objects WHERE sha256 = :sha"), {"sha": row.sha256}
-            )
+            found = await repository.has_object(session, row.sha256)
         if found:
             return row
     raise MediaVanished("an object was swept while being stored")

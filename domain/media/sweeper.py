@@ -15,24 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from domain.media import upkeep_repository as repository
 from infra.db import Database
 from infra.logging import get_logger
 from infra.storage import Storage
 
 log = get_logger(__name__)
 BATCH = 500
-
-_REFERRERS = text(
-    "SELECT c.conrelid::regclass::text AS relation, a.attname AS column"
-    " FROM pg_constraint c"
-    " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
-    " WHERE c.contype = 'f' AND c.confrelid = 'media_objects'::regclass"
-    " AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.conrelid)"
-    " ORDER BY 1"
-)
 
 
 @dataclass(frozen=True)
@@ -41,59 +30,24 @@ class SweepResult:
     referrers: list[str]
 
 
-def _quote(name: str) -> str:
-    return ".".join('"' + part.strip('"').replace('"', '""') + '"' for part in name.split("."))
-
-
-async def referrers(session: AsyncSession) -> list[tuple[str, str]]:
-    """(table, column) of every foreign key to media_objects."""
-    return [(r.relation, r.column) for r in await session.execute(_REFERRERS)]
-
-
-def _unreferenced(refs: list[tuple[str, str]]) -> str:
-    clauses = [
-        f"NOT EXISTS (SELECT 1 FROM {_quote(t)} r WHERE r.{_quote(c)} = m.sha256)" for t, c in refs
-    ]
-    return " AND ".join(clauses) or "TRUE"
-
-
 async def sweep(
     db: Database, storage: Storage, grace_seconds: int, *, now: datetime | None = None
 ) -> SweepResult:
     """Remove unreferenced objects last touched more than `grace_seconds` before `now`."""
     removed: list[str] = []
     async with db.session() as session:
-        refs = await referrers(session)
-    orphan = _unreferenced(refs)
-    cutoff = "coalesce(CAST(:now AS timestamptz), now()) - make_interval(secs => :grace)"
-    params = {"now": now, "grace": float(grace_seconds), "batch": BATCH}
+        refs = await repository.referrers(session)
+    orphan = repository.unreferenced(refs)
     while True:
         async with db.transaction() as session:
-            locked = list(
-                (
-                    await session.execute(
-                        text(
-                            f"SELECT m.sha256 FROM media_objects m WHERE m.touched_at < {cutoff}"
-                            f" AND {orphan} ORDER BY m.sha256 LIMIT :batch"
-                            " FOR UPDATE SKIP LOCKED"
-                        ),
-                        params,
-                    )
-                ).scalars()
+            locked = await repository.lock_orphans(
+                session, orphan, now=now, grace_seconds=grace_seconds, batch=BATCH
             )
             if not locked:
                 break
             # A fresh statement, a fresh snapshot: references committed since are seen now.
-            gone = list(
-                (
-                    await session.execute(
-                        text(
-                            "DELETE FROM media_objects m WHERE m.sha256 = ANY(:locked)"
-                            f" AND m.touched_at < {cutoff} AND {orphan} RETURNING m.key"
-                        ),
-                        {**params, "locked": locked},
-                    )
-                ).scalars()
+            gone = await repository.delete_orphans(
+                session, orphan, locked, now=now, grace_seconds=grace_seconds, batch=BATCH
             )
             for key in gone:
                 await storage.delete(key)

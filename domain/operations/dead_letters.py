@@ -6,16 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, NotFound
 from domain.jobs import repository
 from domain.jobs.models import Job, JobStage, JobStatus
 from domain.jobs.service import enqueue_run
-from domain.operations.events import add_system_event
 from domain.operations.models import SystemEventKind
-from domain.pagination import Page, paginate
+from domain.operations.repository import add_system_event
+from domain.pagination import Page
 from domain.users.models import User
 
 # The pipeline's stages in order, and the status a job has once each one finished. A stage's
@@ -57,9 +56,7 @@ async def list_failed(
     session: AsyncSession, *, limit: int | None, cursor: str | None, discarded: bool = False
 ) -> Page[Job]:
     """Failed jobs, newest first; discarded ones only when asked for."""
-    stmt = select(Job).where(Job.status == JobStatus.FAILED)
-    stmt = stmt.where(Job.discarded_at.is_not(None) if discarded else Job.discarded_at.is_(None))
-    return await paginate(session, stmt, [Job.created_at, Job.id], limit=limit, cursor=cursor)
+    return await repository.failed_page(session, limit=limit, cursor=cursor, discarded=discarded)
 
 
 async def _failed_job(session: AsyncSession, job_id: uuid.UUID) -> Job:

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from domain.operations.models import SystemEvent, SystemEventKind
-from domain.pagination import Page, paginate
+from domain.operations import repository
+from domain.operations.models import SystemEventKind
 from infra.archive import ArchiveRun
 from infra.db import Database
 from infra.logging import get_logger
 from infra.partitions import CreatedPartition
 
 log = get_logger("domain.operations.events")
-
-
-async def add_system_event(
-    session: AsyncSession,
-    kind: str,
-    data: dict[str, Any] | None = None,
-    *,
-    job_id: uuid.UUID | None = None,
-) -> None:
-    """Record an event inside the caller's transaction (it commits or rolls back with it)."""
-    await session.execute(insert(SystemEvent).values(kind=kind, data=data or {}, job_id=job_id))
 
 
 async def record_system_event(
@@ -40,7 +25,7 @@ async def record_system_event(
     """Record an event in its own transaction; never raises (an event must not break its cause)."""
     try:
         async with db.transaction() as session:
-            await add_system_event(session, kind, data, job_id=job_id)
+            await repository.add_system_event(session, kind, data, job_id=job_id)
     except Exception as exc:  # noqa: BLE001 - the event is lost, the caller carries on
         log.warning("system_event_lost", kind=kind, error=repr(exc))
         return False
@@ -48,29 +33,8 @@ async def record_system_event(
     return True
 
 
-async def list_system_events(
-    session: AsyncSession,
-    *,
-    kind: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int | None,
-    cursor: str | None,
-) -> Page[SystemEvent]:
-    """Newest first; `kind` ending in `.` (e.g. `provider.`) matches every kind under it."""
-    stmt = select(SystemEvent)
-    if kind is not None:
-        if kind.endswith("."):
-            stmt = stmt.where(SystemEvent.kind.startswith(kind, autoescape=True))
-        else:
-            stmt = stmt.where(SystemEvent.kind == kind)
-    if since is not None:
-        stmt = stmt.where(SystemEvent.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(SystemEvent.created_at < until)
-    return await paginate(
-        session, stmt, [SystemEvent.created_at, SystemEvent.id], limit=limit, cursor=cursor
-    )
+# The admin's list is a plain read: the route calls it through this service module.
+list_system_events = repository.list_system_events
 
 
 async def record_partitions_created(db: Database, created: list[CreatedPartition]) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from domain.operations.events import record_system_event
-from domain.operations.ledger import CallRecord, finished_work, record_call
 from domain.operations.models import ProviderKind, SystemEventKind
+from domain.operations.repository import CallRecord, finished_work, record_call
 from infra.db import Database
 from infra.logging import get_logger
 from infra.providers.base import (

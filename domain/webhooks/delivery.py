@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notifications.events import WEBHOOK_DISABLED, Event, record
-from domain.operations.events import add_system_event
 from domain.operations.models import SystemEventKind
+from domain.operations.repository import add_system_event
 from domain.webhooks import repository
 from domain.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from domain.webhooks.service import open_secret
