@@ -1,0 +1,372 @@
+"""Who speaks, who acts and who is only named in a text: a reading an editor would make.
+
+Pure text rules over the characters' names (no bible judgement here: that is the checker's).
+A name inside someone else's quotation, after a memory word ("thinks of", "remembers", "the
+grave of"), before a past-only verb ("had", "used to", "died") or as a possessive of a thing is
+a mention; a name that a verb follows, the attribution of a quotation, a speaker's cue
+(`Elias: ...`), a presentation ("there stood Elias", "It's Elias.") or a he/she continuing the
+last actor of the paragraph is a role. Every role carries character offsets into the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from infra.providers.text_rules import quotes_in, split_sentences
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+Kind = Literal["speaks", "acts", "appears", "mentioned"]
+
+SPEECH_VERBS = _word_set(
+    "said says say asked asks replied replies whispered whispers shouted shouts called calls "
+    "murmured murmurs muttered mutters answered answers cried cries added adds continued "
+    "snapped snaps yelled yells told tells warned warns admitted admits insisted insists "
+    "demanded demands explained explains breathed hissed growled growls laughed laughs sighed "
+    "sighs began begins rasped rasps grumbled grumbles snarled snarls barked barks croaked "
+    "mumbled mumbles sobbed pleaded pleads protested protests retorted retorts offered noted "
+    "observed remarked suggested suggests agreed agrees repeated repeats promised promises "
+    "announced announces declared declares exclaimed exclaims gasped gasps stammered stammers "
+    "joked jokes teased scoffed scoffs spat spits groaned groans moaned wondered wonders mused "
+    "muses lied confessed conceded interrupted interrupts urged urges ordered orders commanded "
+    "begged begs ventured shrieked screamed screams roared roars bellowed bellows panted drawled "
+    "quipped countered counters objected reasoned reminded reminds whimpered chuckled chuckles "
+    "sneered rumbled recited read reads wrote writes"
+)
+PRONOUNS = frozenset({"he", "she"})
+_VERB = r"(?:" + "|".join(sorted(SPEECH_VERBS)) + r")"
+# Words after a name that say nothing about it acting ("Elias for leaving", "Elias and the").
+_FUNCTION = _word_set(
+    "a an the and or nor but of in at to for with on by from that which than as into onto over "
+    "under after before behind beyond across through until since because though although if "
+    "whose whom his her their its my our your this these those there here was were is are be "
+    "been being"
+)
+_SKIP = _word_set(
+    "himself herself themselves still already then now just suddenly again always never too "
+    "also finally slowly quickly quietly simply even only once"
+)
+# After a name, these keep its owner in the past: "Elias had kept", "Elias used to sit".
+_PAST_ONLY = _word_set(
+    "had used would died dies drowned drowns perished passed lies lay rests rested "
+    "could might should must"
+)
+_STATE_AFTER_BE = _word_set(
+    "dead gone buried drowned lost missing no never remembered mourned long"
+)
+_BODY = _word_set(
+    "hand hands finger fingers fist eyes eye gaze voice face arm arms lips mouth breath "
+    "shadow footsteps head shoulder shoulders"
+)
+_MEMORY = re.compile(
+    r"\b(?:think(?:s|ing)?\s+(?:back\s+)?(?:of|about|to)|thought\s+(?:back\s+)?(?:of|about|to)"
+    r"|remember(?:s|ed|ing)?|recall(?:s|ed|ing)?|reminisc\w*|dream(?:s|ed|t|ing)?\s+(?:of|about)"
+    r"|mourn(?:s|ed|ing)?|miss(?:es|ed)?|curse[sd]?|cursing|grieve[sd]?\s+for"
+    r"|(?:talk|speak|laugh|joke|sing|write)(?:s|ed|ing)?\s+(?:about|of)|spoke\s+of|wrote\s+of"
+    r"|sang\s+of|(?:tells?|told|telling)\s+the\s+stor(?:y|ies)\s+of"
+    r"|(?:grave|tomb|headstone|memory|memories|photograph|photo|portrait|picture|ghost|death"
+    r"|funeral|name|story|stories|news|letters?|diary|journal)\s+(?:of|from)|without)\b",
+    re.I,
+)
+_FRAMED_SENTENCE = re.compile(
+    r"^\W*(?:in|inside)\s+(?:his|her|their|my|our|your|the|a)\s+(?:old\s+)?(?:memory|memories"
+    r"|dreams?|mind|imagination|photograph|photo|painting|portrait|story|stories)\b",
+    re.I,
+)
+# A clause ends at these; a comma ends one unless a relative or "when" clause continues it.
+_CLAUSE_BREAK = re.compile(r"[;:—–]|\s-\s|,(?!\s*(?:when|where|how|who|whom|that|as)\b)", re.I)
+_CLAUSE_START = re.compile(r"^\s*(?:(?:and|but|then|so|suddenly|now|slowly|still)\s+)*$", re.I)
+_SUBORDINATE = re.compile(r"\b(?:since|after|before|until|till)\s*$", re.I)
+_PRESENTED = re.compile(
+    r"\b(?:there\s+(?:is|was|stood|stands|sat|sits|came|comes)|it\s+(?:is|was)|it['’]s"
+    r"|came|comes|stood|stands|sat|sits|appeared|appears)\s*$",
+    re.I,
+)
+_PRONOUN_SUBJECT = re.compile(
+    r"(?:^|[;:—]|,\s*(?:and|but|then)?|\band\b|\bthen\b)\s*(?P<p>[Hh]e|[Ss]he)(?:['’](?:s|d|ll))?"
+    r"\s+(?P<next>[a-z]+)"
+)
+_WORD_AFTER = re.compile(r"\s*(?P<word>[A-Za-z]+)")
+_SCRIPT_LINE = re.compile(r"^[ \t]*([^\W\d_][\w'’. -]{0,60}?)[ \t]*:[ \t]+(?![\"“])\S")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of the text with its offsets; `speaker` for a `Name: words` line."""
+
+    start: int
+    end: int
+    text: str
+    paragraph: int
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Role:
+    """`name` (a character's entity id) in `kind` at text[start:end]; `sure` is the rules' trust."""
+
+    entity_id: str
+    kind: Kind
+    start: int
+    end: int
+    sentence: Sentence
+    sure: bool = True
+    via: str = ""
+
+
+@dataclass(frozen=True)
+class Name:
+    entity_id: str
+    names: tuple[str, ...]
+
+
+def _name_pattern(name: str) -> str:
+    # Articles match in any case ("The Captain" opens a sentence); the rest as the bible spells
+    # it, so the alias "Reed" never finds the reed beds.
+    words = name.split()
+    parts = [
+        f"(?i:{re.escape(w)})" if w.lower() in ("the", "a", "an") else re.escape(w) for w in words
+    ]
+    return r"\s+".join(parts)
+
+
+class Reader:
+    """Compiled once per cast: one expression finds every name, longest first."""
+
+    def __init__(self, people: Iterable[Name]) -> None:
+        self.owner: dict[str, str] = {}
+        patterns: dict[str, str] = {}
+        for person in people:
+            for name in person.names:
+                name = " ".join(name.split())
+                if len(name) < 2 or name.lower() in _FUNCTION:
+                    continue
+                self.owner.setdefault(_key(name), person.entity_id)
+                patterns.setdefault(_key(name), _name_pattern(name))
+        ordered = sorted(patterns, key=lambda k: (-len(k), k))
+        names = "|".join(patterns[k] for k in ordered)
+        self._finder = re.compile(rf"(?<![\w'’])(?:{names})(?![\w])") if names else None
+        who = rf"(?:{names}|[Hh]e|[Ss]he)" if names else r"(?:[Hh]e|[Ss]he)"
+        self._after = re.compile(
+            rf"\s*[,.!?…—-]*\s*(?:(?P<a>{who})\s+(?:\w+ly\s+)?(?i:{_VERB})|(?i:{_VERB})\s+(?P<b>{who}))(?!\w)"
+        )
+        self._before = re.compile(
+            rf"(?:(?P<a>{who})\s+(?:\w+ly\s+)?(?i:{_VERB})(?:\s+\w+ly)?|(?i:{_VERB})\s+(?P<b>{who})"
+            rf"|(?P<c>{who})\s*:)\s*[,:]?\s*$"
+        )
+
+    def entity(self, raw: str) -> str | None:
+        return self.owner.get(_key(raw))
+
+    def names_in(self, text: str) -> Iterator[re.Match[str]]:
+        return self._finder.finditer(text) if self._finder is not None else iter(())
+
+    def roles(self, text: str) -> list[Role]:
+        """Every role of every named character in `text`, in text order."""
+        found: list[Role] = []
+        paragraph, actors = -1, list[str]()
+        for sentence in sentences_of(text, self.entity):
+            if sentence.paragraph != paragraph:
+                paragraph, actors = sentence.paragraph, []
+            found += _SentenceReading(self, sentence, actors).roles()
+        return found
+
+    def attribution(self, text: str, start: int, end: int) -> tuple[int, int] | None:
+        """Offsets (in `text`) of who a quotation at text[start:end] is attributed to."""
+        after = self._after.match(text, end, min(len(text), end + 80))
+        if after is not None:
+            group = "a" if after.group("a") else "b"
+            return after.start(group), after.end(group)
+        lo = max(0, start - 80)
+        before = self._before.search(text[lo:start])
+        if before is not None:
+            group = next(g for g in ("a", "b", "c") if before.group(g))
+            return lo + before.start(group), lo + before.end(group)
+        return None
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class _SentenceReading:
+    """One sentence read against the actors of its paragraph so far (updated in place)."""
+
+    def __init__(self, reader: Reader, sentence: Sentence, actors: list[str]) -> None:
+        self.reader = reader
+        self.sentence = sentence
+        self.text = sentence.text
+        self.actors = actors
+        self.quotes = [(s, e) for s, e, _ in quotes_in(self.text)]
+        self.framed = _FRAMED_SENTENCE.match(self.text) is not None
+        self.found: list[Role] = []
+
+    def roles(self) -> list[Role]:
+        if self.sentence.speaker is not None:
+            entity = self.reader.entity(self.sentence.speaker)
+            if entity is not None:
+                self._add(entity, "speaks", 0, len(self.sentence.speaker), via="speaker cue")
+                return self.found
+        taken = self._speakers()
+        for match in self.reader.names_in(self.text):
+            if match.start() in taken or self._quoted(match.start()):
+                continue
+            entity = self.reader.owner[_key(match.group(0))]
+            kind, sure, via = self._kind(match.start(), match.end())
+            self._add(entity, kind, match.start(), match.end(), sure=sure, via=via)
+        self._pronouns()
+        self.found.sort(key=lambda r: r.start)
+        return self.found
+
+    def _add(
+        self, entity: str, kind: Kind, start: int, end: int, *, sure: bool = True, via: str = ""
+    ) -> None:
+        at = self.sentence.start
+        self.found.append(Role(entity, kind, at + start, at + end, self.sentence, sure, via))
+        if kind != "mentioned":
+            if entity in self.actors:
+                self.actors.remove(entity)
+            self.actors.append(entity)
+
+    def _quoted(self, index: int) -> bool:
+        return any(s <= index < e for s, e in self.quotes)
+
+    def _speakers(self) -> set[int]:
+        taken = set()
+        for start, end in self.quotes:
+            span = self.reader.attribution(self.text, start, end)
+            if span is None or self._quoted(span[0]):
+                continue
+            raw = self.text[span[0] : span[1]]
+            if raw.lower() in PRONOUNS:
+                continue  # resolved with the other pronouns, from the paragraph's actors
+            entity = self.reader.entity(raw)
+            if entity is not None:
+                taken.add(span[0])
+                self._add(entity, "speaks", *span, via="attribution")
+        return taken
+
+    def _clause_left(self, start: int) -> str:
+        return clause_before(self.text, start)
+
+    def _kind(self, start: int, end: int) -> tuple[Kind, bool, str]:
+        left = self._clause_left(start)
+        right = self.text[end:]
+        if self.framed or _MEMORY.search(left):
+            return "mentioned", True, "memory"
+        if _SUBORDINATE.search(left):
+            return "mentioned", True, "past event"
+        possessive = re.match(r"['’]s?\b", right)
+        if possessive:
+            return self._possessive(left, right[possessive.end() :])
+        if _PRESENTED.search(left):
+            return "appears", True, "presented"
+        if re.match(r"\s*(?:,[^.!?]{0,40})?[.!?…]*\s*$", right) and (
+            not left.strip() or re.search(r"[:—–]\s*$", self.text[:start])
+        ):
+            return "appears", False, "named alone"
+        return self._verb_after(right)
+
+    def _possessive(self, left: str, rest: str) -> tuple[Kind, bool, str]:
+        word = _WORD_AFTER.match(rest)
+        if word and word.group("word").lower() in _BODY and _CLAUSE_START.match(left):
+            after = _WORD_AFTER.match(rest, word.end())
+            if after and after.group("word").lower() not in _FUNCTION:
+                return "acts", True, "body"
+        return "mentioned", True, "possessive"
+
+    def _verb_after(self, right: str) -> tuple[Kind, bool, str]:
+        relative = re.match(r"\s*,\s*who\s+", right)
+        if relative:
+            right = right[relative.end() :]
+        position = 0
+        while True:
+            match = _WORD_AFTER.match(right, position)
+            if match is None or match.start("word") - position > 2 and not relative:
+                return "mentioned", True, "no verb"
+            word = match.group("word")
+            if word.lower() in _SKIP or word.lower().endswith("ly") and word.lower() != "only":
+                position = match.end()
+                continue
+            break
+        lower = word.lower()
+        if not word.islower() or lower in _FUNCTION - {"was", "were", "is", "are"}:
+            return "mentioned", True, "no verb"
+        if lower in _PAST_ONLY:
+            return "mentioned", True, "past"
+        if lower in ("is", "was", "are", "were"):
+            state = _WORD_AFTER.match(right, match.end())
+            if state and state.group("word").lower() in _STATE_AFTER_BE:
+                return "mentioned", True, "past"
+        return "acts", True, "verb"
+
+    def _pronouns(self) -> None:
+        narration = self.text
+        for start, end in self.quotes:  # blank the quotations out, offsets kept
+            narration = narration[:start] + " " * (end - start) + narration[end:]
+        for match in _PRONOUN_SUBJECT.finditer(narration):
+            start = match.start("p")
+            if self.framed or _MEMORY.search(self._clause_left(start)) or not self.actors:
+                continue
+            following = match.group("next")
+            attributed = re.fullmatch(_VERB, following, re.I) is not None
+            if following in _FUNCTION and following not in ("was", "is") or following in _PAST_ONLY:
+                continue
+            candidates = len(set(self.actors))
+            self._add(
+                self.actors[-1],
+                "speaks" if attributed else "acts",
+                start,
+                match.end("p"),
+                sure=candidates < 2,
+                via=f"pronoun {match.group('p')!r}",
+            )
+
+
+def clause_before(text: str, index: int) -> str:
+    """The words of text[:index] since the last clause break."""
+    left = text[:index]
+    breaks = list(_CLAUSE_BREAK.finditer(left))
+    return left[breaks[-1].end() :] if breaks else left
+
+
+def remembered(sentence: str, index: int) -> bool:
+    """Whether sentence[index] lies inside a memory ("thinks of ...", "In her memory, ...")."""
+    return bool(_FRAMED_SENTENCE.match(sentence) or _MEMORY.search(clause_before(sentence, index)))
+
+
+def sentences_of(text: str, named: Callable[[str], object] = bool) -> list[Sentence]:
+    """The sentences of `text` with offsets; a `Name: words` line is one if `named(Name)`."""
+    found: list[Sentence] = []
+    for number, paragraph in enumerate(re.finditer(r"\S(?:.|\n(?![ \t]*\n))*", text)):
+        offset = paragraph.start()
+        for line in re.finditer(r"[^\n]+", paragraph.group(0)):
+            script = _SCRIPT_LINE.match(line.group(0))
+            if script and named(script.group(1).strip()):
+                at = offset + line.start() + script.start(1)
+                body = line.group(0).strip()
+                found.append(Sentence(at, at + len(body), body, number, script.group(1).strip()))
+            else:
+                found += _prose(line.group(0), offset + line.start(), number)
+    return found
+
+
+def _prose(line: str, offset: int, paragraph: int) -> list[Sentence]:
+    found, cursor = [], 0
+    for sentence in split_sentences(line):
+        # split_sentences folds runs of spaces; find each piece back word by word.
+        pattern = r"\s+".join(re.escape(w) for w in sentence.split())
+        match = re.compile(pattern).search(line, cursor)
+        if match is None:
+            continue
+        found.append(
+            Sentence(offset + match.start(), offset + match.end(), match.group(0), paragraph)
+        )
+        cursor = match.end()
+    return found
