@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.bible.schema import TextSpan, Violation
-from infra.providers.roles import Name, Reader, Role, Sentence, remembered, sentences_of
+from infra.providers.roles import Reader, Role, Sentence, remembered, sentences_of
 from schemas.bible import CLOSED_THREAD_STATUSES, is_active
 
 
@@ -103,14 +103,7 @@ class BibleReading:
 
     def __init__(self, bible: Mapping[str, Any]) -> None:
         characters = [c for c in bible.get("characters") or () if isinstance(c, Mapping)]
-        names = [
-            Name(
-                str(c.get("entityId")),
-                (str(c.get("canonicalName") or ""), *map(str, c.get("aliases") or ())),
-            )
-            for c in characters
-        ]
-        self.reader = Reader(names)
+        self.reader = Reader.from_bible(bible)
         self.inactive = {
             str(c.get("entityId")): str(c.get("canonicalName"))
             for c in characters
@@ -121,13 +114,20 @@ class BibleReading:
             for t in bible.get("plotThreads") or ()
             if "id" in t
         }
-        common = set().union(*(_stems(n) for name in names for n in name.names))
+        common = set().union(*(_stems(name) for name in self.reader.owner))
         setting = bible.get("setting") or {}
         common |= _stems(str(setting.get("primaryLocation") or ""))
         for location in setting.get("locations") or ():
             common |= _stems(str(location.get("name") or ""))
         self.closed = self._closed_threads(bible.get("plotThreads") or (), common)
         self.events, self.current = self._events(bible.get("timeline") or {}, common)
+
+    def label(self, entity: str) -> str:
+        """What an entity id stands for, in words."""
+        if entity in self.inactive:
+            return self.inactive[entity]
+        thread = next((t for t in self.closed if t.key == entity), None)
+        return thread.label if thread is not None else entity
 
     @staticmethod
     def _closed_threads(threads: Iterable[Any], common: set[str]) -> list[_Keyed]:

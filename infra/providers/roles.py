@@ -11,9 +11,9 @@ last actor of the paragraph is a role. Every role carries character offsets into
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from infra.providers.text_rules import quotes_in, split_sentences
 
@@ -159,6 +159,15 @@ class Reader:
         self._before = re.compile(
             rf"(?:(?P<a>{who})\s+(?:\w+ly\s+)?(?i:{_VERB})(?:\s+\w+ly)?|(?i:{_VERB})\s+(?P<b>{who})"
             rf"|(?P<c>{who})\s*:)\s*[,:]?\s*$"
+        )
+
+    @classmethod
+    def from_bible(cls, bible: Mapping[str, Any]) -> Reader:
+        """A reader of the bible's characters, by canonical name and aliases."""
+        return cls(
+            Name(str(c.get("entityId")), (str(c.get("canonicalName") or ""), *map(str, aliases)))
+            for c in bible.get("characters") or ()
+            if isinstance(c, Mapping) and isinstance(aliases := c.get("aliases") or (), list)
         )
 
     def entity(self, raw: str) -> str | None:
