@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.bible.schema import TextSpan, Violation
-from infra.providers.roles import Reader, Role, Sentence, remembered, sentences_of
+from infra.providers.roles import Reader, Role, Sentence, remembered
 from schemas.bible import CLOSED_THREAD_STATUSES, is_active
 
 
@@ -190,8 +190,8 @@ def check_text(
 ) -> list[Finding]:
     """Every finding of the rules on `text` (the continuation that becomes `segment_number`)."""
     reading = reading_of(bible, version)
-    found = _inactive_roles(reading, reading.reader.roles(text))
-    sentences = sentences_of(text, reading.reader.entity)
+    sentences = reading.reader.sentences(text)
+    found = _inactive_roles(reading, reading.reader.roles(text, sentences))
     found += _revived_threads(reading, sentences)
     found += _timeline(reading, sentences, segment_number or reading.current + 1)
     return sorted(found, key=lambda f: (f.start, f.rule))

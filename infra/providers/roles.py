@@ -11,7 +11,7 @@ last actor of the paragraph is a role. Every role carries character offsets into
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -92,6 +92,7 @@ _PRONOUN_SUBJECT = re.compile(
     r"(?:^|[;:—]|,\s*(?:and|but|then)?|\band\b|\bthen\b)\s*(?P<p>[Hh]e|[Ss]he)(?:['’](?:s|d|ll))?"
     r"\s+(?P<next>[a-z]+)"
 )
+_LETTERS = re.compile(r"[A-Za-z]+")
 _WORD_AFTER = re.compile(r"\s*(?P<word>[A-Za-z]+)")
 _SCRIPT_LINE = re.compile(r"^[ \t]*([^\W\d_][\w'’. -]{0,60}?)[ \t]*:[ \t]+(?![\"“])\S")
 
@@ -130,10 +131,18 @@ def _name_pattern(name: str) -> str:
     # Articles match in any case ("The Captain" opens a sentence); the rest as the bible spells
     # it, so the alias "Reed" never finds the reed beds.
     words = name.split()
-    parts = [
-        f"(?i:{re.escape(w)})" if w.lower() in ("the", "a", "an") else re.escape(w) for w in words
-    ]
-    return r"\s+".join(parts)
+    return r"\s+".join(
+        f"(?i:{w})" if w.lower() in ("the", "a", "an") else re.escape(w) for w in words
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    """A character's name at text[start:end]."""
+
+    start: int
+    end: int
+    entity_id: str
 
 
 class Reader:
@@ -151,15 +160,16 @@ class Reader:
                 patterns.setdefault(_key(name), _name_pattern(name))
         ordered = sorted(patterns, key=lambda k: (-len(k), k))
         names = "|".join(patterns[k] for k in ordered)
-        self._finder = re.compile(rf"(?<![\w'’])(?:{names})(?![\w])") if names else None
-        who = rf"(?:{names}|[Hh]e|[Ss]he)" if names else r"(?:[Hh]e|[Ss]he)"
-        self._after = re.compile(
-            rf"\s*[,.!?…—-]*\s*(?:(?P<a>{who})\s+(?:\w+ly\s+)?(?i:{_VERB})|(?i:{_VERB})\s+(?P<b>{who}))(?!\w)"
-        )
-        self._before = re.compile(
-            rf"(?:(?P<a>{who})\s+(?:\w+ly\s+)?(?i:{_VERB})(?:\s+\w+ly)?|(?i:{_VERB})\s+(?P<b>{who})"
-            rf"|(?P<c>{who})\s*:)\s*[,:]?\s*$"
-        )
+        self._finder = re.compile(rf"(?<![\w'’])(?:{names})(?!\w)") if names else None
+
+    def find(self, text: str) -> list[Found]:
+        """Every name in `text`, longest first."""
+        if self._finder is None:
+            return []
+        return [
+            Found(m.start(), m.end(), self.owner[_key(m.group(0))])
+            for m in self._finder.finditer(text)
+        ]
 
     @classmethod
     def from_bible(cls, bible: Mapping[str, Any]) -> Reader:
@@ -173,31 +183,102 @@ class Reader:
     def entity(self, raw: str) -> str | None:
         return self.owner.get(_key(raw))
 
-    def names_in(self, text: str) -> Iterator[re.Match[str]]:
-        return self._finder.finditer(text) if self._finder is not None else iter(())
+    def sentences(self, text: str) -> list[Sentence]:
+        return sentences_of(text, self.entity)
 
-    def roles(self, text: str) -> list[Role]:
-        """Every role of every named character in `text`, in text order."""
+    def roles(self, text: str, sentences: list[Sentence] | None = None) -> list[Role]:
+        """Every role of every named character in `text` (cut into `sentences`), in order."""
         found: list[Role] = []
         paragraph, actors = -1, list[str]()
-        for sentence in sentences_of(text, self.entity):
+        for sentence in self.sentences(text) if sentences is None else sentences:
             if sentence.paragraph != paragraph:
                 paragraph, actors = sentence.paragraph, []
             found += _SentenceReading(self, sentence, actors).roles()
         return found
 
-    def attribution(self, text: str, start: int, end: int) -> tuple[int, int] | None:
-        """Offsets (in `text`) of who a quotation at text[start:end] is attributed to."""
-        after = self._after.match(text, end, min(len(text), end + 80))
-        if after is not None:
-            group = "a" if after.group("a") else "b"
-            return after.start(group), after.end(group)
-        lo = max(0, start - 80)
-        before = self._before.search(text[lo:start])
-        if before is not None:
-            group = next(g for g in ("a", "b", "c") if before.group(g))
-            return lo + before.start(group), lo + before.end(group)
+    def attribution(
+        self, text: str, start: int, end: int, names: list[Found]
+    ) -> tuple[int, int] | None:
+        """Offsets of who the quotation text[start:end] is attributed to (`names`: text's)."""
+        at = {f.start: f.end for f in names}
+        ends = {f.end: f.start for f in names}
+        # After: `"...," Mara said` or `"...," said Mara`.
+        lead = _LEAD.match(text, end)
+        position = lead.end() if lead else end
+        who = _who_at(text, position, at)
+        if who is not None and _speech_at(text, _skip_adverb(text, who[1])):
+            return who
+        verb = _speech_at(text, position)
+        if verb is not None:
+            who = _who_at(text, _space_after(text, verb), at)
+            if who is not None:
+                return who
+        # Before: `Mara said, "..."`, `said Mara: "..."` or `Mara: "..."`.
+        lo = max(0, start - 80, max((e for s_, e in _quote_spans(text) if e <= start), default=0))
+        window = text[lo:start].rstrip()
+        colon = window.endswith(":")
+        window = window.rstrip(",:").rstrip()
+        tail = lo + len(window)
+        who = _who_ending(text, tail, ends)
+        if who is not None:
+            verb_end = _WORD_END.search(text, lo, who[0])
+            if colon or (verb_end and verb_end.group(1).lower() in SPEECH_VERBS):
+                return who
+        verb_end = _WORD_END.search(text, lo, tail)
+        if verb_end and verb_end.group(1).lower().endswith("ly"):
+            verb_end = _WORD_END.search(text, lo, verb_end.start(1))
+        if verb_end and verb_end.group(1).lower() in SPEECH_VERBS:
+            before_verb = verb_end.start(1)
+            adverb = _WORD_END.search(text, lo, before_verb)
+            if adverb and adverb.group(1).lower().endswith("ly"):
+                before_verb = adverb.start(1)
+            who = _who_ending(text, len(text[:before_verb].rstrip()), ends)
+            if who is not None:
+                return who
         return None
+
+
+_LEAD = re.compile(r"\s*[,.!?…—-]*\s*")
+
+
+def _space_after(text: str, position: int) -> int:
+    return position + len(text[position:]) - len(text[position:].lstrip())
+
+
+_WORD_END = re.compile(r"([A-Za-z]+)\s*$")
+_PRONOUN_AT = re.compile(r"(?:[Hh]e|[Ss]he)\b")
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    return [(s, e) for s, e, _ in quotes_in(text)]
+
+
+def _who_at(text: str, position: int, at: dict[int, int]) -> tuple[int, int] | None:
+    if position in at:
+        return position, at[position]
+    pronoun = _PRONOUN_AT.match(text, position)
+    return pronoun.span() if pronoun else None
+
+
+def _who_ending(text: str, position: int, ends: dict[int, int]) -> tuple[int, int] | None:
+    if position in ends:
+        return ends[position], position
+    start = position - 3 if text[position - 3 : position] in ("She", "she") else position - 2
+    pronoun = start >= 0 and _PRONOUN_AT.fullmatch(text, start, position)
+    if pronoun and (start == 0 or not text[start - 1].isalpha()):
+        return start, position
+    return None
+
+
+def _skip_adverb(text: str, position: int) -> int:
+    adverb = re.compile(r"\s+\w+ly\b").match(text, position)
+    return adverb.end() if adverb else position
+
+
+def _speech_at(text: str, position: int) -> int | None:
+    """The end of the speech verb at text[position] (after spaces), if one is there."""
+    word = re.compile(r"\s*([A-Za-z]+)").match(text, position)
+    return word.end() if word and word.group(1).lower() in SPEECH_VERBS else None
 
 
 def _key(name: str) -> str:
@@ -222,13 +303,13 @@ class _SentenceReading:
             if entity is not None:
                 self._add(entity, "speaks", 0, len(self.sentence.speaker), via="speaker cue")
                 return self.found
+        self.names = self.reader.find(self.text)
         taken = self._speakers()
-        for match in self.reader.names_in(self.text):
-            if match.start() in taken or self._quoted(match.start()):
+        for name in self.names:
+            if name.start in taken or self._quoted(name.start):
                 continue
-            entity = self.reader.owner[_key(match.group(0))]
-            kind, sure, via = self._kind(match.start(), match.end())
-            self._add(entity, kind, match.start(), match.end(), sure=sure, via=via)
+            kind, sure, via = self._kind(name.start, name.end)
+            self._add(name.entity_id, kind, name.start, name.end, sure=sure, via=via)
         self._pronouns()
         self.found.sort(key=lambda r: r.start)
         return self.found
@@ -249,7 +330,7 @@ class _SentenceReading:
     def _speakers(self) -> set[int]:
         taken = set()
         for start, end in self.quotes:
-            span = self.reader.attribution(self.text, start, end)
+            span = self.reader.attribution(self.text, start, end, self.names)
             if span is None or self._quoted(span[0]):
                 continue
             raw = self.text[span[0] : span[1]]
@@ -353,29 +434,38 @@ def remembered(sentence: str, index: int) -> bool:
 def sentences_of(text: str, named: Callable[[str], object] = bool) -> list[Sentence]:
     """The sentences of `text` with offsets; a `Name: words` line is one if `named(Name)`."""
     found: list[Sentence] = []
-    for number, paragraph in enumerate(re.finditer(r"\S(?:.|\n(?![ \t]*\n))*", text)):
-        offset = paragraph.start()
-        for line in re.finditer(r"[^\n]+", paragraph.group(0)):
-            script = _SCRIPT_LINE.match(line.group(0))
-            if script and named(script.group(1).strip()):
-                at = offset + line.start() + script.start(1)
-                body = line.group(0).strip()
-                found.append(Sentence(at, at + len(body), body, number, script.group(1).strip()))
-            else:
-                found += _prose(line.group(0), offset + line.start(), number)
+    number, previous_end = -1, None
+    for line in re.finditer(r"[^\n]*\S[^\n]*", text):
+        gap = text[previous_end : line.start()] if previous_end is not None else "\n\n"
+        if gap.count("\n") >= 2:  # a blank line (or only spaces) between: a new paragraph
+            number += 1
+        previous_end = line.end()
+        script = _SCRIPT_LINE.match(line.group(0))
+        if script and named(script.group(1).strip()):
+            at = line.start() + script.start(1)
+            body = line.group(0).strip()
+            found.append(Sentence(at, at + len(body), body, number, script.group(1).strip()))
+        else:
+            found += _prose(line.group(0), line.start(), number)
     return found
 
 
 def _prose(line: str, offset: int, paragraph: int) -> list[Sentence]:
     found, cursor = [], 0
+    # split_sentences folds runs of spaces: where there are none, each piece is found as is.
+    folded = " ".join(line.split()) == line.strip()
     for sentence in split_sentences(line):
-        # split_sentences folds runs of spaces; find each piece back word by word.
-        pattern = r"\s+".join(re.escape(w) for w in sentence.split())
-        match = re.compile(pattern).search(line, cursor)
-        if match is None:
+        if folded:
+            at = line.find(sentence, cursor)
+            span = (at, at + len(sentence)) if at >= 0 else None
+        else:
+            pattern = r"\s+".join(re.escape(w) for w in sentence.split())
+            match = re.compile(pattern).search(line, cursor)
+            span = match.span() if match else None
+        if span is None:
             continue
         found.append(
-            Sentence(offset + match.start(), offset + match.end(), match.group(0), paragraph)
+            Sentence(offset + span[0], offset + span[1], line[span[0] : span[1]], paragraph)
         )
-        cursor = match.end()
+        cursor = span[1]
     return found

@@ -46,6 +46,7 @@ _WORD = re.compile(r"[^\W_][\w'’-]*")
 _CAP_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’-]*"
 _CAP = rf"{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}}"
 _VERB = "(?i:" + "|".join(SPEECH_VERBS) + ")"
+_SENTENCE_MARK = re.compile(r'["“.!?…]')
 _QUOTES = re.compile(r'"([^"]*)(?:"|$)|“([^”]*)(?:”|$)')
 _SCRIPT_LINE = re.compile(r"^\s*([^\W\d_][\w'’. -]{0,60}?)\s*:\s+(?![\"“])(\S.*)$")
 _NAMED_CUE = re.compile(
@@ -124,6 +125,14 @@ def split_sentences(paragraph: str) -> list[str]:
     text = re.sub(r"\s+", " ", paragraph).strip()
     sentences, start, index, closer = [], 0, 0, None
     while index < len(text):
+        # Jump to the next character that matters: the closing quote, or an opener or an end.
+        if closer is not None:
+            index = text.find(closer, index)
+        else:
+            found_at = _SENTENCE_MARK.search(text, index)
+            index = found_at.start() if found_at else -1
+        if index < 0:
+            break
         char = text[index]
         if closer is not None:
             if char == closer:
