@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "continuity_corpus.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CORPUS = FIXTURES / "continuity_corpus.json"
+# Written after the rules passed CORPUS and never used to change them: the honest estimate.
+HELD_OUT = FIXTURES / "continuity_heldout.json"
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,10 @@ class Score:
         return self.refused / max(1, self.refused + self.passed)
 
 
-def load() -> tuple[dict[str, Any], int, list[Case]]:
-    data = json.loads(CORPUS.read_text())
+def load(path: Path = CORPUS) -> tuple[dict[str, Any], int, list[Case]]:
+    data = json.loads(path.read_text())
+    if isinstance(data["bible"], str):  # a file of cases on another corpus's bible
+        data["bible"] = json.loads((path.parent / data["bible"]).read_text())["bible"]
     cases = [
         Case(c["id"], c["category"], c["verdict"], c["text"], c.get("entity"))
         for c in data["cases"]
