@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from domain.bible.text_check import check_text, reading_of, text_violations
+from schemas.jobs import ContinuityViolationOut
 from tests.domain.continuity_corpus import Case, load, score
 from tests.factories import large_bible
 
@@ -49,6 +50,9 @@ def test_a_violation_names_the_sentence_the_words_and_their_offsets() -> None:
     assert found["words"] == "Old Vane" == text[found["start"] : found["end"]]
     sentence = text[found["sentence_start"] : found["sentence_end"]]
     assert sentence == found["sentence"] == '"Get the boats in," Old Vane growled.'
+    # The wire contract documented in the OpenAPI document holds every field given.
+    assert set(found) == set(ContinuityViolationOut.model_fields)
+    assert ContinuityViolationOut.model_validate(found).model_dump() == found
 
 
 def test_a_pronoun_continues_the_paragraph_s_last_actor_only() -> None:
