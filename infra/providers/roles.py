@@ -80,7 +80,11 @@ _FRAMED_SENTENCE = re.compile(
     re.I,
 )
 # A clause ends at these; a comma ends one unless a relative or "when" clause continues it.
-_CLAUSE_BREAK = re.compile(r"[;:—–]|\s-\s|,(?!\s*(?:when|where|how|who|whom|that|as)\b)", re.I)
+_CLAUSE_BREAK = re.compile(
+    r"[;:—–]|\s-\s|,(?!\s*(?:when|where|how|who|whom|that|as)\b)"
+    r"|\s(?:until|till|unless|whereas|but)\s",
+    re.I,
+)
 _CLAUSE_START = re.compile(r"^\s*(?:(?:and|but|then|so|suddenly|now|slowly|still)\s+)*$", re.I)
 _SUBORDINATE = re.compile(r"\b(?:since|after|before|until|till)\s*$", re.I)
 _PRESENTED = re.compile(
@@ -361,6 +365,11 @@ class _SentenceReading:
             not left.strip() or re.search(r"[:—–]\s*$", self.text[:start])
         ):
             return "appears", False, "named alone"
+        # "Ines and Mara share ...": the verb after the last name of the pair is theirs.
+        pair = re.match(r"\s+(?:and|or)\s+", right)
+        partner = pair and next((n for n in self.names if n.start == end + pair.end()), None)
+        if partner:
+            return self._verb_after(self.text[partner.end :])
         return self._verb_after(right)
 
     def _possessive(self, left: str, rest: str) -> tuple[Kind, bool, str]:
