@@ -96,6 +96,7 @@ _PRONOUN_SUBJECT = re.compile(
     r"(?:^|[;:—]|,\s*(?:and|but|then)?|\band\b|\bthen\b)\s*(?P<p>[Hh]e|[Ss]he)(?:['’](?:s|d|ll))?"
     r"\s+(?P<next>[a-z]+)"
 )
+_ASIDE = re.compile(r"\s*,[^,.;:!?\"“”]{1,40},")
 _LETTERS = re.compile(r"[A-Za-z]+")
 _WORD_AFTER = re.compile(r"\s*(?P<word>[A-Za-z]+)")
 _SCRIPT_LINE = re.compile(r"^[ \t]*([^\W\d_][\w'’. -]{0,60}?)[ \t]*:[ \t]+(?![\"“])\S")
@@ -361,6 +362,9 @@ class _SentenceReading:
             return self._possessive(left, right[possessive.end() :])
         if _PRESENTED.search(left):
             return "appears", True, "presented"
+        aside = _ASIDE.match(right)  # "Elias Vane, dripping wet, fills the frame."
+        if aside and self._verb_after(right[aside.end() :])[0] == "acts":
+            return "acts", True, "verb"
         if re.match(r"\s*(?:,[^.!?]{0,40})?[.!?…]*\s*$", right) and (
             not left.strip() or re.search(r"[:—–]\s*$", self.text[:start])
         ):
