@@ -211,7 +211,7 @@ def _inactive_roles(reading: BibleReading, roles: Iterable[Role]) -> list[Findin
             Finding(
                 "inactive_character",
                 role.entity_id,
-                f"{name!r} is inactive but {_DOING[role.kind]} here{how}: {role.sentence.text!r}",
+                f"{name!r} is inactive but {_DOING[role.kind]} here{how}: {role.sentence.text}",
                 role.start,
                 role.end,
                 role.sentence,
@@ -245,7 +245,7 @@ def _revived_threads(reading: BibleReading, sentences: Iterable[Sentence]) -> li
                     "thread_revived",
                     thread.key,
                     f"plot thread {thread.key!r} ({thread.label}) is {status}; "
-                    f"{cue.group(0)!r} starts it again: {sentence.text!r}",
+                    f"{cue.group(0)!r} starts it again: {sentence.text}",
                     sentence.start + at,
                     sentence.start + at + len(hits[0]),
                     sentence,
@@ -272,7 +272,7 @@ def _timeline(
                     ref.start(),
                     ref.end(),
                     f"segment {number} is before this segment ({segment_number}); "
-                    f"the timeline never goes back: {text!r}",
+                    f"the timeline never goes back: {text}",
                 )  # fmt: skip
             )
         for before in _BEFORE.finditer(text):
@@ -287,7 +287,7 @@ def _timeline(
                     sentence,
                     before.start(),
                     before.end(),
-                    f"placed before {event.label!r}{at}, which the story is already past: {text!r}",
+                    f"placed before {event.label!r}{at}, which the story is already past: {text}",
                 )  # fmt: skip
             )
     return found

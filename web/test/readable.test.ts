@@ -74,7 +74,7 @@ describe("continuity words", () => {
     const text = "  Mara waits. Old Vane growled at the sea.";
     const violation = {
       pointer: "/text",
-      message: "'Elias Vane' is inactive but acts here: 'Old Vane growled at the sea.'",
+      message: "'Elias Vane' is inactive but acts here: Old Vane growled at the sea.",
       rule: "inactive_character",
       words: "Old Vane",
       start: 12,
