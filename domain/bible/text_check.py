@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.bible.schema import TextSpan, Violation
-from infra.providers.roles import Reader, Role, Sentence, remembered
+from infra.providers.role_words import remembered
+from infra.providers.roles import Reader, Role, Sentence
 from schemas.bible import CLOSED_THREAD_STATUSES, is_active
 
 

@@ -11,106 +11,35 @@ last actor of the paragraph is a role. Every role carries character offsets into
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from infra.providers.text_rules import quotes_in, split_sentences
+from infra.providers.role_words import (
+    ASIDE,
+    BODY,
+    CLAUSE_START,
+    FRAMED_SENTENCE,
+    FUNCTION,
+    MEMORY,
+    PAST_ONLY,
+    PRESENTED,
+    PRONOUN_SUBJECT,
+    PRONOUNS,
+    SKIP,
+    SPEECH_VERBS,
+    STATE_AFTER_BE,
+    SUBORDINATE,
+    VERB,
+    WORD_AFTER,
+    clause_before,
+)
+from infra.providers.sentences import Sentence, sentences_of
+from infra.providers.text_rules import quotes_in
 
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
+__all__ = ["Found", "Kind", "Name", "Reader", "Role", "Sentence", "sentences_of"]
 
 Kind = Literal["speaks", "acts", "appears", "mentioned"]
-
-SPEECH_VERBS = _word_set(
-    "said says say asked asks replied replies whispered whispers shouted shouts called calls "
-    "murmured murmurs muttered mutters answered answers cried cries added adds continued "
-    "snapped snaps yelled yells told tells warned warns admitted admits insisted insists "
-    "demanded demands explained explains breathed hissed growled growls laughed laughs sighed "
-    "sighs began begins rasped rasps grumbled grumbles snarled snarls barked barks croaked "
-    "mumbled mumbles sobbed pleaded pleads protested protests retorted retorts offered noted "
-    "observed remarked suggested suggests agreed agrees repeated repeats promised promises "
-    "announced announces declared declares exclaimed exclaims gasped gasps stammered stammers "
-    "joked jokes teased scoffed scoffs spat spits groaned groans moaned wondered wonders mused "
-    "muses lied confessed conceded interrupted interrupts urged urges ordered orders commanded "
-    "begged begs ventured shrieked screamed screams roared roars bellowed bellows panted drawled "
-    "quipped countered counters objected reasoned reminded reminds whimpered chuckled chuckles "
-    "sneered rumbled recited read reads wrote writes"
-)
-PRONOUNS = frozenset({"he", "she"})
-_VERB = r"(?:" + "|".join(sorted(SPEECH_VERBS)) + r")"
-# Words after a name that say nothing about it acting ("Elias for leaving", "Elias and the").
-_FUNCTION = _word_set(
-    "a an the and or nor but of in at to for with on by from that which than as into onto over "
-    "under after before behind beyond across through until since because though although if "
-    "whose whom his her their its my our your this these those there here was were is are be "
-    "been being"
-)
-_SKIP = _word_set(
-    "himself herself themselves still already then now just suddenly again always never too "
-    "also finally slowly quickly quietly simply even only once"
-)
-# After a name, these keep its owner in the past: "Elias had kept", "Elias used to sit".
-_PAST_ONLY = _word_set(
-    "had used would died dies drowned drowns perished passed lies lay rests rested "
-    "could might should must"
-)
-_STATE_AFTER_BE = _word_set(
-    "dead gone buried drowned lost missing no never remembered mourned long"
-)
-_BODY = _word_set(
-    "hand hands finger fingers fist eyes eye gaze voice face arm arms lips mouth breath "
-    "shadow footsteps head shoulder shoulders"
-)
-_MEMORY = re.compile(
-    r"\b(?:think(?:s|ing)?\s+(?:back\s+)?(?:of|about|to)|thought\s+(?:back\s+)?(?:of|about|to)"
-    r"|remember(?:s|ed|ing)?|recall(?:s|ed|ing)?|reminisc\w*|dream(?:s|ed|t|ing)?\s+(?:of|about)"
-    r"|mourn(?:s|ed|ing)?|miss(?:es|ed)?|curse[sd]?|cursing|grieve[sd]?\s+for"
-    r"|(?:talk|speak|laugh|joke|sing|write)(?:s|ed|ing)?\s+(?:about|of)|spoke\s+of|wrote\s+of"
-    r"|sang\s+of|(?:tells?|told|telling)\s+the\s+stor(?:y|ies)\s+of"
-    r"|(?:grave|tomb|headstone|memory|memories|photograph|photo|portrait|picture|ghost|death"
-    r"|funeral|name|story|stories|news|letters?|diary|journal)\s+(?:of|from)|without)\b",
-    re.I,
-)
-_FRAMED_SENTENCE = re.compile(
-    r"^\W*(?:in|inside)\s+(?:his|her|their|my|our|your|the|a)\s+(?:old\s+)?(?:memory|memories"
-    r"|dreams?|mind|imagination|photograph|photo|painting|portrait|story|stories)\b",
-    re.I,
-)
-# A clause ends at these; a comma ends one unless a relative or "when" clause continues it.
-_CLAUSE_BREAK = re.compile(
-    r"[;:—–]|\s-\s|,(?!\s*(?:when|where|how|who|whom|that|as)\b)"
-    r"|\s(?:until|till|unless|whereas|but)\s",
-    re.I,
-)
-_CLAUSE_START = re.compile(r"^\s*(?:(?:and|but|then|so|suddenly|now|slowly|still)\s+)*$", re.I)
-_SUBORDINATE = re.compile(r"\b(?:since|after|before|until|till)\s*$", re.I)
-_PRESENTED = re.compile(
-    r"\b(?:there\s+(?:is|was|stood|stands|sat|sits|came|comes)|it\s+(?:is|was)|it['’]s"
-    r"|came|comes|stood|stands|sat|sits|appeared|appears)\s*$",
-    re.I,
-)
-_PRONOUN_SUBJECT = re.compile(
-    r"(?:^|[;:—]|,\s*(?:and|but|then)?|\band\b|\bthen\b)\s*(?P<p>[Hh]e|[Ss]he)(?:['’](?:s|d|ll))?"
-    r"\s+(?P<next>[a-z]+)"
-)
-_ASIDE = re.compile(r"\s*,[^,.;:!?\"“”]{1,40},")
-_LETTERS = re.compile(r"[A-Za-z]+")
-_WORD_AFTER = re.compile(r"\s*(?P<word>[A-Za-z]+)")
-_SCRIPT_LINE = re.compile(r"^[ \t]*([^\W\d_][\w'’. -]{0,60}?)[ \t]*:[ \t]+(?![\"“])\S")
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence of the text with its offsets; `speaker` for a `Name: words` line."""
-
-    start: int
-    end: int
-    text: str
-    paragraph: int
-    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +88,7 @@ class Reader:
         for person in people:
             for name in person.names:
                 name = " ".join(name.split())
-                if len(name) < 2 or name.lower() in _FUNCTION:
+                if len(name) < 2 or name.lower() in FUNCTION:
                     continue
                 self.owner.setdefault(_key(name), person.entity_id)
                 patterns.setdefault(_key(name), _name_pattern(name))
@@ -299,7 +228,7 @@ class _SentenceReading:
         self.text = sentence.text
         self.actors = actors
         self.quotes = [(s, e) for s, e, _ in quotes_in(self.text)]
-        self.framed = _FRAMED_SENTENCE.match(self.text) is not None
+        self.framed = FRAMED_SENTENCE.match(self.text) is not None
         self.found: list[Role] = []
 
     def roles(self) -> list[Role]:
@@ -353,16 +282,16 @@ class _SentenceReading:
     def _kind(self, start: int, end: int) -> tuple[Kind, bool, str]:
         left = self._clause_left(start)
         right = self.text[end:]
-        if self.framed or _MEMORY.search(left):
+        if self.framed or MEMORY.search(left):
             return "mentioned", True, "memory"
-        if _SUBORDINATE.search(left):
+        if SUBORDINATE.search(left):
             return "mentioned", True, "past event"
         possessive = re.match(r"['’]s?\b", right)
         if possessive:
             return self._possessive(left, right[possessive.end() :])
-        if _PRESENTED.search(left):
+        if PRESENTED.search(left):
             return "appears", True, "presented"
-        aside = _ASIDE.match(right)  # "Elias Vane, dripping wet, fills the frame."
+        aside = ASIDE.match(right)  # "Elias Vane, dripping wet, fills the frame."
         if aside and self._verb_after(right[aside.end() :])[0] == "acts":
             return "acts", True, "verb"
         if re.match(r"\s*(?:,[^.!?]{0,40})?[.!?…]*\s*$", right) and (
@@ -377,10 +306,10 @@ class _SentenceReading:
         return self._verb_after(right)
 
     def _possessive(self, left: str, rest: str) -> tuple[Kind, bool, str]:
-        word = _WORD_AFTER.match(rest)
-        if word and word.group("word").lower() in _BODY and _CLAUSE_START.match(left):
-            after = _WORD_AFTER.match(rest, word.end())
-            if after and after.group("word").lower() not in _FUNCTION:
+        word = WORD_AFTER.match(rest)
+        if word and word.group("word").lower() in BODY and CLAUSE_START.match(left):
+            after = WORD_AFTER.match(rest, word.end())
+            if after and after.group("word").lower() not in FUNCTION:
                 return "acts", True, "body"
         return "mentioned", True, "possessive"
 
@@ -390,22 +319,22 @@ class _SentenceReading:
             right = right[relative.end() :]
         position = 0
         while True:
-            match = _WORD_AFTER.match(right, position)
+            match = WORD_AFTER.match(right, position)
             if match is None or match.start("word") - position > 2 and not relative:
                 return "mentioned", True, "no verb"
             word = match.group("word")
-            if word.lower() in _SKIP or word.lower().endswith("ly") and word.lower() != "only":
+            if word.lower() in SKIP or word.lower().endswith("ly") and word.lower() != "only":
                 position = match.end()
                 continue
             break
         lower = word.lower()
-        if not word.islower() or lower in _FUNCTION - {"was", "were", "is", "are"}:
+        if not word.islower() or lower in FUNCTION - {"was", "were", "is", "are"}:
             return "mentioned", True, "no verb"
-        if lower in _PAST_ONLY:
+        if lower in PAST_ONLY:
             return "mentioned", True, "past"
         if lower in ("is", "was", "are", "were"):
-            state = _WORD_AFTER.match(right, match.end())
-            if state and state.group("word").lower() in _STATE_AFTER_BE:
+            state = WORD_AFTER.match(right, match.end())
+            if state and state.group("word").lower() in STATE_AFTER_BE:
                 return "mentioned", True, "past"
         return "acts", True, "verb"
 
@@ -413,13 +342,13 @@ class _SentenceReading:
         narration = self.text
         for start, end in self.quotes:  # blank the quotations out, offsets kept
             narration = narration[:start] + " " * (end - start) + narration[end:]
-        for match in _PRONOUN_SUBJECT.finditer(narration):
+        for match in PRONOUN_SUBJECT.finditer(narration):
             start = match.start("p")
-            if self.framed or _MEMORY.search(self._clause_left(start)) or not self.actors:
+            if self.framed or MEMORY.search(self._clause_left(start)) or not self.actors:
                 continue
             following = match.group("next")
-            attributed = re.fullmatch(_VERB, following, re.I) is not None
-            if following in _FUNCTION and following not in ("was", "is") or following in _PAST_ONLY:
+            attributed = re.fullmatch(VERB, following, re.I) is not None
+            if following in FUNCTION and following not in ("was", "is") or following in PAST_ONLY:
                 continue
             candidates = len(set(self.actors))
             self._add(
@@ -430,55 +359,3 @@ class _SentenceReading:
                 sure=candidates < 2,
                 via=f"pronoun {match.group('p')!r}",
             )
-
-
-def clause_before(text: str, index: int) -> str:
-    """The words of text[:index] since the last clause break."""
-    left = text[:index]
-    breaks = list(_CLAUSE_BREAK.finditer(left))
-    return left[breaks[-1].end() :] if breaks else left
-
-
-def remembered(sentence: str, index: int) -> bool:
-    """Whether sentence[index] lies inside a memory ("thinks of ...", "In her memory, ...")."""
-    return bool(_FRAMED_SENTENCE.match(sentence) or _MEMORY.search(clause_before(sentence, index)))
-
-
-def sentences_of(text: str, named: Callable[[str], object] = bool) -> list[Sentence]:
-    """The sentences of `text` with offsets; a `Name: words` line is one if `named(Name)`."""
-    found: list[Sentence] = []
-    number, previous_end = -1, None
-    for line in re.finditer(r"[^\n]*\S[^\n]*", text):
-        gap = text[previous_end : line.start()] if previous_end is not None else "\n\n"
-        if gap.count("\n") >= 2:  # a blank line (or only spaces) between: a new paragraph
-            number += 1
-        previous_end = line.end()
-        script = _SCRIPT_LINE.match(line.group(0))
-        if script and named(script.group(1).strip()):
-            at = line.start() + script.start(1)
-            body = line.group(0).strip()
-            found.append(Sentence(at, at + len(body), body, number, script.group(1).strip()))
-        else:
-            found += _prose(line.group(0), line.start(), number)
-    return found
-
-
-def _prose(line: str, offset: int, paragraph: int) -> list[Sentence]:
-    found, cursor = [], 0
-    # split_sentences folds runs of spaces: where there are none, each piece is found as is.
-    folded = " ".join(line.split()) == line.strip()
-    for sentence in split_sentences(line):
-        if folded:
-            at = line.find(sentence, cursor)
-            span = (at, at + len(sentence)) if at >= 0 else None
-        else:
-            pattern = r"\s+".join(re.escape(w) for w in sentence.split())
-            match = re.compile(pattern).search(line, cursor)
-            span = match.span() if match else None
-        if span is None:
-            continue
-        found.append(
-            Sentence(offset + span[0], offset + span[1], line[span[0] : span[1]], paragraph)
-        )
-        cursor = span[1]
-    return found
