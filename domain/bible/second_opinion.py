@@ -30,27 +30,33 @@ async def settle(
     judge = reviewer()
     if judge is None:
         return findings
-    settled = []
-    for finding in findings:
-        if finding.sure:
-            settled.append(finding)
-            continue
-        question = Question(
-            text=text,
-            sentence=finding.sentence.text,
-            entity=finding.entity,
-            entity_name=reading.label(finding.entity),
-            rule=finding.rule,
-            rules_say=finding.message,
-        )
-        try:
-            opinion = await judge.review(question)
-        except ProviderError as exc:
-            if exc.retryable:
-                raise
-            settled.append(finding)
-            continue
-        if opinion.verdict == "violation":
-            message = f"{finding.message} (second opinion: {opinion.reason})"
-            settled.append(dataclasses.replace(finding, message=message, sure=True))
-    return settled
+    try:
+        return [f for f in [await _judged(f, text, reading, judge) for f in findings] if f]
+    finally:
+        await judge.aclose()
+
+
+async def _judged(
+    finding: Finding, text: str, reading: BibleReading, judge: ContinuityReviewer
+) -> Finding | None:
+    """The finding as the reviewer judges it (None: consistent after all)."""
+    if finding.sure:
+        return finding
+    question = Question(
+        text=text,
+        sentence=finding.sentence.text,
+        entity=finding.entity,
+        entity_name=reading.label(finding.entity),
+        rule=finding.rule,
+        rules_say=finding.message,
+    )
+    try:
+        opinion = await judge.review(question)
+    except ProviderError as exc:
+        if exc.retryable:
+            raise
+        return finding
+    if opinion.verdict == "consistent":
+        return None
+    message = f"{finding.message} (second opinion: {opinion.reason})"
+    return dataclasses.replace(finding, message=message, sure=True)

@@ -66,6 +66,8 @@ class Opinion:
 class ContinuityReviewer(Protocol):
     async def review(self, question: Question) -> Opinion: ...
 
+    async def aclose(self) -> None: ...
+
 
 class OpenAIContinuityReviewer:
     """A ContinuityReviewer backed by `chat.completions` with a strict JSON-schema output."""
@@ -73,6 +75,9 @@ class OpenAIContinuityReviewer:
     def __init__(self, client: AsyncOpenAI, *, model: str = DEFAULT_MODEL) -> None:
         self.client = client
         self.model = model
+
+    async def aclose(self) -> None:
+        await self.client.close()
 
     async def review(self, question: Question) -> Opinion:
         user = (

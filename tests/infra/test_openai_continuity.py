@@ -89,3 +89,11 @@ async def test_a_bad_answer_keeps_the_rules_verdict_and_an_outage_retries(
             findings, UNSURE, reading_of(BIBLE), lambda: continuity_reviewer(settings_for(fake))
         )
     assert raised.value.retryable is True
+
+
+async def test_the_continuity_model_is_its_own_setting(fake: FakeOpenAI) -> None:
+    settings = settings_for(fake).model_copy(update={"openai_continuity_model": "gpt-judge"})
+    reviewer = continuity_reviewer(settings)
+    assert reviewer is not None and reviewer.model == "gpt-judge"
+    default = continuity_reviewer(settings_for(fake))
+    assert default is not None and default.model == settings_for(fake).openai_script_model
