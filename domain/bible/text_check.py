@@ -295,9 +295,14 @@ def _timeline(
 
 
 def _event_named(reading: BibleReading, words: str) -> _Keyed | None:
+    """The bible event `words` name: two of its words, or its only one ("the storm").
+
+    One shared word is not enough on a long event: a large bible's events share "debt" or
+    "clock" with many an innocent "before the clock strikes".
+    """
     stems = _stems(words)
-    best = max(reading.events, key=lambda e: len(e.stems & stems), default=None)
-    return best if best is not None and best.stems & stems else None
+    named = [e for e in reading.events if len(e.stems & stems) >= min(2, len(e.stems)) > 0]
+    return max(named, key=lambda e: len(e.stems & stems), default=None)
 
 
 def _timeline_finding(sentence: Sentence, start: int, end: int, message: str) -> Finding:

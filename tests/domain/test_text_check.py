@@ -78,6 +78,14 @@ def test_thread_and_timeline_messages_say_what_broke() -> None:
     assert "'Elias Vane drowns in the storm' (segment 12)" in before.message
 
 
+def test_one_common_word_does_not_name_a_long_event() -> None:
+    # The large bible's 200 events share "clock" and "debt" with everyday sentences.
+    bible = large_bible()
+    assert check_text("Before the clock strikes, Mara Hart buys bread.", bible) == []
+    assert check_text("Before the debt is paid, Mara Hart worries.", bible) == []
+    assert entities("Just before the ledger is found, Jonah hides a copy.") == {"timeline"}
+
+
 def test_the_default_next_segment_follows_the_bible_s_current_point() -> None:
     assert entities("Segment 12. Mara waits.") == {"timeline"}
     assert check_text("Segment 13. Mara waits.", BIBLE) == []
