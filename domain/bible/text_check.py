@@ -15,7 +15,7 @@ Findings the rules are unsure of are marked `sure=False`: a second opinion may s
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +122,8 @@ class BibleReading:
             common |= _stems(str(location.get("name") or ""))
         self.closed = self._closed_threads(bible.get("plotThreads") or (), common)
         self.events, self.current = self._events(bible.get("timeline") or {}, common)
+        counts = Counter(stem for event in self.events for stem in event.stems)
+        self.everyday_event_words = {stem for stem, n in counts.items() if n > 2}
 
     def label(self, entity: str) -> str:
         """What an entity id stands for, in words."""
@@ -295,13 +297,17 @@ def _timeline(
 
 
 def _event_named(reading: BibleReading, words: str) -> _Keyed | None:
-    """The bible event `words` name: two of its words, or its only one ("the storm").
+    """The bible event `words` name: by two of its words, or by one few events share.
 
-    One shared word is not enough on a long event: a large bible's events share "debt" or
-    "clock" with many an innocent "before the clock strikes".
+    A large bible's events share "debt" or "clock" with many an innocent "before the clock
+    strikes"; "the storm" that one event (and the current point) speak of is that event.
     """
     stems = _stems(words)
-    named = [e for e in reading.events if len(e.stems & stems) >= min(2, len(e.stems)) > 0]
+    named = [
+        e
+        for e in reading.events
+        if len(shared := e.stems & stems) >= 2 or shared - reading.everyday_event_words
+    ]
     return max(named, key=lambda e: len(e.stems & stems), default=None)
 
 
