@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from domain.bible.text_check import check_text
@@ -64,12 +65,20 @@ def _speed() -> str:
     words = len(TEXT.split())
     kept = measure(lambda: check_text(TEXT, bible, version=("bench", 1)), runs=2000, warmup=50)
     fresh = measure(lambda: check_text(TEXT, bible), runs=200)
-    return table(
-        ["check of one continuation (large bible)", "mean", "p50", "p99", "runs"],
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    met = "met" if kept.p50 < 0.001 else "NOT met"
+    return "\n\n".join(
         [
-            [f"{words} words, reading kept by version", *kept.cells()],
-            [f"{words} words, reading compiled each time", *fresh.cells()],
-        ],
+            table(
+                ["check of one continuation (large bible)", "mean", "p50", "p99", "runs"],
+                [
+                    [f"{words} words, reading kept by version", *kept.cells()],
+                    [f"{words} words, reading compiled each time", *fresh.cells()],
+                ],
+            ),
+            f"Target < 1 ms per continuation (reading kept): {met} at the median. The mean and "
+            f"p99 carry the machine's other processes (load average after the run: {load}).",
+        ]
     )
 
 
