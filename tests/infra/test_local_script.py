@@ -251,5 +251,5 @@ async def test_remembered_inactive_characters_stay_out_of_the_shots() -> None:
         if case.verdict == "clean":
             script = await expand(case.text, bible)
             assert check_script(script, bible) == [], case.text
-    acting = await expand("Jonah remembered what Elias used to say: \"Trust the tide.\"", bible)
+    acting = await expand('Jonah remembered what Elias used to say: "Trust the tide."', bible)
     assert all_lines(acting) == [("Jonah Reed", "Trust the tide.")]
