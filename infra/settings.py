@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = Field(60.0, alias="OPENAI_TIMEOUT_SECONDS", gt=0)
     openai_script_model: str = Field("gpt-4.1-mini", alias="OPENAI_SCRIPT_MODEL")
     openai_script_max_tokens: int = Field(4096, alias="OPENAI_SCRIPT_MAX_TOKENS", ge=256)
+    # The second opinion on unsure continuity findings; unset, the script model answers.
+    openai_continuity_model: str | None = Field(None, alias="OPENAI_CONTINUITY_MODEL")
     openai_video_model: str = Field("sora-2", alias="OPENAI_VIDEO_MODEL")
     openai_video_size: str = Field("1280x720", alias="OPENAI_VIDEO_SIZE")
     openai_video_seconds: str = Field("4,8,12", alias="OPENAI_VIDEO_SECONDS")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -76,89 +77,119 @@ def _same_names(old: Any, new: dict[str, Any]) -> bool:
     )
 
 
+@dataclass
+class _NameIndex:
+    """Who holds each wanted name: as an active canonical name, any canonical name, an alias."""
+
+    active: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    canonical: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    aliases: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _changed(characters: list[dict[str, Any]], before: dict[Any, Any] | None) -> list[int]:
+    """A new bible is checked whole; an edit only for the names it gives out, so a collision
+    the canon already held does not block an unrelated change."""
+    return [
+        i
+        for i, c in enumerate(characters)
+        if before is None or not _same_names(before.get(c["entityId"]), c)
+    ]
+
+
+def _index_names(characters: list[dict[str, Any]], changed: list[int]) -> _NameIndex:
+    # Only the names the changed characters hold can collide: index just those.
+    wanted = set()
+    for i in changed:
+        wanted.add(name_key(characters[i]["canonicalName"]))
+        wanted.update(name_key(a) for a in characters[i].get("aliases", ()))
+    index = _NameIndex()
+    for i, c in enumerate(characters):
+        key = name_key(c["canonicalName"])
+        if key in wanted:
+            index.canonical[key].append(i)
+            if is_active(c):
+                index.active[key].append(i)
+        for alias in {name_key(a) for a in c.get("aliases", ())} & wanted:
+            index.aliases[alias].append(i)
+    return index
+
+
+def _others(holders: list[int], i: int) -> list[int]:
+    return [j for j in holders if j != i]
+
+
+def _canonical_collisions(
+    i: int, c: dict[str, Any], old: dict[str, Any], index: _NameIndex
+) -> list[Violation]:
+    """A name newly given (or an active name newly activated) that another already holds."""
+    key = name_key(c["canonicalName"])
+    had_name = isinstance(old.get("canonicalName"), str) and name_key(old["canonicalName"]) == key
+    found = []
+    newly_active = is_active(c) and not (had_name and old.get("isActive", True) is True)
+    if newly_active and (clash := _others(index.active[key], i)):
+        found.append(
+            Violation(
+                f"/characters/{i}/canonicalName",
+                f"{c['canonicalName']!r} is already the name of active character "
+                f"/characters/{clash[0]}",
+                "duplicate_active_name",
+            )
+        )
+    if not had_name and (clash := _others(index.aliases[key], i)):
+        found.append(
+            Violation(
+                f"/characters/{i}/canonicalName",
+                f"{c['canonicalName']!r} is an alias of /characters/{clash[0]}",
+                "alias_collision",
+            )
+        )
+    return found
+
+
+def _alias_collisions(
+    i: int, c: dict[str, Any], old: dict[str, Any], index: _NameIndex
+) -> list[Violation]:
+    """New aliases that are another character's name or alias."""
+    old_aliases = {name_key(a) for a in old.get("aliases", ()) if isinstance(a, str)}
+    found = []
+    for j, alias in enumerate(c.get("aliases", ())):
+        key = name_key(alias)
+        if key in old_aliases:
+            continue
+        if clash := _others(index.canonical[key], i) or _others(index.aliases[key], i):
+            found.append(
+                Violation(
+                    f"/characters/{i}/aliases/{j}",
+                    f"alias {alias!r} is already a name or alias of /characters/{clash[0]}",
+                    "alias_collision",
+                )
+            )
+    return found
+
+
 def name_collisions(
     characters: list[dict[str, Any]], previous: list[Any] | None
 ) -> list[Violation]:
     """Active canonical names unique; an alias never another character's name or alias.
 
-    With `previous`, only characters whose names changed are checked (see below).
+    With `previous`, only characters whose names changed are checked.
     """
     before = (
         {c.get("entityId"): c for c in previous if isinstance(c, dict)}
         if previous is not None
         else None
     )
-    # A new bible is checked whole; an edit only for the names it gives out, so a collision
-    # the canon already held does not block an unrelated change.
-    changed = [
-        i
-        for i, c in enumerate(characters)
-        if before is None or not _same_names(before.get(c["entityId"]), c)
-    ]
+    changed = _changed(characters, before)
     if not changed:
         return []
-    active: dict[str, list[int]] = defaultdict(list)
-    canonical: dict[str, list[int]] = defaultdict(list)
-    aliases: dict[str, list[int]] = defaultdict(list)
-    # Only the names the changed characters hold can collide: index just those.
-    wanted = set()
-    for i in changed:
-        wanted.add(name_key(characters[i]["canonicalName"]))
-        wanted.update(name_key(a) for a in characters[i].get("aliases", ()))
-    for i, c in enumerate(characters):
-        key = name_key(c["canonicalName"])
-        if key in wanted:
-            canonical[key].append(i)
-            if is_active(c):
-                active[key].append(i)
-        for alias in {name_key(a) for a in c.get("aliases", ())} & wanted:
-            aliases[alias].append(i)
-
-    def others(holders: list[int], i: int) -> list[int]:
-        return [j for j in holders if j != i]
-
+    index = _index_names(characters, changed)
     found = []
     for i in changed:
         c = characters[i]
         old = before.get(c["entityId"]) if before is not None else None
         old = old if isinstance(old, dict) else {}
-        key = name_key(c["canonicalName"])
-        had_name = (
-            isinstance(old.get("canonicalName"), str) and name_key(old["canonicalName"]) == key
-        )
-        if is_active(c) and not (had_name and old.get("isActive", True) is True):
-            clash = others(active[key], i)
-            if clash:
-                found.append(
-                    Violation(
-                        f"/characters/{i}/canonicalName",
-                        f"{c['canonicalName']!r} is already the name of active character "
-                        f"/characters/{clash[0]}",
-                        "duplicate_active_name",
-                    )
-                )
-        if not had_name and (clash := others(aliases[key], i)):
-            found.append(
-                Violation(
-                    f"/characters/{i}/canonicalName",
-                    f"{c['canonicalName']!r} is an alias of /characters/{clash[0]}",
-                    "alias_collision",
-                )
-            )
-        old_aliases = {name_key(a) for a in old.get("aliases", ()) if isinstance(a, str)}
-        for j, alias in enumerate(c.get("aliases", ())):
-            alias_key = name_key(alias)
-            if alias_key in old_aliases:
-                continue
-            clash = others(canonical[alias_key], i) or others(aliases[alias_key], i)
-            if clash:
-                found.append(
-                    Violation(
-                        f"/characters/{i}/aliases/{j}",
-                        f"alias {alias!r} is already a name or alias of /characters/{clash[0]}",
-                        "alias_collision",
-                    )
-                )
+        found += _canonical_collisions(i, c, old, index)
+        found += _alias_collisions(i, c, old, index)
     return found
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import fastjsonschema
@@ -25,13 +25,38 @@ from schemas.bible import scene_bible_schema
 
 
 @dataclass(frozen=True)
+class TextSpan:
+    """Where in the continuation a violation lies: character offsets, so a page can underline."""
+
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    words: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Violation:
     pointer: str
     message: str
     rule: str
+    # Set for violations found in the continuation's text (pointer "/text"): the bible entry
+    # broken and the words that break it. Older consumers read only the three fields above.
+    entity: str | None = None
+    span: TextSpan | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"pointer": self.pointer, "message": self.message, "rule": self.rule}
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "pointer": self.pointer,
+            "message": self.message,
+            "rule": self.rule,
+        }
+        if self.entity is not None:
+            found["entity"] = self.entity
+        if self.span is not None:
+            found.update(asdict(self.span))
+        return found
 
 
 def to_pointer(path: Iterable[Any]) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infra.providers.base import ExpandedScript, ExpansionContext, ProviderError
+from infra.providers.roles import Reader
 from infra.providers.text_rules import (
     Cast,
     Person,
@@ -70,7 +71,9 @@ def expand_text(text: str, context: ExpansionContext) -> Script:
 
     shots: list[Shot] = []
     setting = _previous_setting(context) or _default_setting(bible)
-    state = _Speakers(cast)
+    # Inactive characters enter a shot only if the text has them act, not merely named.
+    acting = {r.entity_id for r in Reader.from_bible(bible).roles(text) if r.kind != "mentioned"}
+    state = _Speakers(cast, acting)
     for group in _group(units):
         shot_text = " ".join(unit.text for unit in group)
         setting = find_location(shot_text) or setting
@@ -166,8 +169,9 @@ def _timed(shots: list[Shot], target: float | None) -> list[Shot]:
 class _Speakers:
     """Walks the shots in order, remembering who was last named and who last spoke."""
 
-    def __init__(self, cast: Cast) -> None:
+    def __init__(self, cast: Cast, acting: set[str]) -> None:
         self.cast = cast
+        self.acting = acting
         self.last_person: Person | None = None
         self.last_speaker: tuple[int, Person] | None = None
 
@@ -210,10 +214,8 @@ class _Speakers:
         quotes = quotes_in(sentence)
         found = self.cast.find(sentence)
         mentions = [(s, p) for s, _, p in found if not any(a <= s < b for a, b, _ in quotes)]
-        lead = len(sentence) - len(sentence.lstrip(" \"“”'‘’"))
-        for start, _, person in found:
-            # Inactive characters may be remembered; they only count as present when they act.
-            if (person.active or start == lead) and person not in present:
+        for _, _, person in found:
+            if self._may_act(person) and person not in present:
                 present.append(person)
         for start, end, line in quotes:
             who = self._speaker(unit, start, end, mentions)
@@ -228,6 +230,10 @@ class _Speakers:
         if rest:
             narration.append(rest)
 
+    def _may_act(self, person: Person) -> bool:
+        # Inactive characters may be remembered; they only count as present when they act.
+        return person.active or person.entity_id in self.acting
+
     def _speaker(
         self, unit: Unit, start: int, end: int, mentions: list[tuple[int, Person]]
     ) -> Person | None:
@@ -235,6 +241,7 @@ class _Speakers:
         attribution = self.cast.attribution(unit.text, start, end)
         if attribution is not None and attribution.person is not None:
             return attribution.person
+        mentions = [(at, person) for at, person in mentions if self._may_act(person)]
         before = [person for at, person in mentions if at < start]
         if before:
             return before[-1]

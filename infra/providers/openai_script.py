@@ -25,7 +25,7 @@ from schemas.bible import CLOSED_THREAD_STATUSES, consequences_of, is_active
 from schemas.script import Script
 
 PROVIDER = "openai"
-PROMPT_VERSION = "openai-script-v2"
+PROMPT_VERSION = "openai-script-v3"
 SCHEMA_NAME = "storyloom_script"
 # Keywords strict structured outputs reject; pydantic enforces them after the fact.
 _UNSUPPORTED_KEYWORDS = ("default", "minLength", "maxLength", "title")
@@ -88,7 +88,10 @@ Rules:
 - Keep to the contributor's text: do not add events it does not imply.
 - Every name in a shot's characters or dialogue must be an ACTIVE character of the bible (by
   canonical name or alias) or a character you declare in bible_delta.new_characters.
-- Inactive characters neither appear nor speak. New characters get an entityId of the form
+- Inactive characters neither appear nor speak. One who is only remembered, mourned, named in
+  someone else's line or owns a thing ("Elias's coat") is not in a shot's characters.
+- Resolved or abandoned threads do not start again, and nothing happens before the current
+  point. New characters get an entityId of the form
   char_ followed by lowercase letters and digits (char_ada2), and names no existing character
   uses.
 - thread_changes may only name the open plot threads listed below, by id; a thread's status is
@@ -113,8 +116,18 @@ def build_system_prompt(context: ExpansionContext) -> str:
 
 
 def _bible_lines(bible: Mapping[str, Any]) -> list[str]:
+    return [
+        *_character_lines(bible.get("characters") or ()),
+        *_setting_lines(bible.get("setting") or {}),
+        *_timeline_lines(bible.get("timeline") or {}),
+        *_thread_lines(bible.get("plotThreads") or ()),
+        *_style_lines(bible.get("styleGuide") or {}),
+    ]
+
+
+def _character_lines(characters: Iterable[Mapping[str, Any]]) -> list[str]:
     lines = ["Characters:"]
-    for character in bible.get("characters") or ():
+    for character in characters:
         aliases = ", ".join(character.get("aliases") or ()) or "none"
         state = "active" if is_active(character) else "INACTIVE"
         entry = f"- {character.get('canonicalName')} (id {character.get('entityId')}, {state}; "
@@ -122,17 +135,25 @@ def _bible_lines(bible: Mapping[str, Any]) -> list[str]:
         if character.get("description"):
             entry += f": {_clip(character['description'], 300)}"
         lines.append(entry)
-    setting_ = bible.get("setting") or {}
-    lines.append(f"Primary location: {setting_.get('primaryLocation', 'unknown')}")
-    lines.append(f"Time period: {setting_.get('timePeriod', 'unknown')}")
+    return lines
+
+
+def _setting_lines(setting_: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"Primary location: {setting_.get('primaryLocation', 'unknown')}",
+        f"Time period: {setting_.get('timePeriod', 'unknown')}",
+    ]
     for location in setting_.get("locations") or ():
         description = (
             f": {_clip(location['description'], 200)}" if location.get("description") else ""
         )
         lines.append(f"- location {location.get('name')}{description}")
-    for rule in setting_.get("worldRules") or ():
-        lines.append(f"- world rule: {rule}")
-    timeline = bible.get("timeline") or {}
+    lines += [f"- world rule: {rule}" for rule in setting_.get("worldRules") or ()]
+    return lines
+
+
+def _timeline_lines(timeline: Mapping[str, Any]) -> list[str]:
+    lines = []
     if timeline.get("currentPoint"):
         lines.append(f"Current point: {timeline['currentPoint']}")
     events = list(timeline.get("majorEvents") or ())[-_RECENT_EVENTS:]
@@ -144,16 +165,23 @@ def _bible_lines(bible: Mapping[str, Any]) -> list[str]:
         at = f"segment {event['segmentNumber']}" if "segmentNumber" in event else "undated"
         entry = f"- {at}: {_clip(event.get('event', ''), 300)}"
         lines.append(entry + (f" (consequences: {_clip(after, 300)})" if after else ""))
-    threads = [t for t in bible.get("plotThreads") or () if t.get("status") not in _CLOSED_THREADS]
-    lines.append("Open plot threads:" if threads else "Open plot threads: none")
+    return lines
+
+
+def _thread_lines(threads: Iterable[Mapping[str, Any]]) -> list[str]:
+    open_threads = [t for t in threads if t.get("status") not in _CLOSED_THREADS]
+    lines = ["Open plot threads:" if open_threads else "Open plot threads: none"]
     lines += [
         f"- {t.get('id')} [{t.get('status')}]: {_clip(t.get('description', ''), 300)}"
-        for t in threads
+        for t in open_threads
     ]
-    style = bible.get("styleGuide") or {}
-    if style:
-        lines.append("Style guide: " + "; ".join(f"{k}: {v}" for k, v in style.items() if v))
     return lines
+
+
+def _style_lines(style: Mapping[str, Any]) -> list[str]:
+    if not style:
+        return []
+    return ["Style guide: " + "; ".join(f"{k}: {v}" for k, v in style.items() if v)]
 
 
 def _compact_script(script: Mapping[str, Any]) -> str:

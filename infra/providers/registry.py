@@ -16,6 +16,7 @@ from infra.settings import Settings
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
+    from infra.providers.openai_continuity import OpenAIContinuityReviewer
     from infra.providers.openai_moderation import OnError
 
 
@@ -66,3 +67,16 @@ def content_checker(
     return OpenAIContentChecker.from_settings(
         settings, client or openai_client(settings), local=local, on_error=on_error
     )
+
+
+def continuity_reviewer(
+    settings: Settings, *, client: AsyncOpenAI | None = None
+) -> OpenAIContinuityReviewer | None:
+    """The model's second opinion on unsure continuity findings when `OPENAI_API_KEY` is set;
+    None without a key, and the built-in rules decide alone."""
+    if not uses_openai(settings):
+        return None
+    from infra.providers.openai_continuity import OpenAIContinuityReviewer
+
+    model = settings.openai_continuity_model or settings.openai_script_model
+    return OpenAIContinuityReviewer(client or openai_client(settings), model=model)

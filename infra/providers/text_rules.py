@@ -46,6 +46,7 @@ _WORD = re.compile(r"[^\W_][\w'’-]*")
 _CAP_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’-]*"
 _CAP = rf"{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}}"
 _VERB = "(?i:" + "|".join(SPEECH_VERBS) + ")"
+_SENTENCE_MARK = re.compile(r'["“.!?…]')
 _QUOTES = re.compile(r'"([^"]*)(?:"|$)|“([^”]*)(?:”|$)')
 _SCRIPT_LINE = re.compile(r"^\s*([^\W\d_][\w'’. -]{0,60}?)\s*:\s+(?![\"“])(\S.*)$")
 _NAMED_CUE = re.compile(
@@ -124,6 +125,14 @@ def split_sentences(paragraph: str) -> list[str]:
     text = re.sub(r"\s+", " ", paragraph).strip()
     sentences, start, index, closer = [], 0, 0, None
     while index < len(text):
+        # Jump to the next character that matters: the closing quote, or an opener or an end.
+        if closer is not None:
+            index = text.find(closer, index)
+        else:
+            found_at = _SENTENCE_MARK.search(text, index)
+            index = found_at.start() if found_at else -1
+        if index < 0:
+            break
         char = text[index]
         if closer is not None:
             if char == closer:
@@ -382,6 +391,35 @@ def _keywords(text: str) -> list[str]:
     )
 
 
+def _closing_verdict(sentence: str) -> str | None:
+    """The status a sentence closes a thread with (resolved, abandoned), if it closes one."""
+    if _RESOLVE.search(sentence):
+        return "resolved"
+    return "abandoned" if _ABANDON.search(sentence) else None
+
+
+def _names_thread(thread_id: str, sentence: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(thread_id)}(?![\w-])", sentence, re.I) is not None
+
+
+def _best_described(threads: list[Mapping[str, Any]], sentence: str) -> Mapping[str, Any] | None:
+    """The open thread whose description the sentence shares the most keywords with, if enough."""
+    best: tuple[int, Mapping[str, Any]] | None = None
+    said = set(_keywords(sentence))
+    for thread in threads:
+        if thread.get("status") not in ("open", "active", "dormant"):
+            continue
+        words = _keywords(str(thread.get("description") or ""))
+        overlap = len(set(words) & said)
+        if (
+            overlap >= 2
+            and overlap * 2 >= min(len(words), 6)
+            and (best is None or overlap > best[0])
+        ):
+            best = (overlap, thread)
+    return best[1] if best is not None else None
+
+
 def thread_changes(units: list[Unit], bible: Mapping[str, Any]) -> list[ThreadChange]:
     """Threads named by id (status from the verbs around), or clearly resolved/abandoned."""
     changes: dict[str, ThreadChange] = {}
@@ -392,36 +430,21 @@ def thread_changes(units: list[Unit], bible: Mapping[str, Any]) -> list[ThreadCh
     ]
     for unit in units:
         sentence = unit.text
-        verdict = (
-            "resolved"
-            if _RESOLVE.search(sentence)
-            else "abandoned"
-            if _ABANDON.search(sentence)
-            else None
-        )
+        verdict = _closing_verdict(sentence)
         # The design knows no "dormant": a thread set aside keeps the status it has.
         set_aside = verdict is None and _DORMANT.search(sentence) is not None
-        best: tuple[int, Mapping[str, Any]] | None = None
-        for thread in threads:
-            thread_id, status = str(thread["id"]), thread.get("status")
-            if re.search(rf"(?<![\w-]){re.escape(thread_id)}(?![\w-])", sentence, re.I):
-                target = verdict or "active"
-                if target != status and not set_aside:
-                    changes[thread_id] = ThreadChange(
-                        id=thread_id, status=target, description=clip(sentence, 1000)
-                    )
-                continue
-            if verdict in ("resolved", "abandoned") and status in ("open", "active", "dormant"):
-                words = _keywords(str(thread.get("description") or ""))
-                overlap = len(set(words) & set(_keywords(sentence)))
-                if (
-                    overlap >= 2
-                    and overlap * 2 >= min(len(words), 6)
-                    and (best is None or overlap > best[0])
-                ):
-                    best = (overlap, thread)
-        if best is not None and verdict is not None:
-            thread_id = str(best[1]["id"])
+        named = [t for t in threads if _names_thread(str(t["id"]), sentence)]
+        for thread in named:
+            target = verdict or "active"
+            if target != thread.get("status") and not set_aside:
+                changes[str(thread["id"])] = ThreadChange(
+                    id=str(thread["id"]), status=target, description=clip(sentence, 1000)
+                )
+        described = (
+            _best_described([t for t in threads if t not in named], sentence) if verdict else None
+        )
+        if described is not None and verdict is not None:
+            thread_id = str(described["id"])
             changes.setdefault(
                 thread_id,
                 ThreadChange(id=thread_id, status=verdict, description=clip(sentence, 1000)),

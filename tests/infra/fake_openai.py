@@ -2,7 +2,8 @@
 
 Starlette served by uvicorn in a background thread on a free loopback port, so the real openai
 client (and its real HTTP transport) talks to it exactly as it would to a gateway. It serves
-chat completions (a structured-output script built from the request), moderations, speech
+chat completions (a structured-output script built from the request, or a continuity opinion
+with the verdict the test set), moderations, speech
 (`/v1/audio/speech`: real spoken audio from Flite, one Flite voice per API voice) and the
 `/v1/videos` lifecycle, with scripted behaviours set by the test, and it logs every request.
 """
@@ -148,6 +149,8 @@ class FakeOpenAI:
         with self._lock:
             self.requests: list[LoggedRequest] = []
             self.script_reply = "echo"  # echo | garbage | wrong_shape | refusal | truncated
+            # The continuity opinion's verdict: "consistent", "violation" or "garbage".
+            self.opinion_verdict = "consistent"
             self.moderation_rules: dict[str, dict[str, float]] = {}
             self.video_plan = VideoPlan()
             self.videos: dict[str, _Video] = {}
@@ -213,6 +216,9 @@ class FakeOpenAI:
         user = next((m["content"] for m in messages if m["role"] == "user"), "")
         content: str | None = json.dumps(script_from(system, user))
         refusal, finish = None, "stop"
+        schema = (body.get("response_format") or {}).get("json_schema") or {}
+        if schema.get("name") == "storyloom_continuity_opinion":
+            content = self._opinion(user)
         if self.script_reply == "garbage":
             content = "Sure! Here is your script: {shots: [oops"
         elif self.script_reply == "wrong_shape":
@@ -236,6 +242,21 @@ class FakeOpenAI:
                     }
                 ],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            }
+        )
+
+    def _opinion(self, user: str) -> str:
+        """A continuity opinion on the marked sentence, with the verdict the test set."""
+        if self.opinion_verdict == "garbage":
+            return "I think it is fine?"
+        entity = re.search(r"^Bible entry: (\S+)", user, re.M)
+        sentence = re.search(r"^Marked sentence: (.*)$", user, re.M)
+        return json.dumps(
+            {
+                "verdict": self.opinion_verdict,
+                "entity": entity.group(1) if entity else "",
+                "reason": f"The fake judged it {self.opinion_verdict}.",
+                "quoted_span": sentence.group(1) if sentence else "",
             }
         )
 

@@ -238,3 +238,18 @@ async def test_empty_text_is_refused() -> None:
     with pytest.raises(ProviderError) as caught:
         await expand("   \n\n  ")
     assert caught.value.code == "script_invalid" and not caught.value.retryable
+
+
+async def test_remembered_inactive_characters_stay_out_of_the_shots() -> None:
+    # The corpus's clean texts name the dead and the departed only in memories, other people's
+    # lines and possessives: the script must not make them act, or the checker refuses it.
+    from domain.bible.script_check import check_script
+    from tests.domain.continuity_corpus import load
+
+    bible, _, cases = load()
+    for case in cases:
+        if case.verdict == "clean":
+            script = await expand(case.text, bible)
+            assert check_script(script, bible) == [], case.text
+    acting = await expand('Jonah remembered what Elias used to say: "Trust the tide."', bible)
+    assert all_lines(acting) == [("Jonah Reed", "Trust the tide.")]

@@ -8,7 +8,9 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.factories import Factory, minimal_bible
-from tests.web.conftest import axe_violations, sign_in
+from tests.web.conftest import axe_violations, screenshot, sign_in
+
+TOM = 'Mara thinks of Tom. Old Tom climbs out of the water. "I never left," Old Tom says.'
 
 
 @pytest.mark.usefixtures("worker")
@@ -37,9 +39,7 @@ async def test_a_continuity_violation_marks_the_names_that_broke_the_bible(
         lambda r: polls.append(r.url) if re.search(r"/v1/jobs/[0-9a-f-]+$", r.url) else None,
     )
     await page.goto(f"/scenes/{scene['id']}")
-    await page.get_by_label("What happens next?").fill(
-        'Old Tom climbs out of the water. "I never left," Old Tom says.'
-    )
+    await page.get_by_label("What happens next?").fill(TOM)
     await page.get_by_role("button", name="Continue the scene").click()
     failure = page.get_by_role("alert").filter(has_text="contradicts the story")
     await expect(failure).to_be_visible(timeout=60_000)
@@ -48,12 +48,14 @@ async def test_a_continuity_violation_marks_the_names_that_broke_the_bible(
     await expect(failure.get_by_text("inactive").first).to_be_visible()
     marked = failure.locator("mark")
     await expect(marked.first).to_have_text("Old Tom")
+    # Remembered, Tom breaks nothing: only the words where he acts and speaks are marked.
+    assert await marked.all_inner_texts() == ["Old Tom", "Old Tom"]
+    await expect(failure.get_by_text("is inactive but acts here")).to_be_visible()
+    await screenshot(page, "continuity-violation")
     assert await axe_violations(page) == []
     # The writer can fix the text: it comes back in the box.
     await page.get_by_role("button", name="Edit and try again").click()
-    await expect(page.get_by_label("What happens next?")).to_have_value(
-        'Old Tom climbs out of the water. "I never left," Old Tom says.'
-    )
+    await expect(page.get_by_label("What happens next?")).to_have_value(TOM)
 
 
 async def test_cancel_in_the_page_then_my_jobs_lists_it(

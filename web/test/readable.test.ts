@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describePath, readableDiff } from "../src/components/bibleDiff";
-import { markNames, quotedNames, violationsOf } from "../src/jobs/words";
+import { markNames, markText, quotedNames, textSpans, violationsOf } from "../src/jobs/words";
 
 const before = {
   version: 1,
@@ -68,5 +68,24 @@ describe("continuity words", () => {
 
   it("treats names as text, not patterns", () => {
     expect(markNames("a.b and axb", ["a.b"]).filter((p) => p.marked).map((p) => p.text)).toEqual(["a.b"]);
+  });
+
+  it("marks a text violation by its offsets, shifted past the spaces the API trimmed", () => {
+    const text = "  Mara waits. Old Vane growled at the sea.";
+    const violation = {
+      pointer: "/text",
+      message: "'Elias Vane' is inactive but acts here: Old Vane growled at the sea.",
+      rule: "inactive_character",
+      words: "Old Vane",
+      start: 12,
+      end: 20,
+    };
+    // Its message quotes a whole sentence: the offsets mark it, not the quoted words.
+    expect(quotedNames([violation])).toEqual([]);
+    const spans = textSpans(text, [violation, { ...violation, words: "Other", start: 0, end: 5 }]);
+    expect(spans).toEqual([[14, 22]]);
+    const parts = markText(text, ["mara"], spans);
+    expect(parts.filter((p) => p.marked).map((p) => p.text)).toEqual(["Mara", "Old Vane"]);
+    expect(parts.map((p) => p.text).join("")).toBe(text);
   });
 });

@@ -2485,7 +2485,10 @@ export interface components {
             message: string | null;
             /** Progress */
             progress: number;
-            /** Result Data */
+            /**
+             * Result Data
+             * @description What the job produced; when it failed with continuity_violation, `{violations: [ContinuityViolationOut]}`: pointer, message, rule and, for a problem in the text, entity, sentence, sentence_start, sentence_end, words, start and end (character offsets into the submitted text).
+             */
             result_data: {
                 [key: string]: unknown;
             } | null;

@@ -5,7 +5,7 @@ import { api, problemOf, unwrap } from "../api/client";
 import type { Problem } from "../api/problem";
 import type { Job } from "../jobs/follow";
 import type { FollowState, JobFollower } from "../jobs/jobFollower";
-import { FAILURE_WORDS, STAGE_WORDS, STATUS_WORDS, markNames, quotedNames, violationsOf } from "../jobs/words";
+import { FAILURE_WORDS, STAGE_WORDS, STATUS_WORDS, markText, quotedNames, textSpans, violationsOf } from "../jobs/words";
 import { ProblemMessage, fieldLabel } from "./Status";
 
 const CONNECTION_WORDS = {
@@ -53,6 +53,7 @@ export function JobProgress({ state, follower, text }: Props) {
   const terminal = state.kind === "done";
   const violations = violationsOf(job.result_data as Record<string, unknown> | null);
   const names = quotedNames(violations);
+  const spans = text ? textSpans(text, violations) : [];
   return (
     <div class={`job job-${job.status}`}>
       <div class="job-head">
@@ -81,9 +82,9 @@ export function JobProgress({ state, follower, text }: Props) {
               ))}
             </ul>
           ) : null}
-          {text && names.length ? (
-            <blockquote class="marked-text" aria-label="Your text, with the names that broke the story marked">
-              {markNames(text, names).map((part, i) => (part.marked ? <mark key={i}>{part.text}</mark> : part.text))}
+          {text && (names.length || spans.length) ? (
+            <blockquote class="marked-text" aria-label="Your text, with the words that broke the story marked">
+              {markText(text, names, spans).map((part, i) => (part.marked ? <mark key={i}>{part.text}</mark> : part.text))}
             </blockquote>
           ) : null}
           {job.retryable ? <p>This can work if you try again in a moment.</p> : null}

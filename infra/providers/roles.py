@@ -1,0 +1,361 @@
+"""Who speaks, who acts and who is only named in a text: a reading an editor would make.
+
+Pure text rules over the characters' names (no bible judgement here: that is the checker's).
+A name inside someone else's quotation, after a memory word ("thinks of", "remembers", "the
+grave of"), before a past-only verb ("had", "used to", "died") or as a possessive of a thing is
+a mention; a name that a verb follows, the attribution of a quotation, a speaker's cue
+(`Elias: ...`), a presentation ("there stood Elias", "It's Elias.") or a he/she continuing the
+last actor of the paragraph is a role. Every role carries character offsets into the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from infra.providers.role_words import (
+    ASIDE,
+    BODY,
+    CLAUSE_START,
+    FRAMED_SENTENCE,
+    FUNCTION,
+    MEMORY,
+    PAST_ONLY,
+    PRESENTED,
+    PRONOUN_SUBJECT,
+    PRONOUNS,
+    SKIP,
+    SPEECH_VERBS,
+    STATE_AFTER_BE,
+    SUBORDINATE,
+    VERB,
+    WORD_AFTER,
+    clause_before,
+)
+from infra.providers.sentences import Sentence, sentences_of
+from infra.providers.text_rules import quotes_in
+
+__all__ = ["Found", "Kind", "Name", "Reader", "Role", "Sentence", "sentences_of"]
+
+Kind = Literal["speaks", "acts", "appears", "mentioned"]
+
+
+@dataclass(frozen=True)
+class Role:
+    """`name` (a character's entity id) in `kind` at text[start:end]; `sure` is the rules' trust."""
+
+    entity_id: str
+    kind: Kind
+    start: int
+    end: int
+    sentence: Sentence
+    sure: bool = True
+    via: str = ""
+
+
+@dataclass(frozen=True)
+class Name:
+    entity_id: str
+    names: tuple[str, ...]
+
+
+def _name_pattern(name: str) -> str:
+    # Articles match in any case ("The Captain" opens a sentence); the rest as the bible spells
+    # it, so the alias "Reed" never finds the reed beds.
+    words = name.split()
+    return r"\s+".join(
+        f"(?i:{w})" if w.lower() in ("the", "a", "an") else re.escape(w) for w in words
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    """A character's name at text[start:end]."""
+
+    start: int
+    end: int
+    entity_id: str
+
+
+class Reader:
+    """Compiled once per cast: one expression finds every name, longest first."""
+
+    def __init__(self, people: Iterable[Name]) -> None:
+        self.owner: dict[str, str] = {}
+        patterns: dict[str, str] = {}
+        for person in people:
+            for name in person.names:
+                name = " ".join(name.split())
+                if len(name) < 2 or name.lower() in FUNCTION:
+                    continue
+                self.owner.setdefault(_key(name), person.entity_id)
+                patterns.setdefault(_key(name), _name_pattern(name))
+        ordered = sorted(patterns, key=lambda k: (-len(k), k))
+        names = "|".join(patterns[k] for k in ordered)
+        self._finder = re.compile(rf"(?<![\w'’])(?:{names})(?!\w)") if names else None
+
+    def find(self, text: str) -> list[Found]:
+        """Every name in `text`, longest first."""
+        if self._finder is None:
+            return []
+        return [
+            Found(m.start(), m.end(), self.owner[_key(m.group(0))])
+            for m in self._finder.finditer(text)
+        ]
+
+    @classmethod
+    def from_bible(cls, bible: Mapping[str, Any]) -> Reader:
+        """A reader of the bible's characters, by canonical name and aliases."""
+        return cls(
+            Name(str(c.get("entityId")), (str(c.get("canonicalName") or ""), *map(str, aliases)))
+            for c in bible.get("characters") or ()
+            if isinstance(c, Mapping) and isinstance(aliases := c.get("aliases") or (), list)
+        )
+
+    def entity(self, raw: str) -> str | None:
+        return self.owner.get(_key(raw))
+
+    def sentences(self, text: str) -> list[Sentence]:
+        return sentences_of(text, self.entity)
+
+    def roles(self, text: str, sentences: list[Sentence] | None = None) -> list[Role]:
+        """Every role of every named character in `text` (cut into `sentences`), in order."""
+        found: list[Role] = []
+        paragraph, actors = -1, list[str]()
+        for sentence in self.sentences(text) if sentences is None else sentences:
+            if sentence.paragraph != paragraph:
+                paragraph, actors = sentence.paragraph, []
+            found += _SentenceReading(self, sentence, actors).roles()
+        return found
+
+    def attribution(
+        self, text: str, start: int, end: int, names: list[Found]
+    ) -> tuple[int, int] | None:
+        """Offsets of who the quotation text[start:end] is attributed to (`names`: text's)."""
+        at = {f.start: f.end for f in names}
+        ends = {f.end: f.start for f in names}
+        # After: `"...," Mara said` or `"...," said Mara`.
+        lead = _LEAD.match(text, end)
+        position = lead.end() if lead else end
+        who = _who_at(text, position, at)
+        if who is not None and _speech_at(text, _skip_adverb(text, who[1])):
+            return who
+        verb = _speech_at(text, position)
+        if verb is not None:
+            who = _who_at(text, _space_after(text, verb), at)
+            if who is not None:
+                return who
+        # Before: `Mara said, "..."`, `said Mara: "..."` or `Mara: "..."`.
+        lo = max(0, start - 80, max((e for s_, e in _quote_spans(text) if e <= start), default=0))
+        window = text[lo:start].rstrip()
+        colon = window.endswith(":")
+        window = window.rstrip(",:").rstrip()
+        tail = lo + len(window)
+        who = _who_ending(text, tail, ends)
+        if who is not None:
+            verb_end = _WORD_END.search(text, lo, who[0])
+            if colon or (verb_end and verb_end.group(1).lower() in SPEECH_VERBS):
+                return who
+        verb_end = _WORD_END.search(text, lo, tail)
+        if verb_end and verb_end.group(1).lower().endswith("ly"):
+            verb_end = _WORD_END.search(text, lo, verb_end.start(1))
+        if verb_end and verb_end.group(1).lower() in SPEECH_VERBS:
+            before_verb = verb_end.start(1)
+            adverb = _WORD_END.search(text, lo, before_verb)
+            if adverb and adverb.group(1).lower().endswith("ly"):
+                before_verb = adverb.start(1)
+            who = _who_ending(text, len(text[:before_verb].rstrip()), ends)
+            if who is not None:
+                return who
+        return None
+
+
+_LEAD = re.compile(r"\s*[,.!?…—-]*\s*")
+
+
+def _space_after(text: str, position: int) -> int:
+    return position + len(text[position:]) - len(text[position:].lstrip())
+
+
+_WORD_END = re.compile(r"([A-Za-z]+)\s*$")
+_PRONOUN_AT = re.compile(r"(?:[Hh]e|[Ss]he)\b")
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    return [(s, e) for s, e, _ in quotes_in(text)]
+
+
+def _who_at(text: str, position: int, at: dict[int, int]) -> tuple[int, int] | None:
+    if position in at:
+        return position, at[position]
+    pronoun = _PRONOUN_AT.match(text, position)
+    return pronoun.span() if pronoun else None
+
+
+def _who_ending(text: str, position: int, ends: dict[int, int]) -> tuple[int, int] | None:
+    if position in ends:
+        return ends[position], position
+    start = position - 3 if text[position - 3 : position] in ("She", "she") else position - 2
+    pronoun = start >= 0 and _PRONOUN_AT.fullmatch(text, start, position)
+    if pronoun and (start == 0 or not text[start - 1].isalpha()):
+        return start, position
+    return None
+
+
+def _skip_adverb(text: str, position: int) -> int:
+    adverb = re.compile(r"\s+\w+ly\b").match(text, position)
+    return adverb.end() if adverb else position
+
+
+def _speech_at(text: str, position: int) -> int | None:
+    """The end of the speech verb at text[position] (after spaces), if one is there."""
+    word = re.compile(r"\s*([A-Za-z]+)").match(text, position)
+    return word.end() if word and word.group(1).lower() in SPEECH_VERBS else None
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class _SentenceReading:
+    """One sentence read against the actors of its paragraph so far (updated in place)."""
+
+    def __init__(self, reader: Reader, sentence: Sentence, actors: list[str]) -> None:
+        self.reader = reader
+        self.sentence = sentence
+        self.text = sentence.text
+        self.actors = actors
+        self.quotes = [(s, e) for s, e, _ in quotes_in(self.text)]
+        self.framed = FRAMED_SENTENCE.match(self.text) is not None
+        self.found: list[Role] = []
+
+    def roles(self) -> list[Role]:
+        if self.sentence.speaker is not None:
+            entity = self.reader.entity(self.sentence.speaker)
+            if entity is not None:
+                self._add(entity, "speaks", 0, len(self.sentence.speaker), via="speaker cue")
+                return self.found
+        self.names = self.reader.find(self.text)
+        taken = self._speakers()
+        for name in self.names:
+            if name.start in taken or self._quoted(name.start):
+                continue
+            kind, sure, via = self._kind(name.start, name.end)
+            self._add(name.entity_id, kind, name.start, name.end, sure=sure, via=via)
+        self._pronouns()
+        self.found.sort(key=lambda r: r.start)
+        return self.found
+
+    def _add(
+        self, entity: str, kind: Kind, start: int, end: int, *, sure: bool = True, via: str = ""
+    ) -> None:
+        at = self.sentence.start
+        self.found.append(Role(entity, kind, at + start, at + end, self.sentence, sure, via))
+        if kind != "mentioned":
+            if entity in self.actors:
+                self.actors.remove(entity)
+            self.actors.append(entity)
+
+    def _quoted(self, index: int) -> bool:
+        return any(s <= index < e for s, e in self.quotes)
+
+    def _speakers(self) -> set[int]:
+        taken = set()
+        for start, end in self.quotes:
+            span = self.reader.attribution(self.text, start, end, self.names)
+            if span is None or self._quoted(span[0]):
+                continue
+            raw = self.text[span[0] : span[1]]
+            if raw.lower() in PRONOUNS:
+                continue  # resolved with the other pronouns, from the paragraph's actors
+            entity = self.reader.entity(raw)
+            if entity is not None:
+                taken.add(span[0])
+                self._add(entity, "speaks", *span, via="attribution")
+        return taken
+
+    def _clause_left(self, start: int) -> str:
+        return clause_before(self.text, start)
+
+    def _kind(self, start: int, end: int) -> tuple[Kind, bool, str]:
+        left = self._clause_left(start)
+        right = self.text[end:]
+        if self.framed or MEMORY.search(left):
+            return "mentioned", True, "memory"
+        if SUBORDINATE.search(left):
+            return "mentioned", True, "past event"
+        possessive = re.match(r"['’]s?\b", right)
+        if possessive:
+            return self._possessive(left, right[possessive.end() :])
+        if PRESENTED.search(left):
+            return "appears", True, "presented"
+        aside = ASIDE.match(right)  # "Elias Vane, dripping wet, fills the frame."
+        if aside and self._verb_after(right[aside.end() :])[0] == "acts":
+            return "acts", True, "verb"
+        if re.match(r"\s*(?:,[^.!?]{0,40})?[.!?…]*\s*$", right) and (
+            not left.strip() or re.search(r"[:—–]\s*$", self.text[:start])
+        ):
+            return "appears", False, "named alone"
+        # "Ines and Mara share ...": the verb after the last name of the pair is theirs.
+        pair = re.match(r"\s+(?:and|or)\s+", right)
+        partner = pair and next((n for n in self.names if n.start == end + pair.end()), None)
+        if partner:
+            return self._verb_after(self.text[partner.end :])
+        return self._verb_after(right)
+
+    def _possessive(self, left: str, rest: str) -> tuple[Kind, bool, str]:
+        word = WORD_AFTER.match(rest)
+        if word and word.group("word").lower() in BODY and CLAUSE_START.match(left):
+            after = WORD_AFTER.match(rest, word.end())
+            if after and after.group("word").lower() not in FUNCTION:
+                return "acts", True, "body"
+        return "mentioned", True, "possessive"
+
+    def _verb_after(self, right: str) -> tuple[Kind, bool, str]:
+        relative = re.match(r"\s*,\s*who\s+", right)
+        if relative:
+            right = right[relative.end() :]
+        position = 0
+        while True:
+            match = WORD_AFTER.match(right, position)
+            if match is None or match.start("word") - position > 2 and not relative:
+                return "mentioned", True, "no verb"
+            word = match.group("word")
+            if word.lower() in SKIP or word.lower().endswith("ly") and word.lower() != "only":
+                position = match.end()
+                continue
+            break
+        lower = word.lower()
+        if not word.islower() or lower in FUNCTION - {"was", "were", "is", "are"}:
+            return "mentioned", True, "no verb"
+        if lower in PAST_ONLY:
+            return "mentioned", True, "past"
+        if lower in ("is", "was", "are", "were"):
+            state = WORD_AFTER.match(right, match.end())
+            if state and state.group("word").lower() in STATE_AFTER_BE:
+                return "mentioned", True, "past"
+        return "acts", True, "verb"
+
+    def _pronouns(self) -> None:
+        narration = self.text
+        for start, end in self.quotes:  # blank the quotations out, offsets kept
+            narration = narration[:start] + " " * (end - start) + narration[end:]
+        for match in PRONOUN_SUBJECT.finditer(narration):
+            start = match.start("p")
+            if self.framed or MEMORY.search(self._clause_left(start)) or not self.actors:
+                continue
+            following = match.group("next")
+            attributed = re.fullmatch(VERB, following, re.I) is not None
+            if following in FUNCTION and following not in ("was", "is") or following in PAST_ONLY:
+                continue
+            candidates = len(set(self.actors))
+            self._add(
+                self.actors[-1],
+                "speaks" if attributed else "acts",
+                start,
+                match.end("p"),
+                sure=candidates < 2,
+                via=f"pronoun {match.group('p')!r}",
+            )
