@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.moderation import queue, repository, targets
+from domain.moderation import repository, scoring, targets
 from domain.moderation.models import FlagStatus, ModerationActionRecord, ModerationFlag
 from domain.moderation.repository import Target
 from domain.pagination import Page
@@ -80,7 +80,7 @@ async def list_queue(
                 flag_count=row.flag_count,
                 reporter_count=row.reporter_count,
                 automatic_count=row.automatic_count,
-                reasons=queue.by_severity(row.reasons),
+                reasons=scoring.by_severity(row.reasons),
                 claimed_by=live.claimed_by if live else None,
                 claim_expires_at=live.claim_expires_at if live else None,
                 flags=own,
