@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from arq.connections import ArqRedis
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,14 +41,6 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_media_urls(request: Request) -> MediaUrls:
     return request.app.state.media_urls
-
-
-async def get_database(request: Request) -> Database:
-    return request.app.state.db
-
-
-async def get_queue(request: Request) -> ArqRedis:
-    return request.app.state.queue
 
 
 async def get_content_checker(request: Request) -> ContentChecker:
@@ -174,7 +165,6 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
-QueueDep = Annotated[ArqRedis, Depends(get_queue)]
 ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ResetThrottleDep = Annotated[LoginThrottle, Depends(get_password_reset_throttle)]

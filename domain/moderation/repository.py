@@ -7,7 +7,7 @@ topics) live in `domain.moderation.targets`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -359,13 +359,3 @@ async def page_actions(
     if moderator_id is not None:
         stmt = stmt.where(A.moderator_id == moderator_id)
     return await paginate(session, stmt, [A.created_at, A.id], limit=limit, cursor=cursor)
-
-
-async def actions_on(
-    session: AsyncSession, targets: Iterable[Target]
-) -> list[ModerationActionRecord]:
-    wanted = list(targets)
-    if not wanted:
-        return []
-    stmt = select(A).where(tuple_(A.target_type, A.target_id).in_(wanted)).order_by(A.created_at)
-    return list(await session.scalars(stmt))

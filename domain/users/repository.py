@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.users.models import AccountToken, RefreshToken, User
@@ -78,10 +78,6 @@ async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, when: d
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=when)
     )
-
-
-async def count_by_role(session: AsyncSession, role: str) -> int:
-    return int(await session.scalar(select(func.count()).where(User.role == role)) or 0)
 
 
 async def add_account_token(session: AsyncSession, token: AccountToken) -> None:
