@@ -67,7 +67,7 @@ test: $(STAMP) system-packages web ## the whole suite against real PostgreSQL an
 lint: $(STAMP) ## ruff (lint + format check), mypy and vulture (dead code)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api worker domain infra schemas
+	$(BIN)/mypy api worker domain infra schemas tests
 	$(BIN)/vulture
 
 format: $(STAMP) ## apply ruff's fixes and formatting
