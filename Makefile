@@ -64,10 +64,11 @@ test: $(STAMP) system-packages web ## the whole suite against real PostgreSQL an
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; fi; \
 	exit $$status
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy and vulture (dead code)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api worker domain infra schemas
+	$(BIN)/mypy api worker domain infra schemas tests
+	$(BIN)/vulture
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from arq.connections import ArqRedis
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,14 +47,6 @@ def media_urls_of(request: Request) -> MediaUrls:
 
 async def get_media_urls(request: Request) -> MediaUrls:
     return media_urls_of(request)
-
-
-async def get_database(request: Request) -> Database:
-    return request.app.state.db
-
-
-async def get_queue(request: Request) -> ArqRedis:
-    return request.app.state.queue
 
 
 async def get_content_checker(request: Request) -> ContentChecker:
@@ -180,7 +171,6 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
-QueueDep = Annotated[ArqRedis, Depends(get_queue)]
 ContentCheckerDep = Annotated[ContentChecker, Depends(get_content_checker)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ResetThrottleDep = Annotated[LoginThrottle, Depends(get_password_reset_throttle)]

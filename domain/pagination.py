@@ -63,6 +63,12 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid_cursor(message: str) -> InvalidInput:
+    return InvalidInput(
+        "The cursor is not valid for this list.", [{"pointer": "/cursor", "message": message}]
+    )
+
+
 def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -71,10 +77,12 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
             raise ValueError("wrong width")
         return [_DECODERS[code](value) for code, value in parts]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "The cursor is not valid for this list.",
-            [{"pointer": "/cursor", "message": "malformed or foreign cursor"}],
-        ) from exc
+        raise _invalid_cursor("malformed or foreign cursor") from exc
+
+
+def _check_types(values: Sequence[Any], types: Sequence[type]) -> None:
+    if not all(isinstance(v, t) for v, t in zip(values, types, strict=True)):
+        raise _invalid_cursor("a cursor of another list")
 
 
 @dataclass(frozen=True)
@@ -98,17 +106,25 @@ async def paginate(
     cursor: str | None,
     descending: bool = True,
     scalars: bool = True,
+    having: bool = False,
+    key_types: Sequence[type] | None = None,
 ) -> Page[Any]:
     """Run `stmt` ordered by `keys` (the last one unique) from `cursor`, one page long.
 
     `keys` must be non-null expressions. With scalars=True the page holds the first selected
-    entity of each row; with scalars=False it holds the rows themselves.
+    entity of each row; with scalars=False it holds the rows themselves. With having=True the
+    cursor condition goes in HAVING, for a grouped `stmt` whose keys include an aggregate.
+    `key_types`, when given, are the Python types a cursor's values must have: a cursor of
+    another list is then bad input, not a query PostgreSQL refuses.
     """
     size = clamp_limit(limit)
     row_key = tuple_(*keys)
     if cursor:
         after = decode_cursor(cursor, len(keys))
-        stmt = stmt.where(row_key < tuple_(*after) if descending else row_key > tuple_(*after))
+        if key_types is not None:
+            _check_types(after, key_types)
+        condition = row_key < tuple_(*after) if descending else row_key > tuple_(*after)
+        stmt = stmt.having(condition) if having else stmt.where(condition)
     ordering = [k.desc() if descending else k.asc() for k in keys]
     key_labels = [k.label(f"_k{i}") for i, k in enumerate(keys)]
     # LIMIT inline, not a parameter: knowing it, PostgreSQL keeps one generic plan for the

@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -45,7 +45,6 @@ from infra.partitions import (
     month_start,
     table_partitions,
 )
-from infra.settings import get_settings
 from infra.storage import ObjectNotFound, Storage
 
 log = get_logger("infra.archive")
@@ -303,34 +302,58 @@ async def _archive_one(
     return rows
 
 
-async def _work_list(
-    conn: AsyncConnection, cutoff: date, only: str | None
-) -> list[tuple[str, str, tuple[Any, Any], str]]:
-    """(table, partition, bounds, why-skipped or "") for every partition this run looks at."""
-    limit = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
-    work: dict[str, tuple[str, str, tuple[Any, Any], str]] = {}
+class _Work(NamedTuple):
+    """A partition this run looks at, and why it is skipped ("" when it is archived)."""
+
+    table: str
+    partition: str
+    bounds: tuple[Any, Any]
+    skip: str
+
+
+async def _ended_partitions(conn: AsyncConnection, limit: datetime) -> list[_Work]:
+    """The attached monthly partitions whose range ended by `limit`."""
+    work = []
     for table in ARCHIVABLE_TABLES:
         for p in await table_partitions(conn, table):
             if p.is_default or not PARTITION_NAME.match(p.name) or p.upper is None:
                 continue
             if p.upper <= limit:
-                work[p.name] = (table, p.name, (p.lower, p.upper), "")
+                work.append(_Work(table, p.name, (p.lower, p.upper), ""))
+    return work
+
+
+def _manifest_skip(record: ArchiveRecord, state: str, only: str | None) -> str | None:
+    """What a manifest row says about its partition: None (nothing to do), "" or why skipped."""
+    if record.status == "restored" and state == "attached":
+        return "" if record.partition == only else "restored; archive it again with --partition"
+    if record.status == "archived" and state == "attached":
+        return "a partition of that name was created again after archiving; left alone"
+    if state == "detached":  # an earlier run stopped half-way: finish it
+        return ""
+    if record.status == "pending":
+        return "pending, but the detached table is gone: nothing left to export"
+    return None
+
+
+async def _manifest_work(conn: AsyncConnection, only: str | None) -> list[_Work]:
+    """The partitions the manifest knows of that still need this run, or its explanation."""
+    work = []
     for record in await list_archives(conn):
         if record.table not in ARCHIVABLE_TABLES:
             continue
-        state = await table_state(conn, record.partition)
-        bounds = (record.range_from, record.range_to)
-        if record.status == "restored" and state == "attached":
-            why = "" if record.partition == only else "restored; archive it again with --partition"
-            work[record.partition] = (record.table, record.partition, bounds, why)
-        elif record.status == "archived" and state == "attached":
-            why = "a partition of that name was created again after archiving; left alone"
-            work[record.partition] = (record.table, record.partition, bounds, why)
-        elif state == "detached":  # an earlier run stopped half-way: finish it
-            work[record.partition] = (record.table, record.partition, bounds, "")
-        elif record.status == "pending":
-            why = "pending, but the detached table is gone: nothing left to export"
-            work[record.partition] = (record.table, record.partition, bounds, why)
+        skip = _manifest_skip(record, await table_state(conn, record.partition), only)
+        if skip is not None:
+            bounds = (record.range_from, record.range_to)
+            work.append(_Work(record.table, record.partition, bounds, skip))
+    return work
+
+
+async def _work_list(conn: AsyncConnection, cutoff: date, only: str | None) -> list[_Work]:
+    """Every partition this run looks at, by name; the manifest's word wins over the catalog."""
+    limit = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
+    work = {w.partition: w for w in await _ended_partitions(conn, limit)}
+    work.update((w.partition, w) for w in await _manifest_work(conn, only))
     if only is not None:
         archivable_table(only)
         if only not in work:
@@ -343,16 +366,17 @@ async def archive_partitions(
     engine: AsyncEngine,
     storage: Storage,
     *,
-    months: int | None = None,
+    months: int,
     today: date | None = None,
     dry_run: bool = False,
     only: str | None = None,
 ) -> ArchiveRun:
-    """Archive and drop every jobs partition that ended `months` months ago or earlier."""
+    """Archive and drop every jobs partition that ended `months` months ago or earlier.
+
+    `months` is the caller's setting (ARCHIVE_JOBS_AFTER_MONTHS, or the CLI's --months).
+    """
     if only is not None:
         archivable_table(only)
-    if months is None:
-        months = get_settings().archive_jobs_after_months
     run = ArchiveRun(cutoff=archive_cutoff(today or datetime.now(UTC).date(), months))
     async with exclusive(engine) as conn:
         work = await _work_list(conn, run.cutoff, only)

@@ -91,10 +91,6 @@ class JobFeed:
                 self._frames.popitem(last=False)
         return cached
 
-    @property
-    def watcher_count(self) -> int:
-        return sum(len(w) for w in self._watchers.values())
-
     @contextlib.contextmanager
     def watch(self, job_id: uuid.UUID) -> Iterator[Watcher]:
         """Register a watcher of the job for the block; starts the feed if it is not running."""

@@ -32,9 +32,6 @@ class MediaUrls:
     def segment_playlist(self, segment_id: uuid.UUID) -> str:
         return self.api(f"/v1/segments/{segment_id}/playlist.m3u8")
 
-    def scene_playlist(self, scene_id: uuid.UUID) -> str:
-        return self.api(f"/v1/scenes/{scene_id}/playlist.m3u8")
-
     def segment_thumbnail(self, segment_id: uuid.UUID) -> str:
         return self.api(f"/v1/segments/{segment_id}/thumbnail.jpg")
 

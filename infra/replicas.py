@@ -131,7 +131,6 @@ class ReplicaRouter:
         self._turn = itertools.count()
         # (when first seen, primary LSN), oldest first; only changes are recorded.
         self._samples: deque[tuple[float, int]] = deque()
-        self.primary_lsn: int | None = None
         self.primary_error: str | None = None
         self.last_tick: float | None = None
         self._task: asyncio.Task[None] | None = None
@@ -240,7 +239,7 @@ class ReplicaRouter:
             raise
         lsn = parse_lsn(row["lsn"])
         now = self._clock()
-        self.primary_lsn, self.primary_error = lsn, None
+        self.primary_error = None
         if not self._samples or lsn > self._samples[-1][1]:
             self._samples.append((now, lsn))
         # Keep enough history to tell "lagging past the limit" from "just behind".

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_PATH = Path(__file__).with_name("scene_bible.schema.json")
-THREAD_STATUSES = ("active", "resolved", "abandoned")
 CLOSED_THREAD_STATUSES = frozenset({"resolved", "abandoned"})
 
 

@@ -133,10 +133,3 @@ class AccountExport(WireModel):
     format: int = Field(description="The export's format version.")
     exported_at: datetime
     profile: dict[str, Any]
-
-
-class AdminUserIn(InputModel):
-    email: EmailStr
-    username: Username
-    password: Password
-    role: Literal["user", "moderator", "admin"] = "user"

@@ -10,6 +10,8 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from schemas.common import InputModel, WireModel
 
+# What an endpoint may subscribe to (domain.notifications.events); webhook.disabled is told
+# in the app only.
 WebhookEventType = Literal[
     "job.final_ready",
     "job.failed",

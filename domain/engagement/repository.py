@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -51,20 +51,6 @@ async def remove_like(
         .returning(Like.user_id)
     )
     return (await session.execute(stmt)).first() is not None
-
-
-async def count_likes(session: AsyncSession, target: LikeTarget, target_id: uuid.UUID) -> int:
-    stmt = select(func.count()).where(Like.target_type == target.value, Like.target_id == target_id)
-    return int(await session.scalar(stmt) or 0)
-
-
-async def user_likes(
-    session: AsyncSession, user_id: uuid.UUID, target: LikeTarget, target_id: uuid.UUID
-) -> bool:
-    stmt = select(Like.user_id).where(
-        Like.user_id == user_id, Like.target_type == target.value, Like.target_id == target_id
-    )
-    return await session.scalar(stmt) is not None
 
 
 async def _bump(

@@ -24,11 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.jobs import repository
 
-TERMINAL_KINDS = ("job.final_ready", "job.failed", "job.cancelled")
-# A finished job is also its scene continued: the event notifications and webhooks call
-# `scene.continued` is the `job.final_ready` event (its data names the new segment).
-SCENE_CONTINUED_KIND = "job.final_ready"
-
 # Fields a job's events carry (those that change); the rest of a job never changes.
 STATE_FIELDS = (
     "status",

@@ -185,14 +185,6 @@ def user_jobs(user_id: uuid.UUID, status: str | None) -> Select[Any]:
     return stmt
 
 
-async def request_cancel(session: AsyncSession, job: Job) -> None:
-    await session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.created_at == job.created_at)
-        .values(cancel_requested=True)
-    )
-
-
 def _row(job: Job):  # noqa: ANN202 - a where-clause for exactly this job, pruned to its partition
     return (Job.id == job.id, Job.created_at == job.created_at)
 

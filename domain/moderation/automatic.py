@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.moderation import queue, repository
+from domain.moderation import repository, scoring
 from domain.moderation.models import FlagReason, FlagStatus, ModerationFlag, TargetType
 from infra.logging import get_logger
 
@@ -62,7 +62,7 @@ def reason_for(categories: Iterable[str]) -> FlagReason:
         reasons |= _reasons_of(category)
     if not reasons:
         return FlagReason.OTHER
-    return max(reasons, key=lambda r: (queue.SEVERITY[r], r.value))
+    return max(reasons, key=lambda r: (scoring.SEVERITY[r], r.value))
 
 
 def describe(verdict: Verdict, context: str | None) -> str:
@@ -109,7 +109,7 @@ async def file_automatic_flag(
         claim_expires_at=lease.expires_at if lease else None,
     )
     flag = await repository.add_flag(session, flag)
-    await queue.recompute(session, [target])
+    await scoring.recompute(session, [target])
     await repository.add_action(
         session,
         moderator_id=None,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.moderation import queue, repository, targets
+from domain.moderation import repository, scoring, targets
 from domain.moderation.models import FlagStatus, ModerationActionRecord, ModerationFlag
 from domain.moderation.repository import Target
 from domain.pagination import Page
@@ -47,7 +47,7 @@ async def list_queue(
 ) -> Page[QueueItem]:
     """Flagged targets, highest priority first, each with its flags."""
     now = now or datetime.now(UTC)
-    rows, next_cursor = await repository.page_queue(
+    page = await repository.page_queue(
         session,
         status=status,
         now=now,
@@ -56,13 +56,13 @@ async def list_queue(
         limit=limit,
         cursor=cursor,
     )
-    keys = [(r.target_type, r.target_id) for r in rows]
+    keys = [(r.target_type, r.target_id) for r in page.items]
     flags: dict[Target, list[ModerationFlag]] = {}
     for flag in await repository.flags_for_queue(session, keys, status=status, now=now):
         flags.setdefault(_target(flag), []).append(flag)
     labels = await targets.summaries(session, keys)
     items = []
-    for row, key in zip(rows, keys, strict=True):
+    for row, key in zip(page.items, keys, strict=True):
         own = flags.get(key, [])
         lease = next(
             (f for f in own if f.claim_expires_at is not None and f.claim_expires_at > now), None
@@ -80,13 +80,13 @@ async def list_queue(
                 flag_count=row.flag_count,
                 reporter_count=row.reporter_count,
                 automatic_count=row.automatic_count,
-                reasons=queue.by_severity(row.reasons),
+                reasons=scoring.by_severity(row.reasons),
                 claimed_by=live.claimed_by if live else None,
                 claim_expires_at=live.claim_expires_at if live else None,
                 flags=own,
             )
         )
-    return Page(items=items, next_cursor=next_cursor)
+    return Page(items=items, next_cursor=page.next_cursor)
 
 
 # The audit trail

@@ -7,7 +7,7 @@ topics) live in `domain.moderation.targets`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,14 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import InvalidInput
 from domain.moderation.models import (
     OPEN_FLAG_STATUSES,
     FlagStatus,
     ModerationActionRecord,
     ModerationFlag,
 )
-from domain.pagination import Page, clamp_limit, decode_cursor, encode_cursor, paginate
+from domain.pagination import Page, paginate
 
 F = ModerationFlag
 A = ModerationActionRecord
@@ -235,7 +234,7 @@ async def page_queue(
     reason: str | None,
     limit: int | None,
     cursor: str | None,
-) -> tuple[list[QueueRow], str | None]:
+) -> Page[QueueRow]:
     """One page of targets, highest score first, keyed by (score, target_type, target_id).
 
     Open flags of a target always share one score (recomputed together under the target's
@@ -244,7 +243,6 @@ async def page_queue(
     one item at its highest score. The reason filter keeps a target when any of its flags has
     that reason, and the counts still cover all its flags.
     """
-    size = clamp_limit(limit)
     open_view = status in (FlagStatus.PENDING, FlagStatus.REVIEWING)
     score: Any = F.score if open_view else func.max(F.score)
     group = [F.target_type, F.target_id, *([F.score] if open_view else [])]
@@ -262,20 +260,16 @@ async def page_queue(
     stmt = stmt.group_by(*group)
     if reason is not None:
         stmt = stmt.having(func.bool_or(F.reason == reason))
-    if cursor:
-        after = decode_cursor(cursor, 3)
-        if not (
-            isinstance(after[0], float)
-            and isinstance(after[1], str)
-            and isinstance(after[2], uuid.UUID)
-        ):
-            raise InvalidInput(
-                "The cursor is not valid for this list.",
-                [{"pointer": "/cursor", "message": "a cursor of another list"}],
-            )
-        stmt = stmt.having(tuple_(score, F.target_type, F.target_id) < tuple_(*after))
-    stmt = stmt.order_by(score.desc(), F.target_type.desc(), F.target_id.desc()).limit(size + 1)
-    rows = (await session.execute(stmt)).all()
+    page = await paginate(
+        session,
+        stmt,
+        [score, F.target_type, F.target_id],
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
+        having=True,
+        key_types=(float, str, uuid.UUID),
+    )
     items = [
         QueueRow(
             float(r.score),
@@ -286,13 +280,9 @@ async def page_queue(
             r.automatic_count,
             list(r.reasons),
         )
-        for r in rows[:size]
+        for r in page.items
     ]
-    next_cursor = None
-    if len(rows) > size and items:
-        last = items[-1]
-        next_cursor = encode_cursor([last.score, last.target_type, last.target_id])
-    return items, next_cursor
+    return Page(items=items, next_cursor=page.next_cursor)
 
 
 async def flags_for_queue(
@@ -369,13 +359,3 @@ async def page_actions(
     if moderator_id is not None:
         stmt = stmt.where(A.moderator_id == moderator_id)
     return await paginate(session, stmt, [A.created_at, A.id], limit=limit, cursor=cursor)
-
-
-async def actions_on(
-    session: AsyncSession, targets: Iterable[Target]
-) -> list[ModerationActionRecord]:
-    wanted = list(targets)
-    if not wanted:
-        return []
-    stmt = select(A).where(tuple_(A.target_type, A.target_id).in_(wanted)).order_by(A.created_at)
-    return list(await session.scalars(stmt))

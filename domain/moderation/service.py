@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from domain.moderation import queue, repository, target_repository, targets
+from domain.moderation import repository, scoring, target_repository, targets
 from domain.moderation.automatic import file_automatic_flag as file_automatic_flag
 from domain.moderation.models import (
     OPEN_FLAG_STATUSES,
@@ -106,7 +106,7 @@ async def file_flag(
         claim_expires_at=lease.expires_at if lease else None,
     )
     flag = await repository.add_flag(session, flag)
-    await queue.recompute(session, [target])
+    await scoring.recompute(session, [target])
     await session.refresh(flag)
     return flag
 
@@ -257,7 +257,7 @@ async def _decide_one(
     decision = await _decide(
         session, moderator, _target(flag), flag_id, action, notes, now or datetime.now(UTC)
     )
-    await queue.rescore_reporters(session, decision.reporters)
+    await scoring.rescore_reporters(session, decision.reporters)
     return decision
 
 
@@ -322,7 +322,7 @@ async def bulk_decide(
             session, moderator, target, by_target[target], chosen, notes, now
         )
         reporters |= results[target].reporters
-    await queue.rescore_reporters(session, reporters)
+    await scoring.rescore_reporters(session, reporters)
     return BulkOutcome(
         results=[results[t] for t in by_target],  # in the order the caller named them
         not_found=[i for i in wanted if i not in found],

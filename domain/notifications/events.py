@@ -27,15 +27,6 @@ SCENE_CONTINUED = "scene.continued"
 MODERATION_ACTION = "moderation.action"
 PROPOSAL_DECIDED = "proposal.decided"
 WEBHOOK_DISABLED = "webhook.disabled"
-# What an endpoint may subscribe to; webhook.disabled is told in the app only.
-WEBHOOK_EVENT_TYPES = (
-    JOB_FINAL_READY,
-    JOB_FAILED,
-    JOB_CANCELLED,
-    SCENE_CONTINUED,
-    MODERATION_ACTION,
-    PROPOSAL_DECIDED,
-)
 
 
 @dataclass(frozen=True)

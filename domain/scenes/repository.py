@@ -206,11 +206,6 @@ async def page_active_segments(
     )
 
 
-async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> list[Segment]:
-    rows = await session.scalars(_active_segments(scene_id).order_by(Segment.sequence))
-    return list(rows)
-
-
 async def cover_segments(
     session: AsyncSession, chosen: Mapping[uuid.UUID, str | None]
 ) -> dict[uuid.UUID, uuid.UUID]:

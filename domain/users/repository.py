@@ -80,10 +80,6 @@ async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, when: d
     )
 
 
-async def count_by_role(session: AsyncSession, role: str) -> int:
-    return int(await session.scalar(select(func.count()).where(User.role == role)) or 0)
-
-
 async def add_account_token(session: AsyncSession, token: AccountToken) -> None:
     session.add(token)
     await session.flush()

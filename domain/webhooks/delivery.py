@@ -41,9 +41,7 @@ class EndpointRun:
 
     endpoint_id: uuid.UUID
     delivered: int = 0
-    failed_attempts: int = 0
     retry_at: datetime | None = None
-    busy: bool = False
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
@@ -69,8 +67,7 @@ async def send_endpoint(
     while True:
         async with db.transaction() as session:
             endpoint = await repository.take_lease(session, endpoint_id, lease)
-        if endpoint is None:
-            run.busy = True
+        if endpoint is None:  # another worker holds it and sends its due deliveries
             return run
         try:
             await _drain(db, settings, keyring, endpoint, run, lease)
@@ -162,7 +159,6 @@ async def _settle(
             run.delivered += 1
             log.info("webhook_delivered", **log_fields)
             return True
-        run.failed_attempts += 1
         deadline = delivery.created_at + timedelta(seconds=settings.webhook_retry_window_seconds)
         gave_up = now >= deadline
         next_at = min(now + timedelta(seconds=backoff(settings, attempts)), deadline)

@@ -22,6 +22,10 @@ _RANK: dict[str, int] = {"none": 0, "mild": 1, "severe": 2}
 CUSTOM_CATEGORY = "custom"
 
 
+def worst_severity(severities: Iterable[Severity]) -> Severity:
+    return max(severities, key=_RANK.__getitem__)
+
+
 @dataclass(frozen=True)
 class ContentVerdict:
     severity: Severity
@@ -156,7 +160,7 @@ class LocalContentChecker:
             hits.setdefault(term.text, term)
         if not hits:
             return ContentVerdict("none")
-        severity: Severity = max((t.severity for t in hits.values()), key=_RANK.__getitem__)
+        severity = worst_severity(t.severity for t in hits.values())
         categories = sorted({t.category for t in hits.values()})
         return ContentVerdict(severity, categories, list(hits))
 

@@ -18,7 +18,13 @@ import openai
 from openai import AsyncOpenAI
 
 from infra.logging import get_logger
-from infra.providers.moderation import ContentChecker, ContentVerdict, LocalContentChecker, Severity
+from infra.providers.moderation import (
+    ContentChecker,
+    ContentVerdict,
+    LocalContentChecker,
+    Severity,
+    worst_severity,
+)
 from infra.providers.openai_client import build_client, provider_error
 from infra.settings import Settings
 
@@ -35,7 +41,6 @@ SEVERE_CATEGORIES = frozenset(
         "illicit/violent",
     }
 )
-_RANK = {"none": 0, "mild": 1, "severe": 2}
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -67,7 +72,7 @@ def verdict_from(
 
 
 def merge(first: ContentVerdict, second: ContentVerdict) -> ContentVerdict:
-    severity = max(first.severity, second.severity, key=_RANK.__getitem__)
+    severity = worst_severity((first.severity, second.severity))
     if severity == "none":
         return ContentVerdict("none")
     categories = sorted({*first.categories, *second.categories})

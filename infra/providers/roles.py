@@ -148,7 +148,7 @@ class Reader:
             if who is not None:
                 return who
         # Before: `Mara said, "..."`, `said Mara: "..."` or `Mara: "..."`.
-        lo = max(0, start - 80, max((e for s_, e in _quote_spans(text) if e <= start), default=0))
+        lo = max(0, start - 80, max((e for _, e in _quote_spans(text) if e <= start), default=0))
         window = text[lo:start].rstrip()
         colon = window.endswith(":")
         window = window.rstrip(",:").rstrip()

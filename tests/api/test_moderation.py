@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.moderation.models import ModerationFlag
-from domain.moderation.queue import SEVERITY, standing
+from domain.moderation.scoring import SEVERITY, standing
 from domain.users.models import Role
 from tests.factories import Account, Factory
 

@@ -101,7 +101,7 @@ async def test_forged_and_malformed_tokens_are_401(client: httpx.AsyncClient) ->
     import jwt
 
     forged = jwt.encode({"sub": "x", "typ": "access"}, "another-secret-of-32-characters!!", "HS256")
-    unsigned = jwt.encode({"sub": "x", "typ": "access"}, None, algorithm="none")
+    unsigned = jwt.encode({"sub": "x", "typ": "access"}, "", algorithm="none")
     for token in (forged, unsigned, "garbage", "a.b.c"):
         response = await client.get("/v1/users/me", headers={"Authorization": f"Bearer {token}"})
         assert_problem(response, 401)

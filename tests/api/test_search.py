@@ -514,7 +514,7 @@ async def test_hostile_queries_never_fail(client: httpx.AsyncClient, q: str, kin
 
 
 async def test_bad_filters_are_problems(client: httpx.AsyncClient) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"q": "x", "type": "user", "topic": "any"}, "/query/type"),
         ({"q": "x", "type": "thing"}, "/query/type"),
         ({"q": "x", "tag": "Not a tag!"}, "/query/tag/0"),

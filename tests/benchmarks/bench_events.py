@@ -172,10 +172,10 @@ async def _round(
     window = time.perf_counter()
     clock = time.perf_counter()
     for k in range(writes):
-        job = k % len(jobs)
+        index = k % len(jobs)
         progress = start + k // len(jobs)
-        sent[(jobs[job], progress)] = time.perf_counter()
-        await update.fetch(ids[job], progress, f"step {progress}")
+        sent[(jobs[index], progress)] = time.perf_counter()
+        await update.fetch(ids[index], progress, f"step {progress}")
         delay = clock + (k + 1) * interval - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)

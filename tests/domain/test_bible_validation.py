@@ -220,7 +220,7 @@ def test_a_stored_legacy_id_and_status_stay_acceptable_while_kept() -> None:
 
 
 def test_the_design_defaults_are_what_the_rules_see() -> None:
-    bible = {
+    bible: dict[str, Any] = {
         "version": 3,
         "characters": [
             {"entityId": "char_a", "canonicalName": "Ada"},
@@ -247,7 +247,7 @@ def test_events_without_a_segment_number_are_skipped_by_the_timeline_rules() -> 
         {"event": "undated", "consequences": "a string, as the design has it"},
         {"segmentNumber": 9, "event": "c", "consequences": ["or a list"]},
     ]
-    bible = {"characters": [], "setting": {}, "timeline": {"majorEvents": events}}
+    bible: dict[str, Any] = {"characters": [], "setting": {}, "timeline": {"majorEvents": events}}
     expected = [
         ("/timeline/majorEvents/2/segmentNumber", "timeline_decreasing"),
         ("/timeline/majorEvents/4/segmentNumber", "future_segment"),

@@ -21,7 +21,7 @@ from domain.errors import Conflict, NotFound
 from domain.ideas.models import Idea
 from domain.moderation import service
 from domain.moderation.models import ModerationActionRecord, ModerationFlag
-from domain.moderation.queue import target_score
+from domain.moderation.scoring import target_score
 from domain.moderation.service import TargetClaimed
 from domain.topics.models import Topic
 from domain.users.models import Role, User

@@ -66,7 +66,8 @@ async def raw_row(app: Any, account_id: uuid.UUID) -> tuple[bytes, bytes]:
 
 
 async def rotate_all(app: Any, ring: Keyring, limit: int = 2) -> tuple[int, list[uuid.UUID]]:
-    rewritten, unreadable, after = 0, [], None
+    rewritten, after = 0, None
+    unreadable: list[uuid.UUID] = []
     while True:
         async with app.state.db.transaction() as session:
             batch = await oauth.reencrypt_batch(session, ring, after=after, limit=limit)

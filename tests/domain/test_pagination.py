@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Uuid, insert, select, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    Uuid,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from domain.errors import InvalidInput
@@ -23,6 +34,15 @@ items = Table(
     Column("score", Integer, nullable=False),
     Column("batch", Uuid, nullable=False),
 )
+# Several rows per group, for lists keyed by an aggregate.
+grouped = Table(
+    "pagination_groups",
+    metadata,
+    Column("row", Integer, primary_key=True, autoincrement=True),
+    Column("grp", Uuid, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("batch", Uuid, nullable=False),
+)
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -33,7 +53,7 @@ async def engine(database_url: str):  # noqa: ANN201
         await conn.run_sync(metadata.create_all)
     yield engine
     async with engine.begin() as conn:
-        await conn.execute(text("DROP TABLE pagination_items"))
+        await conn.execute(text("DROP TABLE pagination_items, pagination_groups"))
     await engine.dispose()
 
 
@@ -84,6 +104,84 @@ async def test_every_item_exactly_once_and_in_order(
     expected = sorted(rows, key=lambda r: (r["score"], r["id"]), reverse=descending)
     assert [r.id for r in seen] == [r["id"] for r in expected]
     assert pages == max(1, -(-len(rows) // limit))
+
+
+async def walk_groups(  # noqa: ANN201
+    session: AsyncSession, batch: uuid.UUID, limit: int, descending: bool
+):
+    """Page over the groups by (best score, group): the sort key is an aggregate."""
+    best = func.max(grouped.c.score)
+    stmt = (
+        select(grouped.c.grp, best.label("best"))
+        .where(grouped.c.batch == batch)
+        .group_by(grouped.c.grp)
+        .having(func.count() > 0)
+    )
+    seen, cursor = [], None
+    while True:
+        page = await paginate(
+            session,
+            stmt,
+            [best, grouped.c.grp],
+            limit=limit,
+            cursor=cursor,
+            descending=descending,
+            scalars=False,
+            having=True,
+            key_types=(int, uuid.UUID),
+        )
+        assert len(page.items) <= limit
+        seen.extend(page.items)
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    groups=st.lists(
+        st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=4), max_size=15
+    ),
+    limit=st.integers(min_value=1, max_value=5),
+    descending=st.booleans(),
+)
+async def test_grouped_lists_page_by_an_aggregate_with_having(
+    engine, groups: list[list[int]], limit: int, descending: bool
+) -> None:
+    """Each group once, ordered by its aggregate: the cursor condition sits in HAVING."""
+    batch = uuid.uuid4()
+    ids = [uuid.uuid4() for _ in groups]
+    rows = [
+        {"grp": gid, "score": s, "batch": batch}
+        for gid, scores in zip(ids, groups, strict=True)
+        for s in scores
+    ]
+    async with AsyncSession(engine) as session:
+        if rows:
+            await session.execute(insert(grouped), rows)
+            await session.commit()
+        seen = await walk_groups(session, batch, limit, descending)
+
+    expected = sorted(
+        ((max(scores), gid) for gid, scores in zip(ids, groups, strict=True)), reverse=descending
+    )
+    assert [(r.best, r.grp) for r in seen] == expected
+
+
+async def test_a_cursor_of_other_types_is_invalid_input(engine) -> None:  # noqa: ANN001
+    async with AsyncSession(engine) as session:
+        stmt = select(items.c.id)
+        with pytest.raises(InvalidInput):
+            await paginate(
+                session,
+                stmt,
+                [items.c.score, items.c.id],
+                limit=5,
+                cursor=encode_cursor(["x", uuid.uuid4()]),
+                key_types=(int, uuid.UUID),
+            )
 
 
 def test_cursor_round_trip_keeps_types() -> None:

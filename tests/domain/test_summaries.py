@@ -47,6 +47,7 @@ async def test_long_scenes_are_summarised_and_the_summary_reaches_job_context(
 
     async with app.state.db.transaction() as session:
         first = await summarise_scene(session, uuid.UUID(scene["id"]), keep_recent=5)
+    assert first is not None
     assert (first.from_sequence, first.to_sequence) == (1, 25)
     assert "1. Event number 1 happens." in first.summary
     assert "25. Event number 25 happens." in first.summary

@@ -7,6 +7,7 @@ import ipaddress
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,7 +168,7 @@ async def test_a_renderer_gets_local_files_cached_in_the_work_dir(
     server: AssetServer, tmp_path: Path
 ) -> None:
     assets = ReferenceAssets(tmp_path, ALLOWED)
-    bible = {
+    bible: dict[str, Any] = {
         "characters": [
             {
                 "entityId": "char_mara",

@@ -214,11 +214,17 @@ def test_backup_and_restore_through_s3(tmp_path: Path, monkeypatch: pytest.Monke
             client.create_bucket(Bucket=bucket)
         _, objects = seed(source_url)
         asyncio.run(_put_all(S3Storage("src-media", client=client), objects))
-        s3 = {"S3_ENDPOINT_URL": endpoint}
-        source = Settings(DATABASE_URL=source_url, S3_BUCKET="src-media", LOG_JSON=False, **s3)
+        source = Settings(
+            DATABASE_URL=source_url, S3_BUCKET="src-media", S3_ENDPOINT_URL=endpoint, LOG_JSON=False
+        )
         assert cli(["backup", "--to", str(tmp_path / "b")], source) == 0
         with empty_database() as target_url:
-            target = Settings(DATABASE_URL=target_url, S3_BUCKET="dst-media", LOG_JSON=False, **s3)
+            target = Settings(
+                DATABASE_URL=target_url,
+                S3_BUCKET="dst-media",
+                S3_ENDPOINT_URL=endpoint,
+                LOG_JSON=False,
+            )
             assert cli(["restore", "--from", str(tmp_path / "b")], target) == 0
         restored = S3Storage("dst-media", client=client)
         for key, data in objects.items():

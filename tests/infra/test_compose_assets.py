@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -65,7 +66,7 @@ async def test_a_readable_style_frame_and_portrait_are_what_the_shot_shows(tmp_p
             )
         ]
     )
-    size = {"width": 320, "height": 180, "fps": 12}
+    size: dict[str, Any] = {"width": 320, "height": 180, "fps": 12}
     drawn = LocalVideoRenderer(**size)
     given = LocalVideoRenderer(**size, assets=ReferenceAssets(BASE, refs))
     plain = await drawn.wait(await drawn.submit(script, {}, tmp_path / "a", bible=bible))
@@ -73,7 +74,9 @@ async def test_a_readable_style_frame_and_portrait_are_what_the_shot_shows(tmp_p
     a = frame_at(plain.mp4, 0.5, tmp_path / "a.png")
     b = frame_at(styled.mp4, 0.5, tmp_path / "b.png")
     corner = b.crop((0, 0, 40, 30)).resize((1, 1)).getpixel((0, 0))
+    assert isinstance(corner, tuple)
     assert corner[1] > 120 and corner[1] > corner[0] + 60  # the green style frame (tinted)
     centre = b.crop((150, 100, 170, 116)).resize((1, 1)).getpixel((0, 0))
+    assert isinstance(centre, tuple)
     assert centre[0] > 150 and centre[2] > 120 and centre[1] < 100  # the magenta portrait
     assert difference(a, b) > 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def three_shot_script() -> Script:
     )
 
 
-SMALL = {"width": 426, "height": 240, "fps": 12}
+SMALL: dict[str, Any] = {"width": 426, "height": 240, "fps": 12}
 
 
 def test_is_a_video_renderer() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ BIBLE["characters"].append(
     }
 )
 STYLE = BIBLE["styleGuide"]
-SMALL = {"width": 320, "height": 180, "fps": 12}
+SMALL: dict[str, Any] = {"width": 320, "height": 180, "fps": 12}
 
 
 def dialogue_script() -> Script:

@@ -14,6 +14,7 @@ from playwright.async_api import (
     Locator,
     Page,
     Playwright,
+    ViewportSize,
     async_playwright,
 )
 
@@ -34,8 +35,8 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 SHOTS = ROOT / "docs" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 860}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 860}
 
 
 def _require_build_and_browser() -> None:

@@ -250,9 +250,10 @@ async def test_a_malformed_last_event_id_is_a_problem(
     owner = await factory.account()
     scene = await factory.scene(owner)
     job = await submit(client, owner, scene["id"], "A malformed resume.")
-    for bad in ('W/"abc"', "-1", "1e3", "9999999999999", "\u00b2".encode("latin-1")):
+    headers = {name.encode(): value.encode() for name, value in owner.headers.items()}
+    for bad in (b'W/"abc"', b"-1", b"1e3", b"9999999999999", "\u00b2".encode("latin-1")):
         response = await client.get(
-            f"/v1/jobs/{job['id']}/events", headers={**owner.headers, "Last-Event-ID": bad}
+            f"/v1/jobs/{job['id']}/events", headers={**headers, b"Last-Event-ID": bad}
         )
         assert response.status_code == 422, (bad, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")

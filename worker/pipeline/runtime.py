@@ -68,10 +68,6 @@ class StageRun:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    @property
-    def media_prefix(self) -> str:
-        return f"scenes/{self.job.scene_id}/segments/{self.job.id}/"
-
     @cached_property
     def script(self) -> Script:
         """The expanded script, validated once per run (three stages read it)."""
