@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from signal import Signals
 from typing import Any
 
 from arq.worker import Worker
@@ -28,6 +29,8 @@ from infra.queue import wake_channel
 
 log = get_logger("worker.refill")
 RESUBSCRIBE_SECONDS = 1.0
+WIND_DOWN_SECONDS = 10.0  # for jobs to take their cancellation; then arq's own cancel
+WIND_DOWN_CHECK_SECONDS = 0.1
 
 
 class RefillingWorker(Worker):
@@ -118,9 +121,52 @@ class RefillingWorker(Worker):
                     await pubsub.aclose()
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
+    def handle_sig(self, signum: Signals) -> None:
+        """Stop: cancel the jobs themselves, not arq's tasks that run them.
+
+        arq cancels its run_job tasks, and one may be past its job, writing the result and
+        releasing the job (finish_job, after_job_end): cancelled there, the task ends in
+        CancelledError, which close() then raises, and the job's bookkeeping is cut short.
+        A cancelled job is what run_job expects: it records the job as to be run again and
+        finishes its bookkeeping, which close() waits for.
+        """
+        log.info("worker_stopping", signal=signum.name, ongoing=len(self.job_tasks))
+        self.allow_pick_jobs = False
+        self._cancel_jobs()
+        if self.main_task is not None:
+            self.main_task.cancel()
+        if self.on_stop is not None:
+            self.on_stop(signum)
+
+    def _cancel_jobs(self) -> None:
+        for task in self.job_tasks.values():
+            if not task.done():
+                task.cancel()
+
+    async def _wind_down(self) -> None:
+        """Cancel the jobs under way and let arq finish each one's bookkeeping."""
+        self.allow_pick_jobs = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WIND_DOWN_SECONDS
+        while pending := [task for task in self.tasks.values() if not task.done()]:
+            if loop.time() >= deadline:  # a job that ignores its cancellation
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending)
+                break
+            # Again on each turn: a run_job task still reading its job starts it later.
+            self._cancel_jobs()
+            await asyncio.wait(pending, timeout=WIND_DOWN_CHECK_SECONDS)
+        for job_id, task in list(self.tasks.items()):
+            del self.tasks[job_id]  # done: arq's close() would re-raise what ended them
+            if not task.cancelled() and task.exception() is not None:
+                log.error("job_task_failed", job_id=job_id, error=repr(task.exception()))
+
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
+        if self._pool is not None:
+            await self._wind_down()
         await super().close()
