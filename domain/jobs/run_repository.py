@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import (
     Insert,
+    Interval,
     Table,
     bindparam,
     case,
     column,
+    delete,
     func,
     insert,
     literal_column,
@@ -29,8 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
+from domain.jobs.models import Job, JobLease, JobStage, JobStatus, is_unfinished, unfinished_sql
 from domain.jobs.repository import JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence
 from infra.raw_sql import Prepared, Runner
@@ -39,11 +45,25 @@ from infra.raw_sql import Prepared, Runner
 _JSON_OR_NULL = JSONB(none_as_null=True)
 _JOBS = cast(Table, Job.__table__)
 _SCENES = cast(Table, Scene.__table__)
+_LEASES = cast(Table, JobLease.__table__)
 # Literal, not an expanding IN list: the statement's SQL never changes between runs.
-_OPEN = text(
-    "jobs.status NOT IN (" + ", ".join(f"'{status.value}'" for status in TERMINAL_STATUSES) + ")"
+_OPEN = text(unfinished_sql("jobs.status"))
+# This run's job: `job_attempt` fences every write. Each run that takes the job over moves its
+# attempt on, so a run that lost its lease (its worker stalled past the lease and woke up)
+# changes nothing; PostgreSQL re-checks the condition on the row it waited for.
+_THIS_JOB = (
+    _JOBS.c.id == bindparam("job_id"),
+    _JOBS.c.created_at == bindparam("job_created_at"),
+    _JOBS.c.attempt == bindparam("job_attempt"),
 )
-_THIS_JOB = (_JOBS.c.id == bindparam("job_id"), _JOBS.c.created_at == bindparam("job_created_at"))
+
+
+class JobLeaseLost(Exception):
+    """Another run has taken the job over (this run's lease lapsed): it must write nothing."""
+
+
+def _this(job: Job) -> dict[str, Any]:
+    return {"job_id": job.id, "job_created_at": job.created_at, "job_attempt": job.attempt}
 
 
 def _job(row: Any) -> Job:
@@ -51,9 +71,31 @@ def _job(row: Any) -> Job:
     return Job(**row)
 
 
+# The lease first: INSERT ... ON CONFLICT waits for a concurrent taker and then sees its lease,
+# so of two runs only one takes a job; the job's new attempt in the same statement.
+_LEASED = (
+    pg_insert(_LEASES)
+    .values(
+        job_id=bindparam("job_id"),
+        token=bindparam("lease_token"),
+        holder=bindparam("lease_holder"),
+        expires_at=func.now() + bindparam("lease_for", type_=Interval),
+    )
+    .on_conflict_do_update(
+        index_elements=[_LEASES.c.job_id],
+        set_={
+            "token": bindparam("lease_token"),
+            "holder": bindparam("lease_holder"),
+            "expires_at": func.now() + bindparam("lease_for", type_=Interval),
+        },
+        where=_LEASES.c.expires_at <= func.now(),
+    )
+    .returning(_LEASES.c.job_id)
+    .cte("leased")
+)
 _CLAIM = Prepared(
     update(_JOBS)
-    .where(*JOB_IN_ITS_MONTH, _OPEN)
+    .where(*JOB_IN_ITS_MONTH, _OPEN, select(_LEASED.c.job_id).exists())
     .values(
         attempt=_JOBS.c.attempt + 1,
         started_at=func.coalesce(_JOBS.c.started_at, func.now()),
@@ -62,20 +104,102 @@ _CLAIM = Prepared(
     .returning(*_JOBS.c)
 )
 _LOAD = Prepared(select(*_JOBS.c).where(*JOB_IN_ITS_MONTH))
+_RENEW = Prepared(
+    update(_LEASES)
+    .where(_LEASES.c.job_id == bindparam("job_id"), _LEASES.c.token == bindparam("lease_token"))
+    .values(expires_at=func.now() + bindparam("lease_for", type_=Interval))
+)
+_RELEASE = Prepared(
+    delete(_LEASES).where(
+        _LEASES.c.job_id == bindparam("job_id"), _LEASES.c.token == bindparam("lease_token")
+    )
+)
+_LAPSE = Prepared(
+    update(_LEASES)
+    .where(_LEASES.c.job_id == bindparam("job_id"), _LEASES.c.token == bindparam("lease_token"))
+    .values(expires_at=func.now())
+)
 
 
-async def claim(conn: Runner, job_id: uuid.UUID) -> tuple[Job | None, bool]:
-    """Start a new attempt of the job and load it, in one statement.
+class Claim(StrEnum):
+    TAKEN = "taken"  # this run holds the lease, and the job is open
+    BUSY = "busy"  # another run holds a live lease
+    ENDED = "ended"  # the job had already ended
+    MISSING = "missing"
 
-    Returns (job, True) when the job is open and now processing, (job, False) when it had
-    already ended, (None, False) when there is no such job.
+
+@dataclass(frozen=True)
+class Lease:
+    """This run's hold on a job: renewed by `token` every few seconds, for `seconds`."""
+
+    job_id: uuid.UUID
+    token: uuid.UUID
+    seconds: float
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "lease_token": self.token,
+            "lease_for": timedelta(seconds=self.seconds),
+        }
+
+
+async def claim(conn: Runner, lease: Lease, holder: str) -> tuple[Claim, Job | None]:
+    """Take the job's lease and start a new attempt of the job, in one statement.
+
+    The lease is taken only if nobody holds it or its holder let it lapse (a dead run).
+    TAKEN: the job, open and now this run's; ENDED: the job, which had ended; BUSY: the job
+    is another live run's; MISSING: no such job.
     """
-    params = in_its_month(job_id)
+    params = {**in_its_month(lease.job_id), **lease.params(), "lease_holder": holder}
     row = await conn.fetchrow(_CLAIM, params)
     if row is not None:
-        return _job(row), True
-    ended = await conn.fetchrow(_LOAD, params)
-    return (None if ended is None else _job(ended)), False
+        return Claim.TAKEN, _job(row)
+    await conn.execute(_RELEASE, lease.params())  # taken for an ended job, if it was
+    found = await conn.fetchrow(_LOAD, in_its_month(lease.job_id))
+    if found is None:
+        return Claim.MISSING, None
+    job = _job(found)
+    return (Claim.BUSY if is_unfinished(job.status) else Claim.ENDED), job
+
+
+async def renew(conn: Runner, lease: Lease) -> bool:
+    """Push the lease's end on; False when another run has taken the job over."""
+    return await conn.execute(_RENEW, lease.params()) == 1
+
+
+async def release(conn: Runner, lease: Lease) -> None:
+    """The run is over: whoever comes next may take the job at once."""
+    await conn.execute(_RELEASE, lease.params())
+
+
+async def lapse(conn: Runner, lease: Lease) -> None:
+    """End the lease now (its run stopped mid-job): recovery takes the job over at its next
+    look instead of when the lease would have run out."""
+    await conn.execute(_LAPSE, lease.params())
+
+
+async def lapsed_leases(session: AsyncSession, limit: int) -> list[tuple[uuid.UUID, datetime]]:
+    """Jobs whose run stopped renewing its lease (it died), with when the lease ran out."""
+    rows = await session.execute(
+        select(JobLease.job_id, JobLease.expires_at)
+        .where(JobLease.expires_at <= func.now())
+        .order_by(JobLease.expires_at)
+        .limit(limit)
+    )
+    return [(row.job_id, row.expires_at) for row in rows]
+
+
+async def live_leases(session: AsyncSession, job_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of these jobs that a live run holds."""
+    if not job_ids:
+        return set()
+    held = await session.scalars(
+        select(JobLease.job_id).where(
+            JobLease.job_id.in_(job_ids), JobLease.expires_at > func.now()
+        )
+    )
+    return set(held)
 
 
 _REPORT = Prepared(
@@ -103,12 +227,12 @@ async def report(
     stage: str | None = None,
     outputs: dict[str, Any] | None = None,
 ) -> bool:
-    """Move the job on; progress never goes backwards. False when the job already ended."""
+    """Move the job on; progress never goes backwards. False when the job already ended;
+    JobLeaseLost when another run has taken it over."""
     changed = await conn.execute(
         _REPORT,
         {
-            "job_id": job.id,
-            "job_created_at": job.created_at,
+            **_this(job),
             "new_progress": progress,
             "new_message": message,
             "new_status": status,
@@ -116,7 +240,21 @@ async def report(
             "new_outputs": outputs,
         },
     )
-    return changed == 1
+    if changed == 1:
+        return True
+    await _check_attempt(conn, job)
+    return False
+
+
+_ATTEMPT = Prepared(select(_JOBS.c.attempt).where(*JOB_IN_ITS_MONTH))
+
+
+async def _check_attempt(conn: Runner, job: Job) -> None:
+    """After a write that changed nothing: JobLeaseLost if that is because another run has
+    the job now (rather than because it ended)."""
+    attempt = await conn.fetchval(_ATTEMPT, in_its_month(job.id))
+    if attempt is not None and attempt != job.attempt:
+        raise JobLeaseLost(str(job.id))
 
 
 # The provider's video id must outlive a crash (a rerun resumes polling that video instead of
@@ -131,14 +269,13 @@ _SAVE_VIDEO_ID = Prepared(
 
 
 async def save_video_id(conn: Runner, job: Job, video_id: str, message: str) -> bool:
-    """Record the provider's video id, durably, in one round trip. False when the job ended."""
-    params = {
-        "job_id": job.id,
-        "job_created_at": job.created_at,
-        "new_video_id": video_id,
-        "new_message": message,
-    }
-    return bool(await conn.fetch(_SAVE_VIDEO_ID, params))
+    """Record the provider's video id, durably, in one round trip. False when the job ended;
+    JobLeaseLost when another run has taken it over."""
+    params = {**_this(job), "new_video_id": video_id, "new_message": message}
+    if await conn.fetch(_SAVE_VIDEO_ID, params):
+        return True
+    await _check_attempt(conn, job)
+    return False
 
 
 # What finalization sees of the scene: a deleted one is removed; one closed after this job was
@@ -164,6 +301,7 @@ _FINALIZING_SCENE_STATUS = case(
 _FINALIZING = Prepared(
     select(
         _JOBS.c.status,
+        _JOBS.c.attempt,
         _JOBS.c.result_data,
         _FINALIZING_SCENE_STATUS.label("scene_status"),
         Scene.user_id.label("scene_owner_id"),
@@ -175,7 +313,7 @@ _FINALIZING = Prepared(
     .select_from(_JOBS)
     .join(Scene, Scene.id == _JOBS.c.scene_id)
     .outerjoin(SegmentSequence, SegmentSequence.job_id == _JOBS.c.id)
-    .where(*_THIS_JOB)
+    .where(_JOBS.c.id == bindparam("job_id"), _JOBS.c.created_at == bindparam("job_created_at"))
     .with_for_update(of=[_JOBS, _SCENES])
 )
 
@@ -185,6 +323,7 @@ class Finalizing:
     """What finalization decides on, read under the job's and the scene's row locks."""
 
     status: str
+    attempt: int
     result_data: dict[str, Any] | None
     scene_status: str
     scene_owner_id: uuid.UUID
@@ -196,9 +335,12 @@ class Finalizing:
 
 async def lock_for_finalization(conn: Runner, job: Job) -> Finalizing | None:
     """The job's status and result, its scene's head, and any segment already written for it:
-    the job and scene rows locked until the transaction ends. None when the job is gone."""
+    the job and scene rows locked until the transaction ends. None when the job is gone;
+    JobLeaseLost when another run has taken it over."""
     params = {"job_id": job.id, "job_created_at": job.created_at}
     row = await conn.fetchrow(_FINALIZING, params)
+    if row is not None and row["attempt"] != job.attempt:
+        raise JobLeaseLost(str(job.id))
     return None if row is None else Finalizing(**row)
 
 
@@ -329,8 +471,7 @@ def _final(
     outputs: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "job_id": job.id,
-        "job_created_at": job.created_at,
+        **_this(job),
         "new_segment_id": segment_id,
         "new_result": result,
         "new_message": message,
