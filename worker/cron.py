@@ -157,10 +157,15 @@ def purge_cron() -> Any:
 
 
 def cron_jobs(settings: Settings) -> list[Any]:
-    # Fresh objects for every worker: arq keeps each cron's next run time on the CronJob
-    # itself, so two workers sharing one (tests start several per process) would see the
-    # start-up run already done.
-    return [
+    """The worker's crons, named under its queue.
+
+    arq names a cron tick's job `<cron name>:<time>` with no queue in it, and refuses a job id
+    it holds already: two deployments sharing one Redis would each run only the ticks the
+    other had not enqueued first. Fresh objects for every worker: arq keeps each cron's next
+    run time on the CronJob itself, so two workers sharing one (tests start several per
+    process) would see the start-up run already done.
+    """
+    jobs = [
         partitions_cron(),
         archive_cron(),
         recovery_cron(settings.recovery_every_seconds),
@@ -170,3 +175,6 @@ def cron_jobs(settings: Settings) -> list[Any]:
         purge_cron(),
         webhooks_cron(settings.webhook_sweep_every_seconds),
     ]
+    for job in jobs:
+        job.name = f"{settings.queue_name}:{job.name}"
+    return jobs

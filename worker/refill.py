@@ -29,6 +29,7 @@ from infra.queue import wake_channel
 
 log = get_logger("worker.refill")
 RESUBSCRIBE_SECONDS = 1.0
+IN_PROGRESS_MARGIN_SECONDS = 10  # arq's own, past the job's timeout
 WIND_DOWN_SECONDS = 10.0  # for jobs to take their cancellation; then arq's own cancel
 WIND_DOWN_CHECK_SECONDS = 0.1
 
@@ -40,6 +41,33 @@ class RefillingWorker(Worker):
         super().__init__(*args, **kwargs)
         self._wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        # arq keeps every job's in-progress key for the longest timeout of any function, a
+        # daily cron's hour included: a job whose worker died stays locked out of arq that
+        # long. Each key is kept for its own job's timeout instead (see start_jobs).
+        self._cron_timeouts = {
+            f"{job.name}:": (job.timeout_s or self.job_timeout_s) + IN_PROGRESS_MARGIN_SECONDS
+            for job in self.cron_jobs
+        }
+        self._job_in_progress_s = (
+            max(
+                (
+                    f.timeout_s or self.job_timeout_s
+                    for f in self.functions.values()
+                    if f.name not in {job.name for job in self.cron_jobs}
+                ),
+                default=self.job_timeout_s,
+            )
+            + IN_PROGRESS_MARGIN_SECONDS
+        )
+
+    def in_progress_seconds(self, job_id: str) -> float:
+        """How long arq's in-progress key of this job is kept: its own function's timeout
+        (a cron's tick is named after its cron; the queue's other jobs share the longest
+        timeout of the non-cron functions), plus arq's margin."""
+        for prefix, seconds in self._cron_timeouts.items():
+            if job_id.startswith(prefix):
+                return seconds
+        return self._job_in_progress_s
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         for job_id in job_ids:
@@ -48,6 +76,8 @@ class RefillingWorker(Worker):
             # ZSCORE) before skipping it, on every poll: these are skipped without asking.
             if self._running(job_id):
                 continue
+            # Read by arq's start_jobs below, which is given this one job.
+            self.in_progress_timeout_s = self.in_progress_seconds(job_id.decode())
             counted, task = self.job_counter, self.tasks.get(job_id.decode())
             try:
                 await super().start_jobs([job_id])

@@ -1,4 +1,4 @@
-"""The worker's prebuilt statements on a real job row: claim, lease, report and their edge cases."""
+"""The worker's prebuilt statements on a real job row: claim, lease, report, edge cases."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from domain.ids import new_time_id
 import pytest
 
+from domain.ids import new_time_id
 from domain.jobs import run_repository
 from domain.jobs.models import Job
 from domain.jobs.run_repository import Claim, JobLeaseLost, Lease
@@ -31,9 +31,7 @@ async def _channel(app: Any) -> AsyncIterator[Channel]:
         yield Channel(driver)
 
 
-async def claim(
-    conn: Channel, job_id: uuid.UUID, seconds: float = 0.0
-) -> tuple[Job | None, bool]:
+async def claim(conn: Channel, job_id: uuid.UUID, seconds: float = 0.0) -> tuple[Job | None, bool]:
     """Claim with a lease of `seconds` (0: lapsed at once, so the next claim may take over)."""
     outcome, job = await run_repository.claim(conn, Lease(job_id, uuid.uuid4(), seconds), "t")
     return job, outcome is Claim.TAKEN

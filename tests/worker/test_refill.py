@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis
+from arq.cron import cron
 from arq.jobs import Job, JobStatus
 from arq.worker import Worker, func
 
@@ -49,6 +50,7 @@ async def harness(
     *,
     burst: bool = False,
     after_job_end: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    **options: Any,
 ) -> AsyncIterator[Harness]:
     """A refilling worker (not started) on a queue of its own, and a pool on that queue."""
     queue = f"{settings.queue_name}:refill:{uuid.uuid4().hex[:6]}"
@@ -63,6 +65,7 @@ async def harness(
         keep_result=60,
         burst=burst,
         after_job_end=after_job_end,
+        **options,
     )
     running = Harness(worker, pool)
     try:
@@ -184,3 +187,30 @@ async def test_closing_cancels_a_running_job_which_stays_queued_to_run_again(
         await h.worker.close()
         assert h.worker.jobs_retried == 1 and h.worker.jobs_complete == 0
         assert await job.status() == JobStatus.queued  # type: ignore[union-attr]
+
+
+async def _hourly(ctx: dict[str, Any]) -> None:
+    await asyncio.sleep(0.5)
+
+
+async def test_an_in_progress_key_lasts_its_own_jobs_timeout_not_the_longest_crons(
+    settings: Settings,
+) -> None:
+    # A killed worker's job stays locked out of arq as long as its in-progress key lasts.
+    hourly = cron(_hourly, name="refill-hourly", second=None, run_at_startup=True, timeout=3600)
+    async with harness(settings, max_jobs=2, job_timeout=20, cron_jobs=[hourly]) as h:
+        job = await h.pool.enqueue_job("long")
+        assert job is not None
+        h.start()
+        key = f"arq:in-progress:{job.job_id}"
+        while (ttl := await h.pool.pttl(key)) < 0:
+            await asyncio.sleep(0.02)
+        assert 20_000 < ttl <= 30_000  # the job's own 20 s, plus arq's 10 s margin
+        for _ in range(100):
+            ticks = [k async for k in h.pool.scan_iter("arq:in-progress:refill-hourly:*")]
+            if ticks:
+                break
+            await asyncio.sleep(0.02)
+        assert ticks, "the cron's start-up tick should be running"
+        assert await h.pool.pttl(ticks[0]) > 3_600_000  # the cron keeps its own hour
+        assert await job.result(timeout=5, poll_delay=0.02) == "long"
