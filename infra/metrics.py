@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.jobs.models import TERMINAL_STATUSES, JobStage
+from domain.jobs.models import TERMINAL_STATUSES, JobStage, unfinished_sql
 from infra.logging import get_logger
 from infra.partitions import list_partitions
 from infra.queue import queue_stats
@@ -147,7 +147,7 @@ _TERMINAL = "(" + ", ".join(f"'{s}'" for s in TERMINAL_STATUSES) + ")"
 _JOBS_BY_STATE = text(
     f"""
     SELECT false AS finished, status, stage, count(*) AS jobs FROM jobs
-    WHERE status NOT IN {_TERMINAL} GROUP BY status, stage
+    WHERE {unfinished_sql()} GROUP BY status, stage
     UNION ALL
     SELECT true, status, stage, count(*) FROM jobs
     WHERE status IN {_TERMINAL} AND created_at >= :created_since AND finished_at >= :since
@@ -156,7 +156,7 @@ _JOBS_BY_STATE = text(
 )
 
 _OLDEST_UNFINISHED = text(
-    f"SELECT extract(epoch FROM now() - min(updated_at)) FROM jobs WHERE status NOT IN {_TERMINAL}"
+    f"SELECT extract(epoch FROM now() - min(updated_at)) FROM jobs WHERE {unfinished_sql()}"
 )
 
 # Every stage that finished records its wall time as stage_outputs[stage].seconds (a retried

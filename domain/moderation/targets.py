@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import Forbidden, InvalidInput
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
 from domain.ideas.service import can_see as can_see_idea
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
+from domain.jobs.models import UNFINISHED, Job, JobStatus
 from domain.moderation.models import ModerationAction, TargetType
 from domain.moderation.repository import Target
 from domain.scenes.access import is_public as scene_is_public
@@ -164,7 +164,7 @@ async def ban(session: AsyncSession, user_id: uuid.UUID, actor: User) -> None:
     await users_service.ban(session, user)
     await session.execute(
         update(Job)
-        .where(Job.user_id == user_id, Job.status.not_in([s.value for s in TERMINAL_STATUSES]))
+        .where(Job.user_id == user_id, UNFINISHED)
         .values(
             status=JobStatus.CANCELLED.value,
             cancel_requested=True,
