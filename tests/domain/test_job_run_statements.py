@@ -165,3 +165,17 @@ async def test_a_run_that_lost_its_lease_writes_nothing(app: Any, factory: Facto
         assert await run_repository.report(conn, current, progress=30, message="mine")
         fresh = await _claimed(conn, job_id)
     assert (fresh.progress, fresh.message, fresh.provider_video_id) == (30, "mine", None)
+
+
+async def test_a_dead_runs_lease_on_an_ended_job_is_forgotten(app: Any, factory: Factory) -> None:
+    # Its worker died after the job ended: recovery takes the lapsed lease up once, not forever.
+    job_id = await _queued_job(factory)
+    async with _channel(app) as conn:
+        job = await _claimed(conn, job_id)  # its lease lapses at once
+        await run_repository.report(conn, job, progress=40, message="x", status="cancelled")
+        ended, claimed = await claim(conn, job_id, seconds=60)
+        assert ended is not None and not claimed
+        left = await conn.driver.fetchval(
+            "SELECT count(*) FROM job_leases WHERE job_id = $1", job_id
+        )
+    assert left == 0
