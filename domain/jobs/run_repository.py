@@ -114,14 +114,6 @@ _RELEASE = Prepared(
         _LEASES.c.job_id == bindparam("job_id"), _LEASES.c.token == bindparam("lease_token")
     )
 )
-# After a claim that took nothing: ours, if we took the lease of an ended job, and a dead
-# run's of an ended or missing job, which recovery would otherwise take up again and again.
-_FORGET = Prepared(
-    delete(_LEASES).where(
-        _LEASES.c.job_id == bindparam("job_id"),
-        (_LEASES.c.token == bindparam("lease_token")) | (_LEASES.c.expires_at <= func.now()),
-    )
-)
 _LAPSE = Prepared(
     update(_LEASES)
     .where(_LEASES.c.job_id == bindparam("job_id"), _LEASES.c.token == bindparam("lease_token"))
@@ -163,7 +155,9 @@ async def claim(conn: Runner, lease: Lease, holder: str) -> tuple[Claim, Job | N
     row = await conn.fetchrow(_CLAIM, params)
     if row is not None:
         return Claim.TAKEN, _job(row)
-    await conn.execute(_FORGET, lease.params())
+    # The lease was taken for an ended (or missing) job, if free or a dead run's: let it go,
+    # or recovery would take the job up at every look.
+    await conn.execute(_RELEASE, lease.params())
     found = await conn.fetchrow(_LOAD, in_its_month(lease.job_id))
     if found is None:
         return Claim.MISSING, None
