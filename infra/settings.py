@@ -135,10 +135,10 @@ class Settings(BaseSettings):
     job_stuck_after_seconds: int = Field(120, alias="JOB_STUCK_AFTER_SECONDS", ge=1)
     # How often recovery looks for jobs to take over (worker/recovery.py): lapsed leases are
     # taken over at its next look, so a dead run costs JOB_LEASE_SECONDS plus this at most.
-    recovery_every_seconds: int = Field(3, alias="RECOVERY_EVERY_SECONDS", ge=1, le=60)
+    recovery_every_seconds: int = Field(2, alias="RECOVERY_EVERY_SECONDS", ge=1, le=60)
     # A job's run renews its lease every JOB_LEASE_RENEW_SECONDS; one not renewed for
     # JOB_LEASE_SECONDS is a dead run's and its job is taken over.
-    job_lease_seconds: float = Field(8.0, alias="JOB_LEASE_SECONDS", ge=2, le=300)
+    job_lease_seconds: float = Field(7.0, alias="JOB_LEASE_SECONDS", ge=2, le=300)
     job_lease_renew_seconds: float = Field(2.0, alias="JOB_LEASE_RENEW_SECONDS", gt=0, le=100)
     job_timeout_seconds: int = Field(1800, alias="JOB_TIMEOUT_SECONDS", ge=10)
     worker_max_jobs: int = Field(8, alias="WORKER_MAX_JOBS", ge=1)

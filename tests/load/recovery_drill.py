@@ -96,16 +96,23 @@ async def _leased_by(stack: Stack, worker: Child) -> dict[uuid.UUID, int]:
 
 
 async def _takeovers(stack: Stack, held: dict[uuid.UUID, int]) -> list[float]:
+    """Seconds from now to each held job's next attempt; a job that had already ended when
+    its worker was killed (killed between its last write and its lease's release) was not
+    interrupted and is left out."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     moved: dict[uuid.UUID, float] = {}
-    while len(moved) < len(held) and loop.time() - start < 4 * LIMIT_SECONDS:
-        for job_id, attempt in held.items():
-            if job_id not in moved and (await stack.job(str(job_id))).attempt > attempt:
+    pending = dict(held)
+    while pending and loop.time() - start < 4 * LIMIT_SECONDS:
+        for job_id, attempt in list(pending.items()):
+            job = await stack.job(str(job_id))
+            if job.attempt > attempt:
                 moved[job_id] = loop.time() - start
+                del pending[job_id]
+            elif not is_unfinished(job.status):
+                del pending[job_id]
         await asyncio.sleep(0.05)
-    missing = len(held) - len(moved)
-    return sorted(moved.values()) + [float("inf")] * missing
+    return sorted(moved.values()) + [float("inf")] * len(pending)
 
 
 async def _started(worker: Child) -> None:
