@@ -16,7 +16,6 @@ from infra.logging import get_logger
 from infra.partitions import ensure_partitions
 from infra.settings import Settings
 from worker.engagement import engagement_cron
-from worker.recovery import recover_stuck_jobs
 from worker.webhooks import webhooks_cron
 
 log = get_logger("worker.cron")
@@ -79,18 +78,6 @@ def archive_cron() -> Any:
         minute=47,
         unique=True,
         timeout=3600,
-    )
-
-
-def recovery_cron(every_seconds: int) -> Any:
-    """Jobs whose queue entry was lost (Redis restart) or whose worker died, every N seconds."""
-    return cron(
-        recover_stuck_jobs,
-        name="recover_stuck_jobs",
-        second=set(range(7 % every_seconds, 60, every_seconds)),
-        run_at_startup=True,
-        unique=True,
-        timeout=60,
     )
 
 
@@ -168,7 +155,6 @@ def cron_jobs(settings: Settings) -> list[Any]:
     jobs = [
         partitions_cron(),
         archive_cron(),
-        recovery_cron(settings.recovery_every_seconds),
         summaries_cron(),
         engagement_cron(),
         sweeper_cron(),

@@ -3,9 +3,10 @@ taken over within seconds.
 
 A run takes the job's lease when it starts (domain.jobs.run_repository.claim) and renews it
 every JOB_LEASE_RENEW_SECONDS; a lease not renewed for JOB_LEASE_SECONDS is a dead run's (its
-worker was killed, or cut off from PostgreSQL). The recovery cron, every RECOVERY_EVERY_SECONDS
-on every worker, enqueues such jobs again, and whichever live worker takes the entry resumes the
-job from its last finished stage. A run that stops renewing (its connection died, or another
+worker was killed, or cut off from PostgreSQL). Recovery, every RECOVERY_EVERY_SECONDS in every
+worker (a task of its own, not a cron tick that would wait for a free job slot), enqueues such
+jobs again and announces them, and whichever live worker takes the entry resumes the job from
+its last finished stage. A run that stops renewing (its connection died, or another
 run has its job) is cancelled at once: it writes nothing more, and its writes are fenced by the
 job's attempt should it wake up late (domain.jobs.run_repository).
 
@@ -34,6 +35,7 @@ from domain.jobs.service import RUN_CONTINUATION
 from domain.operations.events import record_system_event
 from domain.operations.models import SystemEventKind
 from infra.logging import get_logger
+from infra.queue import wake_channel
 from infra.raw_sql import Channel
 from worker.pipeline.runtime import Runtime
 
@@ -80,6 +82,8 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
         )
         if enqueued is not None:
             requeued.append(str(job_id))
+    if requeued:  # idle workers start them now, not at their next poll
+        await redis.publish(wake_channel(runtime.settings.queue_name), b"1")
     if queue_lost:
         await redis.set(marker, now.isoformat())
     if requeued:
@@ -90,6 +94,17 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
             {"count": len(requeued), "jobs": requeued, "queue_lost": queue_lost},
         )
     return len(requeued)
+
+
+async def recovery_loop(ctx: dict[str, Any]) -> None:
+    """recover_stuck_jobs every RECOVERY_EVERY_SECONDS, from the worker's start to its end."""
+    every = ctx["settings"].recovery_every_seconds
+    while True:
+        try:
+            await recover_stuck_jobs(ctx)
+        except Exception as exc:  # noqa: BLE001 - PostgreSQL or Redis away: the next look
+            log.warning("recovery_failed", error=repr(exc))
+        await asyncio.sleep(every)
 
 
 def _ms(moment: datetime) -> int:

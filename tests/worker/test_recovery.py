@@ -22,7 +22,7 @@ def test_two_queues_on_one_redis_never_share_a_cron_tick(settings: Settings) -> 
     theirs = settings.model_copy(update={"queue_name": "deploy-b"})
     a, b = {job.name for job in cron_jobs(ours)}, {job.name for job in cron_jobs(theirs)}
     assert len(a) == len(cron_jobs(ours)) and not a & b
-    assert "deploy-a:recover_stuck_jobs" in a and "deploy-b:recover_stuck_jobs" in b
+    assert "deploy-a:ensure_partitions" in a and "deploy-b:ensure_partitions" in b
 
 
 async def test_a_job_whose_run_died_does_not_count_in_flight(app: Any, factory: Factory) -> None:
