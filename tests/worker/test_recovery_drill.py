@@ -9,6 +9,8 @@ so only the lease and the queue marker can bring a job back this fast.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 
 from sqlalchemy import func, select, text
@@ -167,3 +169,30 @@ async def test_a_dropped_database_connection_costs_seconds(stack: Stack) -> None
     assert max(resumed) < TAKEOVER_LIMIT_SECONDS, resumed
     await assert_ended_once_and_paid_once(stack, scene_id, job_ids)
     assert worker.alive, stack.processes.logs()
+
+
+async def test_a_stalled_worker_that_wakes_after_losing_its_lease_writes_nothing(
+    stack: Stack,
+) -> None:
+    stalled = stack.faulty_worker("upload", "first_upload")
+    scene_id, job_ids = await submit_all(stack, 1)
+    await wait_paused(stack, job_ids, "first_upload")
+    os.kill(stalled.pid, signal.SIGSTOP)  # alive, holding its lease, renewing nothing
+    try:
+        stack.worker()
+        await assert_ended_once_and_paid_once(stack, scene_id, job_ids)
+        done = await stack.job(job_ids[0])
+        assert done.attempt == 2
+    finally:
+        os.kill(stalled.pid, signal.SIGCONT)
+    await asyncio.sleep(3)  # time for the stalled run to do harm, were it not stopped
+    again = await stack.job(job_ids[0])
+    assert (again.attempt, again.event_seq, again.finished_at, again.stage_outputs) == (
+        done.attempt,
+        done.event_seq,
+        done.finished_at,
+        done.stage_outputs,
+    )
+    await assert_exactly_once(stack, scene_id, job_ids)  # its files and the segment's intact
+    assert stalled.alive, stack.processes.logs()
+    assert "job_lease_lost" in stalled.log_tail(100_000), stalled.log_tail()
