@@ -27,8 +27,8 @@ from domain.jobs.failures import (
     ProviderUnavailable,
 )
 from domain.jobs.finalization import JobNoLongerOpen
+from domain.jobs.leases import Claim, JobLeaseLost
 from domain.jobs.models import JobStage, JobStatus, is_unfinished
-from domain.jobs.run_repository import Claim, JobLeaseLost
 from domain.jobs.service import RUN_CONTINUATION
 from domain.notifications import events
 from domain.operations import metered as ledger

@@ -1,7 +1,7 @@
 """Leases and recovery: a job's run holds a lease in PostgreSQL, and a dead run's job is
 taken over within seconds.
 
-A run takes the job's lease when it starts (domain.jobs.run_repository.claim) and renews it
+A run takes the job's lease when it starts (domain.jobs.leases.claim) and renews it
 every JOB_LEASE_RENEW_SECONDS; a lease not renewed for JOB_LEASE_SECONDS is a dead run's (its
 worker was killed, or cut off from PostgreSQL). Recovery, every RECOVERY_EVERY_SECONDS in every
 worker (a task of its own, not a cron tick that would wait for a free job slot), enqueues such
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.jobs import repository, run_repository
+from domain.jobs import leases, repository
+from domain.jobs.leases import Claim, JobLeaseLost, Lease
 from domain.jobs.models import Job
-from domain.jobs.run_repository import Claim, JobLeaseLost, Lease
 from domain.jobs.service import RUN_CONTINUATION
 from domain.operations.events import record_system_event
 from domain.operations.models import SystemEventKind
@@ -68,9 +68,9 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
     stuck_after = timedelta(seconds=runtime.settings.job_stuck_after_seconds)
     cutoff = now if queue_lost else now - stuck_after
     async with runtime.db.session() as session:
-        lapsed = await run_repository.lapsed_leases(session, RECOVERY_BATCH)
+        lapsed = await leases.lapsed_leases(session, RECOVERY_BATCH)
         stuck = await repository.stuck_jobs(session, cutoff, RECOVERY_BATCH)
-        held = await run_repository.live_leases(session, [job_id for job_id, _ in stuck])
+        held = await leases.live_leases(session, [job_id for job_id, _ in stuck])
     # One queue entry per stuck state: while the job does not move, later ticks name the
     # same arq job id, which arq refuses to enqueue twice.
     due = {job_id: f"rec{_ms(moved_at)}" for job_id, moved_at in stuck if job_id not in held}
@@ -135,7 +135,7 @@ async def job_lease(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[Leased
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None  # a checked-out connection always has one
         channel = Channel(driver)
-        claim, job = await run_repository.claim(channel, lease, holder())
+        claim, job = await leases.claim(channel, lease, holder())
         if claim is not Claim.TAKEN:
             yield LeasedRun(claim, job, channel)
             return
@@ -167,7 +167,7 @@ async def job_lease(runtime: Runtime, job_id: uuid.UUID) -> AsyncIterator[Leased
                 if "taken over" not in lost:
                     await _lapse(runtime, lease)
             else:
-                await run_repository.release(channel, lease)
+                await leases.release(channel, lease)
 
 
 async def _keep(
@@ -185,7 +185,7 @@ async def _keep(
             continue
         try:
             async with asyncio.timeout(lease.seconds / 2):
-                renewed = await run_repository.renew(channel, lease)
+                renewed = await leases.renew(channel, lease)
         except Exception as exc:  # noqa: BLE001 - whatever the reason, the lease is not safe
             stop(f"renewal failed: {type(exc).__name__}")
             return
@@ -202,4 +202,4 @@ async def _lapse(runtime: Runtime, lease: Lease) -> None:
         async with asyncio.timeout(LAPSE_TIMEOUT_SECONDS), runtime.db.channel_connection() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
-            await run_repository.lapse(Channel(driver), lease)
+            await leases.lapse(Channel(driver), lease)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from domain.ids import new_time_id
-from domain.jobs import run_repository
+from domain.jobs import leases, run_repository
+from domain.jobs.leases import Claim, JobLeaseLost, Lease
 from domain.jobs.models import Job
-from domain.jobs.run_repository import Claim, JobLeaseLost, Lease
 from infra.raw_sql import Channel
 from tests.factories import Factory
 
@@ -33,7 +33,7 @@ async def _channel(app: Any) -> AsyncIterator[Channel]:
 
 async def claim(conn: Channel, job_id: uuid.UUID, seconds: float = 0.0) -> tuple[Job | None, bool]:
     """Claim with a lease of `seconds` (0: lapsed at once, so the next claim may take over)."""
-    outcome, job = await run_repository.claim(conn, Lease(job_id, uuid.uuid4(), seconds), "t")
+    outcome, job = await leases.claim(conn, Lease(job_id, uuid.uuid4(), seconds), "t")
     return job, outcome is Claim.TAKEN
 
 
@@ -132,20 +132,20 @@ async def test_a_live_lease_keeps_the_job_and_a_lapsed_one_gives_it_up(
     job_id = await _queued_job(factory)
     async with _channel(app) as conn:
         held = Lease(job_id, uuid.uuid4(), 60)
-        outcome, job = await run_repository.claim(conn, held, "first")
+        outcome, job = await leases.claim(conn, held, "first")
         assert outcome is Claim.TAKEN and job is not None and job.attempt == 1
         other = Lease(job_id, uuid.uuid4(), 60)
-        busy, seen = await run_repository.claim(conn, other, "second")
+        busy, seen = await leases.claim(conn, other, "second")
         assert busy is Claim.BUSY and seen is not None and seen.attempt == 1  # no attempt
-        assert await run_repository.renew(conn, held)
-        assert not await run_repository.renew(conn, other)
+        assert await leases.renew(conn, held)
+        assert not await leases.renew(conn, other)
 
-        await run_repository.lapse(conn, held)  # as if its worker had died
-        taken, again = await run_repository.claim(conn, other, "second")
+        await leases.lapse(conn, held)  # as if its worker had died
+        taken, again = await leases.claim(conn, other, "second")
         assert taken is Claim.TAKEN and again is not None and again.attempt == 2
-        assert not await run_repository.renew(conn, held)  # the first run's lease is gone
-        await run_repository.release(conn, other)
-        released, _ = await run_repository.claim(conn, Lease(job_id, uuid.uuid4(), 60), "third")
+        assert not await leases.renew(conn, held)  # the first run's lease is gone
+        await leases.release(conn, other)
+        released, _ = await leases.claim(conn, Lease(job_id, uuid.uuid4(), 60), "third")
         assert released is Claim.TAKEN
 
 
