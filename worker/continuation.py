@@ -139,13 +139,13 @@ async def run_continuation(ctx: dict[str, Any], job_id: str) -> str:
     runtime: Runtime = ctx["runtime"]
     try:
         async with job_lease(runtime, uuid.UUID(job_id)) as run:
-            if run.claim is Claim.BUSY:
-                log.info("job_busy_elsewhere", job_id=job_id)
-                return "busy"
             if run.job is None:
                 return "missing"
             # The request that submitted the job, on this run's log lines from here on.
             structlog.contextvars.bind_contextvars(request_id=run.job.request_id)
+            if run.claim is Claim.BUSY:
+                log.info("job_busy_elsewhere", job_id=job_id)
+                return "busy"
             with ledger.serving(run.job.id, run.job.user_id):  # provider calls: this job's
                 return await _run_stages(
                     ctx, runtime, run.channel, run.job, run.claim is Claim.TAKEN

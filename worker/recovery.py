@@ -71,6 +71,8 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
         lapsed = await leases.lapsed_leases(session, RECOVERY_BATCH)
         stuck = await repository.stuck_jobs(session, cutoff, RECOVERY_BATCH)
         held = await leases.live_leases(session, [job_id for job_id, _ in stuck])
+    if queue_lost:  # what Redis still holds, if it lost less than all (or was new)
+        held |= await _queued(redis, runtime.settings.queue_name)
     # One queue entry per stuck state: while the job does not move, later ticks name the
     # same arq job id, which arq refuses to enqueue twice.
     due = {job_id: f"rec{_ms(moved_at)}" for job_id, moved_at in stuck if job_id not in held}
@@ -94,6 +96,14 @@ async def recover_stuck_jobs(ctx: dict[str, Any]) -> int:
             {"count": len(requeued), "jobs": requeued, "queue_lost": queue_lost},
         )
     return len(requeued)
+
+
+async def _queued(redis: Any, queue_name: str) -> set[uuid.UUID]:
+    """The jobs with an entry in the queue (ids `continuation:<job id>:<tag>`), waiting or
+    deferred. Read only after a loss: the whole queue, once."""
+    entries = await redis.zrange(queue_name, 0, -1)
+    parts = (raw.decode().split(":") for raw in entries)
+    return {uuid.UUID(p[1]) for p in parts if len(p) >= 2 and p[0] == "continuation"}
 
 
 async def recovery_loop(ctx: dict[str, Any]) -> None:
