@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from arq.connections import ArqRedis
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -27,11 +28,17 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from infra import queue as job_queue
 from infra.logging import get_logger
 from infra.replicas import Probe, Replica, ReplicaRouter, describe, format_lsn, parse_lsn
 from infra.settings import Settings
 
 log = get_logger("db")
+
+
+class JobsNeedAQueue(RuntimeError):
+    """Jobs were enqueued in a `Database.transaction()` given no queue to push them to."""
+
 
 _WROTE = "storyloom.wrote"
 _FAILOVER = "storyloom.failover"
@@ -213,10 +220,29 @@ class Database:
         return self._primary_sessions()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session on the primary that commits on success and rolls back on error."""
-        async with self._primary_sessions() as session, session.begin():
-            yield session
+    async def transaction(self, queue: ArqRedis | None = None) -> AsyncIterator[AsyncSession]:
+        """A session on the primary that commits on success and rolls back on error.
+
+        Jobs enqueued in it (`infra.queue.enqueue_after_commit`) are pushed to `queue` once
+        the commit succeeded and dropped on a rollback, as a request's unit of work does.
+        Without a queue they are refused (JobsNeedAQueue, before anything is committed)
+        rather than silently lost.
+        """
+        async with self._primary_sessions() as session:
+            try:
+                async with session.begin():
+                    yield session
+                    if queue is None and job_queue.has_pending(session):
+                        raise JobsNeedAQueue("jobs were enqueued in a transaction without a queue")
+            except BaseException:
+                job_queue.drop_pending(session)
+                raise
+            pending = job_queue.take_pending(session)
+        if pending and queue is not None:
+            try:
+                await job_queue.push(queue, pending)
+            except Exception as exc:  # noqa: BLE001 - the rows are committed: recovery enqueues them
+                log.warning("enqueue_left_to_recovery", jobs=len(pending), error=repr(exc))
 
     def autocommit(self) -> AsyncConnection:
         """A primary connection in autocommit, for work that is one statement at a time (an

@@ -7,7 +7,9 @@
     python -m infra.devstack stop            # stop servers that a killed run left in .run/
 
 Ctrl-C (or SIGTERM) stops everything the stack started: the API, the worker, and any
-PostgreSQL or Redis it had to start itself.
+PostgreSQL or Redis it had to start itself. Until then a crashed API or worker is started
+again, after a backoff that grows while it keeps crashing; each exit and restart is logged
+(to the terminal and .run/logs/supervisor.log).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import IO
 
@@ -46,15 +51,21 @@ from infra.devservices import (
 from infra.settings import ROOT
 
 STOP_GRACE_SECONDS = 15
+# Seconds before each restart of a child that keeps exiting; one that has run STABLE_SECONDS
+# since its last start is back to the first step.
+RESTART_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_SECONDS = 60.0
 
 
 class Child:
     """A process of ours whose output goes to the terminal (prefixed) and to .run/logs/."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], log_dir: Path = LOG_DIR
+    ) -> None:
         self.name = name
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOG_DIR / f"{name}.log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{name}.log"
         # A session of its own: the terminal's Ctrl-C reaches only us, and we stop the
         # children in order (API first, servers last).
         self.process = subprocess.Popen(
@@ -99,6 +110,71 @@ class Child:
     def _signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
+
+
+@dataclass
+class Supervised:
+    """A child the supervisor keeps running, and how its restarts stand."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    child: Child
+    started_at: float = field(default_factory=time.monotonic)
+    crashes: int = 0  # in a row: reset once it has run STABLE_SECONDS
+    restart_at: float | None = None
+
+
+class Supervisor:
+    """Keeps the stack's processes running: one that exits is started again after a backoff
+    (RESTART_BACKOFF_SECONDS), and each exit and restart is logged."""
+
+    def __init__(
+        self,
+        log_dir: Path = LOG_DIR,
+        backoff: Sequence[float] = RESTART_BACKOFF_SECONDS,
+        stable_seconds: float = STABLE_SECONDS,
+    ) -> None:
+        self.log_dir, self.backoff, self.stable_seconds = log_dir, tuple(backoff), stable_seconds
+        self.supervised: list[Supervised] = []
+        self.log_path = log_dir / "supervisor.log"
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        child = Child(name, argv, env, self.log_dir)
+        self.supervised.append(Supervised(name, argv, env, child))
+        return child
+
+    def check(self) -> None:
+        """Restart what has exited and whose backoff has passed; call it every half second."""
+        now = time.monotonic()
+        for each in self.supervised:
+            if each.child.alive():
+                if each.crashes and now - each.started_at >= self.stable_seconds:
+                    each.crashes = 0
+                continue
+            if each.restart_at is None:
+                delay = self.backoff[min(each.crashes, len(self.backoff) - 1)]
+                each.crashes += 1
+                each.restart_at = now + delay
+                code = each.child.process.returncode
+                how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
+                self.log(f"{each.name} exited ({how}); restarting in {delay:g}s")
+            elif now >= each.restart_at:
+                each.child = Child(each.name, each.argv, each.env, self.log_dir)
+                each.started_at, each.restart_at = now, None
+                self.log(f"{each.name} restarted (crash {each.crashes} in a row)")
+
+    def log(self, message: str) -> None:
+        say(message)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a") as log:
+            log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}\n")
+
+    def stop(self) -> None:
+        """Stop every child, in the order they were started."""
+        for each in self.supervised:
+            each.restart_at = None
+            each.child.stop()
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -162,7 +238,7 @@ def cmd_run() -> int:
     if not port_is_free(port):
         raise DevstackError(f"port {port} is in use: stop what uses it or set PORT")
     services = ensure_services()
-    children: list[Child] = []
+    supervisor = Supervisor()
     try:
         asyncio.run(create_database(services.database_url))
         migrate(services.database_url)
@@ -178,23 +254,18 @@ def cmd_run() -> int:
         # Segments made before content-addressed media get their objects and rows (idempotent:
         # nothing to do on a new database); one that cannot is reported, not fatal.
         subprocess.run([python, "-m", "api.cli", "media", "backfill"], env=env, check=False)
-        children.append(
-            Child(
-                "api",
-                [python, "-m", "uvicorn", "api.app:create_app", "--factory",
-                 "--host", host, "--port", str(port)],
-                env,
-            )
+        api = supervisor.start(
+            "api",
+            [python, "-m", "uvicorn", "api.app:create_app", "--factory",
+             "--host", host, "--port", str(port)],
+            env,
         )  # fmt: skip
-        children.append(Child("worker", [python, "-m", "worker.main"], env))
+        supervisor.start("worker", [python, "-m", "worker.main"], env)
         base = f"http://{host}:{port}"
-        wait_for_http(f"{base}/healthz", children[0], 90)
+        wait_for_http(f"{base}/healthz", api, 90)
         banner(base, services, admin)
         while True:
-            for child in children:
-                if not child.alive():
-                    say(f"{child.name} exited with {child.process.returncode}; stopping")
-                    return 1
+            supervisor.check()
             time.sleep(0.5)
     except KeyboardInterrupt:
         print(flush=True)
@@ -202,8 +273,7 @@ def cmd_run() -> int:
         return 0
     finally:
         ignore_stop_signals()  # let the shutdown finish
-        for child in children:
-            child.stop()
+        supervisor.stop()
         services.stop()
 
 

@@ -57,6 +57,10 @@ def enqueue_after_commit(session: AsyncSession, job: PendingJob) -> None:
     session.info.setdefault(_PENDING, []).append(job)
 
 
+def has_pending(session: AsyncSession) -> bool:
+    return bool(session.info.get(_PENDING))
+
+
 def take_pending(session: AsyncSession) -> list[PendingJob]:
     return session.info.pop(_PENDING, [])
 

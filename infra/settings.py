@@ -139,7 +139,13 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = Field(None, alias="PG_BIN_DIR")
     provider_daily_budget_units: int = Field(1000, alias="PROVIDER_DAILY_BUDGET_UNITS", ge=0)
     job_stuck_after_seconds: int = Field(120, alias="JOB_STUCK_AFTER_SECONDS", ge=1)
-    recovery_every_seconds: int = Field(60, alias="RECOVERY_EVERY_SECONDS", ge=1, le=60)
+    # How often recovery looks for jobs to take over (worker/recovery.py): lapsed leases are
+    # taken over at its next look, so a dead run costs JOB_LEASE_SECONDS plus this at most.
+    recovery_every_seconds: int = Field(2, alias="RECOVERY_EVERY_SECONDS", ge=1, le=60)
+    # A job's run renews its lease every JOB_LEASE_RENEW_SECONDS; one not renewed for
+    # JOB_LEASE_SECONDS is a dead run's and its job is taken over.
+    job_lease_seconds: float = Field(7.0, alias="JOB_LEASE_SECONDS", ge=2, le=300)
+    job_lease_renew_seconds: float = Field(2.0, alias="JOB_LEASE_RENEW_SECONDS", gt=0, le=100)
     job_timeout_seconds: int = Field(1800, alias="JOB_TIMEOUT_SECONDS", ge=10)
     worker_max_jobs: int = Field(8, alias="WORKER_MAX_JOBS", ge=1)
     worker_poll_delay: float = Field(0.5, alias="WORKER_POLL_DELAY", gt=0, le=5)

@@ -68,6 +68,9 @@ _.signum
 _.proxy
 _.__getattr__
 _.__cause__
+# arq's Worker reads these of its subclass: the in-progress key's lifetime, the signal handler.
+_.in_progress_timeout_s
+_.handle_sig
 
 # The continuity violation's wire shape: documented for clients (result_data's description and
 # the web app's underlining read these keys from JSON), built as dicts by domain.bible.schema.

@@ -1,9 +1,10 @@
 """The continuation pipeline's conductor: runs the stages in order, resumably and exactly once.
 
-PostgreSQL holds the truth about a job. A job is processed under a session-level advisory lock
-(released by PostgreSQL itself if the worker dies), each finished stage records its output on
-the job, and a rerun skips what is already done. Retryable failures are retried with backoff;
-cancellation is honoured at every stage boundary and leaves no files behind.
+PostgreSQL holds the truth about a job. A job is processed under a lease that its run renews
+(worker/recovery.py: a dead run's job is taken over within seconds), each finished stage
+records its output on the job, and a rerun skips what is already done. Retryable failures are
+retried with backoff; cancellation is honoured at every stage boundary and leaves no files
+behind.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from domain.jobs.failures import (
     ProviderUnavailable,
 )
 from domain.jobs.finalization import JobNoLongerOpen
-from domain.jobs.models import TERMINAL_STATUSES, JobStage, JobStatus
+from domain.jobs.leases import Claim, JobLeaseLost
+from domain.jobs.models import JobStage, JobStatus, is_unfinished
 from domain.jobs.service import RUN_CONTINUATION
 from domain.notifications import events
 from domain.operations import metered as ledger
@@ -45,7 +47,7 @@ from worker.pipeline import (
     video_generation,
 )
 from worker.pipeline.runtime import Runtime, StageRun
-from worker.recovery import job_lock
+from worker.recovery import job_lease
 
 log = get_logger("worker.continuation")
 MAX_BACKOFF_SECONDS = 60.0
@@ -96,6 +98,26 @@ STAGES = (
 )
 
 
+class Progress:
+    """A stage's progress reports, written at most every PROGRESS_WRITE_SECONDS: a poller
+    asks once a second, and each write is a transaction; stage boundaries always write."""
+
+    def __init__(self, channel: Channel, job: Any) -> None:
+        self.channel, self.job = channel, job
+        self.progress, self.written = job.progress, 0.0
+
+    def entered_stage(self) -> None:
+        """The stage boundary has just written the job."""
+        self.written = time.monotonic()
+
+    async def report(self, value: int, message: str) -> None:
+        now = time.monotonic()
+        if value <= self.progress or now - self.written < PROGRESS_WRITE_SECONDS:
+            return
+        self.progress, self.written = value, now
+        await run_repository.report(self.channel, self.job, progress=value, message=message)
+
+
 def as_failure(exc: Exception) -> JobFailure:
     if isinstance(exc, JobFailure):
         return exc
@@ -115,24 +137,24 @@ def as_failure(exc: Exception) -> JobFailure:
 async def run_continuation(ctx: dict[str, Any], job_id: str) -> str:
     """arq entry point: process one continuation job from wherever it stopped."""
     runtime: Runtime = ctx["runtime"]
-    job_uuid = uuid.UUID(job_id)
-    async with job_lock(runtime, job_uuid) as channel:
-        if channel is None:
-            log.info("job_busy_elsewhere", job_id=job_id)
-            return "busy"
-        return await _process(ctx, runtime, channel, job_uuid)
-
-
-async def _process(
-    ctx: dict[str, Any], runtime: Runtime, channel: Channel, job_id: uuid.UUID
-) -> str:
-    job, claimed = await run_repository.claim(channel, job_id)
-    if job is None:
-        return "missing"
-    # The request that submitted the job, on this run's log lines from here on.
-    structlog.contextvars.bind_contextvars(request_id=job.request_id)
-    with ledger.serving(job.id, job.user_id):  # provider calls are charged to this job
-        return await _run_stages(ctx, runtime, channel, job, claimed)
+    try:
+        async with job_lease(runtime, uuid.UUID(job_id)) as run:
+            if run.job is None:
+                return "missing"
+            # The request that submitted the job, on this run's log lines from here on.
+            structlog.contextvars.bind_contextvars(request_id=run.job.request_id)
+            if run.claim is Claim.BUSY:
+                log.info("job_busy_elsewhere", job_id=job_id)
+                return "busy"
+            with ledger.serving(run.job.id, run.job.user_id):  # provider calls: this job's
+                return await _run_stages(
+                    ctx, runtime, run.channel, run.job, run.claim is Claim.TAKEN
+                )
+    except JobLeaseLost:
+        # Another run has the job (or will, once the lease has lapsed): nothing of it is
+        # this run's any more, its files included.
+        log.warning("job_run_fenced", job_id=job_id)
+        return "lease_lost"
 
 
 async def _run_stages(
@@ -143,18 +165,8 @@ async def _run_stages(
         return str(job.status)
     log.info("job_run_started", attempt=job.attempt)
     session_outputs = dict(job.stage_outputs or {})
-    last = {"progress": job.progress, "written": 0.0}
-
-    async def progress(value: int, message: str) -> None:
-        # Progress is written at most every PROGRESS_WRITE_SECONDS: a poller asks once a
-        # second, and each write is a transaction; stage boundaries always write.
-        now = time.monotonic()
-        if value <= last["progress"] or now - last["written"] < PROGRESS_WRITE_SECONDS:
-            return
-        last["progress"], last["written"] = value, now
-        await run_repository.report(channel, job, progress=value, message=message)
-
-    stage_run = StageRun(runtime, channel, job, session_outputs, progress)
+    progress = Progress(channel, job)
+    stage_run = StageRun(runtime, channel, job, session_outputs, progress.report)
     finished: tuple[Stage, dict[str, Any]] | None = None
     for stage in STAGES:
         done = session_outputs.get(stage.name)
@@ -164,7 +176,7 @@ async def _run_stages(
             await cleanup(runtime, job, keep_media=False)
             return "cancelled"
         finished = None
-        last["written"] = time.monotonic()
+        progress.entered_stage()
         log.info("job_stage_started", stage=str(stage.name))
         started = time.perf_counter()
         try:
@@ -172,6 +184,8 @@ async def _run_stages(
         except JobNoLongerOpen:
             await cleanup(runtime, job, keep_media=False)
             return "cancelled"
+        except JobLeaseLost:
+            raise  # not the job's failure: this run's, which must write nothing more
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
             return await _failed(ctx, runtime, stage_run, stage, as_failure(exc))
         output["seconds"] = round(time.perf_counter() - started, 3)
@@ -224,7 +238,9 @@ async def _failed(
     woken: set[uuid.UUID] = set()
     async with runtime.db.transaction() as session:
         fresh = await repository.get(session, job.id, for_update=True)
-        if fresh is None or fresh.status in TERMINAL_STATUSES:
+        if fresh is not None and fresh.attempt != job.attempt:
+            raise JobLeaseLost(str(job.id))  # another run has the job now: it decides
+        if fresh is None or not is_unfinished(fresh.status):
             # Another run may have finished it meanwhile: its segment's media must stay.
             finished_elsewhere = fresh is not None and fresh.status == JobStatus.FINAL_READY
             retry = False

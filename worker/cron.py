@@ -16,7 +16,6 @@ from infra.logging import get_logger
 from infra.partitions import ensure_partitions
 from infra.settings import Settings
 from worker.engagement import engagement_cron
-from worker.recovery import recover_stuck_jobs
 from worker.webhooks import webhooks_cron
 
 log = get_logger("worker.cron")
@@ -79,18 +78,6 @@ def archive_cron() -> Any:
         minute=47,
         unique=True,
         timeout=3600,
-    )
-
-
-def recovery_cron(every_seconds: int) -> Any:
-    """Jobs whose queue entry was lost (Redis restart) or whose worker died, every N seconds."""
-    return cron(
-        recover_stuck_jobs,
-        name="recover_stuck_jobs",
-        second=set(range(7 % every_seconds, 60, every_seconds)),
-        run_at_startup=True,
-        unique=True,
-        timeout=60,
     )
 
 
@@ -157,16 +144,23 @@ def purge_cron() -> Any:
 
 
 def cron_jobs(settings: Settings) -> list[Any]:
-    # Fresh objects for every worker: arq keeps each cron's next run time on the CronJob
-    # itself, so two workers sharing one (tests start several per process) would see the
-    # start-up run already done.
-    return [
+    """The worker's crons, named under its queue.
+
+    arq names a cron tick's job `<cron name>:<time>` with no queue in it, and refuses a job id
+    it holds already: two deployments sharing one Redis would each run only the ticks the
+    other had not enqueued first. Fresh objects for every worker: arq keeps each cron's next
+    run time on the CronJob itself, so two workers sharing one (tests start several per
+    process) would see the start-up run already done.
+    """
+    jobs = [
         partitions_cron(),
         archive_cron(),
-        recovery_cron(settings.recovery_every_seconds),
         summaries_cron(),
         engagement_cron(),
         sweeper_cron(),
         purge_cron(),
         webhooks_cron(settings.webhook_sweep_every_seconds),
     ]
+    for job in jobs:
+        job.name = f"{settings.queue_name}:{job.name}"
+    return jobs

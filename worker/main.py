@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -18,6 +19,7 @@ from infra.settings import Settings, get_settings
 from worker.cron import cron_jobs
 from worker.jobs import FUNCTIONS
 from worker.pipeline.runtime import build_runtime
+from worker.recovery import recovery_loop
 from worker.refill import RefillingWorker
 
 log = get_logger("worker")
@@ -36,12 +38,19 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         ctx["settings"] = settings
         ctx["runtime"] = build_runtime(settings)
         ctx["db"] = ctx["runtime"].db
+        # Not a cron: a cron's tick waits for a free job slot, and after a kill every slot may
+        # be busy while the dead worker's jobs wait.
+        ctx["recovery"] = asyncio.create_task(recovery_loop(ctx))
         log.info("worker_started", queue=settings.queue_name)
         await record_system_event(
             ctx["db"], SystemEventKind.WORKER_STARTED, _worker_identity(settings)
         )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        recovery = ctx.pop("recovery", None)
+        if recovery is not None:
+            recovery.cancel()
+            await asyncio.gather(recovery, return_exceptions=True)
         runtime = ctx.get("runtime")
         if runtime is not None:
             await runtime.packager.aclose()

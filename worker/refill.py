@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from signal import Signals
 from typing import Any
 
 from arq.worker import Worker
@@ -28,6 +29,9 @@ from infra.queue import wake_channel
 
 log = get_logger("worker.refill")
 RESUBSCRIBE_SECONDS = 1.0
+IN_PROGRESS_MARGIN_SECONDS = 10  # arq's own, past the job's timeout
+WIND_DOWN_SECONDS = 10.0  # for jobs to take their cancellation; then arq's own cancel
+WIND_DOWN_CHECK_SECONDS = 0.1
 
 
 class RefillingWorker(Worker):
@@ -37,6 +41,33 @@ class RefillingWorker(Worker):
         super().__init__(*args, **kwargs)
         self._wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        # arq keeps every job's in-progress key for the longest timeout of any function, a
+        # daily cron's hour included: a job whose worker died stays locked out of arq that
+        # long. Each key is kept for its own job's timeout instead (see start_jobs).
+        self._cron_timeouts = {
+            f"{job.name}:": (job.timeout_s or self.job_timeout_s) + IN_PROGRESS_MARGIN_SECONDS
+            for job in self.cron_jobs
+        }
+        self._job_in_progress_s = (
+            max(
+                (
+                    f.timeout_s or self.job_timeout_s
+                    for f in self.functions.values()
+                    if f.name not in {job.name for job in self.cron_jobs}
+                ),
+                default=self.job_timeout_s,
+            )
+            + IN_PROGRESS_MARGIN_SECONDS
+        )
+
+    def in_progress_seconds(self, job_id: str) -> float:
+        """How long arq's in-progress key of this job is kept: its own function's timeout
+        (a cron's tick is named after its cron; the queue's other jobs share the longest
+        timeout of the non-cron functions), plus arq's margin."""
+        for prefix, seconds in self._cron_timeouts.items():
+            if job_id.startswith(prefix):
+                return seconds
+        return self._job_in_progress_s
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         for job_id in job_ids:
@@ -45,6 +76,8 @@ class RefillingWorker(Worker):
             # ZSCORE) before skipping it, on every poll: these are skipped without asking.
             if self._running(job_id):
                 continue
+            # Read by arq's start_jobs below, which is given this one job.
+            self.in_progress_timeout_s = self.in_progress_seconds(job_id.decode())
             counted, task = self.job_counter, self.tasks.get(job_id.decode())
             try:
                 await super().start_jobs([job_id])
@@ -118,9 +151,52 @@ class RefillingWorker(Worker):
                     await pubsub.aclose()
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
+    def handle_sig(self, signum: Signals) -> None:
+        """Stop: cancel the jobs themselves, not arq's tasks that run them.
+
+        arq cancels its run_job tasks, and one may be past its job, writing the result and
+        releasing the job (finish_job, after_job_end): cancelled there, the task ends in
+        CancelledError, which close() then raises, and the job's bookkeeping is cut short.
+        A cancelled job is what run_job expects: it records the job as to be run again and
+        finishes its bookkeeping, which close() waits for.
+        """
+        log.info("worker_stopping", signal=signum.name, ongoing=len(self.job_tasks))
+        self.allow_pick_jobs = False
+        self._cancel_jobs()
+        if self.main_task is not None:
+            self.main_task.cancel()
+        if self.on_stop is not None:
+            self.on_stop(signum)
+
+    def _cancel_jobs(self) -> None:
+        for task in self.job_tasks.values():
+            if not task.done():
+                task.cancel()
+
+    async def _wind_down(self) -> None:
+        """Cancel the jobs under way and let arq finish each one's bookkeeping."""
+        self.allow_pick_jobs = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WIND_DOWN_SECONDS
+        while pending := [task for task in self.tasks.values() if not task.done()]:
+            if loop.time() >= deadline:  # a job that ignores its cancellation
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending)
+                break
+            # Again on each turn: a run_job task still reading its job starts it later.
+            self._cancel_jobs()
+            await asyncio.wait(pending, timeout=WIND_DOWN_CHECK_SECONDS)
+        for job_id, task in list(self.tasks.items()):
+            del self.tasks[job_id]  # done: arq's close() would re-raise what ended them
+            if not task.cancelled() and task.exception() is not None:
+                log.error("job_task_failed", job_id=job_id, error=repr(task.exception()))
+
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
+        if self._pool is not None:
+            await self._wind_down()
         await super().close()

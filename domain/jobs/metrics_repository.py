@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.jobs.models import TERMINAL_STATUSES, JobStage
+from domain.jobs.models import TERMINAL_STATUSES, JobStage, unfinished_sql
 from infra.metrics import QUANTILES, JobCount, JobFigures, StageTimes
 
 FINISHED_WINDOW = timedelta(hours=24)
@@ -27,7 +27,7 @@ _TERMINAL = "(" + ", ".join(f"'{s}'" for s in TERMINAL_STATUSES) + ")"
 _JOBS_BY_STATE = text(
     f"""
     SELECT false AS finished, status, stage, count(*) AS jobs FROM jobs
-    WHERE status NOT IN {_TERMINAL} GROUP BY status, stage
+    WHERE {unfinished_sql()} GROUP BY status, stage
     UNION ALL
     SELECT true, status, stage, count(*) FROM jobs
     WHERE status IN {_TERMINAL} AND created_at >= :created_since AND finished_at >= :since
@@ -36,7 +36,7 @@ _JOBS_BY_STATE = text(
 )
 
 _OLDEST_UNFINISHED = text(
-    f"SELECT extract(epoch FROM now() - min(updated_at)) FROM jobs WHERE status NOT IN {_TERMINAL}"
+    f"SELECT extract(epoch FROM now() - min(updated_at)) FROM jobs WHERE {unfinished_sql()}"
 )
 
 # Every stage that finished records its wall time as stage_outputs[stage].seconds (a retried

@@ -41,6 +41,16 @@ class JobStatus(StrEnum):
 TERMINAL_STATUSES = (JobStatus.FINAL_READY, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+def unfinished_sql(column: str = "status") -> str:
+    """An unfinished job (one that has not ended), as SQL on its status column: the one
+    definition; `UNFINISHED` and `is_unfinished` below say the same."""
+    return f"{column} NOT IN ({', '.join(repr(status.value) for status in TERMINAL_STATUSES)})"
+
+
+def is_unfinished(status: str) -> bool:
+    return status not in TERMINAL_STATUSES
+
+
 class JobType(StrEnum):
     CONTINUATION = "continuation"
     EXPORT = "export"
@@ -72,7 +82,7 @@ class Job(Base):
             "ix_jobs_unfinished",
             "status",
             "updated_at",
-            postgresql_where=sql("status NOT IN ('final_ready', 'failed', 'cancelled')"),
+            postgresql_where=sql(unfinished_sql()),
         ),
         {"postgresql_partition_by": "RANGE (created_at)"},
     )
@@ -120,6 +130,10 @@ class Job(Base):
     updated_at: Mapped[datetime] = updated_at()
 
 
+# An unfinished job, for queries on Job.
+UNFINISHED = Job.status.not_in([status.value for status in TERMINAL_STATUSES])
+
+
 class JobIdempotencyKey(Base):
     """`Idempotency-Key` -> job. Its own table: a partitioned table cannot hold this UNIQUE key."""
 
@@ -156,3 +170,21 @@ class JobEvent(Base):
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=sql("now()")
     )
+
+
+class JobLease(Base):
+    """The run that holds a job, until `expires_at` unless it renews (migration 0012).
+
+    A run takes the lease when it starts and renews it every few seconds; a lease that has
+    lapsed is a dead run's, and any worker may take the job over. `token` names the run
+    holding it. What fences a stale run's writes is the job's `attempt`, which each taking
+    over moves on (domain/jobs/run_repository.py).
+    """
+
+    __tablename__ = "job_leases"
+    __table_args__ = (Index("ix_job_leases_expires", "expires_at"),)
+
+    job_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    token: Mapped[uuid.UUID] = mapped_column()
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -11,7 +11,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ids import created_range
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobIdempotencyKey, JobStatus
+from domain.jobs.models import (
+    UNFINISHED,
+    Job,
+    JobEvent,
+    JobIdempotencyKey,
+    JobLease,
+    JobStatus,
+)
 from domain.pagination import Page, paginate
 from domain.scenes.models import SceneBible, SceneSummary, Segment
 from domain.users.models import User
@@ -133,11 +140,18 @@ async def lock_user_submissions(session: AsyncSession, user_id: uuid.UUID) -> No
 
 
 async def count_in_flight(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The user's jobs alive or waiting: unfinished, save those whose run died (its lease
+    lapsed), which must not lock their owner out until they are taken over."""
+    dead_run = (
+        select(JobLease.job_id)
+        .where(JobLease.job_id == Job.id, JobLease.expires_at <= func.now())
+        .exists()
+    )
     return int(
         await session.scalar(
             select(func.count())
             .select_from(Job)
-            .where(Job.user_id == user_id, Job.status.not_in(TERMINAL_STATUSES))
+            .where(Job.user_id == user_id, UNFINISHED, ~dead_run)
         )
         or 0
     )
@@ -189,7 +203,7 @@ def _row(job: Job):  # noqa: ANN202 - a where-clause for exactly this job, prune
     return (Job.id == job.id, Job.created_at == job.created_at)
 
 
-_OPEN = Job.status.not_in(TERMINAL_STATUSES)
+_OPEN = UNFINISHED
 
 
 async def fail(
@@ -254,7 +268,7 @@ async def cancel_unfinished_of_user(
     """Cancel every job of this user that has not ended (their account was suspended)."""
     await session.execute(
         update(Job)
-        .where(Job.user_id == user_id, Job.status.not_in([s.value for s in TERMINAL_STATUSES]))
+        .where(Job.user_id == user_id, UNFINISHED)
         .values(
             status=JobStatus.CANCELLED.value,
             cancel_requested=True,

@@ -30,7 +30,8 @@ from sqlalchemy import (
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
 
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
+from domain.jobs.leases import JobLeaseLost
+from domain.jobs.models import Job, JobStage, JobStatus, unfinished_sql
 from domain.jobs.repository import BIBLE_AT_VERSION, JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence
 from infra.raw_sql import Prepared, Runner
@@ -40,42 +41,19 @@ _JSON_OR_NULL = JSONB(none_as_null=True)
 _JOBS = cast(Table, Job.__table__)
 _SCENES = cast(Table, Scene.__table__)
 # Literal, not an expanding IN list: the statement's SQL never changes between runs.
-_OPEN = text(
-    "jobs.status NOT IN (" + ", ".join(f"'{status.value}'" for status in TERMINAL_STATUSES) + ")"
+_OPEN = text(unfinished_sql("jobs.status"))
+# This run's job: `job_attempt` fences every write. Each run that takes the job over moves its
+# attempt on, so a run that lost its lease (its worker stalled past the lease and woke up)
+# changes nothing; PostgreSQL re-checks the condition on the row it waited for.
+_THIS_JOB = (
+    _JOBS.c.id == bindparam("job_id"),
+    _JOBS.c.created_at == bindparam("job_created_at"),
+    _JOBS.c.attempt == bindparam("job_attempt"),
 )
-_THIS_JOB = (_JOBS.c.id == bindparam("job_id"), _JOBS.c.created_at == bindparam("job_created_at"))
 
 
-def _job(row: Any) -> Job:
-    # A detached Job the run reads from; the run writes through the statements below.
-    return Job(**row)
-
-
-_CLAIM = Prepared(
-    update(_JOBS)
-    .where(*JOB_IN_ITS_MONTH, _OPEN)
-    .values(
-        attempt=_JOBS.c.attempt + 1,
-        started_at=func.coalesce(_JOBS.c.started_at, func.now()),
-        status=func.coalesce(func.nullif(_JOBS.c.status, JobStatus.QUEUED.value), "processing"),
-    )
-    .returning(*_JOBS.c)
-)
-_LOAD = Prepared(select(*_JOBS.c).where(*JOB_IN_ITS_MONTH))
-
-
-async def claim(conn: Runner, job_id: uuid.UUID) -> tuple[Job | None, bool]:
-    """Start a new attempt of the job and load it, in one statement.
-
-    Returns (job, True) when the job is open and now processing, (job, False) when it had
-    already ended, (None, False) when there is no such job.
-    """
-    params = in_its_month(job_id)
-    row = await conn.fetchrow(_CLAIM, params)
-    if row is not None:
-        return _job(row), True
-    ended = await conn.fetchrow(_LOAD, params)
-    return (None if ended is None else _job(ended)), False
+def _this(job: Job) -> dict[str, Any]:
+    return {"job_id": job.id, "job_created_at": job.created_at, "job_attempt": job.attempt}
 
 
 _REPORT = Prepared(
@@ -103,12 +81,12 @@ async def report(
     stage: str | None = None,
     outputs: dict[str, Any] | None = None,
 ) -> bool:
-    """Move the job on; progress never goes backwards. False when the job already ended."""
+    """Move the job on; progress never goes backwards. False when the job already ended;
+    JobLeaseLost when another run has taken it over."""
     changed = await conn.execute(
         _REPORT,
         {
-            "job_id": job.id,
-            "job_created_at": job.created_at,
+            **_this(job),
             "new_progress": progress,
             "new_message": message,
             "new_status": status,
@@ -116,7 +94,21 @@ async def report(
             "new_outputs": outputs,
         },
     )
-    return changed == 1
+    if changed == 1:
+        return True
+    await _check_attempt(conn, job)
+    return False
+
+
+_ATTEMPT = Prepared(select(_JOBS.c.attempt).where(*JOB_IN_ITS_MONTH))
+
+
+async def _check_attempt(conn: Runner, job: Job) -> None:
+    """After a write that changed nothing: JobLeaseLost if that is because another run has
+    the job now (rather than because it ended)."""
+    attempt = await conn.fetchval(_ATTEMPT, in_its_month(job.id))
+    if attempt is not None and attempt != job.attempt:
+        raise JobLeaseLost(str(job.id))
 
 
 # The provider's video id must outlive a crash (a rerun resumes polling that video instead of
@@ -131,14 +123,13 @@ _SAVE_VIDEO_ID = Prepared(
 
 
 async def save_video_id(conn: Runner, job: Job, video_id: str, message: str) -> bool:
-    """Record the provider's video id, durably, in one round trip. False when the job ended."""
-    params = {
-        "job_id": job.id,
-        "job_created_at": job.created_at,
-        "new_video_id": video_id,
-        "new_message": message,
-    }
-    return bool(await conn.fetch(_SAVE_VIDEO_ID, params))
+    """Record the provider's video id, durably, in one round trip. False when the job ended;
+    JobLeaseLost when another run has taken it over."""
+    params = {**_this(job), "new_video_id": video_id, "new_message": message}
+    if await conn.fetch(_SAVE_VIDEO_ID, params):
+        return True
+    await _check_attempt(conn, job)
+    return False
 
 
 # What finalization sees of the scene: a deleted one is removed; one closed after this job was
@@ -164,6 +155,7 @@ _FINALIZING_SCENE_STATUS = case(
 _FINALIZING = Prepared(
     select(
         _JOBS.c.status,
+        _JOBS.c.attempt,
         _JOBS.c.result_data,
         _FINALIZING_SCENE_STATUS.label("scene_status"),
         Scene.user_id.label("scene_owner_id"),
@@ -175,7 +167,7 @@ _FINALIZING = Prepared(
     .select_from(_JOBS)
     .join(Scene, Scene.id == _JOBS.c.scene_id)
     .outerjoin(SegmentSequence, SegmentSequence.job_id == _JOBS.c.id)
-    .where(*_THIS_JOB)
+    .where(_JOBS.c.id == bindparam("job_id"), _JOBS.c.created_at == bindparam("job_created_at"))
     .with_for_update(of=[_JOBS, _SCENES])
 )
 
@@ -185,6 +177,7 @@ class Finalizing:
     """What finalization decides on, read under the job's and the scene's row locks."""
 
     status: str
+    attempt: int
     result_data: dict[str, Any] | None
     scene_status: str
     scene_owner_id: uuid.UUID
@@ -196,9 +189,12 @@ class Finalizing:
 
 async def lock_for_finalization(conn: Runner, job: Job) -> Finalizing | None:
     """The job's status and result, its scene's head, and any segment already written for it:
-    the job and scene rows locked until the transaction ends. None when the job is gone."""
+    the job and scene rows locked until the transaction ends. None when the job is gone;
+    JobLeaseLost when another run has taken it over."""
     params = {"job_id": job.id, "job_created_at": job.created_at}
     row = await conn.fetchrow(_FINALIZING, params)
+    if row is not None and row["attempt"] != job.attempt:
+        raise JobLeaseLost(str(job.id))
     return None if row is None else Finalizing(**row)
 
 
@@ -325,8 +321,7 @@ def _final(
     outputs: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "job_id": job.id,
-        "job_created_at": job.created_at,
+        **_this(job),
         "new_segment_id": segment_id,
         "new_result": result,
         "new_message": message,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.engagement.models import EngagementHourly, Like, LikeTarget, TrendingScore
 from domain.ideas.models import Idea
-from domain.jobs.models import TERMINAL_STATUSES, Job, JobStatus
+from domain.jobs.models import UNFINISHED, Job, JobStatus
 from domain.scene_exports.models import SceneExport
 from domain.scenes.models import Scene, SceneSummary, Segment, SegmentStatus
 from domain.topics.models import Topic
@@ -27,7 +27,7 @@ async def lock_scene(session: AsyncSession, scene_id: uuid.UUID) -> Scene | None
 
 
 def _open_jobs(scene_id: uuid.UUID) -> ColumnElement[bool]:
-    return and_(Job.scene_id == scene_id, Job.status.not_in([s.value for s in TERMINAL_STATUSES]))
+    return and_(Job.scene_id == scene_id, UNFINISHED)
 
 
 async def cancel_open_jobs(session: AsyncSession, scene_id: uuid.UUID, message: str) -> int:

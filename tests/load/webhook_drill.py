@@ -215,9 +215,10 @@ Latency from the decision's commit to the receiver's accepting it:
 """
 
 
-def write_section(document: Path, section: str) -> None:
+def write_section(document: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the document's section between the `begin` and `end` markers, or append it."""
     text = document.read_text() if document.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END) + "\n?", re.S)
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end) + "\n?", re.S)
     text = (
         pattern.sub(lambda _: section, text)
         if pattern.search(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, text
 
 from domain.jobs import repository
@@ -25,8 +27,11 @@ from domain.media.sweeper import sweep
 from domain.scenes.models import Scene, SceneBible, Segment, SegmentSequence
 from infra.settings import Settings
 from tests.factories import Account, Factory
-from tests.worker.processes import Child, Processes
+from tests.worker.processes import Child, Processes, RedisServer
 
+needs_redis_server = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server binary not installed"
+)
 SUBPROCESS_WORKER = {"worker_poll_delay": 0.05, "log_level": "INFO"}
 
 
@@ -87,6 +92,21 @@ class Stack:
                     f"stage={job.stage} message={job.message!r}\n{self.processes.logs()}"
                 )
             await asyncio.sleep(0.1)
+
+    async def jobs(self, job_ids: list[str]) -> list[Job]:
+        return [await self.job(job_id) for job_id in job_ids]
+
+    async def wait_jobs(
+        self, job_ids: list[str], done: Callable[[list[Job]], bool], what: str, seconds: float = 60
+    ) -> list[Job]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not done(jobs := await self.jobs(job_ids)):
+            if loop.time() > deadline:
+                states = [(j.status, j.stage, j.attempt, j.message) for j in jobs]
+                raise AssertionError(f"never {what}: {states}\n{self.processes.logs()}")
+            await asyncio.sleep(0.05)
+        return jobs
 
     async def wait_end(self, job_id: str, seconds: float = 60) -> Job:
         return await self.wait_job(
@@ -199,6 +219,47 @@ class Stack:
     async def sweep_now(self) -> list[str]:
         """A sweep with no grace: what nothing references goes."""
         return (await sweep(self.app.state.db, self.app.state.storage, 0)).removed
+
+
+async def assert_exactly_once(checks: Stack, scene_id: str, job_ids: list[str]) -> None:
+    """One segment per job, sequences 1..N, and storage holds exactly those segments' files."""
+    jobs = await checks.jobs(job_ids)
+    count = len(job_ids)
+    claims = await checks.sequences(scene_id)
+    assert [c.sequence for c in claims] == list(range(1, count + 1))
+    assert sorted(str(c.job_id) for c in claims) == sorted(job_ids)
+    segments = await checks.segments(scene_id)
+    assert [s.sequence for s in segments] == list(range(1, count + 1))
+    assert sorted(str(s.job_id) for s in segments) == sorted(job_ids)
+    assert {s.id for s in segments} == {j.segment_id for j in jobs}
+    scene = await checks.scene(scene_id)
+    assert (scene.segment_count, scene.bible_version) == (count, count + 1)
+    assert await checks.bible_versions(scene_id) == list(range(1, count + 2))
+
+    keys = set(await checks.media_keys(scene_id))
+    used = await checks.referenced_keys(scene_id)
+    for job in jobs:
+        assert await checks.assert_segment_objects(job) <= used, job.id
+        assert not (checks.settings.work_dir / str(job.id)).exists(), "work directory left"
+    assert keys == used, f"objects no segment uses: {sorted(keys - used)}"
+    playlist = await checks.client.get(f"/v1/scenes/{scene_id}/playlist.m3u8")
+    assert playlist.status_code == 200
+
+
+@asynccontextmanager
+async def open_redis_stack(
+    base: Settings, database_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Stack, RedisServer]]:
+    """A stack whose queue lives on a private redis-server that the test may kill."""
+    processes = Processes(tmp_path / "processes")
+    try:
+        redis = processes.redis_server()
+        async with open_stack(
+            base, database_url, tmp_path, processes=processes, redis_url=redis.url
+        ) as opened:
+            yield opened, redis
+    finally:
+        processes.close()
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ async def stop(worker: Worker, task: asyncio.Task[None]) -> None:
     """Let the jobs under way end, then stop the worker and close it.
 
     A job seen final_ready through the API still has its last steps to take (cleanup, the lock,
-    arq's bookkeeping); cancelled in the middle of those, arq's close() raises CancelledError.
+    arq's bookkeeping); closed at once, the worker would cancel it and leave it to run again.
     """
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(FINISH_SECONDS):

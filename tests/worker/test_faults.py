@@ -7,7 +7,6 @@ pauses a job inside one stage), against PostgreSQL, Redis and ffmpeg; nothing is
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,8 +22,7 @@ from domain.scenes.models import Scene, SceneStatus
 from infra.media import probe
 from infra.settings import Settings
 from tests.infra.moto_server import DUMMY_CREDENTIALS
-from tests.scratch import private_database
-from tests.worker.fault_stack import Stack, open_stack
+from tests.worker.fault_stack import Stack, needs_redis_server, open_stack
 from tests.worker.processes import Child, MotoServer, Processes, RedisServer
 
 TEXT = 'Mara Hart walks down to The Old Docks. "Who rang the bell?" Mara asks the fog.'
@@ -33,21 +31,6 @@ RECOVERING: dict[str, Any] = {"job_stuck_after_seconds": 1, "recovery_every_seco
 BUCKET = "storyloom-faults"
 # Fail fast while S3 is down: botocore's own retries would only slow the test down.
 S3_CLIENT = {**DUMMY_CREDENTIALS, "AWS_MAX_ATTEMPTS": 2, "AWS_RETRY_MODE": "standard"}
-needs_redis_server = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server binary not installed"
-)
-
-
-@pytest.fixture(scope="module")
-async def fault_database() -> AsyncIterator[str]:
-    async with private_database("faults") as url:
-        yield url
-
-
-@pytest.fixture
-async def stack(settings: Settings, fault_database: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with open_stack(settings, fault_database, tmp_path) as opened:
-        yield opened
 
 
 async def assert_one_playable_segment(stack: Stack, scene_id: str, job_id: str) -> None:
@@ -96,7 +79,7 @@ async def test_a_worker_killed_mid_stage_is_resumed_once(stack: Stack, stage: st
     faulty = stack.faulty_worker(stage, at)
     job_id = await stack.submit(owner, scene_id, TEXT)
     await stack.wait_job(job_id, lambda j: j.attempt == 1, "picked up")
-    # Booting while the job runs: the job's advisory lock must keep it off a live job.
+    # Booting while the job runs: the job's lease must keep it off a live job.
     stack.worker(**RECOVERING)
     await stack.wait_paused(job_id, faulty)
     before = await stack.job(job_id)
@@ -107,8 +90,8 @@ async def test_a_worker_killed_mid_stage_is_resumed_once(stack: Stack, stage: st
     if at == "first_upload":
         assert await stack.media_keys(scene_id), "the kill should leave a partial upload"
 
-    # arq keeps the killed job's in-progress key for the whole job timeout: only the
-    # recovery cron can bring the job back.
+    # arq keeps the killed job's in-progress key for the job's timeout: the recovery cron
+    # brings the job back once its lease has lapsed.
     job = await stack.wait_end(job_id)
     assert job.status == "final_ready", (job.error_code, job.message, stack.processes.logs())
     assert job.attempt == 2
@@ -128,22 +111,6 @@ async def test_a_worker_killed_mid_stage_is_resumed_once(stack: Stack, stage: st
         job.finished_at,
     )
     assert len(await stack.sequences(scene_id)) == 1
-
-
-@pytest.fixture
-async def redis_stack(
-    settings: Settings, fault_database: str, tmp_path: Path
-) -> AsyncIterator[tuple[Stack, RedisServer]]:
-    """A stack whose queue lives on a private redis-server that the test may kill."""
-    processes = Processes(tmp_path / "processes")
-    try:
-        redis = processes.redis_server()
-        async with open_stack(
-            settings, fault_database, tmp_path, processes=processes, redis_url=redis.url
-        ) as opened:
-            yield opened, redis
-    finally:
-        processes.close()
 
 
 @needs_redis_server

@@ -182,14 +182,16 @@ async def test_cancel_leaves_no_segment_and_no_files(
 
 
 async def wait_run_over(app, job_id: str, seconds: float = 60) -> datetime:  # noqa: ANN001
-    """Wait until no run holds the job's advisory lock; returns the database's time then."""
-    key = {"k": f"job:{job_id}"}
+    """Wait until no run holds the job's lease; returns the database's time then."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
         async with app.state.db.autocommit() as conn:
-            if await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), key):
-                await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
+            held = await conn.scalar(
+                text("SELECT 1 FROM job_leases WHERE job_id = :id AND expires_at > now()"),
+                {"id": uuid.UUID(job_id)},
+            )
+            if not held:
                 return await conn.scalar(text("SELECT clock_timestamp()"))
         assert loop.time() < deadline, f"the run of job {job_id} did not stop"
         await asyncio.sleep(0.05)

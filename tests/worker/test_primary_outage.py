@@ -25,7 +25,7 @@ from infra.db import Database
 from infra.settings import Settings
 from tests.factories import Account
 from tests.scratch import private_database
-from tests.worker.fault_stack import Stack, open_stack
+from tests.worker.fault_stack import Stack, assert_exactly_once, open_stack
 from tests.worker.tcp_proxy import TcpProxy
 
 RECOVERING: dict[str, Any] = {"job_stuck_after_seconds": 1, "recovery_every_seconds": 1}
@@ -74,20 +74,13 @@ def running(job: Job) -> bool:
 
 
 async def jobs_of(checks: Stack, job_ids: list[str]) -> list[Job]:
-    return [await checks.job(job_id) for job_id in job_ids]
+    return await checks.jobs(job_ids)
 
 
 async def wait_jobs(
     drill: Drill, job_ids: list[str], done: Callable[[list[Job]], bool], what: str
 ) -> list[Job]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 90
-    while not done(jobs := await jobs_of(drill.checks, job_ids)):
-        if loop.time() > deadline:
-            states = [(j.status, j.stage, j.attempt, j.message) for j in jobs]
-            raise AssertionError(f"never {what}: {states}\n{drill.stack.processes.logs()}")
-        await asyncio.sleep(0.05)
-    return jobs
+    return await drill.checks.wait_jobs(job_ids, done, what, seconds=90)
 
 
 async def post_continuation(
@@ -181,7 +174,7 @@ async def test_jobs_ride_out_two_primary_outages(drill: Drill) -> None:
         [(j.status, j.error_code, j.message) for j in jobs],
         stack.processes.logs(),
     )
-    await assert_exactly_once(drill, scene_id, job_ids)
+    await assert_exactly_once(drill.checks, scene_id, job_ids)
     assert any(j.attempt >= 2 for j in jobs), "the outages should have interrupted some run"
 
     await asyncio.sleep(2)  # more recovery ticks: a finished job is never taken up again
@@ -189,41 +182,15 @@ async def test_jobs_ride_out_two_primary_outages(drill: Drill) -> None:
     assert [(j.status, j.attempt, j.result_data) for j in again] == [
         (j.status, j.attempt, j.result_data) for j in jobs
     ]
-    await assert_exactly_once(drill, scene_id, job_ids)
+    await assert_exactly_once(drill.checks, scene_id, job_ids)
 
 
-async def assert_exactly_once(drill: Drill, scene_id: str, job_ids: list[str]) -> None:
-    """One segment per job, sequences 1..N, and storage holds exactly those segments' files."""
-    checks = drill.checks
-    jobs = await jobs_of(checks, job_ids)
-    count = len(job_ids)
-    claims = await checks.sequences(scene_id)
-    assert [c.sequence for c in claims] == list(range(1, count + 1))
-    assert sorted(str(c.job_id) for c in claims) == sorted(job_ids)
-    segments = await checks.segments(scene_id)
-    assert [s.sequence for s in segments] == list(range(1, count + 1))
-    assert sorted(str(s.job_id) for s in segments) == sorted(job_ids)
-    assert {s.id for s in segments} == {j.segment_id for j in jobs}
-    scene = await checks.scene(scene_id)
-    assert (scene.segment_count, scene.bible_version) == (count, count + 1)
-    assert await checks.bible_versions(scene_id) == list(range(1, count + 2))
-
-    keys = set(await checks.media_keys(scene_id))
-    used = await checks.referenced_keys(scene_id)
-    for job in jobs:
-        assert await checks.assert_segment_objects(job) <= used, job.id
-        assert not (checks.settings.work_dir / str(job.id)).exists(), "work directory left"
-    assert keys == used, f"objects no segment uses: {sorted(keys - used)}"
-    playlist = await drill.stack.client.get(f"/v1/scenes/{scene_id}/playlist.m3u8")
-    assert playlist.status_code == 200
-
-
-async def test_a_run_that_lost_its_lock_connection_stops_and_the_job_ends_once(
+async def test_a_run_that_lost_its_connection_stops_and_the_job_ends_once(
     drill: Drill,
 ) -> None:
-    """The lock connection cut under a job that is not touching the database (waiting for its
-    render) releases the job's advisory lock: recovery may start the job again, so the first
-    run must stop rather than finish in parallel and clean up after a job that succeeded."""
+    """The run's connection cut under a job that is not touching the database (waiting for its
+    render): the run cannot renew its lease, so another may take the job over; the first run
+    must stop rather than finish in parallel and clean up after a job that succeeded."""
     stack, checks = drill.stack, drill.checks
     owner = await stack.factory.account()
     scene_id = (await stack.factory.scene(owner))["id"]
@@ -237,7 +204,7 @@ async def test_a_run_that_lost_its_lock_connection_stops_and_the_job_ends_once(
     assert job.attempt == 2
     stack.release(job_id)
     await asyncio.sleep(2)  # time for the first run to do harm, if it is still going
-    await assert_exactly_once(drill, scene_id, [job_id])
+    await assert_exactly_once(drill.checks, scene_id, [job_id])
     again = await checks.job(job_id)
     assert (again.status, again.attempt, again.finished_at) == (
         "final_ready",

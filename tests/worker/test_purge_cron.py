@@ -52,4 +52,4 @@ async def test_the_cron_deletes_the_due_scenes_files(
 
 
 def test_the_purge_is_one_of_the_workers_crons(settings: Settings) -> None:
-    assert "purge_scenes" in {job.name for job in cron_jobs(settings)}
+    assert f"{settings.queue_name}:purge_scenes" in {job.name for job in cron_jobs(settings)}

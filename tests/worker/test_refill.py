@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis
-from arq.jobs import Job
+from arq.cron import cron
+from arq.jobs import Job, JobStatus
 from arq.worker import Worker, func
 
 from infra.queue import PendingJob, push, redis_settings, wake_channel
@@ -44,7 +45,12 @@ class Harness:
 
 @asynccontextmanager
 async def harness(
-    settings: Settings, max_jobs: int, *, burst: bool = False
+    settings: Settings,
+    max_jobs: int,
+    *,
+    burst: bool = False,
+    after_job_end: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    **options: Any,
 ) -> AsyncIterator[Harness]:
     """A refilling worker (not started) on a queue of its own, and a pool on that queue."""
     queue = f"{settings.queue_name}:refill:{uuid.uuid4().hex[:6]}"
@@ -58,6 +64,8 @@ async def harness(
         handle_signals=False,
         keep_result=60,
         burst=burst,
+        after_job_end=after_job_end,
+        **options,
     )
     running = Harness(worker, pool)
     try:
@@ -147,3 +155,62 @@ async def test_polls_skip_the_jobs_this_worker_runs_without_asking_redis(
     assert short == [0, 1, 2]
     assert long.job_id in [job_id for job_id, _ in asked]  # read by every poll, and yet
     assert not [job_id for job_id, running in asked if running]  # never asked about
+
+
+async def test_closing_lets_a_job_that_has_ended_finish_its_bookkeeping(settings: Settings) -> None:
+    # A result is readable before arq's task has finished with the job (the result written,
+    # then after_job_end; in CI it was finish_job's reply not yet read): closing the worker
+    # then must neither cut that short nor raise CancelledError.
+    finished: list[str] = []
+
+    async def after_job_end(ctx: dict[str, Any]) -> None:
+        await asyncio.sleep(0.3)
+        finished.append(ctx["job_id"])
+
+    async with harness(settings, max_jobs=1, after_job_end=after_job_end) as h:
+        job = await h.pool.enqueue_job("short", 1)
+        h.start()
+        assert job is not None and await job.result(timeout=5, poll_delay=0.02) == 1
+    assert finished == [job.job_id]
+
+
+async def test_closing_cancels_a_running_job_which_stays_queued_to_run_again(
+    settings: Settings,
+) -> None:
+    async with harness(settings, max_jobs=1) as h:
+        job = await h.pool.enqueue_job("long")
+        h.start()
+        while await h.pool.exists(f"arq:in-progress:{job.job_id}") == 0:  # type: ignore[union-attr]
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # into the job itself
+        h.tasks.pop().cancel()
+        await h.worker.close()
+        assert h.worker.jobs_retried == 1 and h.worker.jobs_complete == 0
+        assert await job.status() == JobStatus.queued  # type: ignore[union-attr]
+
+
+async def _hourly(ctx: dict[str, Any]) -> None:
+    await asyncio.sleep(0.5)
+
+
+async def test_an_in_progress_key_lasts_its_own_jobs_timeout_not_the_longest_crons(
+    settings: Settings,
+) -> None:
+    # A killed worker's job stays locked out of arq as long as its in-progress key lasts.
+    hourly = cron(_hourly, name="refill-hourly", second=None, run_at_startup=True, timeout=3600)
+    async with harness(settings, max_jobs=2, job_timeout=20, cron_jobs=[hourly]) as h:
+        job = await h.pool.enqueue_job("long")
+        assert job is not None
+        h.start()
+        key = f"arq:in-progress:{job.job_id}"
+        while (ttl := await h.pool.pttl(key)) < 0:
+            await asyncio.sleep(0.02)
+        assert 20_000 < ttl <= 30_000  # the job's own 20 s, plus arq's 10 s margin
+        for _ in range(100):
+            ticks = [k async for k in h.pool.scan_iter("arq:in-progress:refill-hourly:*")]
+            if ticks:
+                break
+            await asyncio.sleep(0.02)
+        assert ticks, "the cron's start-up tick should be running"
+        assert await h.pool.pttl(ticks[0]) > 3_600_000  # the cron keeps its own hour
+        assert await job.result(timeout=5, poll_delay=0.02) == "long"
