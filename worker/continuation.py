@@ -27,7 +27,7 @@ from domain.jobs.failures import (
     ProviderUnavailable,
 )
 from domain.jobs.finalization import JobNoLongerOpen
-from domain.jobs.leases import Claim, JobLeaseLost
+from domain.jobs.lease_repository import Claim, JobLeaseLost
 from domain.jobs.models import JobStage, JobStatus, is_unfinished
 from domain.jobs.service import RUN_CONTINUATION
 from domain.notifications import events

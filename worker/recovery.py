@@ -1,7 +1,7 @@
 """Leases and recovery: a job's run holds a lease in PostgreSQL, and a dead run's job is
 taken over within seconds.
 
-A run takes the job's lease when it starts (domain.jobs.leases.claim) and renews it
+A run takes the job's lease when it starts (domain.jobs.lease_repository.claim) and renews it
 every JOB_LEASE_RENEW_SECONDS; a lease not renewed for JOB_LEASE_SECONDS is a dead run's (its
 worker was killed, or cut off from PostgreSQL). Recovery, every RECOVERY_EVERY_SECONDS in every
 worker (a task of its own, not a cron tick that would wait for a free job slot), enqueues such
@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.jobs import leases, repository
-from domain.jobs.leases import Claim, JobLeaseLost, Lease
+from domain.jobs import lease_repository as leases
+from domain.jobs import repository
+from domain.jobs.lease_repository import Claim, JobLeaseLost, Lease
 from domain.jobs.models import Job
 from domain.jobs.service import RUN_CONTINUATION
 from domain.operations.events import record_system_event

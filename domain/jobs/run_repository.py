@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
 
-from domain.jobs.leases import JobLeaseLost
+from domain.jobs.lease_repository import JobLeaseLost
 from domain.jobs.models import Job, JobStage, JobStatus, unfinished_sql
 from domain.jobs.repository import BIBLE_AT_VERSION, JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from domain.ids import new_time_id
-from domain.jobs import leases, run_repository
-from domain.jobs.leases import Claim, JobLeaseLost, Lease
+from domain.jobs import lease_repository as leases
+from domain.jobs import run_repository
+from domain.jobs.lease_repository import Claim, JobLeaseLost, Lease
 from domain.jobs.models import Job
 from infra.raw_sql import Channel
 from tests.factories import Factory
