@@ -21,15 +21,22 @@ from infra.providers.role_words import (
     CLAUSE_START,
     FRAMED_SENTENCE,
     FUNCTION,
+    IRREGULAR_PAST,
     MEMORY,
+    OPINION,
     PAST_ONLY,
+    PERCEIVED,
+    PLACED,
+    PRESENCE_AFTER_BE,
     PRESENTED,
     PRONOUN_SUBJECT,
     PRONOUNS,
+    RELATIVE_HEAD,
     SKIP,
     SPEECH_VERBS,
     STATE_AFTER_BE,
     SUBORDINATE,
+    TIME_HEAD,
     VERB,
     WORD_AFTER,
     clause_before,
@@ -37,7 +44,7 @@ from infra.providers.role_words import (
 from infra.providers.sentences import Sentence, sentences_of
 from infra.providers.text_rules import quotes_in
 
-__all__ = ["Found", "Kind", "Name", "Reader", "Role", "Sentence", "sentences_of"]
+__all__ = ["Found", "Kind", "Name", "Reader", "Role", "Sentence", "quote_spans", "sentences_of"]
 
 Kind = Literal["speaks", "acts", "appears", "mentioned"]
 
@@ -95,15 +102,24 @@ class Reader:
         ordered = sorted(patterns, key=lambda k: (-len(k), k))
         names = "|".join(patterns[k] for k in ordered)
         self._finder = re.compile(rf"(?<![\w'’])(?:{names})(?!\w)") if names else None
+        # A name typed in lowercase counts where only a name fits: opening a sentence, or
+        # right after a quotation ('"Hand me the rope," elias muttered').
+        self._lower = re.compile(rf"(?i:{names})(?!\w)") if names else None
 
     def find(self, text: str) -> list[Found]:
         """Every name in `text`, longest first."""
-        if self._finder is None:
+        if self._finder is None or self._lower is None:
             return []
-        return [
+        found = [
             Found(m.start(), m.end(), self.owner[_key(m.group(0))])
             for m in self._finder.finditer(text)
         ]
+        lowered = [
+            Found(m.start(), m.end(), self.owner[_key(m.group(0))])
+            for at in _LOWER_START.finditer(text)
+            if (m := self._lower.match(text, at.end()))
+        ]
+        return sorted(found + lowered, key=lambda f: f.start) if lowered else found
 
     @classmethod
     def from_bible(cls, bible: Mapping[str, Any]) -> Reader:
@@ -148,7 +164,7 @@ class Reader:
             if who is not None:
                 return who
         # Before: `Mara said, "..."`, `said Mara: "..."` or `Mara: "..."`.
-        lo = max(0, start - 80, max((e for s_, e in _quote_spans(text) if e <= start), default=0))
+        lo = max(0, start - 80, max((e for s_, e in quote_spans(text) if e <= start), default=0))
         window = text[lo:start].rstrip()
         colon = window.endswith(":")
         window = window.rstrip(",:").rstrip()
@@ -172,6 +188,8 @@ class Reader:
         return None
 
 
+# Where a lowercase word can only be a name: a line's start, or after a closing quotation.
+_LOWER_START = re.compile(r"(?:^|[\"”'’]\s|[—–]\s?)[\s\"“‘'—–]*(?=[a-z])", re.M)
 _LEAD = re.compile(r"\s*[,.!?…—-]*\s*")
 
 
@@ -183,8 +201,20 @@ _WORD_END = re.compile(r"([A-Za-z]+)\s*$")
 _PRONOUN_AT = re.compile(r"(?:[Hh]e|[Ss]he)\b")
 
 
-def _quote_spans(text: str) -> list[tuple[int, int]]:
-    return [(s, e) for s, e, _ in quotes_in(text)]
+# 'Single-quoted lines': an opening mark before a word, a closing one after a word or its
+# punctuation and before no letter (so "ledger's" and "It's" stay inside).
+_SINGLE = re.compile(r"(?<![\w'’])['‘](?=[^\W\d_]).*?(?<=[\w,.!?…—-])['’](?!\w)")
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Double-quoted and single-quoted lines, in order (double marks win an overlap)."""
+    spans = [(s, e) for s, e, _ in quotes_in(text)]
+    if "'" not in text and "‘" not in text:
+        return spans
+    for match in _SINGLE.finditer(text):
+        if not any(s < match.end() and match.start() < e for s, e in spans):
+            spans.append(match.span())
+    return sorted(spans)
 
 
 def _who_at(text: str, position: int, at: dict[int, int]) -> tuple[int, int] | None:
@@ -215,6 +245,15 @@ def _speech_at(text: str, position: int) -> int | None:
     return word.end() if word and word.group(1).lower() in SPEECH_VERBS else None
 
 
+def _judged(right: str) -> bool:
+    """`right` says what someone is or was, not where or what they are doing now."""
+    be = re.match(r"\s*(?:is|was|are|were)\s+(?P<word>[A-Za-z]+)", right)
+    if be is None:
+        return False
+    word = be.group("word").lower()
+    return word not in PRESENCE_AFTER_BE and not word.endswith("ing")
+
+
 def _key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
@@ -227,7 +266,7 @@ class _SentenceReading:
         self.sentence = sentence
         self.text = sentence.text
         self.actors = actors
-        self.quotes = [(s, e) for s, e, _ in quotes_in(self.text)]
+        self.quotes = quote_spans(self.text)
         self.framed = FRAMED_SENTENCE.match(self.text) is not None
         self.found: list[Role] = []
 
@@ -271,6 +310,8 @@ class _SentenceReading:
             if raw.lower() in PRONOUNS:
                 continue  # resolved with the other pronouns, from the paragraph's actors
             entity = self.reader.entity(raw)
+            if self.framed or MEMORY.search(self._clause_left(span[0])):
+                continue  # a line spoken in a dream or a memory: "In the dream, Elias said, ..."
             if entity is not None:
                 taken.add(span[0])
                 self._add(entity, "speaks", *span, via="attribution")
@@ -291,6 +332,8 @@ class _SentenceReading:
             return self._possessive(left, right[possessive.end() :])
         if PRESENTED.search(left):
             return "appears", True, "presented"
+        if PERCEIVED.search(left) and PLACED.match(right):
+            return "appears", True, "seen"
         aside = ASIDE.match(right)  # "Elias Vane, dripping wet, fills the frame."
         if aside and self._verb_after(right[aside.end() :])[0] == "acts":
             return "acts", True, "verb"
@@ -303,7 +346,28 @@ class _SentenceReading:
         partner = pair and next((n for n in self.names if n.start == end + pair.end()), None)
         if partner:
             return self._verb_after(self.text[partner.end :])
-        return self._verb_after(right)
+        relative = RELATIVE_HEAD.search(left)
+        if relative and self._relative(relative, right):
+            return "mentioned", True, "past deed"
+        kind = self._verb_after(right)
+        if kind[2] == "past" and right.lstrip().startswith("had") and self._by_then(left):
+            return "acts", True, "verb"  # "By noon, Elias had rowed out": the story's own past
+        if kind[0] == "acts" and OPINION.search(left) and _judged(right):
+            return "mentioned", True, "opinion"
+        return kind
+
+    @staticmethod
+    def _relative(head: re.Match[str], right: str) -> bool:
+        """Whether `right` tells a finished deed of the noun `head` ends on."""
+        before = (head.group("before") or "").lower()
+        if before in FUNCTION or (head.group("head") or "").lower() in TIME_HEAD:
+            return False
+        verb = WORD_AFTER.match(right)
+        word = verb.group("word").lower() if verb else ""
+        return word.endswith("ed") or word in IRREGULAR_PAST
+
+    def _by_then(self, left: str) -> bool:
+        return not left.strip() and re.match(r"\W*By\b", self.text) is not None
 
     def _possessive(self, left: str, rest: str) -> tuple[Kind, bool, str]:
         word = WORD_AFTER.match(rest)

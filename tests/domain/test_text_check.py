@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from domain.bible.text_check import check_text, reading_of, text_violations
 from schemas.jobs import ContinuityViolationOut
-from tests.domain.continuity_corpus import Case, load, score
+from tests.domain.continuity_corpus import HELD_OUT, HELD_OUT_2, Case, load, score
 from tests.factories import large_bible
 
 BIBLE, SEGMENT, CASES = load()
@@ -34,6 +34,18 @@ def test_the_corpus_is_large_half_clean_and_covers_every_category() -> None:
 
 def test_breaks_are_caught_and_clean_texts_pass_in_every_category() -> None:
     scores, wrong = score(CASES, lambda case: entities(case.text))
+    for category, s in scores.items():
+        assert s.recall >= 0.95, (category, wrong)
+        assert s.false_refusals <= 0.05, (category, wrong)
+
+
+@pytest.mark.parametrize("path", [HELD_OUT, HELD_OUT_2], ids=lambda p: p.name)
+def test_the_held_out_sets_meet_the_target_in_every_category(path: Any) -> None:
+    bible, segment, cases = load(path)
+    assert {c.category for c in cases} == {c.category for c in CASES}
+    scores, wrong = score(
+        cases, lambda case: {f.entity for f in check_text(case.text, bible, segment_number=segment)}
+    )
     for category, s in scores.items():
         assert s.recall >= 0.95, (category, wrong)
         assert s.false_refusals <= 0.05, (category, wrong)
