@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.bible.schema import TextSpan, Violation
-from infra.providers.role_words import remembered
+from infra.providers.role_words import clause_before, remembered
 from infra.providers.roles import Reader, Role, Sentence, quote_spans
 from schemas.bible import CLOSED_THREAD_STATUSES, is_active
 
@@ -53,10 +53,11 @@ _REVIVE = re.compile(
 _RETROSPECT = re.compile(
     r"\bhad\s+(?:been|\w+ed|\w+en|given)\b|\b(?:years|long|months|weeks|ages)\s+ago\b", re.I
 )
-# Given up, not started again: "has stopped looking for the bell", "never searched for it".
+# Given up, not started again: "has stopped looking for the bell", "Nobody is looking for it".
+# Two of them cancel out: "won't stop searching for the bell" is the search going on.
 _CEASED = re.compile(
     r"\b(?:stop(?:s|ped|ping)?|quit|quits|gave\s+up|gives?\s+up|giving\s+up|abandon\w*"
-    r"|no\s+longer|never|not|n['’]t|forget|forgot|forgotten)\s+(?:\w+\s+){0,2}$",
+    r"|no\s+longer|never|not|nobody|no\s+one|forget|forgot|forgotten)\b|n['’]t\b",
     re.I,
 )
 _SEGMENT = re.compile(r"\bsegment\s+(?P<n>\d{1,6})\b", re.I)
@@ -241,7 +242,7 @@ def _revived_threads(reading: BibleReading, sentences: Iterable[Sentence]) -> li
         cue = _REVIVE.search(lowered) if len(lowered) == len(sentence.text) else None
         if cue is None or remembered(sentence.text, cue.start()):
             continue
-        if _CEASED.search(sentence.text[: cue.start()]):
+        if len(_CEASED.findall(clause_before(sentence.text, cue.start()))) % 2:
             continue
         if _RETROSPECT.search(sentence.text):
             continue

@@ -90,6 +90,20 @@ def test_thread_and_timeline_messages_say_what_broke() -> None:
     assert "'Elias Vane drowns in the storm' (segment 12)" in before.message
 
 
+@pytest.mark.parametrize(
+    ("text", "revived"),
+    [
+        ("Nobody is looking for the bell anymore.", False),
+        ("Jonah will never search for the bell again.", False),
+        ("Tobias has stopped looking for the bell.", False),
+        ("Jonah won't stop searching for the bell.", True),  # two negations: it goes on
+        ("Jonah is looking for the bell.", True),
+    ],
+)
+def test_a_search_given_up_is_not_started_again(text: str, revived: bool) -> None:
+    assert ("drowned_bell" in entities(text)) is revived
+
+
 def test_one_common_word_does_not_name_a_long_event() -> None:
     # The large bible's 200 events share "clock" and "debt" with everyday sentences.
     bible = large_bible()
