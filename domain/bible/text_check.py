@@ -62,6 +62,8 @@ _CEASED = re.compile(
 )
 _SEGMENT = re.compile(r"\bsegment\s+(?P<n>\d{1,6})\b", re.I)
 _SINCE = re.compile(r"\b(?:since|after|from)\s+$", re.I)
+# "where segment 12 ended": the point the story goes on from, not a place to go back to.
+_ENDED = re.compile(r"\s+(?:ended|ends|left\s+off|leaves\s+off|closed|closes|finished|stopped)\b")
 _BEFORE = re.compile(
     r"\b(?:before|on\s+the\s+eve\s+of|ahead\s+of|prior\s+to)\s+(?P<what>[^,.;:!?\"“”]{1,80})",
     re.I,
@@ -283,7 +285,7 @@ def _timeline(
                 or _spoken(text, ref.start())
             ):
                 continue
-            if _SINCE.search(text[: ref.start()]):
+            if _SINCE.search(text[: ref.start()]) or _ENDED.match(text, ref.end()):
                 continue
             found.append(
                 _timeline_finding(

@@ -188,6 +188,7 @@ class Reader:
         return None
 
 
+_BACK_TO_NOW = re.compile(r";|\b(?:but\s+)?(?:now|today|tonight|this\s+morning)\b|\bbut\b", re.I)
 # Where a lowercase word can only be a name: a line's start, or after a closing quotation.
 _LOWER_START = re.compile(r"(?:^|[\"”'’]\s|[—–]\s?)[\s\"“‘'—–]*(?=[a-z])", re.M)
 _LEAD = re.compile(r"\s*[,.!?…—-]*\s*")
@@ -267,7 +268,11 @@ class _SentenceReading:
         self.text = sentence.text
         self.actors = actors
         self.quotes = quote_spans(self.text)
-        self.framed = FRAMED_SENTENCE.match(self.text) is not None
+        # A frame holds until the sentence comes back to the present ("; tonight he is back",
+        # "but now Elias stands"): names after that are read as any other.
+        frame = FRAMED_SENTENCE.match(self.text)
+        back = frame and _BACK_TO_NOW.search(self.text, frame.end())
+        self.frame_end = (back.start() if back else len(self.text)) if frame else -1
         self.found: list[Role] = []
 
     def roles(self) -> list[Role]:
@@ -310,7 +315,7 @@ class _SentenceReading:
             if raw.lower() in PRONOUNS:
                 continue  # resolved with the other pronouns, from the paragraph's actors
             entity = self.reader.entity(raw)
-            if self.framed or MEMORY.search(self._clause_left(span[0])):
+            if span[0] < self.frame_end or MEMORY.search(self._clause_left(span[0])):
                 continue  # a line spoken in a dream or a memory: "In the dream, Elias said, ..."
             if entity is not None:
                 taken.add(span[0])
@@ -323,7 +328,7 @@ class _SentenceReading:
     def _kind(self, start: int, end: int) -> tuple[Kind, bool, str]:
         left = self._clause_left(start)
         right = self.text[end:]
-        if self.framed or MEMORY.search(left):
+        if start < self.frame_end or MEMORY.search(left):
             return "mentioned", True, "memory"
         if SUBORDINATE.search(left):
             return "mentioned", True, "past event"
@@ -408,7 +413,7 @@ class _SentenceReading:
             narration = narration[:start] + " " * (end - start) + narration[end:]
         for match in PRONOUN_SUBJECT.finditer(narration):
             start = match.start("p")
-            if self.framed or MEMORY.search(self._clause_left(start)) or not self.actors:
+            if start < self.frame_end or MEMORY.search(self._clause_left(start)) or not self.actors:
                 continue
             following = match.group("next")
             attributed = re.fullmatch(VERB, following, re.I) is not None

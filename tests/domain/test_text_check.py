@@ -91,6 +91,31 @@ def test_thread_and_timeline_messages_say_what_broke() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "broken"),
+    [
+        ("Long ago, Elias carved his name into the mast.", set()),
+        ("In her dream Elias drowned, but now Elias stands at her door.", {"char_elias"}),
+        ("Jonah keeps the knife Elias gave him.", set()),
+        ("Jonah takes the knife Elias gives him.", {"char_elias"}),
+        ("The moment Elias walked in, the room fell silent.", {"char_elias"}),
+        ("At the door Elias stopped and listened.", {"char_elias"}),
+        ("By dawn, Ines had come back to the harbor office.", {"char_ines"}),
+        ("'Come here,' said Elias.", {"char_elias"}),
+        ("'Elias would have known,' Jonah said.", set()),
+        ('"Look out," elias shouts.', {"char_elias"}),
+        ("Mara believes Elias was a good man.", set()),
+        ("They say Elias is back.", {"char_elias"}),
+        ("Segment 13 begins where segment 12 ended.", set()),
+        ('"Before the storm, we had a lamp," Mara said.', set()),
+    ],
+)
+def test_when_a_name_is_the_story_s_present_and_when_only_its_past(
+    text: str, broken: set[str]
+) -> None:
+    assert entities(text) == broken
+
+
+@pytest.mark.parametrize(
     ("text", "revived"),
     [
         ("Nobody is looking for the bell anymore.", False),
