@@ -41,7 +41,10 @@ def check_script(script: Script, bible: dict[str, Any]) -> list[Violation]:
             )
         if not any(is_active(c) for c in holders[key]):
             return Violation(
-                pointer, f"{name!r} is inactive and cannot {verb}", "inactive_character"
+                pointer,
+                f"{name!r} is inactive and cannot {verb}",
+                "inactive_character",
+                entity=holders[key][0].get("entityId"),
             )
         return None
 
@@ -109,6 +112,7 @@ def _thread_changes(delta: BibleDelta, bible: dict[str, Any]) -> list[Violation]
                     at,
                     f"plot thread {change.id!r} is {status[change.id]} and cannot change",
                     "closed_thread",
+                    entity=change.id,
                 )
             )
     return found

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.bible.schema import TextSpan, Violation
-from infra.providers.role_words import remembered
-from infra.providers.roles import Reader, Role, Sentence
+from infra.providers.role_words import clause_before, remembered
+from infra.providers.roles import Reader, Role, Sentence, quote_spans
 from schemas.bible import CLOSED_THREAD_STATUSES, is_active
 
 
@@ -41,18 +41,29 @@ _GENERIC = _word_set(
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _REVIVE = re.compile(
     r"\b(?:again|once\s+more|anew|re-?open\w*|resum\w*|restart\w*|reviv\w*|renew\w*"
-    r"|back\s+on\s+the\s+trail)\b"
-    r"|\b(?:search(?:es|ing)|hunt(?:s|ing)|dives?|diving|looks?|looking)\s+for\b"
-    r"|\bto\s+(?:find|search|hunt|recover|look\s+for|dig\s+up|track\s+down)\b"
-    r"|\b(?:starts?|begins?|began|started|starting)\s+(?:the\s+|a\s+new\s+|to\s+)?"
-    r"(?:hunt|search|look)",
-    re.I,
-)
+    r"|back\s+on\s+the\s+trail|a\s+second\s+time|one\s+more\s+time"
+    # Gone in the present: "The ledger's gone", "steals the ledger", "isn't over".
+    r"|(?<=['’])s\s+(?:gone|missing)|is\s+(?:gone|missing)|are\s+(?:gone|missing)"
+    r"|goes\s+missing|go\s+missing|steal(?:s|ing)?|is\s*n['’]t\s+over|is\s+not\s+over|not\s+over"
+    r"|search(?:es|ing)\s+for|hunt(?:s|ing)\s+for|dives?\s+for|diving\s+for|looks?\s+for"
+    r"|looking\s+for|to\s+(?:find|search|hunt|recover|look\s+for|dig\s+up|track\s+down)"
+    r"|(?:starts?|begins?|began|started|starting)\s+(?:the\s+|a\s+new\s+|to\s+)?"
+    r"(?:hunt|search|look))\b"
+)  # matched against the lowercased sentence: a case-blind alternation is three times slower
 _RETROSPECT = re.compile(
     r"\bhad\s+(?:been|\w+ed|\w+en|given)\b|\b(?:years|long|months|weeks|ages)\s+ago\b", re.I
 )
+# Given up, not started again: "has stopped looking for the bell", "Nobody is looking for it".
+# Two of them cancel out: "won't stop searching for the bell" is the search going on.
+_CEASED = re.compile(
+    r"\b(?:stop(?:s|ped|ping)?|quit|quits|gave\s+up|gives?\s+up|giving\s+up|abandon\w*"
+    r"|no\s+longer|never|not|nobody|no\s+one|forget|forgot|forgotten)\b|n['’]t\b",
+    re.I,
+)
 _SEGMENT = re.compile(r"\bsegment\s+(?P<n>\d{1,6})\b", re.I)
 _SINCE = re.compile(r"\b(?:since|after|from)\s+$", re.I)
+# "where segment 12 ended": the point the story goes on from, not a place to go back to.
+_ENDED = re.compile(r"\s+(?:ended|ends|left\s+off|leaves\s+off|closed|closes|finished|stopped)\b")
 _BEFORE = re.compile(
     r"\b(?:before|on\s+the\s+eve\s+of|ahead\s+of|prior\s+to)\s+(?P<what>[^,.;:!?\"“”]{1,80})",
     re.I,
@@ -229,8 +240,11 @@ def _revived_threads(reading: BibleReading, sentences: Iterable[Sentence]) -> li
         return []
     found = []
     for sentence in sentences:
-        cue = _REVIVE.search(sentence.text)
+        lowered = sentence.text.lower()
+        cue = _REVIVE.search(lowered) if len(lowered) == len(sentence.text) else None
         if cue is None or remembered(sentence.text, cue.start()):
+            continue
+        if len(_CEASED.findall(clause_before(sentence.text, cue.start()))) % 2:
             continue
         if _RETROSPECT.search(sentence.text):
             continue
@@ -265,9 +279,13 @@ def _timeline(
         text = sentence.text
         for ref in _SEGMENT.finditer(text):
             number = int(ref.group("n"))
-            if number >= segment_number or remembered(text, ref.start()):
+            if (
+                number >= segment_number
+                or remembered(text, ref.start())
+                or _spoken(text, ref.start())
+            ):
                 continue
-            if _SINCE.search(text[: ref.start()]):
+            if _SINCE.search(text[: ref.start()]) or _ENDED.match(text, ref.end()):
                 continue
             found.append(
                 _timeline_finding(
@@ -279,7 +297,7 @@ def _timeline(
                 )  # fmt: skip
             )
         for before in _BEFORE.finditer(text):
-            if remembered(text, before.start()):
+            if remembered(text, before.start()) or _spoken(text, before.start()):
                 continue
             event = _event_named(reading, before.group("what"))
             if event is None:
@@ -294,6 +312,11 @@ def _timeline(
                 )  # fmt: skip
             )
     return found
+
+
+def _spoken(text: str, at: int) -> bool:
+    """Whether text[at] is inside a quotation: a character speaking of the past places nothing."""
+    return any(s <= at < e for s, e in quote_spans(text))
 
 
 def _event_named(reading: BibleReading, words: str) -> _Keyed | None:

@@ -15,7 +15,9 @@ from typing import Any
 
 from domain.bible.delta import apply_delta
 from domain.bible.merge import merge_bibles
+from domain.bible.near_duplicates import merge_near_duplicates
 from domain.bible.script_check import check_script
+from domain.bible.text_check import text_violations
 from domain.bible.validation import validate_bible
 from domain.ids import new_time_id
 from domain.jobs import run_repository
@@ -61,9 +63,19 @@ class Provenance:
 
 
 def rebase_bible(
-    base: dict[str, Any], ours: dict[str, Any], head: dict[str, Any], script: Script, sequence: int
+    base: dict[str, Any],
+    ours: dict[str, Any],
+    head: dict[str, Any],
+    script: Script,
+    sequence: int,
+    text: str = "",
 ) -> dict[str, Any]:
-    """Our change re-applied on a head that moved on; real conflicts fail the job."""
+    """Our change re-applied on a head that moved on; real conflicts fail the job.
+
+    The continuation's `text` is read again against the head too: a character made inactive
+    (or a thread closed) meanwhile breaks it as surely as if the bible had said so from the
+    start. The built-in rules decide alone here, inside the finalization's transaction.
+    """
     if script.bible_delta.current_point is not None:
         # The segment goes after everything the head holds, so the story stands where it
         # leaves it: its currentPoint supersedes the head's instead of conflicting with it.
@@ -76,9 +88,9 @@ def rebase_bible(
             {"conflicts": [c.as_dict() for c in merged.conflicts]},
         )
     # Judged against the head, as any edit is: legacy ids and names it holds stay acceptable.
-    violations = check_script(script, head) + validate_bible(
-        merged.merged, segment_count=sequence, previous=head
-    )
+    violations = merge_near_duplicates(
+        text_violations(text, head, segment_number=sequence) + check_script(script, head)
+    ) + validate_bible(merged.merged, segment_count=sequence, previous=head)
     if violations:
         raise ContinuityViolation(
             "After rebasing on the newer bible the continuation breaks continuity.",
@@ -136,7 +148,7 @@ async def finalize(
         new_bible = ours
     else:
         head = await run_repository.bible_data(conn, job.scene_id, head_version)
-        new_bible = rebase_bible(base, ours, head, script, sequence)
+        new_bible = rebase_bible(base, ours, head, script, sequence, job.text)
 
     version = head_version + 1
     new_bible = {**new_bible, "version": version}  # the bible names itself

@@ -60,15 +60,22 @@ MEMORY = re.compile(
     r"|funeral|name|story|stories|news|letters?|diary|journal)\s+(?:of|from)|without)\b",
     re.I,
 )
+# A frame that puts the whole sentence in a memory, a dream or the past ("Years ago, ..."), when
+# the narration says it (a quotation that opens with "Years ago" is someone speaking now).
 FRAMED_SENTENCE = re.compile(
-    r"^\W*(?:in|inside)\s+(?:his|her|their|my|our|your|the|a)\s+(?:old\s+)?(?:memory|memories"
-    r"|dreams?|mind|imagination|photograph|photo|painting|portrait|story|stories)\b",
+    r"^[^\w\"“‘']*(?:(?:years|months|decades|ages|long)\s+ago\b|(?:once\s+upon\s+a\s+time"
+    r"|back\s+then|in\s+the\s+old\s+days)\b|(?:in|inside)\s+(?:his|her|their|my|our|your|the|a)\s+(?:old\s+)?(?:memory|memories"
+    r"|dreams?|mind|imagination|photograph|photo|painting|portrait|story|stories)\b)",
     re.I,
 )
 # A clause ends at these; a comma ends one unless a relative or "when" clause continues it.
 CLAUSE_BREAK = re.compile(
     r"[;:—–]|\s-\s|,(?!\s*(?:when|where|how|who|whom|that|as)\b)"
-    r"|\s(?:until|till|unless|whereas|but)\s",
+    r"|\s(?:until|till|unless|whereas|but)\s"
+    # A bare "when" starts a new event ("mourning Ines when Ines tapped him"); ", when" and "the
+    # night when" go on describing what came before.
+    r"|(?<![,\s])(?<!night)(?<!day)(?<!time)(?<!morning)(?<!evening)(?<!year)(?<!hour)"
+    r"(?<!moment)(?<!winter)(?<!summer)\s(?:when|while)\s",
     re.I,
 )
 CLAUSE_START = re.compile(r"^\s*(?:(?:and|but|then|so|suddenly|now|slowly|still)\s+)*$", re.I)
@@ -82,7 +89,45 @@ PRONOUN_SUBJECT = re.compile(
     r"(?:^|[;:—]|,\s*(?:and|but|then)?|\band\b|\bthen\b)\s*(?P<p>[Hh]e|[Ss]he)(?:['’](?:s|d|ll))?"
     r"\s+(?P<next>[a-z]+)"
 )
-ASIDE = re.compile(r"\s*,[^,.;:!?\"“”]{1,40},")
+ASIDE = re.compile(r"\s*(?:,[^,.;:!?\"“”]{1,40},|[—–][^—–.;!?\"“”]{1,60}[—–])")
+# A noun a relative clause describes ("the boots Elias gave him", "Everything Elias owned"),
+# not after a preposition ("At the door Elias stopped" is the story going on).
+RELATIVE_HEAD = re.compile(
+    r"(?:^|\b(?P<before>[A-Za-z]+)\s+)(?:the|every|each|all|his|her|their|its|my|our|your|this"
+    r"|that|these|those)\s+(?:[a-z]+\s+){0,2}?(?P<head>[a-z]+)\s+(?:that\s+|which\s+)?$"
+    r"|\b(?:everything|anything|nothing|something|all|whatever|what)\s+(?:that\s+)?$",
+    re.I,
+)
+TIME_HEAD = _word_set(
+    "moment instant minute second day night morning evening afternoon time hour week year way "
+    "dawn dusk noon end instant"
+)
+# Past forms a relative clause tells a finished deed with ("the boat Elias built").
+IRREGULAR_PAST = _word_set(
+    "gave built kept made left took wrote sang knew drew threw caught bought brought taught "
+    "fought sold told found held lost won hid rode swam dug spun lit shot sent spent bent lent "
+    "meant felt dealt slept swept wept stood said paid laid ran came became began drank sank sat "
+    "ate fell got forgot broke spoke chose froze woke stole rose drove bore tore swore hung "
+    "struck wore carved dug sewed grew flew saw did"
+)
+# "thinks the Captain was right": an opinion about someone, not the someone acting.
+OPINION = re.compile(
+    r"\b(?:think|thinks|thought|believes?|believed|knows?|knew|feels?|felt|supposes?|supposed"
+    r"|hopes?|hoped|agrees?|agreed|says|said)\s+(?:that\s+)?$",
+    re.I,
+)
+PRESENCE_AFTER_BE = _word_set(
+    "here there back alive home awake inside outside at in on by beside behind near with up "
+    "down under aboard ashore upstairs downstairs standing sitting waiting still"
+)
+# Seen or found somewhere: "Jonah found Mara and Ines at the pier."
+PERCEIVED = re.compile(
+    r"\b(?:found|finds|find|saw|sees|see|spotted|spots|spot|noticed|notices|glimpsed|glimpses"
+    r"|greeted|greets|hugged|hugs|kissed|kisses|joined|joins)\s+(?:[A-Z][\w'’]*\s+(?:and|or)\s+)?$"
+)
+PLACED = re.compile(
+    r"\s+(?:at|in|on|by|beside|near|behind|outside|inside|under|across|aboard)\b|\s+[a-z]+ing\b"
+)
 WORD_AFTER = re.compile(r"\s*(?P<word>[A-Za-z]+)")
 
 

@@ -15,29 +15,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from infra.providers.quotations import Found, attributed, quote_spans
 from infra.providers.role_words import (
     ASIDE,
     BODY,
     CLAUSE_START,
     FRAMED_SENTENCE,
     FUNCTION,
+    IRREGULAR_PAST,
     MEMORY,
+    OPINION,
     PAST_ONLY,
+    PERCEIVED,
+    PLACED,
+    PRESENCE_AFTER_BE,
     PRESENTED,
     PRONOUN_SUBJECT,
     PRONOUNS,
+    RELATIVE_HEAD,
     SKIP,
-    SPEECH_VERBS,
     STATE_AFTER_BE,
     SUBORDINATE,
+    TIME_HEAD,
     VERB,
     WORD_AFTER,
     clause_before,
 )
 from infra.providers.sentences import Sentence, sentences_of
-from infra.providers.text_rules import quotes_in
 
-__all__ = ["Found", "Kind", "Name", "Reader", "Role", "Sentence", "sentences_of"]
+__all__ = ["Found", "Kind", "Name", "Reader", "Role", "Sentence", "quote_spans", "sentences_of"]
 
 Kind = Literal["speaks", "acts", "appears", "mentioned"]
 
@@ -70,15 +76,6 @@ def _name_pattern(name: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Found:
-    """A character's name at text[start:end]."""
-
-    start: int
-    end: int
-    entity_id: str
-
-
 class Reader:
     """Compiled once per cast: one expression finds every name, longest first."""
 
@@ -95,15 +92,24 @@ class Reader:
         ordered = sorted(patterns, key=lambda k: (-len(k), k))
         names = "|".join(patterns[k] for k in ordered)
         self._finder = re.compile(rf"(?<![\w'’])(?:{names})(?!\w)") if names else None
+        # A name typed in lowercase counts where only a name fits: opening a sentence, or
+        # right after a quotation ('"Hand me the rope," elias muttered').
+        self._lower = re.compile(rf"(?i:{names})(?!\w)") if names else None
 
     def find(self, text: str) -> list[Found]:
         """Every name in `text`, longest first."""
-        if self._finder is None:
+        if self._finder is None or self._lower is None:
             return []
-        return [
+        found = [
             Found(m.start(), m.end(), self.owner[_key(m.group(0))])
             for m in self._finder.finditer(text)
         ]
+        lowered = [
+            Found(m.start(), m.end(), self.owner[_key(m.group(0))])
+            for at in _LOWER_START.finditer(text)
+            if (m := self._lower.match(text, at.end()))
+        ]
+        return sorted(found + lowered, key=lambda f: f.start) if lowered else found
 
     @classmethod
     def from_bible(cls, bible: Mapping[str, Any]) -> Reader:
@@ -134,85 +140,21 @@ class Reader:
         self, text: str, start: int, end: int, names: list[Found]
     ) -> tuple[int, int] | None:
         """Offsets of who the quotation text[start:end] is attributed to (`names`: text's)."""
-        at = {f.start: f.end for f in names}
-        ends = {f.end: f.start for f in names}
-        # After: `"...," Mara said` or `"...," said Mara`.
-        lead = _LEAD.match(text, end)
-        position = lead.end() if lead else end
-        who = _who_at(text, position, at)
-        if who is not None and _speech_at(text, _skip_adverb(text, who[1])):
-            return who
-        verb = _speech_at(text, position)
-        if verb is not None:
-            who = _who_at(text, _space_after(text, verb), at)
-            if who is not None:
-                return who
-        # Before: `Mara said, "..."`, `said Mara: "..."` or `Mara: "..."`.
-        lo = max(0, start - 80, max((e for _, e in _quote_spans(text) if e <= start), default=0))
-        window = text[lo:start].rstrip()
-        colon = window.endswith(":")
-        window = window.rstrip(",:").rstrip()
-        tail = lo + len(window)
-        who = _who_ending(text, tail, ends)
-        if who is not None:
-            verb_end = _WORD_END.search(text, lo, who[0])
-            if colon or (verb_end and verb_end.group(1).lower() in SPEECH_VERBS):
-                return who
-        verb_end = _WORD_END.search(text, lo, tail)
-        if verb_end and verb_end.group(1).lower().endswith("ly"):
-            verb_end = _WORD_END.search(text, lo, verb_end.start(1))
-        if verb_end and verb_end.group(1).lower() in SPEECH_VERBS:
-            before_verb = verb_end.start(1)
-            adverb = _WORD_END.search(text, lo, before_verb)
-            if adverb and adverb.group(1).lower().endswith("ly"):
-                before_verb = adverb.start(1)
-            who = _who_ending(text, len(text[:before_verb].rstrip()), ends)
-            if who is not None:
-                return who
-        return None
+        return attributed(text, start, end, names)
 
 
-_LEAD = re.compile(r"\s*[,.!?…—-]*\s*")
+_BACK_TO_NOW = re.compile(r";|\b(?:but\s+)?(?:now|today|tonight|this\s+morning)\b|\bbut\b", re.I)
+# Where a lowercase word can only be a name: a line's start, or after a closing quotation.
+_LOWER_START = re.compile(r"(?:^|[\"”'’]\s|[—–]\s?)[\s\"“‘'—–]*(?=[a-z])", re.M)
 
 
-def _space_after(text: str, position: int) -> int:
-    return position + len(text[position:]) - len(text[position:].lstrip())
-
-
-_WORD_END = re.compile(r"([A-Za-z]+)\s*$")
-_PRONOUN_AT = re.compile(r"(?:[Hh]e|[Ss]he)\b")
-
-
-def _quote_spans(text: str) -> list[tuple[int, int]]:
-    return [(s, e) for s, e, _ in quotes_in(text)]
-
-
-def _who_at(text: str, position: int, at: dict[int, int]) -> tuple[int, int] | None:
-    if position in at:
-        return position, at[position]
-    pronoun = _PRONOUN_AT.match(text, position)
-    return pronoun.span() if pronoun else None
-
-
-def _who_ending(text: str, position: int, ends: dict[int, int]) -> tuple[int, int] | None:
-    if position in ends:
-        return ends[position], position
-    start = position - 3 if text[position - 3 : position] in ("She", "she") else position - 2
-    pronoun = start >= 0 and _PRONOUN_AT.fullmatch(text, start, position)
-    if pronoun and (start == 0 or not text[start - 1].isalpha()):
-        return start, position
-    return None
-
-
-def _skip_adverb(text: str, position: int) -> int:
-    adverb = re.compile(r"\s+\w+ly\b").match(text, position)
-    return adverb.end() if adverb else position
-
-
-def _speech_at(text: str, position: int) -> int | None:
-    """The end of the speech verb at text[position] (after spaces), if one is there."""
-    word = re.compile(r"\s*([A-Za-z]+)").match(text, position)
-    return word.end() if word and word.group(1).lower() in SPEECH_VERBS else None
+def _judged(right: str) -> bool:
+    """`right` says what someone is or was, not where or what they are doing now."""
+    be = re.match(r"\s*(?:is|was|are|were)\s+(?P<word>[A-Za-z]+)", right)
+    if be is None:
+        return False
+    word = be.group("word").lower()
+    return word not in PRESENCE_AFTER_BE and not word.endswith("ing")
 
 
 def _key(name: str) -> str:
@@ -227,8 +169,12 @@ class _SentenceReading:
         self.sentence = sentence
         self.text = sentence.text
         self.actors = actors
-        self.quotes = [(s, e) for s, e, _ in quotes_in(self.text)]
-        self.framed = FRAMED_SENTENCE.match(self.text) is not None
+        self.quotes = quote_spans(self.text)
+        # A frame holds until the sentence comes back to the present ("; tonight he is back",
+        # "but now Elias stands"): names after that are read as any other.
+        frame = FRAMED_SENTENCE.match(self.text)
+        back = frame and _BACK_TO_NOW.search(self.text, frame.end())
+        self.frame_end = (back.start() if back else len(self.text)) if frame else -1
         self.found: list[Role] = []
 
     def roles(self) -> list[Role]:
@@ -271,6 +217,8 @@ class _SentenceReading:
             if raw.lower() in PRONOUNS:
                 continue  # resolved with the other pronouns, from the paragraph's actors
             entity = self.reader.entity(raw)
+            if span[0] < self.frame_end or MEMORY.search(self._clause_left(span[0])):
+                continue  # a line spoken in a dream or a memory: "In the dream, Elias said, ..."
             if entity is not None:
                 taken.add(span[0])
                 self._add(entity, "speaks", *span, via="attribution")
@@ -282,7 +230,7 @@ class _SentenceReading:
     def _kind(self, start: int, end: int) -> tuple[Kind, bool, str]:
         left = self._clause_left(start)
         right = self.text[end:]
-        if self.framed or MEMORY.search(left):
+        if start < self.frame_end or MEMORY.search(left):
             return "mentioned", True, "memory"
         if SUBORDINATE.search(left):
             return "mentioned", True, "past event"
@@ -291,6 +239,8 @@ class _SentenceReading:
             return self._possessive(left, right[possessive.end() :])
         if PRESENTED.search(left):
             return "appears", True, "presented"
+        if PERCEIVED.search(left) and PLACED.match(right):
+            return "appears", True, "seen"
         aside = ASIDE.match(right)  # "Elias Vane, dripping wet, fills the frame."
         if aside and self._verb_after(right[aside.end() :])[0] == "acts":
             return "acts", True, "verb"
@@ -303,7 +253,28 @@ class _SentenceReading:
         partner = pair and next((n for n in self.names if n.start == end + pair.end()), None)
         if partner:
             return self._verb_after(self.text[partner.end :])
-        return self._verb_after(right)
+        relative = RELATIVE_HEAD.search(left)
+        if relative and self._relative(relative, right):
+            return "mentioned", True, "past deed"
+        kind = self._verb_after(right)
+        if kind[2] == "past" and right.lstrip().startswith("had") and self._by_then(left):
+            return "acts", True, "verb"  # "By noon, Elias had rowed out": the story's own past
+        if kind[0] == "acts" and OPINION.search(left) and _judged(right):
+            return "mentioned", True, "opinion"
+        return kind
+
+    @staticmethod
+    def _relative(head: re.Match[str], right: str) -> bool:
+        """Whether `right` tells a finished deed of the noun `head` ends on."""
+        before = (head.group("before") or "").lower()
+        if before in FUNCTION or (head.group("head") or "").lower() in TIME_HEAD:
+            return False
+        verb = WORD_AFTER.match(right)
+        word = verb.group("word").lower() if verb else ""
+        return word.endswith("ed") or word in IRREGULAR_PAST
+
+    def _by_then(self, left: str) -> bool:
+        return not left.strip() and re.match(r"\W*By\b", self.text) is not None
 
     def _possessive(self, left: str, rest: str) -> tuple[Kind, bool, str]:
         word = WORD_AFTER.match(rest)
@@ -344,7 +315,7 @@ class _SentenceReading:
             narration = narration[:start] + " " * (end - start) + narration[end:]
         for match in PRONOUN_SUBJECT.finditer(narration):
             start = match.start("p")
-            if self.framed or MEMORY.search(self._clause_left(start)) or not self.actors:
+            if start < self.frame_end or MEMORY.search(self._clause_left(start)) or not self.actors:
                 continue
             following = match.group("next")
             attributed = re.fullmatch(VERB, following, re.I) is not None

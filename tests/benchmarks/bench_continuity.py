@@ -1,9 +1,9 @@
 """The continuity checker: precision and recall per category on the labelled corpus, and speed.
 
-1. The corpus (tests/fixtures/continuity_corpus.json, 154 continuations, half clean, half
-   breaks) and the held-out cases (continuity_heldout.json): a break is caught only when the
-   checker names the bible entry it breaks. Precision is caught / (caught + clean texts
-   refused), recall is caught / breaks.
+1. The corpus (tests/fixtures/continuity_corpus.json, 158 continuations, half clean, half
+   breaks) and the two held-out sets (continuity_heldout.json, continuity_heldout2.json): a
+   break is caught only when the checker names the bible entry it breaks. Precision is
+   caught / (caught + clean texts refused), recall is caught / breaks.
 2. One continuation checked against `scene_bible.large.json` (50 characters, 30 threads, 200
    events), with the bible's reading compiled once and kept by version (as the worker does),
    and with it compiled for every check.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from domain.bible.text_check import check_text
 from tests.benchmarks import measure, table
-from tests.domain.continuity_corpus import CORPUS, HELD_OUT, load, score
+from tests.domain.continuity_corpus import CORPUS, HELD_OUT, HELD_OUT_2, load, score
 from tests.factories import large_bible
 
 # About 120 words a contributor might write on the large bible: names, aliases, an inactive
@@ -92,8 +92,24 @@ def run() -> str:
             "right (action: a pair 'Ines and Mara share' missed, 'had rowed' missed, 'The boat "
             "Elias built' refused; mention: 'talk about Elias until Elias himself sits' missed). "
             "The rules then learned pairs and the clause break at 'until', so those two cases "
-            "are no longer blind; the other two are left as measured.",
+            "are no longer blind; the other two ('had rowed', 'The boat Elias built') came "
+            "right with the second pass's general rules ('By noon, ... had', relative clauses).",
             _corpus(HELD_OUT),
+            "### Verdicts on the second held-out set",
+            "Written blind by a second pass, which had read only the corpus and its bible, and "
+            "committed before any rule changed. Measured blind first: 70 of 92 right (action 71% "
+            "caught / 86% clean refused: past deeds in relative clauses such as 'the boots Elias "
+            "gave him' and 'Years ago, Elias rowed' refused, 'had already tied her up' and a "
+            "lowercase 'elias' missed; speech 86% / 43%: a dream's and a flashback's lines "
+            "refused, 'before the storm' inside a quotation read as the narration's; mention "
+            "71% / 0%: 'mourning Ines when Ines tapped' missed; alias 83% / 17%: an em-dash "
+            "aside and 'thinks the Captain was right' wrong; pronoun 86% / 0%; thread 50% / 17%: "
+            "'The ledger's gone', 'steals the ledger a second time', 'isn't over' missed, 'has "
+            "stopped looking for the bell' refused; timeline 100% / 17%). The rules then learned "
+            "those constructions in general form (flashback frames, relative clauses, single "
+            "quotes, lowercase names where only a name fits, 'when' clauses, em-dash asides, "
+            "opinions, cessation, quotations placing nothing), so this set is no longer blind.",
+            _corpus(HELD_OUT_2),
             "### Speed",
             _speed(),
         ]

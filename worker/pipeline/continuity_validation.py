@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.bible.delta import apply_delta
+from domain.bible.near_duplicates import merge_near_duplicates
 from domain.bible.script_check import check_script
 from domain.bible.second_opinion import settle
 from domain.bible.text_check import check_text, reading_of
@@ -31,7 +32,9 @@ async def run(stage: StageRun) -> dict[str, Any]:
     findings = await settle(
         findings, text, reading, lambda: continuity_reviewer(stage.runtime.settings)
     )
-    violations = [f.violation(text) for f in findings] + check_script(script, stage.bible)
+    violations = merge_near_duplicates(
+        [f.violation(text) for f in findings] + check_script(script, stage.bible)
+    )
     if not violations:
         after = apply_delta(stage.bible, script.bible_delta, stage.segment_number)
         violations = validate_bible(after, segment_count=stage.segment_number, previous=stage.bible)
