@@ -26,14 +26,14 @@ from tests.factories import Account, Factory
 _ID = "5d2c1a8e-3f4b-4c6d-9e0f-1a2b3c4d5e6f"
 # One right-typed value per cursor code, and values that are not (or that PostgreSQL cannot
 # take: out of range, unreachable in UTC, a NUL byte).
-_GOOD = {
+_GOOD: dict[str, list[Any]] = {
     "d": ["d", "2026-01-01T00:00:00+00:00"],
     "u": ["u", _ID],
     "i": ["i", 3],
     "f": ["f", 0.5],
     "s": ["s", "idea"],
 }
-_BAD = {
+_BAD: dict[str, list[Any]] = {
     "d": ["2026-01-01T00:00:00", "0001-01-01T00:00:00+14:00", "yesterday", 5],
     "u": ["00000000-0000-0000-0000-00000000000g", 5],
     "i": [2**63, -(2**63) - 1, 1e400, "3", 2.5],

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,8 +15,10 @@ from hypothesis import strategies as st
 from sqlalchemy import (
     Column,
     DateTime,
+    Double,
     Integer,
     MetaData,
+    String,
     Table,
     Uuid,
     func,
@@ -23,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from domain.errors import InvalidInput
-from domain.pagination import decode_cursor, encode_cursor, paginate
+from domain.pagination import cursor_after, decode_cursor, encode_cursor, paginate
 
 metadata = MetaData()
 items = Table(
@@ -33,6 +39,8 @@ items = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("score", Integer, nullable=False),
     Column("batch", Uuid, nullable=False),
+    Column("weight", Double, nullable=False, server_default="0"),
+    Column("name", String, nullable=False, server_default=""),
 )
 # Several rows per group, for lists keyed by an aggregate.
 grouped = Table(
@@ -182,6 +190,79 @@ async def test_a_cursor_of_other_types_is_invalid_input(engine) -> None:  # noqa
                 cursor=encode_cursor(["x", uuid.uuid4()]),
                 key_types=(int, uuid.UUID),
             )
+
+
+# The sort keys of our lists, one per SQL type a key has: each list's own cursors must pass
+# the type check that paginate infers from its keys.
+KEY_CHOICES: dict[str, Callable[[], list[Any]]] = {
+    "datetime": lambda: [items.c.created_at, items.c.id],
+    "coalesced datetime": lambda: [
+        func.coalesce(items.c.created_at, items.c.created_at),
+        items.c.id,
+    ],
+    "integer": lambda: [items.c.score, items.c.id],
+    "double": lambda: [items.c.weight, items.c.id],
+    "text, then integer": lambda: [items.c.name, items.c.score, items.c.id],
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.lists(st.integers(min_value=0, max_value=3), max_size=25),
+    limit=st.integers(min_value=1, max_value=6),
+    descending=st.booleans(),
+    choice=st.sampled_from(sorted(KEY_CHOICES)),
+)
+async def test_every_list_takes_back_its_own_cursors(
+    engine, values: list[int], limit: int, descending: bool, choice: str
+) -> None:
+    """Whatever the key types, a walk (cursors checked against them) serves rows once, in order."""
+    batch = uuid.uuid4()
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "created_at": EPOCH + timedelta(seconds=v),
+            "score": v,
+            "batch": batch,
+            "weight": v / 3,
+            "name": f"n{v % 2}",
+        }
+        for v in values
+    ]
+    async with AsyncSession(engine) as session:
+        if rows:
+            await session.execute(insert(items), rows)
+            await session.commit()
+        seen, _ = await walk(session, batch, KEY_CHOICES[choice](), limit, descending)
+
+    order = {
+        "text, then integer": lambda r: (r["name"], r["score"], r["id"]),
+        "double": lambda r: (r["weight"], r["id"]),
+    }.get(choice, lambda r: (r["score"], r["id"]))
+    expected = sorted(rows, key=order, reverse=descending)
+    assert [r.id for r in seen] == [r["id"] for r in expected]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["d", "2026-01-01T00:00:00"],  # naive
+        ["d", "0001-01-01T00:00:00+14:00"],  # before year 1 in UTC
+        ["i", 2**63],
+        ["i", 1e400],
+        ["i", "3"],
+        ["s", "a\x00"],
+        ["u", 5],
+        ["b", True],
+    ],
+)
+def test_values_postgresql_cannot_compare_are_invalid_input(values: list) -> None:
+    kinds = {"d": datetime, "i": int, "s": str, "u": uuid.UUID, "b": int}
+    cursor = base64.urlsafe_b64encode(json.dumps([values]).encode()).decode()
+    with pytest.raises(InvalidInput):
+        cursor_after(cursor, [kinds[values[0]]])
 
 
 def test_cursor_round_trip_keeps_types() -> None:
