@@ -184,7 +184,7 @@ async def paginate(
     """
     size = clamp_limit(limit)
     row_key = tuple_(*keys)
-    after = cursor_after(cursor, key_types_of(keys) if key_types is None else key_types)
+    after = cursor_after(cursor, key_types or key_types_of(keys)) if cursor else None
     if after is not None:
         condition = row_key < tuple_(*after) if descending else row_key > tuple_(*after)
         stmt = stmt.having(condition) if having else stmt.where(condition)
