@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BindParameter, Select, bindparam, tuple_
@@ -36,12 +36,41 @@ _ENCODERS: dict[type, tuple[str, Callable[[Any], Any]]] = {
     float: ("f", float),
     str: ("s", str),
 }
+_BIGINT = 2**63
+
+
+def _decode_datetime(value: str) -> datetime:
+    # Every timestamp we sort on is timestamptz: a naive or unreachable one is not ours.
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("a timestamp without a time zone")
+    return moment.astimezone(UTC)
+
+
+def _decode_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not -_BIGINT <= value < _BIGINT:
+        raise ValueError("not a 64-bit integer")
+    return value
+
+
+def _decode_str(value: Any) -> str:
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not a text PostgreSQL can hold")
+    return value
+
+
+def _decode_uuid(value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise ValueError("not a UUID")
+    return uuid.UUID(value)
+
+
 _DECODERS: dict[str, Callable[[Any], Any]] = {
-    "d": datetime.fromisoformat,
-    "u": uuid.UUID,
-    "i": int,
+    "d": _decode_datetime,
+    "u": _decode_uuid,
+    "i": _decode_int,
     "f": float,
-    "s": str,
+    "s": _decode_str,
     "b": bool,
 }
 
@@ -76,13 +105,42 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         if not isinstance(parts, list) or len(parts) != width:
             raise ValueError("wrong width")
         return [_DECODERS[code](value) for code, value in parts]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        OverflowError,
+        binascii.Error,
+        UnicodeDecodeError,
+    ) as exc:
         raise _invalid_cursor("malformed or foreign cursor") from exc
 
 
-def _check_types(values: Sequence[Any], types: Sequence[type]) -> None:
-    if not all(isinstance(v, t) for v, t in zip(values, types, strict=True)):
+def _of_type(value: Any, kind: type) -> bool:
+    # bool is an int to Python, not to PostgreSQL.
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+def key_types_of(keys: Sequence[ColumnElement[Any] | QueryableAttribute[Any]]) -> list[type]:
+    """The Python types of the keys' SQL types: what a cursor of this list holds."""
+    try:
+        return [key.type.python_type for key in keys]
+    except NotImplementedError as exc:  # a type with no Python counterpart: say it explicitly
+        raise TypeError("pass key_types for keys of a SQL type without a Python type") from exc
+
+
+def cursor_after(cursor: str | None, key_types: Sequence[type]) -> list[Any] | None:
+    """The sort key a list's page continues after, refused (422) unless it has the list's types.
+
+    A cursor of another list, or one crafted with the wrong types, would otherwise reach
+    PostgreSQL as a comparison it refuses.
+    """
+    if not cursor:
+        return None
+    after = decode_cursor(cursor, len(key_types))
+    if not all(_of_type(v, t) for v, t in zip(after, key_types, strict=True)):
         raise _invalid_cursor("a cursor of another list")
+    return after
 
 
 @dataclass(frozen=True)
@@ -95,6 +153,13 @@ def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     return max(1, min(MAX_LIMIT, limit))
+
+
+def page_of(rows: Sequence[T], size: int, key_of: Callable[[T], Sequence[Any]]) -> Page[T]:
+    """The first `size` of `rows` (fetched one longer), with the cursor after the last if more."""
+    items = list(rows[:size])
+    more = len(rows) > size and items
+    return Page(items=items, next_cursor=encode_cursor(key_of(items[-1])) if more else None)
 
 
 async def paginate(
@@ -114,15 +179,13 @@ async def paginate(
     `keys` must be non-null expressions. With scalars=True the page holds the first selected
     entity of each row; with scalars=False it holds the rows themselves. With having=True the
     cursor condition goes in HAVING, for a grouped `stmt` whose keys include an aggregate.
-    `key_types`, when given, are the Python types a cursor's values must have: a cursor of
-    another list is then bad input, not a query PostgreSQL refuses.
+    A cursor's values must have the keys' Python types (`key_types`, by default those of the
+    keys' SQL types): a cursor of another list is bad input, not a query PostgreSQL refuses.
     """
     size = clamp_limit(limit)
     row_key = tuple_(*keys)
-    if cursor:
-        after = decode_cursor(cursor, len(keys))
-        if key_types is not None:
-            _check_types(after, key_types)
+    after = cursor_after(cursor, key_types or key_types_of(keys)) if cursor else None
+    if after is not None:
         condition = row_key < tuple_(*after) if descending else row_key > tuple_(*after)
         stmt = stmt.having(condition) if having else stmt.where(condition)
     ordering = [k.desc() if descending else k.asc() for k in keys]
@@ -132,11 +195,6 @@ async def paginate(
     limit_inline: BindParameter[int] = bindparam("page_limit", size + 1, literal_execute=True)
     stmt = stmt.add_columns(*key_labels).order_by(*ordering).limit(limit_inline)
     rows = (await session.execute(stmt)).all()
-    has_more = len(rows) > size
-    rows = rows[:size]
-    items = [row[0] if scalars else row for row in rows]
-    last = rows[-1]._mapping if rows else None
-    next_cursor = (
-        encode_cursor([last[label.name] for label in key_labels]) if has_more and last else None
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    page = page_of(rows, size, lambda row: [row._mapping[label.name] for label in key_labels])
+    items = [row[0] if scalars else row for row in page.items]
+    return Page(items=items, next_cursor=page.next_cursor)

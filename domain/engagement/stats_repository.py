@@ -12,8 +12,6 @@ from sqlalchemy import ColumnElement, CursorResult, and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.engagement.models import EngagementHourly, LikeTarget, TrendingScore
-from domain.errors import InvalidInput
-from domain.pagination import decode_cursor
 
 LOCK_NAME = "storyloom:engagement-stats"
 
@@ -116,16 +114,6 @@ def trending_join(target: LikeTarget, target_id: Any) -> ColumnElement[bool]:
 
 
 TRENDING_KEYS: list[Any] = [TrendingScore.score, TrendingScore.target_id]
-
-
-def check_trending_cursor(cursor: str) -> None:
-    """A cursor from another sort decodes fine but would compare the wrong types in SQL."""
-    values = decode_cursor(cursor, 2)
-    if not (isinstance(values[0], float) and isinstance(values[1], uuid.UUID)):
-        raise InvalidInput(
-            "The cursor is not valid for this list.",
-            [{"pointer": "/cursor", "message": "cursor from another sort order"}],
-        )
 
 
 def _rowcount(result: Any) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -13,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import TRENDING_KEYS, trending_join
-from domain.errors import InvalidInput
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
-from domain.pagination import Page, decode_cursor, paginate
+from domain.pagination import Page, paginate
 from domain.topics.models import Category, Topic
 
 IdeaSort = Literal["new", "popular", "active", "trending"]
@@ -77,24 +75,6 @@ def visible_to(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
     return or_(publicly_visible(), own)
 
 
-_CURSOR_TYPES: dict[str, tuple[type, ...]] = {
-    "new": (datetime, uuid.UUID),
-    "popular": (int, uuid.UUID),
-    "active": (datetime, uuid.UUID),
-    "trending": (float, uuid.UUID),
-}
-
-
-def _check_cursor(cursor: str, sort: IdeaSort) -> None:
-    # A cursor from the other ordering decodes fine but compares the wrong types in SQL.
-    values = decode_cursor(cursor, 2)
-    if not all(isinstance(v, t) for v, t in zip(values, _CURSOR_TYPES[sort], strict=True)):
-        raise InvalidInput(
-            "The cursor is not valid for this list.",
-            [{"pointer": "/cursor", "message": "cursor from another sort order"}],
-        )
-
-
 async def page(
     session: AsyncSession,
     *,
@@ -124,8 +104,6 @@ async def page(
     if where.tag is not None:
         # `@>` against an array literal is what the GIN index on tags serves.
         stmt = stmt.where(Idea.tags.op("@>")(postgresql.array([where.tag])))
-    if cursor:
-        _check_cursor(cursor, sort)
     keys: list[Any] = [Idea.created_at, Idea.id] if sort == "new" else [Idea.like_count, Idea.id]
     if sort == "active":
         keys = [Idea.last_activity_at, Idea.id]

@@ -268,7 +268,6 @@ async def page_queue(
         cursor=cursor,
         scalars=False,
         having=True,
-        key_types=(float, str, uuid.UUID),
     )
     items = [
         QueueRow(

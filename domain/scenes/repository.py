@@ -15,7 +15,6 @@ from sqlalchemy.types import String, Uuid
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import (
     TRENDING_KEYS,
-    check_trending_cursor,
     trending_join,
 )
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
@@ -105,8 +104,6 @@ async def page_listed_scenes(
     elif sort == "active":
         keys = [func.coalesce(Scene.last_segment_at, Scene.created_at), Scene.id]
     elif sort == "trending":
-        if cursor:
-            check_trending_cursor(cursor)
         stmt = stmt.join(TrendingScore, trending_join(LikeTarget.SCENE, Scene.id))
         keys = TRENDING_KEYS
     else:

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput
 from domain.ideas.service import split_ref
-from domain.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from domain.pagination import Page, clamp_limit, cursor_after, page_of
 from domain.search import repository
 from domain.search.query import Terms
 from domain.search.repository import MARK_END, MARK_START, After, SearchFilter
@@ -166,19 +166,14 @@ def _filters(
     )
 
 
+# Not `paginate`: the cursor condition and LIMIT sit inside the scored subquery, so that
+# ts_headline runs on one page of rows only (see domain.search.repository).
+_KEY_TYPES = (float, uuid.UUID)
+
+
 def _after(cursor: str | None) -> After | None:
-    if not cursor:
-        return None
-    score, last_id = decode_cursor(cursor, 2)
-    # A cursor of another list decodes too, but would compare a date or a count with a score.
-    if isinstance(score, bool) or not isinstance(score, int | float):
-        score = None
-    if score is None or not isinstance(last_id, uuid.UUID):
-        raise InvalidInput(
-            "The cursor is not valid for this list.",
-            [{"pointer": "/cursor", "message": "cursor from another list"}],
-        )
-    return float(score), last_id
+    after = cursor_after(cursor, _KEY_TYPES)
+    return None if after is None else (after[0], after[1])
 
 
 def _hit(kind: SearchType, row: Row[Any]) -> Hit:
@@ -213,8 +208,4 @@ async def search(
         rows = await repository.scenes(session, terms, where, after, size)
     else:
         rows = await repository.users(session, terms, after, size)
-    hits = [_hit(kind, row) for row in rows[:size]]
-    next_cursor = None
-    if len(rows) > size and hits:
-        next_cursor = encode_cursor([hits[-1].score, hits[-1].id])
-    return Page(items=hits, next_cursor=next_cursor)
+    return page_of([_hit(kind, row) for row in rows], size, lambda hit: [hit.score, hit.id])

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import InvalidInput
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
-from domain.pagination import Page, decode_cursor, paginate
+from domain.pagination import Page, paginate
 from domain.scenes.models import Scene, Segment, SegmentStatus
 from domain.scenes.repository import listed
 
@@ -39,18 +37,6 @@ def _listed_segments(user_id: uuid.UUID) -> Any:
             listed(),
         )
     )
-
-
-def _newest_first(cursor: str | None) -> str | None:
-    """Both lists page on (created_at, id); any other cursor would compare the wrong types."""
-    if cursor is not None:
-        created, key = decode_cursor(cursor, 2)
-        if not (isinstance(created, datetime) and isinstance(key, uuid.UUID)):
-            raise InvalidInput(
-                "The cursor is not valid for this list.",
-                [{"pointer": "/cursor", "message": "cursor from another list"}],
-            )
-    return cursor
 
 
 async def counts(session: AsyncSession, user_id: uuid.UUID) -> ProfileCounts:
@@ -80,7 +66,7 @@ async def page_scenes(
         _listed_scenes(user_id),
         [Scene.created_at, Scene.id],
         limit=limit,
-        cursor=_newest_first(cursor),
+        cursor=cursor,
     )
 
 
@@ -92,5 +78,5 @@ async def page_segments(
         _listed_segments(user_id),
         [Segment.created_at, Segment.id],
         limit=limit,
-        cursor=_newest_first(cursor),
+        cursor=cursor,
     )
