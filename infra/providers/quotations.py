@@ -38,7 +38,7 @@ def attributed(text: str, start: int, end: int, names: list[Found]) -> tuple[int
         if who is not None:
             return who
     # Before: `Mara said, "..."`, `said Mara: "..."` or `Mara: "..."`.
-    lo = max(0, start - 80, max((e for s_, e in quote_spans(text) if e <= start), default=0))
+    lo = max(0, start - 80, max((e for _, e in quote_spans(text) if e <= start), default=0))
     window = text[lo:start].rstrip()
     colon = window.endswith(":")
     window = window.rstrip(",:").rstrip()
