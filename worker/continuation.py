@@ -36,7 +36,7 @@ from infra.logging import get_logger
 from infra.media import MediaError
 from infra.providers.base import ProviderError
 from infra.queue import push
-from infra.raw_sql import Channel
+from infra.prepared import Channel
 from worker.pipeline import (
     continuity_validation,
     finalization,

@@ -22,7 +22,7 @@ from domain.jobs.service import RUN_CONTINUATION
 from domain.operations.events import record_system_event
 from domain.operations.models import SystemEventKind
 from infra.logging import get_logger
-from infra.raw_sql import Channel, Prepared
+from infra.prepared import Channel, Prepared
 from worker.pipeline.runtime import Runtime
 
 log = get_logger("worker.recovery")

@@ -25,7 +25,7 @@ from domain.media import repository as media_repository
 from domain.media.repository import Reference
 from domain.notifications.events import JOB_FINAL_READY, SCENE_CONTINUED, Event, record_raw
 from domain.scenes.models import SceneStatus
-from infra.raw_sql import Runner
+from infra.prepared import Runner
 from schemas.script import Script
 
 

@@ -4,7 +4,7 @@ A run writes a job a dozen times (its claim, each stage boundary, the provider's
 finalization), and a worker runs many jobs a second: composing an ORM statement, or even
 executing a Core one through SQLAlchemy, costs more client CPU than PostgreSQL takes to run
 it. These are Core statements with bound parameters, compiled once for asyncpg
-(`infra.raw_sql.Prepared`) and run on the job's own connection, where asyncpg keeps them
+(`infra.prepared.Prepared`) and run on the job's own connection, where asyncpg keeps them
 prepared. Each is one round trip; the single-statement ones run in autocommit.
 """
 
@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from domain.jobs.models import TERMINAL_STATUSES, Job, JobStage, JobStatus
 from domain.jobs.repository import JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 # None binds SQL NULL (plain JSONB would bind the JSON value null, which `||` appends).
 _JSON_OR_NULL = JSONB(none_as_null=True)

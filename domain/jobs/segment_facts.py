@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, update
 
 from domain.ids import created_range
 from domain.scenes.models import Segment
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 _SEGMENTS = cast(Table, Segment.__table__)
 # The segment's month from its UUIDv7: one partition is read, not all.

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media.models import MediaRole
 from domain.scenes.models import PUBLIC_SCENE_STATUSES, SegmentStatus
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 _SHAS = bindparam("shas", type_=ARRAY(String(64)))
 _NOW = bindparam("now", type_=DateTime(timezone=True))

@@ -2,7 +2,7 @@
 delivery row, in one statement inside the caller's own transaction.
 
 The statement works on an ORM session (API requests) and on a worker's raw connection
-(`infra.raw_sql.Runner`, finalization) alike. It returns the endpoints that got a delivery, so
+(`infra.prepared.Runner`, finalization) alike. It returns the endpoints that got a delivery, so
 the caller can wake the sender once its transaction commits.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 JOB_FINAL_READY = "job.final_ready"
 JOB_FAILED = "job.failed"

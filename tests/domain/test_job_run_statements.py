@@ -10,7 +10,7 @@ from typing import Any
 from domain.ids import new_time_id
 from domain.jobs import run_repository
 from domain.jobs.models import Job
-from infra.raw_sql import Channel
+from infra.prepared import Channel
 from tests.factories import Factory
 
 

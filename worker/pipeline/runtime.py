@@ -17,7 +17,7 @@ from infra.db import Database
 from infra.packaging import HlsPackager
 from infra.providers.base import ScriptExpander, VideoRenderer
 from infra.providers.moderation import ContentChecker
-from infra.raw_sql import Channel
+from infra.prepared import Channel
 from infra.settings import Settings
 from infra.storage import Storage
 from schemas.script import Script

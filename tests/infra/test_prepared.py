@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Integer, bindparam, column, insert, literal, select, table, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from infra.raw_sql import Channel, Prepared
+from infra.prepared import Channel, Prepared
 
-_PROBE = table("raw_sql_probe", column("id", Integer), column("doc", JSONB), column("n", Integer))
+_PROBE = table("prepared_probe", column("id", Integer), column("doc", JSONB), column("n", Integer))
 _INSERT = Prepared(
     insert(_PROBE).values(id=bindparam("id"), doc=bindparam("doc", type_=JSONB), n=literal(7))
 )
@@ -29,8 +29,8 @@ async def channel(app: Any) -> AsyncIterator[Channel]:
         # Temporary, so only this session sees it; kept (emptied) for the pooled connection's
         # next test, so that asyncpg's cached statements stay valid.
         await driver.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS raw_sql_probe (id int PRIMARY KEY, doc jsonb, n int);"
-            " TRUNCATE raw_sql_probe"
+            "CREATE TEMP TABLE IF NOT EXISTS prepared_probe (id int PRIMARY KEY, doc jsonb, n int);"
+            " TRUNCATE prepared_probe"
         )
         yield Channel(driver)
 
