@@ -126,3 +126,10 @@ async def test_a_cancelled_transaction_rolls_back_and_the_channel_goes_on(
         await task
     assert not channel.driver.is_in_transaction()
     assert await channel.fetchrow(_READ, {"id": 1}) is None
+
+
+async def test_a_row_reads_by_attribute_like_sqlalchemys(channel: Channel) -> None:
+    await channel.execute(_INSERT, {"id": 4, "doc": {"k": 1}})
+    row = _READ.row(await channel.fetchrow(_READ, {"id": 4}))
+    assert (row.doc, row.n) == ({"k": 1}, 7)
+    assert _READ.row(await channel.fetchrow(_READ, {"id": 404})) is None
