@@ -211,22 +211,11 @@ async def all_active_segments(session: AsyncSession, scene_id: uuid.UUID) -> lis
     return list(rows)
 
 
-async def cover_segments(
-    session: AsyncSession, chosen: Mapping[uuid.UUID, str | None]
-) -> dict[uuid.UUID, uuid.UUID]:
-    """Each scene's cover segment, for a page in one query: the active segment whose thumbnail
-    is the chosen key (scene id -> key, None: no choice), else the first active segment with
-    a thumbnail; scenes with neither are left out.
-
-    LATERAL subqueries per scene read the (scene_id, sequence) index of each partition in
-    order and stop at the first match, however long the scene.
-    """
-    if not chosen:
-        return {}
+def _cover_statement() -> Any:
     wanted = (
         func.unnest(
-            bindparam("scene_ids", list(chosen), type_=ARRAY(Uuid())),
-            bindparam("chosen_keys", list(chosen.values()), type_=ARRAY(String())),
+            bindparam("scene_ids", type_=ARRAY(Uuid())),
+            bindparam("chosen_keys", type_=ARRAY(String())),
         )
         .table_valued("scene_id", "chosen_key")
         .render_derived(name="wanted")
@@ -253,9 +242,28 @@ async def cover_segments(
         name="picked",
     )
     automatic = first(name="automatic")
+    return select(
+        wanted.c.scene_id, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
+    ).select_from(wanted.outerjoin(picked, true()).outerjoin(automatic, true()))
+
+
+# Built once: composing it (and its cache key) cost more than running it, on every list.
+_COVERS = _cover_statement()
+
+
+async def cover_segments(
+    session: AsyncSession, chosen: Mapping[uuid.UUID, str | None]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Each scene's cover segment, for a page in one query: the active segment whose thumbnail
+    is the chosen key (scene id -> key, None: no choice), else the first active segment with
+    a thumbnail; scenes with neither are left out.
+
+    LATERAL subqueries per scene read the (scene_id, sequence) index of each partition in
+    order and stop at the first match, however long the scene.
+    """
+    if not chosen:
+        return {}
     rows = await session.execute(
-        select(
-            wanted.c.scene_id, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
-        ).select_from(wanted.outerjoin(picked, true()).outerjoin(automatic, true()))
+        _COVERS, {"scene_ids": list(chosen), "chosen_keys": list(chosen.values())}
     )
     return {row.scene_id: row.segment_id for row in rows if row.segment_id is not None}

@@ -274,7 +274,7 @@ def run() -> str:
     with scratch_database("bench_http") as url, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         settings = _settings(url, root)
-        seed = asyncio.run(_seed(settings))
+        seed = asyncio.run(_seed(settings.model_copy(update={"log_level": "WARNING"})))
         cases = _cases(seed)
         measured = asyncio.run(_measure_all(settings, root, cases))
     return report(cases, measured)

@@ -88,7 +88,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server process and its live children (uvicorn workers)."""
-        return sum(_cpu_seconds(pid) for pid in [self.child.pid, *_children(self.child.pid)])
+        return process_cpu_seconds(self.child.pid)
 
 
 def _children(pid: int) -> list[int]:
@@ -97,6 +97,11 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(p) for p in text.split()]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and its live children, from /proc."""
+    return sum(_cpu_seconds(p) for p in [pid, *_children(pid)])
 
 
 def _cpu_seconds(pid: int) -> float:
