@@ -141,6 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Write a story together and watch it become video.",
         lifespan=lifespan,
+        # Our figures are Prometheus's (infra.metrics) and our logs structlog's; FastAPI's own
+        # OpenTelemetry hooks would otherwise ask for their providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     # One LISTEN connection per process for every job event stream; opened by the first.

@@ -121,7 +121,16 @@ _UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 def wrk(url: str, headers: tuple[tuple[str, str], ...], seconds: float) -> dict[str, float]:
     """One wrk run: requests/s, p50 and p99 (seconds), requests and errors."""
-    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency"]
+    # A 10 s timeout: a request wrk gave up on would still cost the server, uncounted.
+    args = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
     for name, value in headers:
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
@@ -227,13 +236,14 @@ def report(cases: list[Case], measured: dict[str, Any]) -> str:
         [
             "## HTTP hot paths under wrk (`bench_http`)",
             "",
-            f"`wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s --latency` per endpoint (after a "
-            f"1 s warm-up), {ROUNDS} interleaved rounds, the median round shown; ratios are "
-            "the median of the per-round ratios against the reference named. Each server is "
-            "one uvicorn process (`--no-access-log`; our access log line goes to a file, as "
-            f"JSON) on loopback, on this {os.cpu_count()}-core machine that wrk shares. The load "
-            f"generator's ceiling: **{ceiling.rps:,.0f} requests/s** against bare `/hello`; "
-            "every figure below it is the server's, not wrk's.",
+            f"`wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s --timeout 10s --latency` per "
+            f"endpoint (after a 1 s warm-up), {ROUNDS} interleaved rounds, the median round "
+            "shown; ratios are the median of the per-round ratios against the reference "
+            "named. Each server is one uvicorn process (`--no-access-log`; our access log "
+            f"line goes to a file, as JSON) on loopback, on this {os.cpu_count()}-core machine "
+            "that wrk shares. The load generator's ceiling: "
+            f"**{ceiling.rps:,.0f} requests/s** against bare `/hello`; every figure below it "
+            "is the server's, not wrk's.",
             "",
             table(
                 [
