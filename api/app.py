@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -95,6 +96,25 @@ async def bootstrap_storage(storage: Storage, settings: Settings) -> None:
             log.info("bucket_cors_set", bucket=storage.bucket, origins=settings.cors_origins)
 
 
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Move everything made by imports and start-up out of the collector's sight, once.
+
+    A server process holds some hundred thousand long-lived objects (modules, the ORM's
+    mappers, pydantic's validators) that every full collection walks again; under load
+    those walks cost a fifth of the CPU, billed to whichever request allocated at the time.
+    Frozen, they are never scanned; objects made afterwards are collected as usual. Once per
+    process: a test run that builds many apps freezes only the first.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -108,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.media_urls = MediaUrls(settings, app.state.storage)
         await bootstrap_storage(app.state.storage, settings)
         await ensure_admin(app.state.db, settings)
+        freeze_startup_heap()
         try:
             yield
         finally:
@@ -120,6 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Write a story together and watch it become video.",
         lifespan=lifespan,
+        # Our figures are Prometheus's (infra.metrics) and our logs structlog's; FastAPI's own
+        # OpenTelemetry hooks would otherwise ask for their providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     # One LISTEN connection per process for every job event stream; opened by the first.

@@ -23,6 +23,7 @@ from infra.media_urls import MediaUrls
 from infra.oidc import FLOW_SECONDS, PROVIDER_NAME, FlowStore, OIDCRegistry
 from infra.providers import registry
 from infra.providers.moderation import ContentChecker
+from infra.replicas import ALWAYS_PRIMARY
 from infra.security import AccessClaims, InvalidToken, VerifiedTokens
 from infra.settings import Settings
 from infra.throttle import LoginThrottle, ThrottlePolicy
@@ -215,7 +216,9 @@ async def _user_from_token(request: Request, token: str | None) -> User | None:
     except InvalidToken as exc:
         raise Unauthorized("The access token is invalid or expired.") from exc
     db: Database = request.app.state.db
-    async with db.session() as session:
+    # The primary (a ban or a sign-out everywhere counts at once), in autocommit: one round
+    # trip, where a session's transaction would add a BEGIN and a ROLLBACK around it.
+    async with db.reading(ALWAYS_PRIMARY) as session:
         user = await users.get(session, claims.user_id)
     if user is None or user.deleted_at is not None:
         raise Unauthorized("The access token's account no longer exists.")

@@ -10,7 +10,7 @@ knows when to hand out a consistency token.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from infra import queue as job_queue
 from infra.logging import get_logger
+from infra.prepared import Prepared
 from infra.replicas import Probe, Replica, ReplicaRouter, describe, format_lsn, parse_lsn
 from infra.settings import Settings
 
@@ -185,6 +186,14 @@ def _retry_on_primary(state: ORMExecuteState) -> Any:
     return state.invoke_statement()
 
 
+async def _fetch_row(engine: AsyncEngine, statement: Prepared, params: Mapping[str, Any]) -> Any:
+    # Outside a transaction asyncpg runs the statement in autocommit: no BEGIN, no ROLLBACK.
+    async with engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        record = await driver.fetchrow(statement.sql, *statement.arguments(params))
+    return statement.row(record)
+
+
 class Database:
     """The primary engine, the replica engines, the replica router and the sessions over them."""
 
@@ -251,7 +260,7 @@ class Database:
         return self._autocommit_primary.connect()
 
     def channel_connection(self) -> AsyncConnection:
-        """A primary connection for a worker's run of one job (see `infra.raw_sql.Channel`),
+        """A primary connection for a worker's run of one job (see `infra.prepared.Channel`),
         from a pool of its own whose commits do not wait for the WAL flush and whose prepared
         statements keep one plan.
 
@@ -309,6 +318,31 @@ class Database:
                     failover.router.mark_down(failover.replica, describe(exc))
                 with suppress(Exception):
                     await session.invalidate()
+
+    async def read_row(
+        self, statement: Prepared, params: Mapping[str, Any], *, after: int | None = None
+    ) -> Any:
+        """The first row of a read (a named tuple, or None), routed like `reading(after)`.
+
+        For the reads a frontend repeats every second: one pooled connection and the asyncpg
+        driver, no session, no ORM, no result object. A replica that fails is taken out of
+        rotation (when down) and the read is run again on the primary.
+        """
+        if self.replicas:
+            replica = self.router.pick() if after is None else await self.router.pick_after(after)
+            if replica is not None:
+                try:
+                    return await _fetch_row(replica.engine, statement, params)
+                except Exception as exc:
+                    failure = replica_failure(exc)
+                    if failure is None:
+                        raise
+                    if failure == "down":
+                        self.router.mark_down(replica, describe(exc))
+                    log.warning(
+                        "replica_read_retried_on_primary", replica=replica.name, error=describe(exc)
+                    )
+        return await _fetch_row(self.primary, statement, params)
 
     def _read_session(self, replica: Replica | None) -> AsyncSession:
         # Reads run in autocommit: no BEGIN and ROLLBACK around them (two round trips of

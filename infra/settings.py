@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     replica_timeout_seconds: float = Field(1.0, alias="REPLICA_TIMEOUT_SECONDS", gt=0)
     replica_lsn_cache_seconds: float = Field(0.1, alias="REPLICA_LSN_CACHE_SECONDS", ge=0)
     read_your_writes_ttl_seconds: int = Field(30, alias="READ_YOUR_WRITES_TTL_SECONDS", ge=1)
-    db_pool_size: int = Field(10, alias="DB_POOL_SIZE", ge=1)
-    db_max_overflow: int = Field(10, alias="DB_MAX_OVERFLOW", ge=0)
+    db_pool_size: int = Field(20, alias="DB_POOL_SIZE", ge=1)
+    db_max_overflow: int = Field(0, alias="DB_MAX_OVERFLOW", ge=0)
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
     queue_name: str = Field("storyloom:queue", alias="QUEUE_NAME")
     # Job event streams (GET /v1/jobs/{id}/events): an SSE comment after this much silence keeps

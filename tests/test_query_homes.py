@@ -21,7 +21,7 @@ SCANNED = (ROOT / "domain", ROOT / "api")
 
 # Statement builders, wherever they are imported from (sqlalchemy, its postgresql dialect).
 BUILDERS = {"select", "insert", "update", "delete", "text"}
-# What runs a statement: AsyncSession / AsyncConnection methods, and infra.raw_sql.Runner's.
+# What runs a statement: AsyncSession / AsyncConnection methods, and infra.prepared.Runner's.
 RUNNERS = {
     "execute",
     "scalar",

@@ -36,9 +36,9 @@ from domain.webhooks.wake import pending_job
 from infra.db import database_unavailable
 from infra.logging import get_logger
 from infra.media import MediaError
+from infra.prepared import Channel
 from infra.providers.base import ProviderError
 from infra.queue import push
-from infra.raw_sql import Channel
 from worker.pipeline import (
     continuity_validation,
     finalization,

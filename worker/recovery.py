@@ -36,8 +36,8 @@ from domain.jobs.service import RUN_CONTINUATION
 from domain.operations.events import record_system_event
 from domain.operations.models import SystemEventKind
 from infra.logging import get_logger
+from infra.prepared import Channel
 from infra.queue import wake_channel
-from infra.raw_sql import Channel
 from worker.pipeline.runtime import Runtime
 
 log = get_logger("worker.recovery")

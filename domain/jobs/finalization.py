@@ -27,7 +27,7 @@ from domain.media import repository as media_repository
 from domain.media.repository import Reference
 from domain.notifications.events import JOB_FINAL_READY, SCENE_CONTINUED, Event, record_raw
 from domain.scenes.models import SceneStatus
-from infra.raw_sql import Runner
+from infra.prepared import Runner
 from schemas.script import Script
 
 
@@ -153,26 +153,26 @@ async def finalize(
     version = head_version + 1
     new_bible = {**new_bible, "version": version}  # the bible names itself
     segment_id, created_at = new_time_id()
-    segment = {
-        "id": segment_id,
-        "created_at": created_at,
-        "scene_id": job.scene_id,
-        "job_id": job.id,
-        "user_id": job.user_id,
-        "sequence": sequence,
-        "text": job.text,
-        "script": script.model_dump(mode="json"),
-        "duration": media.duration,
-        "bible_version": version,
-        "hls_playlist_key": None,  # playlists are made from segment_media rows
-        "video_key": media.video_key,
-        "thumbnail_key": media.thumbnail_key,
-        "provider": provenance.provider,
-        "model": provenance.model,
-        "prompt_version": provenance.prompt_version,
-        "input_hash": provenance.input_hash,
-        "stage_durations": provenance.stage_durations,
-    }
+    segment = run_repository.NewSegment(
+        id=segment_id,
+        created_at=created_at,
+        scene_id=job.scene_id,
+        job_id=job.id,
+        user_id=job.user_id,
+        sequence=sequence,
+        text=job.text,
+        script=script.model_dump(mode="json"),
+        duration=media.duration,
+        bible_version=version,
+        hls_playlist_key=None,  # playlists are made from segment_media rows
+        video_key=media.video_key,
+        thumbnail_key=media.thumbnail_key,
+        provider=provenance.provider,
+        model=provenance.model,
+        prompt_version=provenance.prompt_version,
+        input_hash=provenance.input_hash,
+        stage_durations=provenance.stage_durations,
+    )
     bible = {
         "scene_id": job.scene_id,
         "version": version,

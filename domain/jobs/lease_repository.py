@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.jobs.models import Job, JobLease, JobStatus, is_unfinished, unfinished_sql
 from domain.jobs.repository import JOB_IN_ITS_MONTH, in_its_month
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 _JOBS = cast(Table, Job.__table__)
 _LEASES = cast(Table, JobLease.__table__)

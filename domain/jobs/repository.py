@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Row, Select, and_, bindparam, func, select, text, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,8 @@ from domain.jobs.models import (
 from domain.pagination import Page, paginate
 from domain.scenes.models import SceneBible, SceneSummary, Segment
 from domain.users.models import User
+from infra.db import Database
+from infra.prepared import Prepared
 
 
 def _by_id(job_id: uuid.UUID) -> Select[Any]:
@@ -90,15 +92,19 @@ _POLL = (
 )
 
 
+_POLL_STATEMENT = Prepared(_POLL)
+
+
 async def poll_with_caller(
-    session: AsyncSession, job_id: uuid.UUID, caller_id: uuid.UUID
-) -> Row[Any] | None:
+    db: Database, job_id: uuid.UUID, caller_id: uuid.UUID, *, after: int | None = None
+) -> Any:
     """The caller's account (`caller_role`, `caller_active`) and the job's public columns in
     one round trip, the job pruned to its partition; None when the caller does not exist,
-    the job columns None when the job does not."""
-    connection = await session.connection()  # Core: no ORM loading for plain columns
-    result = await connection.execute(_POLL, {**in_its_month(job_id), "caller_id": caller_id})
-    return result.first()
+    the job columns None when the job does not. Read where `Database.reading(after)` would
+    read, straight on the driver: frontends poll this every second."""
+    return await db.read_row(
+        _POLL_STATEMENT, {**in_its_month(job_id), "caller_id": caller_id}, after=after
+    )
 
 
 async def claim_idempotency_key(

@@ -4,14 +4,15 @@ A run writes a job a dozen times (its claim, each stage boundary, the provider's
 finalization), and a worker runs many jobs a second: composing an ORM statement, or even
 executing a Core one through SQLAlchemy, costs more client CPU than PostgreSQL takes to run
 it. These are Core statements with bound parameters, compiled once for asyncpg
-(`infra.raw_sql.Prepared`) and run on the job's own connection, where asyncpg keeps them
+(`infra.prepared.Prepared`) and run on the job's own connection, where asyncpg keeps them
 prepared. Each is one round trip; the single-statement ones run in autocommit.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -34,7 +35,7 @@ from domain.jobs.lease_repository import JobLeaseLost
 from domain.jobs.models import Job, JobStage, JobStatus, unfinished_sql
 from domain.jobs.repository import BIBLE_AT_VERSION, JOB_IN_ITS_MONTH, in_its_month
 from domain.scenes.models import Scene, SceneBible, SceneStatus, Segment, SegmentSequence
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 # None binds SQL NULL (plain JSONB would bind the JSON value null, which `||` appends).
 _JSON_OR_NULL = JSONB(none_as_null=True)
@@ -221,26 +222,32 @@ _MARK_FINAL_UPDATE = (
     )
 )
 
-SEGMENT_FIELDS = (
-    "id",
-    "created_at",
-    "scene_id",
-    "job_id",
-    "user_id",
-    "sequence",
-    "text",
-    "script",
-    "duration",
-    "bible_version",
-    "hls_playlist_key",
-    "video_key",
-    "thumbnail_key",
-    "provider",
-    "model",
-    "prompt_version",
-    "input_hash",
-    "stage_durations",
-)
+
+@dataclass(slots=True, frozen=True)
+class NewSegment:
+    """The segment a finished run writes: exactly the columns its INSERT names."""
+
+    id: uuid.UUID
+    created_at: datetime
+    scene_id: uuid.UUID
+    job_id: uuid.UUID
+    user_id: uuid.UUID
+    sequence: int
+    text: str
+    script: dict[str, Any]
+    duration: float
+    bible_version: int
+    hls_playlist_key: str | None
+    video_key: str | None
+    thumbnail_key: str | None
+    provider: str | None
+    model: str | None
+    prompt_version: str | None
+    input_hash: str | None
+    stage_durations: dict[str, Any] | None
+
+
+SEGMENT_FIELDS = tuple(f.name for f in fields(NewSegment))
 BIBLE_FIELDS = ("scene_id", "version", "data", "created_by", "source_job_id", "change_note")
 
 
@@ -298,7 +305,7 @@ async def mark_final(
 async def write_segment(
     conn: Runner,
     job: Job,
-    segment: dict[str, Any],
+    segment: NewSegment,
     bible: dict[str, Any],
     *,
     result: dict[str, Any],
@@ -307,8 +314,8 @@ async def write_segment(
 ) -> None:
     """Insert the segment (its fields: SEGMENT_FIELDS) and the bible version (BIBLE_FIELDS),
     move the scene's counters on and mark the job final, as one statement."""
-    params = _final(job, segment["id"], result, message, outputs)
-    params.update({f"seg_{name}": segment[name] for name in SEGMENT_FIELDS})
+    params = _final(job, segment.id, result, message, outputs)
+    params.update({f"seg_{name}": getattr(segment, name) for name in SEGMENT_FIELDS})
     params.update({f"new_bible_{name}": bible[name] for name in BIBLE_FIELDS})
     await conn.execute(_WRITE_SEGMENT, params)
 

@@ -28,6 +28,7 @@ from domain.pagination import Page
 from domain.scenes import repository as scenes_repository
 from domain.scenes.models import SceneStatus
 from domain.users.models import Role, User
+from infra.db import Database
 from infra.queue import PendingJob, enqueue_after_commit
 from infra.settings import Settings
 
@@ -136,17 +137,20 @@ async def get_visible(session: AsyncSession, user: User, job_id: uuid.UUID) -> J
 
 
 async def get_for_caller(
-    session: AsyncSession,
+    db: Database,
     caller_id: uuid.UUID,
     job_id: uuid.UUID,
     token_issued_at: datetime | None = None,
+    *,
+    after: int | None = None,
 ) -> Any:
     """Like get_visible, with the caller's account read in the same query as the job.
 
-    Returns the job's public columns (a row with the attributes of `repository.POLL_COLUMNS`).
+    Returns the job's public columns (a row with the attributes of `repository.POLL_COLUMNS`),
+    read where a read session seeing WAL position `after` would read.
     A token issued before the account ended its sessions (`token_issued_at`) is refused.
     """
-    row = await repository.poll_with_caller(session, job_id, caller_id)
+    row = await repository.poll_with_caller(db, job_id, caller_id, after=after)
     if row is None:
         raise Unauthorized("The access token's account no longer exists.")
     cutoff = row.caller_tokens_valid_after

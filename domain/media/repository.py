@@ -39,7 +39,7 @@ from domain.scenes.models import (
     SegmentStatus,
 )
 from domain.scenes.repository import listed
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 _SHAS = bindparam("shas", type_=ARRAY(String(64)))
 _NOW = bindparam("now", type_=DateTime(timezone=True))

@@ -16,7 +16,7 @@ from pathlib import Path
 from domain.media import repository
 from domain.media.repository import ObjectRow
 from infra.db import Database
-from infra.raw_sql import Runner
+from infra.prepared import Runner
 from infra.storage import Storage, content_type_for
 
 OBJECT_PREFIX = "objects/"

@@ -3,7 +3,7 @@ delivery row, in one statement (domain.notifications.repository) inside the call
 transaction.
 
 The statement works on an ORM session (API requests) and on a worker's raw connection
-(`infra.raw_sql.Runner`, finalization) alike. It returns the endpoints that got a delivery, so
+(`infra.prepared.Runner`, finalization) alike. It returns the endpoints that got a delivery, so
 the caller can wake the sender once its transaction commits.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notifications import repository
-from infra.raw_sql import Runner
+from infra.prepared import Runner
 
 JOB_FINAL_READY = "job.final_ready"
 JOB_FAILED = "job.failed"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notifications.models import Notification
 from domain.pagination import Page, paginate
-from infra.raw_sql import Prepared, Runner
+from infra.prepared import Prepared, Runner
 
 
 async def page_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,16 +11,24 @@ from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
-from sqlalchemy.types import String, Uuid
+from sqlalchemy.types import Integer, String, Uuid
 
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import (
     TRENDING_KEYS,
     trending_join,
 )
+from domain.errors import InvalidInput
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
-from domain.pagination import Page, paginate
-from domain.scenes.models import LISTED_STATUSES, Scene, SceneBible, Segment, SegmentStatus
+from domain.pagination import Page, clamp_limit, decode_cursor, encode_cursor, paginate
+from domain.scenes.models import (
+    LISTED_STATUSES,
+    Scene,
+    SceneBible,
+    Segment,
+    SegmentSequence,
+    SegmentStatus,
+)
 from domain.topics.models import Topic
 
 # Literals, not bound values: a generic plan of a prepared statement can then still prove the
@@ -184,41 +193,98 @@ async def page_bible_versions(
 # Segments
 
 
-def _active_segments(scene_id: uuid.UUID) -> Any:
-    return select(Segment).where(
-        Segment.scene_id == scene_id, Segment.status == SegmentStatus.ACTIVE.value
-    )
-
-
 async def page_active_segments(
     session: AsyncSession, scene_id: uuid.UUID, *, limit: int | None, cursor: str | None
 ) -> Page[Segment]:
-    return await paginate(
-        session,
-        _active_segments(scene_id),
-        [Segment.sequence],
-        limit=limit,
-        cursor=cursor,
-        descending=False,
+    """A page of the scene's active segments in sequence order, read from the partitions
+    that can hold it.
+
+    Nothing in the list's own condition names a time, so every monthly partition would be
+    searched. `segment_sequences` (one row per sequence, unpartitioned) knows when each of the
+    page's candidates was written: the next `limit + 1` sequences after the cursor (the
+    window) bound the page's creation times, and PostgreSQL skips the partitions outside
+    them while running the statement. The window's size and last sequence ride along on
+    every row: the page is the window exactly when it has as many rows as the window and
+    none past it. Otherwise some of the window is not active, and only then is the page read
+    again without the bound (so is an empty page).
+    """
+    size = clamp_limit(limit)
+    after = decode_cursor(cursor, 1)[0] if cursor else 0
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise InvalidInput(
+            "The cursor is not valid for this list.",
+            [{"pointer": "/cursor", "message": "malformed or foreign cursor"}],
+        )
+    params = {"scene_id": scene_id, "after": after}
+    rows = (await session.execute(_windowed_page(size + 1, first=not after), params)).all()
+    if not rows or len(rows) < rows[0].window or rows[-1][0].sequence > rows[0].window_last:
+        rows = (await session.execute(_unbounded_page(size + 1), params)).all()
+    segments = [row[0] for row in rows]
+    has_more = len(segments) > size
+    segments = segments[:size]
+    next_cursor = encode_cursor([segments[-1].sequence]) if has_more else None
+    return Page(items=segments, next_cursor=next_cursor)
+
+
+def _page_of_active(rows: int) -> Any:
+    return (
+        select(Segment)
+        .where(
+            Segment.scene_id == bindparam("scene_id"),
+            Segment.status == SegmentStatus.ACTIVE.value,
+            Segment.sequence > bindparam("after"),
+        )
+        .order_by(Segment.sequence)
+        # Inline: one generic plan per page size, aware of the limit (see domain.pagination).
+        .limit(_inline(rows))
     )
 
 
-async def cover_segments(
-    session: AsyncSession, chosen: Mapping[uuid.UUID, str | None]
-) -> dict[uuid.UUID, uuid.UUID]:
-    """Each scene's cover segment, for a page in one query: the active segment whose thumbnail
-    is the chosen key (scene id -> key, None: no choice), else the first active segment with
-    a thumbnail; scenes with neither are left out.
+def _inline(count: int) -> Any:
+    return literal_column(str(int(count)), Integer)
 
-    LATERAL subqueries per scene read the (scene_id, sequence) index of each partition in
-    order and stop at the first match, however long the scene.
-    """
-    if not chosen:
-        return {}
+
+@functools.cache
+def _unbounded_page(rows: int) -> Any:
+    return _page_of_active(rows)
+
+
+@functools.cache
+def _windowed_page(rows: int, *, first: bool) -> Any:
+    claimed = (
+        select(SegmentSequence.sequence, SegmentSequence.segment_created_at)
+        .where(
+            SegmentSequence.scene_id == bindparam("scene_id"),
+            SegmentSequence.sequence > bindparam("after"),
+        )
+        .order_by(SegmentSequence.sequence)
+        .limit(_inline(rows))
+        .subquery("claimed")
+    )
+    window = select(
+        func.max(claimed.c.sequence).label("last"),
+        func.min(claimed.c.segment_created_at).label("since"),
+        func.max(claimed.c.segment_created_at).label("until"),
+        func.count().label("size"),
+    ).cte("window")
+    # Scalar subqueries, run once before the scan: their values prune partitions at run time.
+    last, since, until, size = (select(column).scalar_subquery() for column in window.c)
+    # One bound, not both: given a range of unknown ends PostgreSQL guesses it holds 0.5% of
+    # the rows, and plans a short scene's page as a sequential scan and a sort. The first page
+    # is bounded above (the months after it are skipped), any later one below (those before).
+    bound = Segment.created_at <= until if first else Segment.created_at >= since
+    return (
+        _page_of_active(rows)
+        .add_columns(size.label("window"), last.label("window_last"))
+        .where(bound)
+    )
+
+
+def _cover_statement() -> Any:
     wanted = (
         func.unnest(
-            bindparam("scene_ids", list(chosen), type_=ARRAY(Uuid())),
-            bindparam("chosen_keys", list(chosen.values()), type_=ARRAY(String())),
+            bindparam("scene_ids", type_=ARRAY(Uuid())),
+            bindparam("chosen_keys", type_=ARRAY(String())),
         )
         .table_valued("scene_id", "chosen_key")
         .render_derived(name="wanted")
@@ -245,9 +311,28 @@ async def cover_segments(
         name="picked",
     )
     automatic = first(name="automatic")
+    return select(
+        wanted.c.scene_id, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
+    ).select_from(wanted.outerjoin(picked, true()).outerjoin(automatic, true()))
+
+
+# Built once: composing it (and its cache key) cost more than running it, on every list.
+_COVERS = _cover_statement()
+
+
+async def cover_segments(
+    session: AsyncSession, chosen: Mapping[uuid.UUID, str | None]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Each scene's cover segment, for a page in one query: the active segment whose thumbnail
+    is the chosen key (scene id -> key, None: no choice), else the first active segment with
+    a thumbnail; scenes with neither are left out.
+
+    LATERAL subqueries per scene read the (scene_id, sequence) index of each partition in
+    order and stop at the first match, however long the scene.
+    """
+    if not chosen:
+        return {}
     rows = await session.execute(
-        select(
-            wanted.c.scene_id, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
-        ).select_from(wanted.outerjoin(picked, true()).outerjoin(automatic, true()))
+        _COVERS, {"scene_ids": list(chosen), "chosen_keys": list(chosen.values())}
     )
     return {row.scene_id: row.segment_id for row in rows if row.segment_id is not None}

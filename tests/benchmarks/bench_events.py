@@ -30,7 +30,7 @@ from api.app import create_app
 from infra.devservices import asyncpg_dsn
 from infra.settings import Settings
 from tests.benchmarks import percentile, table
-from tests.benchmarks.support import serve_process
+from tests.benchmarks.support import bench_settings, serve_process
 from tests.factories import Factory
 from tests.scratch import scratch_database
 
@@ -52,16 +52,7 @@ class Received:
 
 
 def _settings(database_url: str, root: Path) -> Settings:
-    return Settings(
-        STORYLOOM_ENV="test",
-        DATABASE_URL=database_url,
-        QUEUE_NAME=f"storyloom:bench:{uuid.uuid4().hex[:8]}",
-        MEDIA_DIR=root / "media",
-        WORK_DIR=root / "work",
-        LOG_LEVEL="WARNING",
-        LOG_JSON=False,
-        MAX_JOBS_IN_FLIGHT=1000,
-    )
+    return bench_settings(database_url, root, MAX_JOBS_IN_FLIGHT=1000)
 
 
 async def _seed(settings: Settings) -> tuple[dict[str, str], list[str]]:

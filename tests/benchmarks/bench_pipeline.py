@@ -1,11 +1,10 @@
-"""The continuation pipeline: latency, throughput, and the cost of polling a job.
+"""The continuation pipeline: latency and throughput (polling a job: bench_http).
 
 1. Submit -> final_ready for a ~5-second 720p segment with the built-in providers, against
    ffmpeg alone rendering and packaging the same clip (the same renderer and HLS packager
    called directly, no API, queue or database).
 2. Pipeline throughput with an instant video provider (a pre-rendered clip copied into place),
    against arq's own no-op throughput with the same worker settings.
-3. GET /v1/jobs/{id} requests/s against a bare FastAPI endpoint doing one primary-key SELECT.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from infra.queue import redis_settings
 from infra.settings import Settings
 from schemas.script import Script
 from tests.benchmarks import table
-from tests.benchmarks.support import load, serve_process
+from tests.benchmarks.support import bench_settings, in_process
 from tests.factories import Factory, minimal_bible
 from tests.scratch import scratch_database
 from tests.worker.running import stop
@@ -47,23 +46,11 @@ LATENCY_RUNS = int(os.environ.get("BENCH_PIPELINE_RUNS", "7"))
 THROUGHPUT_JOBS = int(os.environ.get("BENCH_PIPELINE_JOBS", "200"))
 # Drains of each side; the table shows the median round (two cores make single runs noisy).
 THROUGHPUT_ROUNDS = int(os.environ.get("BENCH_PIPELINE_ROUNDS", "5"))
-POLL_SECONDS = float(os.environ.get("BENCH_POLL_SECONDS", "5"))
-POLL_CLIENTS = 16
 
 
 def _settings(database_url: str, root: Path, **extra: Any) -> Settings:
-    knobs: dict[str, Any] = dict(extra)  # the worker runs with the production defaults
-    return Settings(
-        STORYLOOM_ENV="test",
-        DATABASE_URL=database_url,
-        QUEUE_NAME=f"storyloom:bench:{uuid.uuid4().hex[:8]}",
-        MEDIA_DIR=root / "media",
-        WORK_DIR=root / "work",
-        LOG_LEVEL="WARNING",
-        LOG_JSON=False,
-        MAX_JOBS_IN_FLIGHT=1000,
-        **knobs,
-    )
+    # The worker runs with the production defaults unless `extra` says otherwise.
+    return bench_settings(database_url, root, MAX_JOBS_IN_FLIGHT=1000, **extra)
 
 
 class InstantRenderer:
@@ -229,19 +216,15 @@ async def _throughput(database_url: str, root: Path) -> tuple[Drained, Drained, 
         "WORKER_MAX_JOBS": defaults.worker_max_jobs,
     }
     settings = _settings(database_url, root, **worker_knobs)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            factory = Factory(app, client)
-            owner = await factory.account()
-            scenes = [await factory.scene(owner) for _ in range(THROUGHPUT_JOBS)]
-            ids = [await _submit(client, owner.headers, s["id"], TEXT) for s in scenes]
-            pipeline = await _drain(settings, InstantRenderer(clip), RefillingWorker)
-            finals = [
-                (await client.get(f"/v1/jobs/{job_id}", headers=owner.headers)).json()["status"]
-                for job_id in ids
-            ]
+    async with in_process(settings) as (_, client, factory):
+        owner = await factory.account()
+        scenes = [await factory.scene(owner) for _ in range(THROUGHPUT_JOBS)]
+        ids = [await _submit(client, owner.headers, s["id"], TEXT) for s in scenes]
+        pipeline = await _drain(settings, InstantRenderer(clip), RefillingWorker)
+        finals = [
+            (await client.get(f"/v1/jobs/{job_id}", headers=owner.headers)).json()["status"]
+            for job_id in ids
+        ]
     if finals.count("final_ready") != THROUGHPUT_JOBS:
         raise RuntimeError(f"not every job reached final_ready: {sorted(set(finals))}")
 
@@ -259,51 +242,6 @@ async def _throughput(database_url: str, root: Path) -> tuple[Drained, Drained, 
     return pipeline, noop, count
 
 
-async def _polling(database_url: str, root: Path) -> tuple[dict, dict, dict]:
-    settings = _settings(database_url, root)
-    app, client, factory, close = await _platform(settings)
-    try:
-        owner = await factory.account()
-        scene = await factory.scene(owner)
-        job_id = await _submit(client, owner.headers, scene["id"], TEXT)
-        await _until_final(client, owner.headers, job_id)
-    finally:
-        await close()
-    headers = owner.headers
-    async with serve_process("api.app:create_app", settings, root) as base:
-        async with httpx.AsyncClient(base_url=base) as probe:
-            tag = (await probe.get(f"/v1/jobs/{job_id}", headers=headers)).headers["etag"]
-        ours = await load(
-            base,
-            lambda c: c.get(f"/v1/jobs/{job_id}", headers=headers),
-            clients=POLL_CLIENTS,
-            seconds=POLL_SECONDS,
-        )
-        unchanged = await load(
-            base,
-            lambda c: c.get(f"/v1/jobs/{job_id}", headers={**headers, "If-None-Match": tag}),
-            clients=POLL_CLIENTS,
-            seconds=POLL_SECONDS,
-        )
-    async with serve_process("tests.benchmarks.bare_app:create", settings, root) as base:
-        bare = await load(
-            base, lambda c: c.get(f"/jobs/{job_id}"), clients=POLL_CLIENTS, seconds=POLL_SECONDS
-        )
-    return ours, unchanged, bare
-
-
-def _row(label: str, stats: dict[str, float], baseline: dict[str, float] | None) -> list[str]:
-    ratio = "1.00x" if baseline is None else f"{stats['rps'] / baseline['rps']:.2f}x"
-    return [
-        label,
-        f"{stats['rps']:,.0f}",
-        f"{stats['p50'] * 1000:.2f} ms",
-        f"{stats['p99'] * 1000:.2f} ms",
-        f"{stats['errors']:.0f}",
-        ratio,
-    ]
-
-
 def _median(drains: list[Drained]) -> Drained:
     """The middle drain by duration (the lower middle of an even count)."""
     return sorted(drains, key=lambda d: d.seconds)[(len(drains) - 1) // 2]
@@ -317,7 +255,6 @@ def run() -> str:
         rounds = [
             asyncio.run(_throughput(url, root / f"round-{n}")) for n in range(THROUGHPUT_ROUNDS)
         ]
-        ours, unchanged, bare = asyncio.run(_polling(url, root))
     p, a = statistics.median(pipeline), statistics.median(alone)
     latency = table(
         ["what", "median", "runs", "ratio"],
@@ -369,14 +306,6 @@ def run() -> str:
             ],
         ],
     )
-    polling = table(
-        ["endpoint", "requests/s", "p50", "p99", "errors", "ratio"],
-        [
-            _row("GET /v1/jobs/{id} (JWT, ETag), 200", ours, bare),
-            _row("GET /v1/jobs/{id} with If-None-Match, 304", unchanged, bare),
-            _row("bare FastAPI, one primary-key SELECT", bare, None),
-        ],
-    )
     return "\n\n".join(
         [
             "## Continuation pipeline",
@@ -384,8 +313,7 @@ def run() -> str:
             f"{defaults.worker_poll_delay} s, WORKER_MAX_JOBS {defaults.worker_max_jobs}; the "
             "worker is `worker.refill.RefillingWorker` (a freed slot or an announced job is taken "
             "at once), the no-op baseline arq's own Worker. Targets: latency under 1.5x of "
-            "ffmpeg alone; throughput at least 0.3x of arq no-op; job polling at least 1.0x of "
-            "the bare endpoint.",
+            "ffmpeg alone; throughput at least 0.3x of arq no-op.",
             "### Submit -> final_ready against ffmpeg alone",
             latency,
             "### Throughput with an instant video provider",
@@ -399,8 +327,6 @@ def run() -> str:
             "(shared by clips that reach it together) and six media files (three MPEG-TS "
             "parts, the playlist, the MP4 and its thumbnail).",
             throughput,
-            f"### Polling a job ({POLL_CLIENTS} concurrent clients, {POLL_SECONDS:.0f} s; each "
-            "server a uvicorn process of its own, the load generator another, loopback)",
-            polling,
+            "Polling a job is measured with wrk beside bare endpoints in `bench_http`.",
         ]
     )

@@ -20,7 +20,7 @@ import httpx
 
 from infra.settings import Settings
 from tests.benchmarks import percentile, table
-from tests.benchmarks.support import serve
+from tests.benchmarks.support import bench_settings, serve
 from tests.factories import Factory
 from tests.scratch import scratch_database
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
@@ -51,18 +51,7 @@ class _Recorder(list[Any]):
 
 
 def _settings(url: str, root: Path) -> Settings:
-    return Settings(
-        STORYLOOM_ENV="test",
-        DATABASE_URL=url,
-        QUEUE_NAME=f"storyloom:bench:{uuid.uuid4().hex[:8]}",
-        MEDIA_DIR=root / "media",
-        WORK_DIR=root / "work",
-        LOG_LEVEL="WARNING",
-        LOG_JSON=False,
-        VIDEO_WIDTH=320,
-        VIDEO_HEIGHT=180,
-        VIDEO_FPS=12,
-    )
+    return bench_settings(url, root, VIDEO_WIDTH=320, VIDEO_HEIGHT=180, VIDEO_FPS=12)
 
 
 async def _seed(app: Any, client: httpx.AsyncClient, settings: Settings) -> tuple[str, Any]:

@@ -14,7 +14,7 @@ from domain.jobs import lease_repository as leases
 from domain.jobs import run_repository
 from domain.jobs.lease_repository import Claim, JobLeaseLost, Lease
 from domain.jobs.models import Job
-from infra.raw_sql import Channel
+from infra.prepared import Channel
 from tests.factories import Factory
 
 

@@ -29,7 +29,7 @@ from domain.media.models import MediaRole
 from domain.media.repository import Reference
 from domain.media.store import describe, store_files
 from domain.media.sweeper import sweep
-from infra.raw_sql import Channel
+from infra.prepared import Channel
 from infra.settings import Settings
 from infra.storage import LocalStorage, S3Storage, Storage
 from tests.conftest import asyncpg_dsn

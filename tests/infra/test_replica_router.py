@@ -21,6 +21,8 @@ from sqlalchemy import text
 
 from api.consistency import HEADER
 from domain.users.models import Role
+from infra.db import Database
+from infra.prepared import Prepared
 from infra.replicas import format_lsn, parse_lsn
 from infra.settings import Settings
 from tests.conftest import REDIS_URL, RUN_ID, alembic_config
@@ -266,6 +268,35 @@ async def test_a_read_session_outlives_its_replica(served: Any, pair: ReplicaPai
         await asyncio.to_thread(pair.stop_replica, "immediate")
     await asyncio.to_thread(pair.start_replica)
     await eventually(lambda: in_rotation(client), "the restarted standby rejoins rotation")
+
+
+async def test_a_driver_read_goes_to_the_replica_and_survives_its_death(
+    served: Any, pair: ReplicaPair, tmp_path: Any
+) -> None:
+    """`Database.read_row` (the job poll's path): routed like a read session, and retried on
+    the primary when its replica dies, which leaves rotation at once.
+
+    The health loop of this Database ticks once an hour: only the read itself can find the
+    replica dead, as a read between two ticks would in production.
+    """
+    _, client, _ = served
+    await eventually(lambda: in_rotation(client), "the standby is in rotation")
+    db = Database(replica_settings(pair, tmp_path, REPLICA_HEALTH_INTERVAL_SECONDS=3600))
+    await db.start()
+    on_standby = Prepared(text("SELECT pg_is_in_recovery() AS standby"))
+    try:
+        assert (await db.read_row(on_standby, {})).standby is True, "a plain read: the standby"
+        beyond = await db.write_lsn() + (1 << 40)  # a position no server has reached
+        assert (await db.read_row(on_standby, {}, after=beyond)).standby is False
+
+        await asyncio.to_thread(pair.stop_replica, "immediate")
+        assert db.router.pick() is not None, "no health check has noticed"
+        assert (await db.read_row(on_standby, {})).standby is False, "answered by the primary"
+        assert db.router.pick() is None, "the failed replica left rotation at once"
+    finally:
+        await db.dispose()
+        await asyncio.to_thread(pair.start_replica)
+        await eventually(lambda: in_rotation(client), "the restarted standby rejoins rotation")
 
 
 async def test_stopping_the_replica_mid_traffic_loses_no_request(

@@ -17,6 +17,7 @@ import httpx
 
 from infra.settings import Settings
 from tests.benchmarks import machine, ms, percentile, table
+from tests.benchmarks.support import process_cpu_seconds
 from tests.load.scenario import EXPECTED, Recorder, Shape, Stack, World, build_world, drive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +79,19 @@ def results_table(rec: Recorder, window: float) -> str:
     return table(header, rows)
 
 
+def cpu_line(rec: Recorder) -> str:
+    """The API process's CPU per request over the window (user + system, /proc)."""
+    served = sum(len(samples) for samples in rec.samples.values())
+    if rec.api_cpu_seconds is None or not served:
+        return "CPU per request of the API process: not measured."
+    per_request = rec.api_cpu_seconds / served * 1e6
+    return (
+        f"CPU per request of the API process: {per_request:,.0f} us "
+        f"({rec.api_cpu_seconds:.2f} s of user + system time over the {served} requests of "
+        "the window, the mix above)."
+    )
+
+
 def api_log_summary(log_path: Path) -> str:
     """What the API's own request log says about every request it served."""
     durations = []
@@ -135,7 +149,9 @@ async def run(shape: Shape, settings: Settings, log_dir: Path) -> tuple[str, int
     stack = Stack(settings, log_dir)
     try:
         await stack.wait_ready()
-        rec, window = await drive(stack.base, world, shape)
+        rec, window = await drive(
+            stack.base, world, shape, lambda: process_cpu_seconds(stack.api.pid)
+        )
         metrics = await metrics_summary(stack.base, world)
     finally:
         stack.stop()
@@ -162,6 +178,8 @@ async def run(shape: Shape, settings: Settings, log_dir: Path) -> tuple[str, int
         "## Results",
         "",
         results_table(rec, window),
+        "",
+        cpu_line(rec),
         "",
         f"{api_log_summary(stack.api.log_path)} {metrics}",
         "",

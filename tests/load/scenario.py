@@ -22,7 +22,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,7 @@ class Recorder:
     errors: dict[str, int] = field(default_factory=dict)
     error_examples: list[str] = field(default_factory=list)
     jobs: dict[str, int] = field(default_factory=dict)
+    api_cpu_seconds: float | None = None  # the API process's CPU time inside the window
 
     async def call(self, kind: str, request: Awaitable[httpx.Response]) -> httpx.Response | None:
         """Await `request` (not yet started: a coroutine starts when awaited) and record it."""
@@ -275,8 +276,21 @@ async def browser(
             await asyncio.sleep(pause)
 
 
-async def drive(base: str, world: World, shape: Shape) -> tuple[Recorder, float]:
+async def _clock_cpu(
+    rec: Recorder, cpu_seconds: Callable[[], float], start: float, until: float
+) -> None:
+    await asyncio.sleep(max(0.0, start - time.perf_counter()))
+    before = cpu_seconds()
+    await asyncio.sleep(max(0.0, until - time.perf_counter()))
+    rec.api_cpu_seconds = cpu_seconds() - before
+
+
+async def drive(
+    base: str, world: World, shape: Shape, cpu_seconds: Callable[[], float] | None = None
+) -> tuple[Recorder, float]:
     """Run every simulated user until the window closes; returns the recorder and its length.
+
+    `cpu_seconds` (the API process's CPU time so far) is read as the window opens and closes.
 
     Each user has a client (one keep-alive connection) of its own, as a browser would: one
     client shared by hundreds of loops spends more time in its connection pool than the API
@@ -299,5 +313,7 @@ async def drive(base: str, world: World, shape: Shape) -> tuple[Recorder, float]
             browser(await client(), rec, h, world, shape.browse_pause, until)
             for h in world.browsers
         ]
+        if cpu_seconds is not None:
+            loops.append(_clock_cpu(rec, cpu_seconds, start, until))
         await asyncio.gather(*loops)
     return rec, until - start

@@ -19,3 +19,4 @@ async def test_a_short_load_run_is_reported_without_errors(tmp_path: Path) -> No
         "The API's own request log" in report and "`GET /metrics` right after: answered" in report
     )
     assert "Errors: 0." in report
+    assert "CPU per request of the API process: " in report and "not measured" not in report

@@ -15,9 +15,9 @@ from domain.jobs import run_repository
 from domain.jobs.models import Job
 from infra.db import Database
 from infra.packaging import HlsPackager
+from infra.prepared import Channel
 from infra.providers.base import ScriptExpander, VideoRenderer
 from infra.providers.moderation import ContentChecker
-from infra.raw_sql import Channel
 from infra.settings import Settings
 from infra.storage import Storage
 from schemas.script import Script

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Integer, bindparam, column, insert, literal, select, table, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from infra.raw_sql import Channel, Prepared
+from infra.prepared import Channel, Prepared
 
-_PROBE = table("raw_sql_probe", column("id", Integer), column("doc", JSONB), column("n", Integer))
+_PROBE = table("prepared_probe", column("id", Integer), column("doc", JSONB), column("n", Integer))
 _INSERT = Prepared(
     insert(_PROBE).values(id=bindparam("id"), doc=bindparam("doc", type_=JSONB), n=literal(7))
 )
@@ -29,8 +29,8 @@ async def channel(app: Any) -> AsyncIterator[Channel]:
         # Temporary, so only this session sees it; kept (emptied) for the pooled connection's
         # next test, so that asyncpg's cached statements stay valid.
         await driver.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS raw_sql_probe (id int PRIMARY KEY, doc jsonb, n int);"
-            " TRUNCATE raw_sql_probe"
+            "CREATE TEMP TABLE IF NOT EXISTS prepared_probe (id int PRIMARY KEY, doc jsonb, n int);"
+            " TRUNCATE prepared_probe"
         )
         yield Channel(driver)
 
@@ -126,3 +126,10 @@ async def test_a_cancelled_transaction_rolls_back_and_the_channel_goes_on(
         await task
     assert not channel.driver.is_in_transaction()
     assert await channel.fetchrow(_READ, {"id": 1}) is None
+
+
+async def test_a_row_reads_by_attribute_like_sqlalchemys(channel: Channel) -> None:
+    await channel.execute(_INSERT, {"id": 4, "doc": {"k": 1}})
+    row = _READ.row(await channel.fetchrow(_READ, {"id": 4}))
+    assert (row.doc, row.n) == ({"k": 1}, 7)
+    assert _READ.row(await channel.fetchrow(_READ, {"id": 404})) is None

@@ -1,17 +1,22 @@
-"""SQLAlchemy Core statements run straight on asyncpg, for the few paths where every call counts.
+"""Prepared statements: SQLAlchemy Core statements compiled once, run straight on asyncpg.
 
 A statement executed through SQLAlchemy's AsyncConnection spends more client CPU than the
 round trip itself (an execution context, a result object, a greenlet switch, and a pool
 checkout when the connection is taken per statement): some 500 us per statement on the
 benchmark machine, against under 200 us for the same prepared statement on asyncpg. The
 worker writes each job a dozen times, so its statements are written with SQLAlchemy, compiled
-once here for the asyncpg dialect, and run on the job's own connection (`Channel`).
+once here for the asyncpg dialect, and run on the job's own connection (`Channel`); the API's
+most polled read runs one through `Database.read_row` (infra.db).
+
+The connections are SQLAlchemy's own (its pools), so JSON and JSONB columns arrive decoded by
+the codecs its asyncpg dialect installs on every connection it opens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -42,6 +47,16 @@ class Prepared:
             bind = compiled.binds[name]
             processor = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             self._binds.append((name, processor, bind.effective_value))
+        self._row: Callable[[Any], Any] | None = None
+
+    def row(self, record: asyncpg.Record | None) -> Any:
+        """`record` as a named tuple: attribute access, like SQLAlchemy's rows (None stays)."""
+        if record is None:
+            return None
+        if self._row is None:  # the statement's columns, named as the record names them
+            row_type: Any = namedtuple("Row", record.keys(), rename=True)  # type: ignore[misc]
+            self._row = row_type._make
+        return self._row(record.values())
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments for `params`; a parameter not given takes the statement's

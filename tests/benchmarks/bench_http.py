@@ -1,0 +1,290 @@
+"""HTTP throughput of the hot routes under wrk, beside bare FastAPI reference endpoints.
+
+Our API (`api.app:create_app`) and a bare FastAPI app (`tests.benchmarks.bare_app`) each run
+under uvicorn in a process of their own, one worker each, on the same PostgreSQL; `wrk` (a C
+load generator) drives one endpoint at a time. Every endpoint is measured in each of ROUNDS
+interleaved rounds and the tables show the median round, so a neighbour's burst on the shared
+machine lands on one round of every endpoint rather than on one endpoint. Ratios are taken
+against the bare endpoint of the same kind: no I/O (`/hello`) or one primary-key SELECT.
+
+CPU per request is the server process's own user + system time (/proc/<pid>/stat) over the
+round, divided by the requests wrk completed in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.settings import Settings
+from tests.benchmarks import table
+from tests.benchmarks.support import Server, bench_settings, in_process, server_process
+from tests.scratch import scratch_database
+
+SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_HTTP_ROUNDS", "3"))
+THREADS, CONNECTIONS = 2, 64
+SEGMENTS = 40
+BARE, BARE_PK = "bare FastAPI, GET /hello (no I/O)", "bare FastAPI + one asyncpg primary-key SELECT"
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    server: str  # "ours" or "bare"
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()
+    baseline: str | None = None  # label of the reference case
+    target: float | None = None  # at least this ratio of the reference's requests/s
+
+
+@dataclass(frozen=True)
+class Result:
+    rps: float
+    p50: float  # seconds
+    p99: float
+    requests: int
+    errors: int
+    cpu_per_request: float  # seconds
+
+
+def _settings(database_url: str, root: Path) -> Settings:
+    # The access log line per request is part of what is measured: JSON, as in production.
+    return bench_settings(database_url, root, LOG_LEVEL="INFO", LOG_JSON=True)
+
+
+async def _seed(settings: Settings) -> dict[str, Any]:
+    """An owner with a job, twenty listed scenes with ideas, one scene with SEGMENTS segments."""
+    from domain.scenes.models import Segment
+
+    async with in_process(settings) as (app, client, factory):
+        owner = await factory.account()
+        topic = await factory.topic()
+        scenes = [await factory.scene(owner, await factory.idea(owner, topic)) for _ in range(20)]
+        scene = scenes[0]
+        async with app.state.db.transaction() as session:
+            for sequence in range(1, SEGMENTS + 1):
+                session.add(
+                    Segment(
+                        scene_id=uuid.UUID(scene["id"]),
+                        sequence=sequence,
+                        text=f"Mara rings the bell for the {sequence}th time.",
+                    )
+                )
+        job = await factory.job(owner, scene)
+        etag = (await client.get(f"/v1/jobs/{job['id']}", headers=owner.headers)).headers["etag"]
+    return {"auth": owner.headers["Authorization"], "job": job["id"], "scene": scene["id"],
+            "etag": etag}  # fmt: skip
+
+
+def _cases(seed: dict[str, Any]) -> list[Case]:
+    auth = (("Authorization", seed["auth"]),)
+    job, scene = seed["job"], seed["scene"]
+    return [
+        Case(BARE, "bare", "/hello"),
+        Case(BARE_PK, "bare", f"/jobs/{job}"),
+        Case("GET /healthz", "ours", "/healthz", baseline=BARE, target=0.8),
+        Case("GET /v1/jobs/{id}, 200", "ours", f"/v1/jobs/{job}", auth, BARE_PK, 1.0),
+        Case(
+            "GET /v1/jobs/{id}, 304 (If-None-Match)",
+            "ours",
+            f"/v1/jobs/{job}",
+            (*auth, ("If-None-Match", seed["etag"])),
+            BARE_PK,
+            1.0,
+        ),
+        Case("GET /v1/scenes/{id}", "ours", f"/v1/scenes/{scene}", (), BARE_PK, 0.7),
+        Case("GET /v1/scenes?limit=20", "ours", "/v1/scenes?limit=20", (), BARE_PK, 0.7),
+        Case(
+            "GET /v1/scenes/{id}/segments", "ours", f"/v1/scenes/{scene}/segments", (), BARE_PK, 0.7
+        ),
+        Case("GET /v1/ideas", "ours", "/v1/ideas", (), BARE_PK, 0.7),
+    ]
+
+
+_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+_TOTAL = re.compile(r"(\d+) requests in")
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def wrk(url: str, headers: tuple[tuple[str, str], ...], seconds: float) -> dict[str, float]:
+    """One wrk run: requests/s, p50 and p99 (seconds), requests and errors."""
+    # A 10 s timeout: a request wrk gave up on would still cost the server, uncounted.
+    args = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
+    for name, value in headers:
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rate, total = _RATE.search(out), _TOTAL.search(out)
+    if rate is None or total is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    latency = {q: float(v) * _UNIT[u] for q, v, u in _PERCENTILE.findall(out)}
+    non_2xx, socket = _NON_2XX.search(out), _SOCKET.search(out)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(n) for n in socket.groups()) if socket else 0
+    )
+    return {"rps": float(rate.group(1)), "p50": latency["50"], "p99": latency["99"],
+            "requests": float(total.group(1)), "errors": float(errors)}  # fmt: skip
+
+
+def measure(server: Server, case: Case, seconds: float = SECONDS) -> Result:
+    wrk(server.base + case.path, case.headers, 1)  # warm-up: connections, caches, plans
+    before = server.cpu_seconds()
+    run = wrk(server.base + case.path, case.headers, seconds)
+    cpu = server.cpu_seconds() - before
+    return Result(
+        rps=run["rps"],
+        p50=run["p50"],
+        p99=run["p99"],
+        requests=int(run["requests"]),
+        errors=int(run["errors"]),
+        cpu_per_request=cpu / max(1, run["requests"]),
+    )
+
+
+def median_round(results: list[Result]) -> Result:
+    """The round of median requests/s (the lower middle of an even count)."""
+    return sorted(results, key=lambda r: r.rps)[(len(results) - 1) // 2]
+
+
+async def _measure_all(settings: Settings, root: Path, cases: list[Case]) -> dict[str, Any]:
+    rounds: dict[str, list[Result]] = {c.label: [] for c in cases}
+    # Scale-out: the job poll against a second server of two uvicorn processes, in the same
+    # rounds (the one-process figure is the main table's).
+    job_case = next(c for c in cases if c.label.endswith("200"))
+    scaled: list[Result] = []
+    two = root / "two-processes"
+    two.mkdir(exist_ok=True)
+    async with (
+        server_process("api.app:create_app", settings, root) as ours,
+        server_process("tests.benchmarks.bare_app:create", settings, root) as bare,
+        server_process("api.app:create_app", settings, two, workers=2) as pair,
+    ):
+        servers = {"ours": ours, "bare": bare}
+        for _ in range(ROUNDS):
+            for case in cases:
+                result = await asyncio.to_thread(measure, servers[case.server], case)
+                rounds[case.label].append(result)
+            scaled.append(await asyncio.to_thread(measure, pair, job_case))
+    return {"rounds": rounds, "scale": {1: rounds[job_case.label], 2: scaled}}
+
+
+def _cells(result: Result) -> list[str]:
+    return [
+        f"{result.rps:,.0f}",
+        f"{result.p50 * 1000:.1f} ms",
+        f"{result.p99 * 1000:.1f} ms",
+        f"{result.cpu_per_request * 1e6:,.0f} us",
+        str(result.errors),
+    ]
+
+
+def report(cases: list[Case], measured: dict[str, Any]) -> str:
+    best = {label: median_round(results) for label, results in measured["rounds"].items()}
+    rows = []
+    for case in cases:
+        result = best[case.label]
+        ratio = target = ""
+        if case.baseline:
+            reference = best[case.baseline]
+            # The ratio of medians of the per-round ratios: each round's pair ran minutes apart
+            # at most, so the machine's mood is shared by both sides of a ratio.
+            pairs = zip(
+                measured["rounds"][case.label], measured["rounds"][case.baseline], strict=True
+            )
+            per_round = [r.rps / b.rps for r, b in pairs]
+            value = statistics.median(per_round)
+            ratio = f"{value:.2f}x"
+            p99 = result.p99 / reference.p99
+            met = value >= (case.target or 0)
+            if case.baseline == BARE_PK and case.target == 1.0:
+                met = met and p99 < 2
+                target = f">= 1.0x, p99 < 2x ({p99:.1f}x): {'met' if met else 'MISSED'}"
+            else:
+                target = f">= {case.target}x: {'met' if met else 'MISSED'}"
+        rows.append([case.label, *_cells(result), ratio, target])
+    one, two = (median_round(measured["scale"][n]) for n in (1, 2))
+    scale_rows = [
+        [f"{n} process{'es' if n > 1 else ''}", *_cells(r), f"{r.rps / one.rps:.2f}x"]
+        for n, r in ((1, one), (2, two))
+    ]
+    ceiling = best[BARE]
+    return "\n".join(
+        [
+            "## HTTP hot paths under wrk (`bench_http`)",
+            "",
+            f"`wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s --timeout 10s --latency` per "
+            f"endpoint (after a 1 s warm-up), {ROUNDS} interleaved rounds, the median round "
+            "shown; ratios are the median of the per-round ratios against the reference "
+            "named. Each server is one uvicorn process (`--no-access-log`; our access log "
+            f"line goes to a file, as JSON) on loopback, on this {os.cpu_count()}-core machine "
+            "that wrk shares. The load generator's ceiling: "
+            f"**{ceiling.rps:,.0f} requests/s** against bare `/hello`; every figure below it "
+            "is the server's, not wrk's.",
+            "",
+            table(
+                [
+                    "endpoint",
+                    "requests/s",
+                    "p50",
+                    "p99",
+                    "CPU/request",
+                    "errors",
+                    "ratio",
+                    "target",
+                ],  # fmt: skip
+                rows,
+            ),
+            "",
+            "- CPU/request: the server process's user + system time during the run over the "
+            "requests served; the rest of a request's cost is PostgreSQL's and the kernel's.",
+            "- `GET /v1/jobs/{id}` signs in with a bearer token and reads the caller's job in "
+            "one statement; the 304 sends the ETag back. Scenes, segments (a page of 20 of "
+            f"{SEGMENTS}) and ideas are anonymous reads.",
+            "",
+            "### Scale-out: `GET /v1/jobs/{id}` (200) on one and two uvicorn processes",
+            "",
+            f"`WEB_CONCURRENCY` 1 and 2 (uvicorn `--workers`), {ROUNDS} interleaved rounds, the "
+            "median round; CPU/request sums the processes.",
+            "",
+            table(
+                ["server", "requests/s", "p50", "p99", "CPU/request", "errors", "ratio"],
+                scale_rows,
+            ),
+        ]
+    )
+
+
+def run() -> str:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed: `make system-packages` (Debian package wrk)")
+    with scratch_database("bench_http") as url, tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = _settings(url, root)
+        seed = asyncio.run(_seed(settings.model_copy(update={"log_level": "WARNING"})))
+        cases = _cases(seed)
+        measured = asyncio.run(_measure_all(settings, root, cases))
+    return report(cases, measured)
+
+
+if __name__ == "__main__":
+    print(run())
