@@ -9,10 +9,9 @@ from contextlib import asynccontextmanager
 from botocore.exceptions import ClientError
 from fastapi import FastAPI
 
-from api.consistency import ConsistencyTokenMiddleware
 from api.errors import install_error_handlers
 from api.media_cors import MediaCorsMiddleware
-from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.middleware import BodySizeLimitMiddleware, RequestMiddleware
 from api.routes import (
     admin,
     auth,
@@ -157,7 +156,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(MediaCorsMiddleware, origins=settings.cors_origins)
-    app.add_middleware(ConsistencyTokenMiddleware)
-    app.add_middleware(RequestContextMiddleware)
-    instrument(app)  # outermost: times everything, sees the matched route afterwards
+    # Outermost: times everything, sees the matched route afterwards.
+    app.add_middleware(RequestMiddleware, metrics=instrument(app))
     return app
