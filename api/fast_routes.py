@@ -1,23 +1,26 @@
-"""Routes with a fast path: the polled reads answered without FastAPI's dependency solving.
+"""Fast paths: the polled reads answered before FastAPI's routing and dependency solving.
 
-A route of `FastPathRoute` whose endpoint is marked with `fast_path(handler)` first asks the
-handler; the handler answers the ordinary request (well-formed, signed in) from the request
-alone, and returns None for anything else, which the route then hands to the endpoint
-through FastAPI as usual. Validation errors, missing or bad tokens and the like are thus
-FastAPI's own answers, byte for byte, and the OpenAPI document is built from the endpoint's
-signature as before. For the job poll, FastAPI's per-request work (solving the dependency
-tree, a Request per dependency, validating the path and headers) cost more CPU than the rest.
+An endpoint marked with `fast_path(handler)` is first offered to `handler` by `FastPaths`, a
+pure-ASGI layer inside our middleware: for a request its route matches, the handler answers
+the ordinary case (well-formed, signed in) from the request alone, and returns None for
+anything else. That request, and any whose handler raised, goes on to FastAPI as usual, so
+validation errors, missing or bad tokens, 404s and failures are FastAPI's own answers byte for
+byte, and the OpenAPI document is still built from the endpoint's signature. For the job poll
+FastAPI's per-request work (routing, exception and exit-stack layers, solving the dependency
+tree, validating path and headers) cost more CPU than everything else of ours together.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infra.security import AccessClaims, InvalidToken, VerifiedTokens
 
@@ -38,20 +41,44 @@ def fast_path(handler: FastHandler) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
-class FastPathRoute(APIRoute):
-    """An APIRoute that asks its endpoint's fast handler first, when it has one."""
+class FastPaths:
+    """Pure ASGI: offers a request to the fast handler of the route it matches, if any.
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        full = super().get_route_handler()
-        fast: FastHandler | None = getattr(self.endpoint, _MARK, None)
-        if fast is None:
-            return full
+    Only the given routers' marked GET routes are looked at; they must come first among the
+    app's routes (api.app.ROUTERS), so a match here is the route FastAPI would pick.
+    """
 
-        async def handler(request: Request) -> Response:
-            response = await fast(request)
-            return response if response is not None else await full(request)
+    def __init__(self, app: ASGIApp, routers: Iterable[APIRouter]) -> None:
+        self.app = app
+        self.routes = [
+            (route, handler)
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute)
+            and (handler := getattr(route.endpoint, _MARK, None)) is not None
+        ]
 
-        return handler
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            for route, handler in self.routes:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    response = await self._answer(handler, {**scope, **child}, receive, send)
+                    if response is not None:
+                        scope["route"] = route  # the metrics' label, as the router sets it
+                        await response(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(
+        handler: FastHandler, scope: Scope, receive: Receive, send: Send
+    ) -> Response | None:
+        try:
+            return await handler(Request(scope, receive, send))
+        except Exception:  # noqa: BLE001 - FastAPI answers it again, with its error handlers
+            return None
 
 
 def path_uuid(request: Request, name: str) -> uuid.UUID | None:

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from api import consistency
 from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import problem_responses
-from api.fast_routes import FastPathRoute, bearer_claims, fast_path, path_uuid
+from api.fast_routes import bearer_claims, fast_path, path_uuid
 from domain.errors import InvalidInput
 from domain.jobs import events, service
 from domain.jobs.follow import follow
@@ -23,7 +23,7 @@ from infra.security import AccessClaims
 from schemas.common import Page
 from schemas.jobs import ContinuationIn, JobOut, JobStatusName
 
-router = APIRouter(tags=["jobs"], route_class=FastPathRoute)
+router = APIRouter(tags=["jobs"])
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import SettingsDep
-from api.fast_routes import FastPathRoute, fast_path
+from api.fast_routes import fast_path
 from domain.partitions import service as partitions
 
-router = APIRouter(tags=["operations"], route_class=FastPathRoute)
+router = APIRouter(tags=["operations"])
 _HEALTHY = b'{"status":"ok"}'  # what FastAPI makes of the endpoint's dict
 
 

@@ -1,15 +1,14 @@
-"""Fast paths: the polled reads answered before FastAPI's dependency solving, the same way."""
+"""Fast paths: the polled reads answered before FastAPI's routing, the same way it would."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.routing import APIRoute
 
-from api.fast_routes import FastPathRoute, fast_path
+from api.fast_routes import FastPaths, fast_path
 from api.routes import jobs, ops
 from tests.factories import Account, Factory
 
@@ -33,36 +32,58 @@ async def _counted(request: Request) -> str:
     return "full"
 
 
-def _toy(route_class: type) -> tuple[FastAPI, list[str]]:
+def _toy(fast_paths: bool) -> tuple[FastAPI, list[str]]:
     async def fast(request: Request) -> Response | None:
+        if "x-broken" in request.headers:
+            raise RuntimeError("the full route answers instead")
         return Response(b"fast") if "x-fast" in request.headers else None
 
-    router = APIRouter(route_class=route_class)
+    router = APIRouter()
 
-    @router.get("/thing", response_model=str)
+    @router.get("/thing/{name}", response_model=str)
     @fast_path(fast)
-    async def thing(value: Annotated[str, Depends(_counted)]) -> str:
+    async def thing(name: str, value: Annotated[str, Depends(_counted)]) -> str:
         """A thing."""
         return value
 
     app = FastAPI()
     app.state.solved = []
     app.include_router(router)
+    if fast_paths:
+        app.add_middleware(FastPaths, routers=[router])
     return app, app.state.solved
 
 
-async def test_a_fast_route_answers_first_and_falls_back_to_fastapi() -> None:
-    app, solved = _toy(FastPathRoute)
+async def test_a_fast_path_answers_first_and_leaves_the_rest_to_fastapi() -> None:
+    app, solved = _toy(fast_paths=True)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
-        fast = await c.get("/thing", headers={"X-Fast": "1"})
-        full = await c.get("/thing")
+        fast = await c.get("/thing/a", headers={"X-Fast": "1"})
+        full = await c.get("/thing/b")
+        broken = await c.get("/thing/c", headers={"X-Fast": "1", "X-Broken": "1"})
+        posted = await c.post("/thing/d", headers={"X-Fast": "1"})
     assert (fast.status_code, fast.content) == (200, b"fast")
     assert (full.status_code, full.json()) == (200, "full")
-    assert solved == ["/thing"]  # the fast answer solved no dependency
+    assert (broken.status_code, broken.json()) == (200, "full")
+    assert posted.status_code == 405
+    assert solved == ["/thing/b", "/thing/c"]  # the fast answer solved no dependency
 
 
-def test_a_fast_route_documents_the_endpoint_as_a_plain_route_does() -> None:
-    assert _toy(FastPathRoute)[0].openapi() == _toy(APIRoute)[0].openapi()
+def test_a_fast_path_leaves_the_openapi_document_as_it_was() -> None:
+    assert _toy(fast_paths=True)[0].openapi() == _toy(fast_paths=False)[0].openapi()
+
+
+async def test_a_fast_answer_is_labelled_with_its_route_template(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    labels = {"method": "GET", "route": "/healthz", "status": "2xx"}
+    name = "storyloom_http_request_duration_seconds_count"
+
+    def count() -> float:
+        return app.state.metrics.registry.get_sample_value(name, labels) or 0.0
+
+    before = count()
+    assert (await client.get("/healthz")).status_code == 200
+    assert count() == before + 1
 
 
 async def test_healthz_fast_answer_is_fastapis_byte_for_byte() -> None:
