@@ -3,9 +3,10 @@
 An endpoint marked with `fast_path(handler)` is first offered to `handler` by `FastPaths`, a
 pure-ASGI layer inside our middleware: for a request its route matches, the handler answers
 the ordinary case (well-formed, signed in) from the request alone, and returns None for
-anything else. That request, and any whose handler raised, goes on to FastAPI as usual, so
-validation errors, missing or bad tokens, 404s and failures are FastAPI's own answers byte for
-byte, and the OpenAPI document is still built from the endpoint's signature. For the job poll
+anything else, which goes on to FastAPI as usual: validation errors and missing or bad tokens
+are FastAPI's own answers byte for byte. What the handler raises is rendered by the app's
+exception handlers, as it would be from the endpoint. The OpenAPI document is still built
+from the endpoint's signature. For the job poll
 FastAPI's per-request work (routing, exception and exit-stack layers, solving the dependency
 tree, validating path and headers) cost more CPU than everything else of ours together.
 """
@@ -63,9 +64,9 @@ class FastPaths:
             for route, handler in self.routes:
                 match, child = route.matches(scope)
                 if match is Match.FULL:
+                    scope["route"] = route  # the metrics' label, as the router sets it
                     response = await self._answer(handler, {**scope, **child}, receive, send)
                     if response is not None:
-                        scope["route"] = route  # the metrics' label, as the router sets it
                         await response(scope, receive, send)
                         return
                     break
@@ -75,10 +76,28 @@ class FastPaths:
     async def _answer(
         handler: FastHandler, scope: Scope, receive: Receive, send: Send
     ) -> Response | None:
+        request = Request(scope, receive, send)
         try:
-            return await handler(Request(scope, receive, send))
-        except Exception:  # noqa: BLE001 - FastAPI answers it again, with its error handlers
+            return await handler(request)
+        except Exception as exc:
+            render = _handler_for(request.app.exception_handlers, exc)
+            if render is None:
+                raise
+            return await render(request, exc)
+
+
+def _handler_for(handlers: dict[Any, Any], exc: Exception) -> Any:
+    """The app's handler for `exc`, looked up as Starlette's ExceptionMiddleware does.
+
+    The catch-all (Exception, 500) is the server error middleware's, outside us: an exception
+    only it would handle is raised on to it, as from the route.
+    """
+    for klass in type(exc).__mro__:
+        if klass is Exception:
             return None
+        if klass in handlers:
+            return handlers[klass]
+    return None
 
 
 def path_uuid(request: Request, name: str) -> uuid.UUID | None:

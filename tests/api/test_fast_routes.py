@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 
 from api.fast_routes import FastPaths, fast_path
 from api.routes import jobs, ops
@@ -34,8 +34,10 @@ async def _counted(request: Request) -> str:
 
 def _toy(fast_paths: bool) -> tuple[FastAPI, list[str]]:
     async def fast(request: Request) -> Response | None:
+        if "x-conflict" in request.headers:
+            raise HTTPException(409, "rendered by the app's handler")
         if "x-broken" in request.headers:
-            raise RuntimeError("the full route answers instead")
+            raise RuntimeError("no handler: on to the server error middleware")
         return Response(b"fast") if "x-fast" in request.headers else None
 
     router = APIRouter()
@@ -56,16 +58,20 @@ def _toy(fast_paths: bool) -> tuple[FastAPI, list[str]]:
 
 async def test_a_fast_path_answers_first_and_leaves_the_rest_to_fastapi() -> None:
     app, solved = _toy(fast_paths=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         fast = await c.get("/thing/a", headers={"X-Fast": "1"})
         full = await c.get("/thing/b")
-        broken = await c.get("/thing/c", headers={"X-Fast": "1", "X-Broken": "1"})
-        posted = await c.post("/thing/d", headers={"X-Fast": "1"})
+        conflict = await c.get("/thing/c", headers={"X-Conflict": "1"})
+        broken = await c.get("/thing/d", headers={"X-Broken": "1"})
+        posted = await c.post("/thing/e", headers={"X-Fast": "1"})
     assert (fast.status_code, fast.content) == (200, b"fast")
     assert (full.status_code, full.json()) == (200, "full")
-    assert (broken.status_code, broken.json()) == (200, "full")
+    assert conflict.status_code == 409
+    assert conflict.json() == {"detail": "rendered by the app's handler"}
+    assert broken.status_code == 500
     assert posted.status_code == 405
-    assert solved == ["/thing/b", "/thing/c"]  # the fast answer solved no dependency
+    assert solved == ["/thing/b"]  # the fast answers solved no dependency
 
 
 def test_a_fast_path_leaves_the_openapi_document_as_it_was() -> None:
