@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from fastapi import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.db import Database
 from infra.logging import get_logger
@@ -22,6 +21,7 @@ from infra.security import InvalidToken
 from infra.settings import Settings
 
 HEADER = "X-Consistency-Token"
+_HEADER_NAME = HEADER.lower().encode()
 _STATE_KEY = "consistency_token"
 _USER_KEY = "consistency_user"
 log = get_logger("api.consistency")
@@ -115,30 +115,12 @@ async def remember_write(request: Request, db: Database) -> None:
         log.warning("last_write_store_failed", error=describe(exc))
 
 
-class ConsistencyTokenMiddleware:
-    """Adds the token set by the unit of work to the response headers.
+def token_header(state: dict[str, Any]) -> tuple[bytes, bytes] | None:
+    """The response header for the token the unit of work set in the request's state.
 
     The unit of work commits after the handler returned, once the response is already built
-    but before it is sent, so a dependency cannot set the header itself.
+    but before it is sent, so a dependency cannot set the header itself: the outermost
+    middleware (api.middleware.RequestMiddleware) adds it as the response starts.
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})  # shared with the request, made before any copy
-
-        async def send_with_token(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                token = state.get(_STATE_KEY)
-                if token:
-                    message["headers"] = [
-                        *message.get("headers", []),
-                        (HEADER.lower().encode(), token.encode()),
-                    ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_token)
+    token = state.get(_STATE_KEY)
+    return (_HEADER_NAME, token.encode()) if token else None

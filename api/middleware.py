@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids that follow the work, and a hard cap on body size."""
+"""ASGI middleware: request ids, tokens, logs and metrics per request; a cap on body size."""
 
 from __future__ import annotations
 
@@ -10,51 +10,67 @@ import time
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import consistency
 from infra.logging import get_logger
+from infra.metrics import UNMATCHED, Metrics
 
 log = get_logger("api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class RequestContextMiddleware:
-    """Binds a request id (from X-Request-ID when sane) to logs and echoes it back."""
+class RequestMiddleware:
+    """Pure ASGI, outermost: what every request gets, in one layer (and one `send` wrapper).
 
-    def __init__(self, app: ASGIApp) -> None:
+    A request id (from X-Request-ID when sane) bound to the logs and echoed back; the
+    consistency token the unit of work set (see api.consistency), added to the headers; the
+    access log line; the latency in the HTTP histogram, labelled with the route template the
+    router put on this same scope dict, so a raw path (ids, slugs) never becomes a label.
+    Three middlewares did this before, each a coroutine and a `send` wrapper per request.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.observe = metrics.http.observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         # 32 random hex digits, as uuid4().hex gave, without building a UUID per request.
         request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})  # shared with the request, made before any copy
+        state["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        status = 500
+        status = 500  # what the server error middleware outside us answers for an exception
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
+                headers = [*message.get("headers", [])]
+                token = consistency.token_header(state)
+                if token is not None:
+                    headers.append(token)
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_headers)
         finally:
+            elapsed = time.perf_counter() - started
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+            template = getattr(scope.get("route"), "path", None) or UNMATCHED
+            self.observe(scope["method"], template, status, elapsed)
 
 
 class BodySizeLimitMiddleware:

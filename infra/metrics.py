@@ -1,9 +1,10 @@
 """Prometheus metrics: per-route HTTP figures, and jobs, queue and partitions read at scrape time.
 
 Each app owns a CollectorRegistry (never the process-wide default), so tests and several apps in
-one process do not clash. HTTP figures are counted by a pure-ASGI middleware; everything that
-lives in PostgreSQL or Redis is read when /metrics is scraped (bounded, and reported as a
-`storyloom_scrape_source_up` of 0 when a source does not answer) and exists only in that scrape.
+one process do not clash. HTTP figures are counted by the API's outermost middleware
+(api.middleware.RequestMiddleware); everything that lives in PostgreSQL or Redis is read when
+/metrics is scraped (bounded, and reported as a `storyloom_scrape_source_up` of 0 when a source
+does not answer) and exists only in that scrape.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from prometheus_client import CollectorRegistry, GCCollector, Histogram, Process
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.logging import get_logger
 from infra.queue import queue_stats
@@ -89,43 +89,11 @@ class _Scrape:
         yield from self.extra
 
 
-class MetricsMiddleware:
-    """Pure ASGI: times each HTTP request and labels it with the route template it matched.
-
-    The template comes from scope["route"], set by the router on this same scope dict, so the
-    raw path (unbounded: ids, slugs) never becomes a label; unrouted requests are "unmatched".
-    """
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.observe = metrics.http.observe
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the server error middleware outside us answers for an exception
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED
-            self.observe(scope["method"], template, status, time.perf_counter() - started)
-
-
 def instrument(app: Any) -> Metrics:
-    """Give a Starlette/FastAPI app its own registry and the outermost metrics middleware."""
+    """Give a Starlette/FastAPI app its own registry (the HTTP figures are recorded by
+    api.middleware.RequestMiddleware, the outermost layer)."""
     metrics = Metrics()
     app.state.metrics = metrics
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return metrics
 
 

@@ -15,9 +15,11 @@ from fastapi.responses import StreamingResponse
 from api import consistency
 from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import problem_responses
+from api.fast_routes import bearer_claims, fast_path, path_uuid
 from domain.errors import InvalidInput
 from domain.jobs import events, service
 from domain.jobs.follow import follow
+from infra.security import AccessClaims
 from schemas.common import Page
 from schemas.jobs import ContinuationIn, JobOut, JobStatusName
 
@@ -72,18 +74,9 @@ async def submit_continuation(
     return JobOut.model_validate(submission.job)
 
 
-@router.get(
-    "/v1/jobs/{job_id}",
-    response_model=JobOut,
-    responses=problem_responses(401, 403, 404, 422, others={304: {"description": "Not modified"}}),
-)
-async def read_job(
-    job_id: uuid.UUID,
-    claims: ClaimsDep,
-    request: Request,
-    if_none_match: Annotated[str | None, Header()] = None,
+async def _poll(
+    request: Request, job_id: uuid.UUID, claims: AccessClaims, if_none_match: str | None
 ) -> Response:
-    """The job's status, stage and progress; cheap to poll with If-None-Match."""
     # No session: frontends poll this route every second, and a session (or a generator
     # dependency) costs more CPU than the whole query; the read is routed all the same.
     db = request.app.state.db
@@ -95,6 +88,30 @@ async def read_job(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     body = JobOut.model_validate(job).model_dump_json()
     return Response(body, media_type="application/json", headers=headers)
+
+
+async def _fast_poll(request: Request) -> Response | None:
+    job_id = path_uuid(request, "job_id")
+    claims = bearer_claims(request) if job_id is not None else None
+    if job_id is None or claims is None:
+        return None
+    return await _poll(request, job_id, claims, request.headers.get("if-none-match"))
+
+
+@router.get(
+    "/v1/jobs/{job_id}",
+    response_model=JobOut,
+    responses=problem_responses(401, 403, 404, 422, others={304: {"description": "Not modified"}}),
+)
+@fast_path(_fast_poll)
+async def read_job(
+    job_id: uuid.UUID,
+    claims: ClaimsDep,
+    request: Request,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The job's status, stage and progress; cheap to poll with If-None-Match."""
+    return await _poll(request, job_id, claims, if_none_match)
 
 
 def _last_event_id(value: str | None) -> int:

@@ -32,6 +32,9 @@ from tests.scratch import scratch_database
 
 SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_HTTP_ROUNDS", "3"))
+# Comma-separated pieces of endpoint labels ("healthz,jobs"): only those endpoints and the
+# references they are measured against run. Empty: all of them.
+ONLY = [part.strip() for part in os.environ.get("BENCH_HTTP_ONLY", "").split(",") if part.strip()]
 THREADS, CONNECTIONS = 2, 64
 SEGMENTS = 40
 BARE, BARE_PK = "bare FastAPI, GET /hello (no I/O)", "bare FastAPI + one asyncpg primary-key SELECT"
@@ -84,6 +87,16 @@ async def _seed(settings: Settings) -> dict[str, Any]:
         etag = (await client.get(f"/v1/jobs/{job['id']}", headers=owner.headers)).headers["etag"]
     return {"auth": owner.headers["Authorization"], "job": job["id"], "scene": scene["id"],
             "etag": etag}  # fmt: skip
+
+
+def selected(cases: list[Case], only: list[str]) -> list[Case]:
+    """The cases whose label holds one of `only`, with their references and the load
+    generator's ceiling (bare /hello); all when empty."""
+    if not only:
+        return cases
+    chosen = {c.label for c in cases if c.baseline and any(part in c.label for part in only)}
+    chosen |= {c.baseline for c in cases if c.label in chosen and c.baseline} | {BARE}
+    return [c for c in cases if c.label in chosen]
 
 
 def _cases(seed: dict[str, Any]) -> list[Case]:
@@ -170,7 +183,7 @@ async def _measure_all(settings: Settings, root: Path, cases: list[Case]) -> dic
     rounds: dict[str, list[Result]] = {c.label: [] for c in cases}
     # Scale-out: the job poll against a second server of two uvicorn processes, in the same
     # rounds (the one-process figure is the main table's).
-    job_case = next(c for c in cases if c.label.endswith("200"))
+    job_case = next((c for c in cases if c.label.endswith("200")), None)
     scaled: list[Result] = []
     two = root / "two-processes"
     two.mkdir(exist_ok=True)
@@ -184,7 +197,10 @@ async def _measure_all(settings: Settings, root: Path, cases: list[Case]) -> dic
             for case in cases:
                 result = await asyncio.to_thread(measure, servers[case.server], case)
                 rounds[case.label].append(result)
-            scaled.append(await asyncio.to_thread(measure, pair, job_case))
+            if job_case is not None:
+                scaled.append(await asyncio.to_thread(measure, pair, job_case))
+    if job_case is None:  # the job poll was left out (BENCH_HTTP_ONLY): no scale-out figures
+        return {"rounds": rounds, "scale": None}
     return {"rounds": rounds, "scale": {1: rounds[job_case.label], 2: scaled}}
 
 
@@ -222,11 +238,6 @@ def report(cases: list[Case], measured: dict[str, Any]) -> str:
             else:
                 target = f">= {case.target}x: {'met' if met else 'MISSED'}"
         rows.append([case.label, *_cells(result), ratio, target])
-    one, two = (median_round(measured["scale"][n]) for n in (1, 2))
-    scale_rows = [
-        [f"{n} process{'es' if n > 1 else ''}", *_cells(r), f"{r.rps / one.rps:.2f}x"]
-        for n, r in ((1, one), (2, two))
-    ]
     ceiling = best[BARE]
     return "\n".join(
         [
@@ -260,18 +271,28 @@ def report(cases: list[Case], measured: dict[str, Any]) -> str:
             "- `GET /v1/jobs/{id}` signs in with a bearer token and reads the caller's job in "
             "one statement; the 304 sends the ETag back. Scenes, segments (a page of 20 of "
             f"{SEGMENTS}) and ideas are anonymous reads.",
-            "",
-            "### Scale-out: `GET /v1/jobs/{id}` (200) on one and two uvicorn processes",
-            "",
-            f"`WEB_CONCURRENCY` 1 and 2 (uvicorn `--workers`), {ROUNDS} interleaved rounds, the "
-            "median round; CPU/request sums the processes.",
-            "",
-            table(
-                ["server", "requests/s", "p50", "p99", "CPU/request", "errors", "ratio"],
-                scale_rows,
-            ),
+            *_scale_section(measured["scale"]),
         ]
     )
+
+
+def _scale_section(scale: dict[int, list[Result]] | None) -> list[str]:
+    if scale is None:
+        return []
+    one, two = (median_round(scale[n]) for n in (1, 2))
+    rows = [
+        [f"{n} process{'es' if n > 1 else ''}", *_cells(r), f"{r.rps / one.rps:.2f}x"]
+        for n, r in ((1, one), (2, two))
+    ]
+    return [
+        "",
+        "### Scale-out: `GET /v1/jobs/{id}` (200) on one and two uvicorn processes",
+        "",
+        f"`WEB_CONCURRENCY` 1 and 2 (uvicorn `--workers`), {ROUNDS} interleaved rounds, the "
+        "median round; CPU/request sums the processes.",
+        "",
+        table(["server", "requests/s", "p50", "p99", "CPU/request", "errors", "ratio"], rows),
+    ]
 
 
 def run() -> str:
@@ -281,7 +302,7 @@ def run() -> str:
         root = Path(tmp)
         settings = _settings(url, root)
         seed = asyncio.run(_seed(settings.model_copy(update={"log_level": "WARNING"})))
-        cases = _cases(seed)
+        cases = selected(_cases(seed), ONLY)
         measured = asyncio.run(_measure_all(settings, root, cases))
     return report(cases, measured)
 

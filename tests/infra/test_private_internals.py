@@ -125,3 +125,36 @@ async def test_sqlalchemy_pooled_asyncpg_connections_decode_json(app: Any) -> No
         driver: Any = (await connection.get_raw_connection()).driver_connection
         row = await driver.fetchrow("""SELECT '{"a": [1]}'::jsonb AS b, '{"c": 2}'::json AS j""")
     assert row["b"] == {"a": [1]} and row["j"] == {"c": 2}, "JSON arrives undecoded"
+
+
+async def test_starlette_handlers_and_route_matches_as_fast_paths_assume() -> None:
+    import httpx
+    from fastapi import APIRouter, FastAPI, Request
+    from fastapi.responses import PlainTextResponse
+    from starlette.middleware.errors import ServerErrorMiddleware
+    from starlette.routing import Match
+
+    router = APIRouter()
+
+    @router.get("/raise/{kind}")
+    async def raising(kind: str) -> None:
+        raise KeyError(kind) if kind == "key" else RuntimeError(kind)
+
+    async def by_name(_: Request, exc: Exception) -> PlainTextResponse:
+        return PlainTextResponse(type(exc).__name__, status_code=418)
+
+    app = FastAPI()
+    app.include_router(router)
+    app.add_exception_handler(LookupError, by_name)  # found along KeyError's MRO
+    app.add_exception_handler(Exception, by_name)  # the server error middleware's
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/raise/key")).text == "KeyError"
+        caught = await client.get("/raise/other")
+    assert (caught.status_code, caught.text) == (418, "RuntimeError")
+    stack = app.build_middleware_stack()  # the catch-all is the outermost layer's
+    assert isinstance(stack, ServerErrorMiddleware) and stack.handler is by_name
+    scope = {"type": "http", "method": "GET", "path": "/raise/key", "root_path": ""}
+    match, child = router.routes[0].matches(scope)
+    assert match is Match.FULL
+    assert child["path_params"] == {"kind": "key"} and child["route"] is router.routes[0]
