@@ -32,6 +32,7 @@ import httpx
 from api.app import create_app
 from domain.jobs import service as jobs_service
 from domain.users.models import Role, User
+from infra import queue as job_queue
 from infra.security import hash_password, issue_access_token
 from infra.settings import Settings
 from tests.factories import PASSWORD, Factory, unique
@@ -174,6 +175,7 @@ async def _parked_jobs(
                 uuid.uuid4().hex,
             )
             ids.append(str(submission.job.id))
+        job_queue.drop_pending(session)  # parked on purpose: never pushed to the queue
     return ids
 
 
