@@ -32,6 +32,9 @@ from tests.scratch import scratch_database
 
 SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_HTTP_ROUNDS", "3"))
+# Comma-separated parts of endpoint labels: measure only those (and their references), for a
+# quick look while working on one route; the scale-out table needs the job poll among them.
+ONLY = [part.strip() for part in os.environ.get("BENCH_HTTP_ONLY", "").split(",") if part.strip()]
 THREADS, CONNECTIONS = 2, 64
 SEGMENTS = 40
 BARE, BARE_PK = "bare FastAPI, GET /hello (no I/O)", "bare FastAPI + one asyncpg primary-key SELECT"
@@ -84,6 +87,15 @@ async def _seed(settings: Settings) -> dict[str, Any]:
         etag = (await client.get(f"/v1/jobs/{job['id']}", headers=owner.headers)).headers["etag"]
     return {"auth": owner.headers["Authorization"], "job": job["id"], "scene": scene["id"],
             "etag": etag}  # fmt: skip
+
+
+def _only(cases: list[Case]) -> list[Case]:
+    """The cases BENCH_HTTP_ONLY names, with the references their ratios need (all if unset)."""
+    if not ONLY:
+        return cases
+    wanted = [c for c in cases if any(part in c.label for part in ONLY)]
+    references = {c.baseline for c in wanted} | {BARE}
+    return [c for c in cases if c in wanted or c.label in references]
 
 
 def _cases(seed: dict[str, Any]) -> list[Case]:
@@ -170,7 +182,7 @@ async def _measure_all(settings: Settings, root: Path, cases: list[Case]) -> dic
     rounds: dict[str, list[Result]] = {c.label: [] for c in cases}
     # Scale-out: the job poll against a second server of two uvicorn processes, in the same
     # rounds (the one-process figure is the main table's).
-    job_case = next(c for c in cases if c.label.endswith("200"))
+    job_case = next((c for c in cases if c.label.endswith("200")), None)
     scaled: list[Result] = []
     two = root / "two-processes"
     two.mkdir(exist_ok=True)
@@ -184,8 +196,10 @@ async def _measure_all(settings: Settings, root: Path, cases: list[Case]) -> dic
             for case in cases:
                 result = await asyncio.to_thread(measure, servers[case.server], case)
                 rounds[case.label].append(result)
-            scaled.append(await asyncio.to_thread(measure, pair, job_case))
-    return {"rounds": rounds, "scale": {1: rounds[job_case.label], 2: scaled}}
+            if job_case is not None:
+                scaled.append(await asyncio.to_thread(measure, pair, job_case))
+    scale = {1: rounds[job_case.label], 2: scaled} if job_case is not None else {}
+    return {"rounds": rounds, "scale": scale}
 
 
 def _cells(result: Result) -> list[str]:
@@ -222,11 +236,13 @@ def report(cases: list[Case], measured: dict[str, Any]) -> str:
             else:
                 target = f">= {case.target}x: {'met' if met else 'MISSED'}"
         rows.append([case.label, *_cells(result), ratio, target])
-    one, two = (median_round(measured["scale"][n]) for n in (1, 2))
-    scale_rows = [
-        [f"{n} process{'es' if n > 1 else ''}", *_cells(r), f"{r.rps / one.rps:.2f}x"]
-        for n, r in ((1, one), (2, two))
-    ]
+    scale_rows = []
+    if measured["scale"]:
+        one, two = (median_round(measured["scale"][n]) for n in (1, 2))
+        scale_rows = [
+            [f"{n} process{'es' if n > 1 else ''}", *_cells(r), f"{r.rps / one.rps:.2f}x"]
+            for n, r in ((1, one), (2, two))
+        ]
     ceiling = best[BARE]
     return "\n".join(
         [
@@ -281,7 +297,7 @@ def run() -> str:
         root = Path(tmp)
         settings = _settings(url, root)
         seed = asyncio.run(_seed(settings.model_copy(update={"log_level": "WARNING"})))
-        cases = _cases(seed)
+        cases = _only(_cases(seed))
         measured = asyncio.run(_measure_all(settings, root, cases))
     return report(cases, measured)
 
