@@ -97,3 +97,7 @@ _.for_bible
 _.for_character
 _.PORTRAIT
 _.STYLE_FRAME
+
+# The session-bound list of scenes: the discovery benchmark and the query-plan tests read it
+# (the route runs the prepared statement of domain/scenes/read_repository.py on the driver).
+_.list_scenes

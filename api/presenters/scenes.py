@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from fastapi import Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media import service as media_service
 from domain.scenes import service
 from domain.scenes.models import Scene, Segment
 from infra.media_urls import MediaUrls
+from schemas.common import Page
 from schemas.scenes import SceneOut, SegmentOut
+
+# SceneOut's fields that are the scene's own columns (the rest is made here).
+_SCENE_COLUMNS = tuple(name for name in SceneOut.model_fields if name != "cover_url")
 
 
 def segment_out(
@@ -68,3 +75,24 @@ async def scene_outs(
         )
         for scene in scenes
     ]
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as FastAPI would send it as its route's response_model, without validating
+    it a second time on the way out."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def scene_row_out(row: Any, urls: MediaUrls) -> dict[str, Any]:
+    """SceneOut's fields of a row of the scene's columns and its cover segment (`cover_id`)."""
+    fields = {name: getattr(row, name) for name in _SCENE_COLUMNS}
+    fields["cover_url"] = urls.segment_thumbnail(row.cover_id) if row.cover_id else None
+    return fields
+
+
+def scene_page_response(rows: Sequence[Any], next_cursor: str | None, urls: MediaUrls) -> Response:
+    """A page of scene rows (see scene_row_out) as the route's Page[SceneOut]."""
+    items = [scene_row_out(row, urls) for row in rows]
+    return json_response(
+        Page[SceneOut].model_validate({"items": items, "next_cursor": next_cursor})
+    )
