@@ -98,6 +98,8 @@ _.for_character
 _.PORTRAIT
 _.STYLE_FRAME
 
-# The session-bound list of scenes: the discovery benchmark and the query-plan tests read it
-# (the route runs the prepared statement of domain/scenes/read_repository.py on the driver).
+# The session-bound lists of scenes and ideas: the discovery benchmark and the query-plan tests
+# read them (the routes run prepared statements on the driver: domain/scenes/read_repository.py,
+# domain/ideas/repository.page_rows).
 _.list_scenes
+_.list_ideas
