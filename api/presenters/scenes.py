@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from fastapi import Response
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media import service as media_service
+from domain.pagination import Page as DomainPage
 from domain.scenes import service
 from domain.scenes.models import Scene, Segment
 from infra.media_urls import MediaUrls
@@ -27,7 +29,17 @@ def segment_out(
     author: tuple[str, str | None] | None = None,
 ) -> SegmentOut:
     """A segment with its URLs (stable API URLs, for the kinds of media it has) and author."""
-    return SegmentOut(
+    return SegmentOut(**segment_fields(segment, urls, roles, author))
+
+
+def segment_fields(
+    segment: Segment,
+    urls: MediaUrls,
+    roles: Set[str],
+    author: tuple[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """SegmentOut's fields of a segment, its media kinds and its author."""
+    return dict(
         id=segment.id,
         scene_id=segment.scene_id,
         sequence=segment.sequence,
@@ -42,6 +54,23 @@ def segment_out(
         resolution=segment.resolution,
         file_size=segment.file_size,
     )
+
+
+def segment_page_response(
+    page: DomainPage[Segment], extras: Mapping[uuid.UUID, Any], urls: MediaUrls
+) -> Response:
+    """A page of segments with their extras (domain.scenes.read_repository.segment_extras)
+    as the route's Page[SegmentOut]."""
+    items = []
+    for segment in page.items:
+        extra = extras.get(segment.id)
+        roles = frozenset(extra.roles or ()) if extra is not None else frozenset()
+        author = None
+        if extra is not None and extra.username is not None:
+            author = (extra.username, extra.display_name)
+        items.append(segment_fields(segment, urls, roles, author))
+    body = {"items": items, "next_cursor": page.next_cursor}
+    return json_response(Page[SegmentOut].model_validate(body))
 
 
 async def segment_outs(

@@ -11,7 +11,6 @@ from api import consistency
 from api.deps import (
     ContentCheckerDep,
     CurrentUser,
-    MediaUrlsDep,
     OptionalUser,
     ReadSessionDep,
     SessionDep,
@@ -22,7 +21,7 @@ from api.presenters.scenes import (
     json_response,
     scene_page_response,
     scene_row_out,
-    segment_outs,
+    segment_page_response,
 )
 from domain.scenes import bible_service, service
 from domain.scenes.models import SceneBible
@@ -216,13 +215,17 @@ async def diff_bible_versions(
 )
 async def list_segments(
     scene_id: uuid.UUID,
-    session: ReadSessionDep,
+    request: Request,
     viewer: OptionalUser,
-    urls: MediaUrlsDep,
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> Page[SegmentOut]:
+) -> Response:
     """The scene's active segments in sequence order."""
-    page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
-    items = await segment_outs(session, urls, page.items, with_authors=True)
-    return Page[SegmentOut](items=items, next_cursor=page.next_cursor)
+    db = request.app.state.db
+    # The caller's writes looked up once, for the session and the driver's reads alike.
+    after = await consistency.required_lsn(request, db)
+    async with db.reading(after) as session:
+        page, extras = await service.page_segments_with_extras(
+            db, session, scene_id, viewer, limit=limit, cursor=cursor, after=after
+        )
+    return segment_page_response(page, extras, media_urls_of(request))

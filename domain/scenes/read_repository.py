@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, true, tuple_
-from sqlalchemy.types import Integer
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.types import Integer, Uuid
 
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import TRENDING_KEYS, trending_join
+from domain.media.models import SegmentMedia
 from domain.pagination import Page, clamp_limit, cursor_after, key_types_of, page_of
 from domain.scenes.models import Scene
-from domain.scenes.repository import cover_of, listed
+from domain.scenes.repository import cover_of, listed, unnested
 from domain.topics.models import Topic
+from domain.users.models import User
 from infra.db import Database
 from infra.prepared import Prepared
 
@@ -65,6 +69,49 @@ async def scene_with_cover(db: Database, scene_id: uuid.UUID, *, after: int | No
     """The scene's SceneOut columns and `cover_id` (None: no cover), or None; read where
     `Database.reading(after)` would read."""
     return await db.read_row(_scene(), {"scene_id": scene_id}, after=after)
+
+
+@functools.cache
+def _visibility() -> Prepared:
+    return Prepared(
+        select(Scene.status, Scene.deleted_at).where(
+            Scene.id == bindparam("scene_id", type_=Scene.id.type)
+        )
+    )
+
+
+async def scene_visibility(db: Database, scene_id: uuid.UUID, *, after: int | None) -> Any:
+    """The scene's `status` and `deleted_at` (what visibility reads), or None."""
+    return await db.read_row(_visibility(), {"scene_id": scene_id}, after=after)
+
+
+@functools.cache
+def _segment_extras() -> Prepared:
+    listed = unnested(
+        "listed", ("segment_id", "segment_ids", Uuid()), ("user_id", "user_ids", Uuid())
+    )
+    roles = (
+        select(func.array_agg(aggregate_order_by(SegmentMedia.role, SegmentMedia.role)))
+        .where(SegmentMedia.segment_id == listed.c.segment_id)
+        .scalar_subquery()
+    )
+    return Prepared(
+        select(
+            listed.c.segment_id, roles.label("roles"), User.username, User.display_name
+        ).select_from(listed.outerjoin(User, User.id == listed.c.user_id))
+    )
+
+
+async def segment_extras(
+    db: Database, segments: Sequence[Any], *, after: int | None
+) -> dict[uuid.UUID, Any]:
+    """Per segment, in one query: the kinds of media it has (`roles`, None: none) and its
+    author's `username` and `display_name` (None: no author, or the account is gone)."""
+    if not segments:
+        return {}
+    params = {"segment_ids": [s.id for s in segments], "user_ids": [s.user_id for s in segments]}
+    rows = await db.read_rows(_segment_extras(), params, after=after)
+    return {row.segment_id: row for row in rows}
 
 
 def _keys(sort: str) -> list[Any]:

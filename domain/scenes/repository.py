@@ -308,14 +308,19 @@ def cover_of(scene_id: Any, chosen_key: Any) -> tuple[Any, Any, Any]:
     return picked, automatic, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
 
 
+def unnested(name: str, *columns: tuple[str, str, Any]) -> Any:
+    """A derived table of array parameters side by side: (column, parameter, element type)."""
+    arrays = (bindparam(param, type_=ARRAY(kind)) for _, param, kind in columns)
+    return (
+        func.unnest(*arrays)
+        .table_valued(*(column for column, _, _ in columns))
+        .render_derived(name=name)
+    )
+
+
 def _cover_statement() -> Any:
-    wanted = (
-        func.unnest(
-            bindparam("scene_ids", type_=ARRAY(Uuid())),
-            bindparam("chosen_keys", type_=ARRAY(String())),
-        )
-        .table_valued("scene_id", "chosen_key")
-        .render_derived(name="wanted")
+    wanted = unnested(
+        "wanted", ("scene_id", "scene_ids", Uuid()), ("chosen_key", "chosen_keys", String())
     )
     picked, automatic, segment_id = cover_of(wanted.c.scene_id, wanted.c.chosen_key)
     return select(wanted.c.scene_id, segment_id).select_from(

@@ -106,6 +106,25 @@ async def page_segments(
     return await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
 
 
+async def page_segments_with_extras(
+    db: Database,
+    session: AsyncSession,
+    scene_id: uuid.UUID,
+    viewer: User | None,
+    *,
+    limit: int | None,
+    cursor: str | None,
+    after: int | None,
+) -> tuple[Page[Segment], dict[uuid.UUID, Any]]:
+    """page_segments, with each segment's media kinds and author (read_repository.segment_extras);
+    the scene's visibility and the extras are read on the driver, where the session reads."""
+    scene = await read_repository.scene_visibility(db, scene_id, after=after)
+    if scene is None or (not is_public(scene) and not is_moderator(viewer)):
+        raise NotFound("No such scene.")
+    page = await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
+    return page, await read_repository.segment_extras(db, page.items, after=after)
+
+
 async def segment_authors(
     session: AsyncSession, segments: Sequence[Segment]
 ) -> dict[uuid.UUID, tuple[str, str | None]]:
