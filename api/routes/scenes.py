@@ -224,8 +224,7 @@ async def list_segments(
     db = request.app.state.db
     # The caller's writes looked up once, for the session and the driver's reads alike.
     after = await consistency.required_lsn(request, db)
-    async with db.reading(after) as session:
-        page, extras = await service.page_segments_with_extras(
-            db, session, scene_id, viewer, limit=limit, cursor=cursor, after=after
-        )
+    page, extras = await service.page_segments_with_extras(
+        db, scene_id, viewer, limit=limit, cursor=cursor, after=after
+    )
     return segment_page_response(page, extras, media_urls_of(request))

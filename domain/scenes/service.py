@@ -108,7 +108,6 @@ async def page_segments(
 
 async def page_segments_with_extras(
     db: Database,
-    session: AsyncSession,
     scene_id: uuid.UUID,
     viewer: User | None,
     *,
@@ -116,12 +115,18 @@ async def page_segments_with_extras(
     cursor: str | None,
     after: int | None,
 ) -> tuple[Page[Segment], dict[uuid.UUID, Any]]:
-    """page_segments, with each segment's media kinds and author (read_repository.segment_extras);
-    the scene's visibility and the extras are read on the driver, where the session reads."""
+    """page_segments, with each segment's media kinds and author (read_repository.segment_extras),
+    everything read where `Database.reading(after)` reads.
+
+    One pooled connection at a time: the session's is given back before the extras take
+    one (holding it while waiting for another would, under load, leave every connection
+    held by a request waiting for one more).
+    """
     scene = await read_repository.scene_visibility(db, scene_id, after=after)
     if scene is None or (not is_public(scene) and not is_moderator(viewer)):
         raise NotFound("No such scene.")
-    page = await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
+    async with db.reading(after) as session:
+        page = await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
     return page, await read_repository.segment_extras(db, page.items, after=after)
 
 
