@@ -10,7 +10,7 @@ knows when to hand out a consistency token.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -194,6 +194,15 @@ async def _fetch_row(engine: AsyncEngine, statement: Prepared, params: Mapping[s
     return statement.row(record)
 
 
+async def _fetch_rows(
+    engine: AsyncEngine, statement: Prepared, params: Mapping[str, Any]
+) -> list[Any]:
+    async with engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        records = await driver.fetch(statement.sql, *statement.arguments(params))
+    return [statement.row(record) for record in records]
+
+
 class Database:
     """The primary engine, the replica engines, the replica router and the sessions over them."""
 
@@ -328,11 +337,27 @@ class Database:
         driver, no session, no ORM, no result object. A replica that fails is taken out of
         rotation (when down) and the read is run again on the primary.
         """
+        return await self._routed(_fetch_row, statement, params, after)
+
+    async def read_rows(
+        self, statement: Prepared, params: Mapping[str, Any], *, after: int | None = None
+    ) -> list[Any]:
+        """Every row of a read (named tuples), routed and retried like `read_row`."""
+        rows: list[Any] = await self._routed(_fetch_rows, statement, params, after)
+        return rows
+
+    async def _routed(
+        self,
+        fetch: Callable[[AsyncEngine, Prepared, Mapping[str, Any]], Awaitable[Any]],
+        statement: Prepared,
+        params: Mapping[str, Any],
+        after: int | None,
+    ) -> Any:
         if self.replicas:
             replica = self.router.pick() if after is None else await self.router.pick_after(after)
             if replica is not None:
                 try:
-                    return await _fetch_row(replica.engine, statement, params)
+                    return await fetch(replica.engine, statement, params)
                 except Exception as exc:
                     failure = replica_failure(exc)
                     if failure is None:
@@ -342,7 +367,7 @@ class Database:
                     log.warning(
                         "replica_read_retried_on_primary", replica=replica.name, error=describe(exc)
                     )
-        return await _fetch_row(self.primary, statement, params)
+        return await fetch(self.primary, statement, params)
 
     def _read_session(self, replica: Replica | None) -> AsyncSession:
         # Reads run in autocommit: no BEGIN and ROLLBACK around them (two round trips of

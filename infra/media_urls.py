@@ -10,6 +10,7 @@ signed for MEDIA_URL_SECONDS.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set
 from typing import Any
 
 from infra.settings import Settings
@@ -35,7 +36,7 @@ class MediaUrls:
     def segment_thumbnail(self, segment_id: uuid.UUID) -> str:
         return self.api(f"/v1/segments/{segment_id}/thumbnail.jpg")
 
-    def segment_links(self, segment_id: uuid.UUID, roles: set[str]) -> dict[str, Any]:
+    def segment_links(self, segment_id: uuid.UUID, roles: Set[str]) -> dict[str, Any]:
         """The contract's URL fields of a segment with media of the kinds in `roles`."""
         path = f"/v1/segments/{segment_id}"
         return {

@@ -97,3 +97,9 @@ _.for_bible
 _.for_character
 _.PORTRAIT
 _.STYLE_FRAME
+
+# The session-bound lists of scenes and ideas: the discovery benchmark and the query-plan tests
+# read them (the routes run prepared statements on the driver: domain/scenes/read_repository.py,
+# domain/ideas/repository.page_rows).
+_.list_scenes
+_.list_ideas

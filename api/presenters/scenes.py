@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence, Set
+from typing import Any
 
+from fastapi import Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.media import service as media_service
+from domain.pagination import Page as DomainPage
 from domain.scenes import service
 from domain.scenes.models import Scene, Segment
 from infra.media_urls import MediaUrls
+from schemas.common import Page
 from schemas.scenes import SceneOut, SegmentOut
+
+# SceneOut's fields that are the scene's own columns (the rest is made here).
+_SCENE_COLUMNS = tuple(name for name in SceneOut.model_fields if name != "cover_url")
 
 
 def segment_out(
@@ -20,7 +29,17 @@ def segment_out(
     author: tuple[str, str | None] | None = None,
 ) -> SegmentOut:
     """A segment with its URLs (stable API URLs, for the kinds of media it has) and author."""
-    return SegmentOut(
+    return SegmentOut(**segment_fields(segment, urls, roles, author))
+
+
+def segment_fields(
+    segment: Segment,
+    urls: MediaUrls,
+    roles: Set[str],
+    author: tuple[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """SegmentOut's fields of a segment, its media kinds and its author."""
+    return dict(
         id=segment.id,
         scene_id=segment.scene_id,
         sequence=segment.sequence,
@@ -35,6 +54,23 @@ def segment_out(
         resolution=segment.resolution,
         file_size=segment.file_size,
     )
+
+
+def segment_page_response(
+    page: DomainPage[Segment], extras: Mapping[uuid.UUID, Any], urls: MediaUrls
+) -> Response:
+    """A page of segments with their extras (domain.scenes.read_repository.segment_extras)
+    as the route's Page[SegmentOut]."""
+    items = []
+    for segment in page.items:
+        extra = extras.get(segment.id)
+        roles = frozenset(extra.roles or ()) if extra is not None else frozenset()
+        author = None
+        if extra is not None and extra.username is not None:
+            author = (extra.username, extra.display_name)
+        items.append(segment_fields(segment, urls, roles, author))
+    body = {"items": items, "next_cursor": page.next_cursor}
+    return json_response(Page[SegmentOut].model_validate(body))
 
 
 async def segment_outs(
@@ -68,3 +104,24 @@ async def scene_outs(
         )
         for scene in scenes
     ]
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as FastAPI would send it as its route's response_model, without validating
+    it a second time on the way out."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def scene_row_out(row: Any, urls: MediaUrls) -> dict[str, Any]:
+    """SceneOut's fields of a row of the scene's columns and its cover segment (`cover_id`)."""
+    fields = {name: getattr(row, name) for name in _SCENE_COLUMNS}
+    fields["cover_url"] = urls.segment_thumbnail(row.cover_id) if row.cover_id else None
+    return fields
+
+
+def scene_page_response(rows: Sequence[Any], next_cursor: str | None, urls: MediaUrls) -> Response:
+    """A page of scene rows (see scene_row_out) as the route's Page[SceneOut]."""
+    items = [scene_row_out(row, urls) for row in rows]
+    return json_response(
+        Page[SceneOut].model_validate({"items": items, "next_cursor": next_cursor})
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from api import consistency
 from api.deps import (
     ContentCheckerDep,
     CurrentUser,
@@ -17,6 +18,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.errors import problem_responses
+from api.presenters.scenes import json_response
 from domain.ideas import service
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from schemas.common import Page
@@ -49,7 +51,7 @@ async def create_idea(
 
 @router.get("", response_model=Page[IdeaOut], responses=problem_responses(401, 422))
 async def list_ideas(
-    session: ReadSessionDep,
+    request: Request,
     viewer: OptionalUser,
     topic: Annotated[str | None, Query(pattern=REF_PATTERN, description="Id or slug.")] = None,
     category: Annotated[str | None, Query(pattern=REF_PATTERN, description="Id or slug.")] = None,
@@ -64,20 +66,17 @@ async def list_ideas(
     ] = "new",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> Page[IdeaOut]:
+) -> Response:
     """Public ideas (and the caller's own), newest or most liked first."""
-    page = await service.list_ideas(
-        session,
-        viewer,
-        topic=topic,
-        category=category,
-        tag=tag,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
+    where = service.list_filter(topic, category, tag)
+    # No session: one statement, prepared once per shape of the list, on the driver.
+    db = request.app.state.db
+    after = await consistency.required_lsn(request, db)
+    page = await service.list_idea_rows(
+        db, viewer, where=where, sort=sort, limit=limit, cursor=cursor, after=after
     )
-    items = [IdeaOut.model_validate(i) for i in page.items]
-    return Page[IdeaOut](items=items, next_cursor=page.next_cursor)
+    body = {"items": page.items, "next_cursor": page.next_cursor}
+    return json_response(Page[IdeaOut].model_validate(body))
 
 
 @router.get("/{idea_id}", response_model=IdeaOut, responses=problem_responses(401, 404, 422))

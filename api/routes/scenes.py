@@ -5,18 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
+from api import consistency
 from api.deps import (
     ContentCheckerDep,
     CurrentUser,
-    MediaUrlsDep,
     OptionalUser,
     ReadSessionDep,
     SessionDep,
+    media_urls_of,
 )
 from api.errors import problem_responses
-from api.presenters.scenes import scene_outs, segment_outs
+from api.presenters.scenes import (
+    json_response,
+    scene_page_response,
+    scene_row_out,
+    segment_page_response,
+)
 from domain.scenes import bible_service, service
 from domain.scenes.models import SceneBible
 from schemas.common import Page
@@ -75,8 +81,7 @@ async def create_scene(
 
 @router.get("/v1/scenes", response_model=Page[SceneOut], responses=problem_responses(422))
 async def list_scenes(
-    session: ReadSessionDep,
-    urls: MediaUrlsDep,
+    request: Request,
     topic: Annotated[
         str | None,
         Query(max_length=100, pattern=r"^[A-Za-z0-9-]+$", description="Topic id or slug."),
@@ -91,20 +96,24 @@ async def list_scenes(
     ] = "new",
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> Page[SceneOut]:
+) -> Response:
     """Active scenes, newest, most liked or most recently continued first."""
-    page = await service.list_scenes(session, topic=topic, sort=sort, limit=limit, cursor=cursor)
-    items = await scene_outs(session, urls, page.items)
-    return Page[SceneOut](items=items, next_cursor=page.next_cursor)
+    # No session: one prepared statement on the driver reads the page and its covers.
+    db = request.app.state.db
+    after = await consistency.required_lsn(request, db)
+    page = await service.list_scene_rows(
+        db, topic=topic, sort=sort, limit=limit, cursor=cursor, after=after
+    )
+    return scene_page_response(page.items, page.next_cursor, media_urls_of(request))
 
 
 @router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses=problem_responses(404, 422))
-async def read_scene(
-    scene_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser, urls: MediaUrlsDep
-) -> SceneOut:
+async def read_scene(scene_id: uuid.UUID, viewer: OptionalUser, request: Request) -> Response:
     """One scene with its counters, the head bible version and its cover."""
-    scene = await service.get_visible_scene(session, scene_id, viewer)
-    return (await scene_outs(session, urls, [scene]))[0]
+    db = request.app.state.db
+    after = await consistency.required_lsn(request, db)
+    row = await service.read_visible_scene(db, scene_id, viewer, after=after)
+    return json_response(SceneOut.model_validate(scene_row_out(row, media_urls_of(request))))
 
 
 @router.get(
@@ -206,13 +215,16 @@ async def diff_bible_versions(
 )
 async def list_segments(
     scene_id: uuid.UUID,
-    session: ReadSessionDep,
+    request: Request,
     viewer: OptionalUser,
-    urls: MediaUrlsDep,
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> Page[SegmentOut]:
+) -> Response:
     """The scene's active segments in sequence order."""
-    page = await service.page_segments(session, scene_id, viewer, limit=limit, cursor=cursor)
-    items = await segment_outs(session, urls, page.items, with_authors=True)
-    return Page[SegmentOut](items=items, next_cursor=page.next_cursor)
+    db = request.app.state.db
+    # The caller's writes looked up once, for the session and the driver's reads alike.
+    after = await consistency.required_lsn(request, db)
+    page, extras = await service.page_segments_with_extras(
+        db, scene_id, viewer, limit=limit, cursor=cursor, after=after
+    )
+    return segment_page_response(page, extras, media_urls_of(request))

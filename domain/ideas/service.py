@@ -17,6 +17,7 @@ from domain.moderation.automatic import file_automatic_flag
 from domain.moderation.models import TargetType
 from domain.pagination import Page
 from domain.users.models import Role, User
+from infra.db import Database
 from infra.logging import get_logger
 from infra.providers.moderation import ContentChecker, ContentVerdict
 from schemas.ideas import normalize_tag
@@ -136,6 +137,21 @@ def split_ref(value: str | None) -> tuple[uuid.UUID | None, str | None]:
         return None, value.strip().lower()
 
 
+def list_filter(topic: str | None, category: str | None, tag: str | None) -> IdeaFilter:
+    """A list's filters: topic and category by id or slug, the tag in stored form."""
+    stored_tag = None
+    if tag is not None:
+        stored_tag = normalize_tag(tag)
+        if stored_tag is None:
+            raise InvalidInput(
+                "The tag filter is not a valid tag.",
+                [{"pointer": "/query/tag", "message": "not a valid tag"}],
+            )
+    topic_id, topic_slug = split_ref(topic)
+    category_id, category_slug = split_ref(category)
+    return IdeaFilter(topic_id, topic_slug, category_id, category_slug, stored_tag)
+
+
 async def list_ideas(
     session: AsyncSession,
     viewer: User | None,
@@ -148,24 +164,36 @@ async def list_ideas(
     cursor: str | None,
 ) -> Page[Idea]:
     """Visible ideas, newest or most liked first; topic and category by id or slug."""
-    stored_tag = None
-    if tag is not None:
-        stored_tag = normalize_tag(tag)
-        if stored_tag is None:
-            raise InvalidInput(
-                "The tag filter is not a valid tag.",
-                [{"pointer": "/query/tag", "message": "not a valid tag"}],
-            )
-    topic_id, topic_slug = split_ref(topic)
-    category_id, category_slug = split_ref(category)
-    where = IdeaFilter(topic_id, topic_slug, category_id, category_slug, stored_tag)
     return await repository.page(
         session,
+        viewer_id=viewer.id if viewer else None,
+        where=list_filter(topic, category, tag),
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+async def list_idea_rows(
+    db: Database,
+    viewer: User | None,
+    *,
+    where: IdeaFilter,
+    sort: IdeaSort,
+    limit: int | None,
+    cursor: str | None,
+    after: int | None,
+) -> Page[Any]:
+    """Like list_ideas, as rows of IdeaOut's columns, read where `Database.reading(after)`
+    would read (no session: the list is read by everyone, all the time)."""
+    return await repository.page_rows(
+        db,
         viewer_id=viewer.id if viewer else None,
         where=where,
         sort=sort,
         limit=limit,
         cursor=cursor,
+        after_lsn=after,
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +20,16 @@ def is_moderator(user: User | None) -> bool:
     return user is not None and Role(user.role).rank >= Role.MODERATOR.rank
 
 
-def is_public(scene: Scene) -> bool:
+class Visible(Protocol):
+    """What visibility reads of a scene: a Scene, or a row of its columns."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+
+def is_public(scene: Visible) -> bool:
     """Neither hidden, removed nor deleted: what anyone may read."""
     return scene.status not in HIDDEN_STATUSES and scene.deleted_at is None
 

@@ -280,21 +280,19 @@ def _windowed_page(rows: int, *, first: bool) -> Any:
     )
 
 
-def _cover_statement() -> Any:
-    wanted = (
-        func.unnest(
-            bindparam("scene_ids", type_=ARRAY(Uuid())),
-            bindparam("chosen_keys", type_=ARRAY(String())),
-        )
-        .table_valued("scene_id", "chosen_key")
-        .render_derived(name="wanted")
-    )
+def cover_of(scene_id: Any, chosen_key: Any) -> tuple[Any, Any, Any]:
+    """The LATERAL subqueries that pick a scene's cover segment, and its id: the active
+    segment whose thumbnail is the chosen key, else the first active segment with a thumbnail.
+
+    Each reads the (scene_id, sequence) index of the partitions in order and stops at the
+    first match, however long the scene.
+    """
 
     def first(*where: Any, name: str) -> Any:
         return (
             select(Segment.id)
             .where(
-                Segment.scene_id == wanted.c.scene_id,
+                Segment.scene_id == scene_id,
                 Segment.status == SegmentStatus.ACTIVE.value,
                 Segment.thumbnail_key.is_not(None),
                 *where,
@@ -305,15 +303,29 @@ def _cover_statement() -> Any:
         )
 
     # The IS NOT NULL is a one-time filter: a scene with no choice is not scanned for one.
-    picked = first(
-        wanted.c.chosen_key.is_not(None),
-        Segment.thumbnail_key == wanted.c.chosen_key,
-        name="picked",
-    )
+    picked = first(chosen_key.is_not(None), Segment.thumbnail_key == chosen_key, name="picked")
     automatic = first(name="automatic")
-    return select(
-        wanted.c.scene_id, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
-    ).select_from(wanted.outerjoin(picked, true()).outerjoin(automatic, true()))
+    return picked, automatic, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
+
+
+def unnested(name: str, *columns: tuple[str, str, Any]) -> Any:
+    """A derived table of array parameters side by side: (column, parameter, element type)."""
+    arrays = (bindparam(param, type_=ARRAY(kind)) for _, param, kind in columns)
+    return (
+        func.unnest(*arrays)
+        .table_valued(*(column for column, _, _ in columns))
+        .render_derived(name=name)
+    )
+
+
+def _cover_statement() -> Any:
+    wanted = unnested(
+        "wanted", ("scene_id", "scene_ids", Uuid()), ("chosen_key", "chosen_keys", String())
+    )
+    picked, automatic, segment_id = cover_of(wanted.c.scene_id, wanted.c.chosen_key)
+    return select(wanted.c.scene_id, segment_id).select_from(
+        wanted.outerjoin(picked, true()).outerjoin(automatic, true())
+    )
 
 
 # Built once: composing it (and its cache key) cost more than running it, on every list.

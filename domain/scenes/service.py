@@ -12,12 +12,13 @@ from domain.errors import NotFound
 from domain.moderation.automatic import file_automatic_flag
 from domain.moderation.models import TargetType
 from domain.pagination import Page
-from domain.scenes import repository
-from domain.scenes.access import get_visible_scene
+from domain.scenes import read_repository, repository
+from domain.scenes.access import get_visible_scene, is_moderator, is_public
 from domain.scenes.bible_service import check_bible
 from domain.scenes.models import Scene, SceneBible, Segment
 from domain.users import repository as users_repository
 from domain.users.models import User
+from infra.db import Database
 from infra.providers.moderation import ContentChecker
 
 
@@ -66,6 +67,32 @@ async def list_scenes(
     )
 
 
+async def read_visible_scene(
+    db: Database, scene_id: uuid.UUID, viewer: User | None, *, after: int | None
+) -> Any:
+    """Like get_visible_scene, as a row of SceneOut's columns with its cover's `cover_id`,
+    read where `Database.reading(after)` would read."""
+    row = await read_repository.scene_with_cover(db, scene_id, after=after)
+    if row is None or (not is_public(row) and not is_moderator(viewer)):
+        raise NotFound("No such scene.")
+    return row
+
+
+async def list_scene_rows(
+    db: Database,
+    *,
+    topic: str | None,
+    sort: str,
+    limit: int | None,
+    cursor: str | None,
+    after: int | None,
+) -> Page[Any]:
+    """Like list_scenes, as rows of SceneOut's columns with their covers' `cover_id`."""
+    return await read_repository.page_listed_scenes(
+        db, topic=topic, sort=sort, limit=limit, cursor=cursor, after_lsn=after
+    )
+
+
 async def page_segments(
     session: AsyncSession,
     scene_id: uuid.UUID,
@@ -77,6 +104,30 @@ async def page_segments(
     """The scene's active segments in sequence order."""
     await get_visible_scene(session, scene_id, viewer)
     return await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
+
+
+async def page_segments_with_extras(
+    db: Database,
+    scene_id: uuid.UUID,
+    viewer: User | None,
+    *,
+    limit: int | None,
+    cursor: str | None,
+    after: int | None,
+) -> tuple[Page[Segment], dict[uuid.UUID, Any]]:
+    """page_segments, with each segment's media kinds and author (read_repository.segment_extras),
+    everything read where `Database.reading(after)` reads.
+
+    One pooled connection at a time: the session's is given back before the extras take
+    one (holding it while waiting for another would, under load, leave every connection
+    held by a request waiting for one more).
+    """
+    scene = await read_repository.scene_visibility(db, scene_id, after=after)
+    if scene is None or (not is_public(scene) and not is_moderator(viewer)):
+        raise NotFound("No such scene.")
+    async with db.reading(after) as session:
+        page = await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
+    return page, await read_repository.segment_extras(db, page.items, after=after)
 
 
 async def segment_authors(

@@ -1,0 +1,54 @@
+"""Hot routes send their response_model's JSON themselves (api.presenters.scenes.json_response):
+the bytes must be those FastAPI sends for the same model, so skipping its second validation
+changes nothing a client can see."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi.responses import JSONResponse
+
+from api.presenters.scenes import json_response
+from schemas.common import Page
+from schemas.ideas import IdeaOut
+from schemas.scenes import SceneOut, SegmentOut
+
+NOW = datetime(2026, 12, 7, 11, 0, 0, 123456, tzinfo=UTC)
+# Non-ASCII, an astral character, quotes, a backslash, a control character, a line separator.
+AWKWARD = 'Mara — été \U0001f600 "q" \\ \x1f \u2028'
+
+
+def _fastapi_bytes(model: Page[SceneOut] | Page[IdeaOut] | Page[SegmentOut]) -> bytes:
+    # What FastAPI does with a response_model: serialise in JSON mode, then JSONResponse.
+    return bytes(JSONResponse(model.model_dump(mode="json", by_alias=True)).body)
+
+
+def test_a_page_of_scenes_is_sent_as_fastapi_would_send_it() -> None:
+    ids = {name: uuid.uuid4() for name in ("id", "idea_id", "topic_id", "user_id")}
+    scene = {**ids, "title": AWKWARD, "description": "Fog.", "status": "active",
+             "bible_version": 1, "segment_count": 3, "total_duration": 0.1 + 0.2,
+             "contributor_count": 1, "like_count": 0, "view_count": 7, "last_segment_at": None,
+             "created_at": NOW, "updated_at": NOW, "cover_url": None}  # fmt: skip
+    page = Page[SceneOut].model_validate({"items": [scene, scene], "next_cursor": "abc"})
+
+    response = json_response(page)
+
+    assert bytes(response.body) == _fastapi_bytes(page)
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_a_page_of_ideas_and_of_segments_too() -> None:
+    idea = {"id": uuid.uuid4(), "user_id": uuid.uuid4(), "topic_id": uuid.uuid4(),
+            "category_id": None, "title": AWKWARD, "prompt": "p", "tags": ["fog", "été"],
+            "status": "active", "review_status": "approved", "like_count": 2, "scene_count": 0,
+            "view_count": 1, "created_at": NOW, "updated_at": NOW}  # fmt: skip
+    segment = {"id": uuid.uuid4(), "scene_id": uuid.uuid4(), "sequence": 1, "user_id": None,
+               "text": AWKWARD, "duration": 12.5, "bible_version": None, "created_at": NOW,
+               "hls_playlist_url": None, "video_url": "/v1/segments/x/video.mp4",
+               "thumbnail_url": None, "file_size": 10**12}  # fmt: skip
+    for page in (
+        Page[IdeaOut].model_validate({"items": [idea], "next_cursor": None}),
+        Page[SegmentOut].model_validate({"items": [segment], "next_cursor": None}),
+    ):
+        assert bytes(json_response(page).body) == _fastapi_bytes(page)
