@@ -5,9 +5,20 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, column, func, literal_column, or_, select, true, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -274,7 +285,7 @@ def _windowed_page(rows: int, *, first: bool) -> Any:
     # hidden from it, thinks too few rows qualify and re-plans the statement at every call).
     # The first page is bounded above (the months after it are skipped), any later one below.
     bound = Segment.created_at <= until if first else Segment.created_at >= since
-    table = Segment.__table__
+    table = cast(Table, Segment.__table__)
     # The row as one composite value: every partition's scan is set up (and its output type
     # built) at each execution, pruned or not, and one column costs far less than 22.
     page = (

@@ -43,6 +43,9 @@ SCENES = int(os.environ.get("BENCH_PARTITIONS_SCENES", "1000"))
 PER_SCENE = 1000
 MONTHS = 24
 RUNS = int(os.environ.get("BENCH_PARTITIONS_RUNS", "400"))
+# Partitioned and unpartitioned in turn, this many times (RUNS split among them): on a
+# shared machine the load moves, and a side measured all at once would carry it alone.
+ROUNDS = int(os.environ.get("BENCH_PARTITIONS_ROUNDS", "3"))
 TARGET = 1.3
 DEEP_AFTER = 900
 
@@ -81,7 +84,9 @@ SEED = [
 ]
 
 
-async def timed(fn: Callable[[], Awaitable[Any]], *, runs: int = RUNS, warmup: int = 20) -> Timing:
+async def timed(
+    fn: Callable[[], Awaitable[Any]], *, runs: int = max(1, RUNS // ROUNDS), warmup: int = 20
+) -> Timing:
     """tests.benchmarks.measure for coroutines: perf_counter around each awaited call."""
     for _ in range(warmup):
         await fn()
@@ -190,6 +195,10 @@ async def repository_timings(engine: AsyncEngine, work: list[Case]) -> list[Timi
     return timings
 
 
+def _median_rounds(rounds: list[list[Timing]]) -> list[Timing]:
+    return [sorted(case, key=lambda t: t.p50)[len(case) // 2] for case in zip(*rounds, strict=True)]
+
+
 async def swap(dsn: str) -> None:
     """segments <-> segments_flat, so the repository's `segments` is the other one."""
     conn = await asyncpg.connect(dsn)
@@ -204,18 +213,22 @@ async def swap(dsn: str) -> None:
 
 async def list_timings(url: str, dsn: str) -> list[list[str]]:
     work = await cases(dsn)
-    raw: dict[str, list[Timing]] = {}
-    orm: dict[str, list[Timing]] = {}
-    for name in ("segments", "segments_flat"):
-        raw[name] = await sql_timings(dsn, work)
-        engine = create_async_engine(url, poolclass=pool.NullPool)
-        try:
-            orm[name] = await repository_timings(engine, work)
-        finally:
-            await engine.dispose()
-        await swap(dsn)  # twice in all: back as it was
+    raw: dict[str, list[list[Timing]]] = {"segments": [], "segments_flat": []}
+    orm: dict[str, list[list[Timing]]] = {"segments": [], "segments_flat": []}
+    for _ in range(ROUNDS):
+        for name in ("segments", "segments_flat"):
+            raw[name].append(await sql_timings(dsn, work))
+            engine = create_async_engine(url, poolclass=pool.NullPool)
+            try:
+                orm[name].append(await repository_timings(engine, work))
+            finally:
+                await engine.dispose()
+            await swap(dsn)  # twice a round: back as it was
+    # Per case, the median round (by p50).
+    raw_medians = {name: _median_rounds(rounds) for name, rounds in raw.items()}
+    orm_medians = {name: _median_rounds(rounds) for name, rounds in orm.items()}
     rows = []
-    for via, found in (("SQL", raw), ("repository", orm)):
+    for via, found in (("SQL", raw_medians), ("repository", orm_medians)):
         for (kind, page, _, _), part, flat in zip(
             work, found["segments"], found["segments_flat"], strict=True
         ):
@@ -292,7 +305,9 @@ def run() -> str:
             f"partitions ({FIRST:%Y-%m} .. {add_months(THIS_MONTH, 3):%Y-%m}) and the default "
             "one, against an unpartitioned copy (same columns, same indexes). Half the scenes "
             "span all 24 months, half were written within one month. Each call lists another "
-            f"scene of the kind; {RUNS} runs per case after a warm-up, p50 / p99. The target "
+            f"scene of the kind; {RUNS // ROUNDS} runs per case after a warm-up, in {ROUNDS} "
+            "rounds that alternate partitioned and unpartitioned; the round with the median p50 is "
+            "shown, p50 / p99. The target "
             f"(partitioned at most {TARGET}x the unpartitioned time) is checked against p50. "
             "SQL: the repository's statement as an asyncpg prepared statement; repository: "
             "`page_active_segments` through SQLAlchemy, as the API calls it.",

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, pool, text
+from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 import domain.models  # noqa: F401 - every mapper, for the ORM statements below
@@ -23,7 +23,7 @@ from domain.pagination import encode_cursor
 from domain.scenes import lifecycle_repository as lifecycle
 from domain.scenes import repository as scenes
 from infra.partitions import add_months, month_start, partition_name
-from tests.infra.test_query_plans import explain, index_names, nodes, scans
+from tests.infra.test_query_plans import explain, index_names, nodes, scans, sent_statement
 from tests.scratch import scratch_database
 
 SEED = [
@@ -136,19 +136,7 @@ async def executed_partitions(session: AsyncSession, run: Any, *, generic: bool)
     """The segments partitions that the one statement `run` sends really reads (EXPLAIN
     ANALYZE, with the parameters it sent): as a custom plan, or as a prepared statement's
     generic plan."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    sync_engine = session.bind.sync_engine  # type: ignore[union-attr]
-    event.listen(sync_engine, "before_cursor_execute", record)
-    try:
-        await run()
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", record)
-    assert len(sent) == 1, sent
-    statement, parameters = sent[0]
+    statement, parameters = await sent_statement(session, run)
     raw = (await (await session.connection()).get_raw_connection()).driver_connection
     mode = "force_generic_plan" if generic else "force_custom_plan"
     await raw.execute(f"SET plan_cache_mode = {mode}")  # type: ignore[union-attr]
