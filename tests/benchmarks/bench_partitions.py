@@ -341,6 +341,10 @@ def run() -> str:
             "composite value and its sequence; the 21 rows are spread into columns once, above "
             "the merge. The unpartitioned copy runs the same statement, so it pays the spreading "
             "too (some 0.05-0.1 ms): compare the partitioned column with the previous run's.",
+            f"- Warm-up: each case first lists every scene of its kind once ({WARMUP} calls). "
+            "The two copies together exceed shared_buffers (128 MB here); with 20 warm-up calls "
+            "a case met most of its scenes' pages cold, and the side measured after the other "
+            "had evicted them lost 2-3x.",
             "- The window's size and last sequence come back on every row: a page with as many "
             "rows as its window and none past it is the window itself; otherwise (a segment of "
             "the window not active, or an empty page) the page is read again without the "
