@@ -5,9 +5,20 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -268,16 +279,30 @@ def _windowed_page(rows: int, *, first: bool) -> Any:
         func.count().label("size"),
     ).cte("window")
     # Scalar subqueries, run once before the scan: their values prune partitions at run time.
-    last, since, until, size = (select(column).scalar_subquery() for column in window.c)
+    last, since, until, size = (select(value).scalar_subquery() for value in window.c)
     # One bound, not both: given a range of unknown ends PostgreSQL guesses it holds 0.5% of
-    # the rows, and plans a short scene's page as a sequential scan and a sort. The first page
-    # is bounded above (the months after it are skipped), any later one below (those before).
+    # the rows, and plans a short scene's page as a sequential scan and a sort (or, the range
+    # hidden from it, thinks too few rows qualify and re-plans the statement at every call).
+    # The first page is bounded above (the months after it are skipped), any later one below.
     bound = Segment.created_at <= until if first else Segment.created_at >= since
-    return (
+    table = cast(Table, Segment.__table__)
+    # The row as one composite value: every partition's scan is set up (and its output type
+    # built) at each execution, pruned or not, and one column costs far less than 22.
+    page = (
         _page_of_active(rows)
-        .add_columns(size.label("window"), last.label("window_last"))
+        .with_only_columns(table.table_valued().label("found"), Segment.sequence)
         .where(bound)
+        .subquery("page")
     )
+    fields = [literal_column(f"(page.found).{c.name}", c.type).label(c.name) for c in table.c]
+    spread = (
+        select(*fields, size.label("window"), last.label("window_last"))
+        .select_from(page)
+        .order_by(page.c.sequence)
+    )
+    return select(
+        Segment, column("window", Integer), column("window_last", Integer)
+    ).from_statement(spread)
 
 
 def cover_of(scene_id: Any, chosen_key: Any) -> tuple[Any, Any, Any]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from domain.errors import InvalidInput
 from domain.pagination import encode_cursor
@@ -84,3 +84,32 @@ async def test_a_cursor_of_another_list_is_refused(app: Any, factory: Factory) -
     async with app.state.db.reading() as session:
         with pytest.raises(InvalidInput):
             await repository.page_active_segments(session, scene_id, limit=20, cursor=foreign)
+
+
+async def test_a_windowed_page_carries_every_column_as_stored(app: Any, factory: Factory) -> None:
+    # The page's partitions return each row as one composite value, spread into columns above.
+    scene_id = await _scene_with(app, factory, 3)
+    async with app.state.db.transaction() as session:
+        await session.execute(
+            update(Segment)
+            .where(Segment.scene_id == scene_id, Segment.sequence == 2)
+            .values(
+                script={"shots": [{"text": "Fog.", "seconds": 2.5}]},
+                duration=7.25,
+                thumbnail_key="thumbs/2.jpg",
+                file_size=12_345_678_901,
+                stage_durations={"render": 1.5},
+            )
+        )
+    columns = [c.key for c in Segment.__table__.c]
+    async with app.state.db.reading() as session:
+        page = await repository.page_active_segments(session, scene_id, limit=20, cursor=None)
+        paged = [[getattr(s, key) for key in columns] for s in page.items]
+        session.expunge_all()
+        stored = (
+            await session.scalars(
+                select(Segment).where(Segment.scene_id == scene_id).order_by(Segment.sequence)
+            )
+        ).all()
+    assert paged == [[getattr(s, key) for key in columns] for s in stored]
+    assert paged[1][columns.index("script")] == {"shots": [{"text": "Fog.", "seconds": 2.5}]}

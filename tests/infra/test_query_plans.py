@@ -87,6 +87,17 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 async def explain(session: AsyncSession, run: Any) -> dict[str, Any]:
     """The plan of the one statement `run` sends, with the parameters it sent."""
+    statement, parameters = await sent_statement(session, run)
+    raw = await (await session.connection()).get_raw_connection()
+    plan = await raw.driver_connection.fetchval(  # type: ignore[union-attr]
+        f"EXPLAIN (FORMAT JSON) {statement}", *parameters
+    )
+    # SQLAlchemy's connection decodes json itself; a bare asyncpg one would hand over text.
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
+async def sent_statement(session: AsyncSession, run: Any) -> tuple[str, Any]:
+    """The one statement `run` sends, and the parameters it sent."""
     sent: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -99,13 +110,7 @@ async def explain(session: AsyncSession, run: Any) -> dict[str, Any]:
     finally:
         event.remove(sync_engine, "before_cursor_execute", record)
     assert len(sent) == 1, sent
-    statement, parameters = sent[0]
-    raw = await (await session.connection()).get_raw_connection()
-    plan = await raw.driver_connection.fetchval(  # type: ignore[union-attr]
-        f"EXPLAIN (FORMAT JSON) {statement}", *parameters
-    )
-    # SQLAlchemy's connection decodes json itself; a bare asyncpg one would hand over text.
-    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    return sent[0]
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """EXPLAIN the scene queries that migration 0008's indexes are for: the public list newest first
 (the partial ix_scenes_listed_created), a topic's scenes (ix_scenes_topic_created, by id or
-slug) and the purge's deleted scenes (the partial ix_scenes_deleted).
+slug) and the purge's deleted scenes (the partial ix_scenes_deleted); and EXPLAIN ANALYZE a
+scene's segment pages: the partitions outside the page's window are skipped.
 
 Twenty thousand scenes over forty topics, one in eight deleted and some hidden, analysed; the
 statements are the repositories' own, explained with the parameters they sent.
@@ -8,8 +9,9 @@ statements are the repositories' own, explained with the parameters they sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +19,11 @@ from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 import domain.models  # noqa: F401 - every mapper, for the ORM statements below
+from domain.pagination import encode_cursor
 from domain.scenes import lifecycle_repository as lifecycle
 from domain.scenes import repository as scenes
-from tests.infra.test_query_plans import explain, index_names, nodes, scans
+from infra.partitions import add_months, month_start, partition_name
+from tests.infra.test_query_plans import explain, index_names, nodes, scans, sent_statement
 from tests.scratch import scratch_database
 
 SEED = [
@@ -126,3 +130,72 @@ async def test_the_purge_finds_deleted_scenes_through_the_partial_index(
     assert index_names(scan) == {"ix_scenes_deleted"}
     due = await lifecycle.purge_due(session, cutoff, 100)
     assert len(due) == 100
+
+
+async def executed_partitions(session: AsyncSession, run: Any, *, generic: bool) -> set[str]:
+    """The segments partitions that the one statement `run` sends really reads (EXPLAIN
+    ANALYZE, with the parameters it sent): as a custom plan, or as a prepared statement's
+    generic plan."""
+    statement, parameters = await sent_statement(session, run)
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    mode = "force_generic_plan" if generic else "force_custom_plan"
+    await raw.execute(f"SET plan_cache_mode = {mode}")  # type: ignore[union-attr]
+    try:
+        prepared = await raw.prepare(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}")  # type: ignore[union-attr]
+        plan = await prepared.fetchval(*parameters)
+    finally:
+        await raw.execute("RESET plan_cache_mode")  # type: ignore[union-attr]
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    read = {
+        n["Relation Name"]
+        for n in nodes(plan)
+        if n.get("Relation Name", "").startswith("segments_") and n["Actual Loops"] > 0
+    }
+    assert read, "the page read no partition at all"
+    return read
+
+
+async def test_a_segment_page_reads_only_the_partitions_of_its_window(
+    session: AsyncSession,
+) -> None:
+    # Thirty segments in each of the next three months (their partitions exist from the
+    # migration; the current month's stays empty, the default one too).
+    scene_id = await session.scalar(text("SELECT id FROM scenes LIMIT 1"))
+    months = [add_months(month_start(datetime.now(UTC).date()), n) for n in (1, 2, 3)]
+    await session.execute(
+        text(
+            "INSERT INTO segments (scene_id, sequence, text, created_at) "
+            "SELECT :scene, g, 'words', "
+            "(ARRAY[CAST(:m1 AS timestamptz), CAST(:m2 AS timestamptz), CAST(:m3 AS timestamptz)])"
+            "[(g - 1) / 30 + 1] + ((g - 1) % 30) * interval '1 hour' "
+            "FROM generate_series(1, 90) g"
+        ),
+        {"scene": scene_id, **{f"m{i}": _midnight(m) for i, m in enumerate(months, 1)}},
+    )
+    month = [partition_name("segments", m) for m in months]
+
+    def page(after: int | None) -> Any:
+        cursor = encode_cursor([after]) if after else None
+        return lambda: scenes.page_active_segments(session, scene_id, limit=20, cursor=cursor)
+
+    this = partition_name("segments", month_start(datetime.now(UTC).date()))
+    for generic in (False, True):
+        # A first page is bounded above by its window's last creation time, a later one below
+        # by its first: the months past the first page's window (sequences 1-21) are skipped,
+        # and so are those before a later page's window (41-61: the second and third months;
+        # 66-86: the third).
+        first = await executed_partitions(session, page(None), generic=generic)
+        assert month[0] in first and not first & {month[1], month[2]}, first
+        later = await executed_partitions(session, page(40), generic=generic)
+        assert {month[1], month[2]} <= later and not later & {this, month[0]}, later
+        last = await executed_partitions(session, page(65), generic=generic)
+        assert month[2] in last and not last & {this, month[0], month[1]}, last
+    listed = await scenes.page_active_segments(
+        session, scene_id, limit=20, cursor=encode_cursor([40])
+    )
+    assert [s.sequence for s in listed.items] == list(range(41, 61))
+    await session.rollback()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
