@@ -11,7 +11,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import consistency
-from infra.logging import get_logger
+from infra.logging import get_logger, info_line
 from infra.metrics import UNMATCHED, Metrics
 
 log = get_logger("api.access")
@@ -61,7 +61,8 @@ class RequestMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            log.info(
+            info_line(
+                log,
                 "request",
                 method=scope["method"],
                 path=scope["path"],

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from arq.connections import ArqRedis
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.util import greenlet_spawn
 
 from infra import queue as job_queue
 from infra.logging import get_logger
@@ -186,10 +187,32 @@ def _retry_on_primary(state: ORMExecuteState) -> Any:
     return state.invoke_statement()
 
 
+@asynccontextmanager
+async def _driver(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg connection, straight from the engine's pool.
+
+    Outside a transaction asyncpg runs statements in autocommit: no BEGIN, no ROLLBACK. The
+    pool's checkout (its events included) and return are the ones `engine.connect()` does,
+    without the Connection and AsyncConnection objects built around them per read.
+    """
+    fairy = await greenlet_spawn(_checkout, engine.sync_engine)
+    try:
+        yield fairy.driver_connection
+    finally:
+        await greenlet_spawn(fairy.close)
+
+
+def _checkout(engine: Engine) -> Any:
+    # As Connection() checks out: a failed connect is raised wrapped (a DBAPIError, a
+    # disconnect invalidating the pool) exactly as through `engine.connect()`.
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        Connection._handle_dbapi_exception_noconnection(exc, engine.dialect, engine)
+
+
 async def _fetch_row(engine: AsyncEngine, statement: Prepared, params: Mapping[str, Any]) -> Any:
-    # Outside a transaction asyncpg runs the statement in autocommit: no BEGIN, no ROLLBACK.
-    async with engine.connect() as connection:
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+    async with _driver(engine) as driver:
         record = await driver.fetchrow(statement.sql, *statement.arguments(params))
     return statement.row(record)
 
@@ -197,8 +220,7 @@ async def _fetch_row(engine: AsyncEngine, statement: Prepared, params: Mapping[s
 async def _fetch_rows(
     engine: AsyncEngine, statement: Prepared, params: Mapping[str, Any]
 ) -> list[Any]:
-    async with engine.connect() as connection:
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+    async with _driver(engine) as driver:
         records = await driver.fetch(statement.sql, *statement.arguments(params))
     return [statement.row(record) for record in records]
 

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+import structlog
 from arq import create_pool
 from arq.worker import Worker, func
 from sqlalchemy import Integer, bindparam, literal, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from infra.queue import redis_settings
@@ -125,6 +130,23 @@ async def test_sqlalchemy_pooled_asyncpg_connections_decode_json(app: Any) -> No
         driver: Any = (await connection.get_raw_connection()).driver_connection
         row = await driver.fetchrow("""SELECT '{"a": [1]}'::jsonb AS b, '{"c": 2}'::json AS j""")
     assert row["b"] == {"a": [1]} and row["j"] == {"c": 2}, "JSON arrives undecoded"
+
+
+async def test_sqlalchemy_wraps_connect_failures_without_a_connection(app: Any) -> None:
+    engine = app.state.db.primary.sync_engine
+    error = engine.dialect.loaded_dbapi.OperationalError("could not connect")
+    with pytest.raises(sa_exc.OperationalError) as raised:
+        try:
+            raise error
+        except Exception as exc:
+            Connection._handle_dbapi_exception_noconnection(exc, engine.dialect, engine)
+    assert raised.value.orig is error
+
+
+def test_structlog_json_renderer_defaults_to_its_fallback_handler() -> None:
+    renderer = structlog.processors.JSONRenderer()
+    assert renderer._dumps is json.dumps
+    assert renderer._dumps_kw == {"default": structlog.processors._json_fallback_handler}
 
 
 async def test_starlette_handlers_and_route_matches_as_fast_paths_assume() -> None:
