@@ -103,3 +103,23 @@ async def test_anything_unusual_is_left_to_fastapi(
     assert await scenes._fast_list_segments(request) is None
     if not query:
         assert await scenes._fast_read_scene(request) is None
+
+
+async def test_the_fast_scene_list_is_the_full_routes(
+    app: Any, client: httpx.AsyncClient, written: tuple[Account, dict[str, Any]]
+) -> None:
+    for query in ("limit=2", "sort=popular&limit=3", "topic=no-such-topic"):
+        # A parameter the route does not take: the fast path leaves it to FastAPI's route.
+        full = await client.get(f"/v1/scenes?{query}&unknown=1")
+        fast = await scenes._fast_list_scenes(_request(app, "", query))
+        assert full.status_code == 200 and fast is not None and fast.status_code == 200
+        assert fast.body == full.content
+    assert len((await client.get("/v1/scenes?limit=2")).json()["items"]) >= 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["unknown=1", "topic=", "topic=a_b", "topic=" + "a" * 101, "sort=best", "limit=0", "limit=1e1"],
+)
+async def test_an_unusual_scene_list_is_left_to_fastapi(app: Any, query: str) -> None:
+    assert await scenes._fast_list_scenes(_request(app, "", query)) is None
