@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import Request
 
-from api.routes import scenes
+from api.routes import ideas, scenes
 from tests.factories import Account, Factory
 
 
@@ -105,16 +105,18 @@ async def test_anything_unusual_is_left_to_fastapi(
         assert await scenes._fast_read_scene(request) is None
 
 
-async def test_the_fast_scene_list_is_the_full_routes(
-    app: Any, client: httpx.AsyncClient, written: tuple[Account, dict[str, Any]]
+@pytest.mark.parametrize("path", ["/v1/scenes", "/v1/ideas"])
+async def test_the_fast_lists_are_the_full_routes(
+    app: Any, client: httpx.AsyncClient, written: tuple[Account, dict[str, Any]], path: str
 ) -> None:
+    handler = scenes._fast_list_scenes if path == "/v1/scenes" else ideas._fast_list_ideas
     for query in ("limit=2", "sort=popular&limit=3", "topic=no-such-topic"):
         # A parameter the route does not take: the fast path leaves it to FastAPI's route.
-        full = await client.get(f"/v1/scenes?{query}&unknown=1")
-        fast = await scenes._fast_list_scenes(_request(app, "", query))
+        full = await client.get(f"{path}?{query}&unknown=1")
+        fast = await handler(_request(app, "", query))
         assert full.status_code == 200 and fast is not None and fast.status_code == 200
         assert fast.body == full.content
-    assert len((await client.get("/v1/scenes?limit=2")).json()["items"]) >= 1
+    assert len((await client.get(f"{path}?limit=2")).json()["items"]) >= 1
 
 
 @pytest.mark.parametrize(
@@ -123,3 +125,15 @@ async def test_the_fast_scene_list_is_the_full_routes(
 )
 async def test_an_unusual_scene_list_is_left_to_fastapi(app: Any, query: str) -> None:
     assert await scenes._fast_list_scenes(_request(app, "", query)) is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["unknown=1", "topic=", "category=a_b", "tag=" + "a" * 101, "sort=best", "limit=101"],
+)
+async def test_an_unusual_idea_list_is_left_to_fastapi(
+    app: Any, written: tuple[Account, dict[str, Any]], query: str
+) -> None:
+    owner, _ = written
+    assert await ideas._fast_list_ideas(_request(app, "", query)) is None
+    assert await ideas._fast_list_ideas(_request(app, "", "", owner.headers)) is None
