@@ -155,7 +155,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_web_app(app, settings.web_dist_dir)  # after the API: its fallback catches only misses
-    app.add_middleware(FastPaths, routers=ROUTERS[:2])  # the polled reads: jobs, /healthz
+    # The polled reads (jobs, /healthz), the public lists and scene reads: no route of the
+    # routers before ideas' and scenes' matches GET /v1/ideas, /v1/scenes, /v1/scenes/{id}
+    # or /v1/scenes/{id}/segments.
+    app.add_middleware(FastPaths, routers=(*ROUTERS[:2], ideas.router, scenes.router))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(MediaCorsMiddleware, origins=settings.cors_origins)

@@ -57,7 +57,7 @@ def segment_fields(
 
 
 def segment_page_response(
-    page: DomainPage[Segment], extras: Mapping[uuid.UUID, Any], urls: MediaUrls
+    page: DomainPage[Any], extras: Mapping[uuid.UUID, Any], urls: MediaUrls
 ) -> Response:
     """A page of segments with their extras (domain.scenes.read_repository.segment_extras)
     as the route's Page[SegmentOut]."""

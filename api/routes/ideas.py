@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Annotated
+from typing import Annotated, cast, get_args
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -18,9 +19,11 @@ from api.deps import (
     SettingsDep,
 )
 from api.errors import problem_responses
+from api.fast_routes import fast_path
 from api.presenters.scenes import json_response
 from domain.ideas import service
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from domain.users.models import User
 from schemas.common import Page
 from schemas.ideas import IdeaIn, IdeaOut, IdeaPatch, IdeaSort
 
@@ -49,7 +52,35 @@ async def create_idea(
     return IdeaOut.model_validate(idea)
 
 
+_REF = re.compile(REF_PATTERN)
+_SORTS = frozenset(get_args(IdeaSort))
+_DIGITS = re.compile(r"^[1-9][0-9]{0,2}$")  # a limit written plainly (FastAPI judges others)
+
+
+async def _fast_list_ideas(request: Request) -> Response | None:
+    # Anonymous callers (OptionalUser: no viewer) and only what the handler checks here, as
+    # FastAPI would; any Authorization header, or anything else, is FastAPI's.
+    query = request.query_params
+    topic, category, tag = query.get("topic"), query.get("category"), query.get("tag")
+    sort, limit = query.get("sort", "new"), query.get("limit", str(DEFAULT_LIMIT))
+    cursor = query.get("cursor")
+    if (
+        "authorization" in request.headers
+        or not set(query) <= {"topic", "category", "tag", "sort", "limit", "cursor"}
+        or any(ref is not None and not _REF.match(ref) for ref in (topic, category))
+        or (tag is not None and len(tag) > 100)
+        or sort not in _SORTS
+        or not _DIGITS.match(limit)
+        or int(limit) > MAX_LIMIT
+        or (cursor is not None and len(cursor) > 512)
+    ):
+        return None
+    ref = cast(IdeaSort, sort)
+    return await _idea_list(request, None, topic, category, tag, ref, int(limit), cursor)
+
+
 @router.get("", response_model=Page[IdeaOut], responses=problem_responses(401, 422))
+@fast_path(_fast_list_ideas)
 async def list_ideas(
     request: Request,
     viewer: OptionalUser,
@@ -68,6 +99,19 @@ async def list_ideas(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     """Public ideas (and the caller's own), newest or most liked first."""
+    return await _idea_list(request, viewer, topic, category, tag, sort, limit, cursor)
+
+
+async def _idea_list(
+    request: Request,
+    viewer: User | None,
+    topic: str | None,
+    category: str | None,
+    tag: str | None,
+    sort: IdeaSort,
+    limit: int,
+    cursor: str | None,
+) -> Response:
     where = service.list_filter(topic, category, tag)
     # No session: one statement, prepared once per shape of the list, on the driver.
     db = request.app.state.db

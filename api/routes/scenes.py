@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
@@ -17,6 +18,7 @@ from api.deps import (
     media_urls_of,
 )
 from api.errors import problem_responses
+from api.fast_routes import fast_path, path_uuid
 from api.presenters.scenes import (
     json_response,
     scene_page_response,
@@ -25,6 +27,7 @@ from api.presenters.scenes import (
 )
 from domain.scenes import bible_service, service
 from domain.scenes.models import SceneBible
+from domain.users.models import User
 from schemas.common import Page
 from schemas.scenes import (
     BibleDiffOut,
@@ -79,7 +82,32 @@ async def create_scene(
     return SceneOut.model_validate(scene)
 
 
+# A limit FastAPI would take as it is (1 to 100, plainly written); any other goes to FastAPI.
+_PLAIN_LIMIT = re.compile(r"^[1-9][0-9]?$|^100$")
+
+
+_TOPIC = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+_SORTS = frozenset(get_args(SceneSort))
+
+
+async def _fast_list_scenes(request: Request) -> Response | None:
+    # Only what the handler checks here, as FastAPI would; anything else is FastAPI's.
+    query = request.query_params
+    topic, sort = query.get("topic"), query.get("sort", "new")
+    limit, cursor = query.get("limit", "20"), query.get("cursor")
+    if (
+        not set(query) <= {"topic", "sort", "limit", "cursor"}
+        or (topic is not None and not _TOPIC.match(topic))
+        or sort not in _SORTS
+        or not _PLAIN_LIMIT.match(limit)
+        or (cursor is not None and len(cursor) > 512)
+    ):
+        return None
+    return await _scene_list(request, topic, sort, int(limit), cursor)
+
+
 @router.get("/v1/scenes", response_model=Page[SceneOut], responses=problem_responses(422))
+@fast_path(_fast_list_scenes)
 async def list_scenes(
     request: Request,
     topic: Annotated[
@@ -98,6 +126,12 @@ async def list_scenes(
     cursor: Cursor = None,
 ) -> Response:
     """Active scenes, newest, most liked or most recently continued first."""
+    return await _scene_list(request, topic, sort, limit, cursor)
+
+
+async def _scene_list(
+    request: Request, topic: str | None, sort: str, limit: int, cursor: str | None
+) -> Response:
     # No session: one prepared statement on the driver reads the page and its covers.
     db = request.app.state.db
     after = await consistency.required_lsn(request, db)
@@ -107,9 +141,27 @@ async def list_scenes(
     return scene_page_response(page.items, page.next_cursor, media_urls_of(request))
 
 
+def _anonymous_scene_id(request: Request) -> uuid.UUID | None:
+    """The path's scene id for a request without credentials (OptionalUser: no viewer), else
+    None: a presented token, or an id not canonically spelled, is FastAPI's to judge."""
+    if "authorization" in request.headers:
+        return None
+    return path_uuid(request, "scene_id")
+
+
+async def _fast_read_scene(request: Request) -> Response | None:
+    scene_id = _anonymous_scene_id(request)
+    return None if scene_id is None else await _scene(request, scene_id, None)
+
+
 @router.get("/v1/scenes/{scene_id}", response_model=SceneOut, responses=problem_responses(404, 422))
+@fast_path(_fast_read_scene)
 async def read_scene(scene_id: uuid.UUID, viewer: OptionalUser, request: Request) -> Response:
     """One scene with its counters, the head bible version and its cover."""
+    return await _scene(request, scene_id, viewer)
+
+
+async def _scene(request: Request, scene_id: uuid.UUID, viewer: User | None) -> Response:
     db = request.app.state.db
     after = await consistency.required_lsn(request, db)
     row = await service.read_visible_scene(db, scene_id, viewer, after=after)
@@ -208,11 +260,21 @@ async def diff_bible_versions(
     return BibleDiffOut.model_validate({"from": start, "to": end, "patch": patch})
 
 
+async def _fast_list_segments(request: Request) -> Response | None:
+    scene_id = _anonymous_scene_id(request)
+    limit = request.query_params.get("limit", "20")
+    cursor = request.query_params.get("cursor")
+    if scene_id is None or not _PLAIN_LIMIT.match(limit) or (cursor and len(cursor) > 512):
+        return None
+    return await _segments(request, scene_id, None, int(limit), cursor)
+
+
 @router.get(
     "/v1/scenes/{scene_id}/segments",
     response_model=Page[SegmentOut],
     responses=problem_responses(404, 422),
 )
+@fast_path(_fast_list_segments)
 async def list_segments(
     scene_id: uuid.UUID,
     request: Request,
@@ -221,6 +283,12 @@ async def list_segments(
     cursor: Cursor = None,
 ) -> Response:
     """The scene's active segments in sequence order."""
+    return await _segments(request, scene_id, viewer, limit, cursor)
+
+
+async def _segments(
+    request: Request, scene_id: uuid.UUID, viewer: User | None, limit: int, cursor: str | None
+) -> Response:
     db = request.app.state.db
     # The caller's writes looked up once, for the session and the driver's reads alike.
     after = await consistency.required_lsn(request, db)

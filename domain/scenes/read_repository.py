@@ -19,9 +19,23 @@ from sqlalchemy.types import Integer, Uuid
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import TRENDING_KEYS, trending_join
 from domain.media.models import SegmentMedia
-from domain.pagination import Page, clamp_limit, cursor_after, key_types_of, page_of
+from domain.pagination import (
+    Page,
+    clamp_limit,
+    cursor_after,
+    encode_cursor,
+    key_types_of,
+    page_of,
+)
 from domain.scenes.models import Scene
-from domain.scenes.repository import cover_of, listed, unnested
+from domain.scenes.repository import (
+    _unbounded_page,
+    _windowed_page,
+    cover_of,
+    listed,
+    sequence_after,
+    unnested,
+)
 from domain.topics.models import Topic
 from domain.users.models import User
 from infra.db import Database
@@ -83,6 +97,38 @@ def _visibility() -> Prepared:
 async def scene_visibility(db: Database, scene_id: uuid.UUID, *, after: int | None) -> Any:
     """The scene's `status` and `deleted_at` (what visibility reads), or None."""
     return await db.read_row(_visibility(), {"scene_id": scene_id}, after=after)
+
+
+@functools.cache
+def _segment_page(rows: int, *, windowed: bool, first: bool) -> Prepared:
+    """repository.page_active_segments' statements (its SQL), compiled for the driver."""
+    if windowed:
+        return Prepared(_windowed_page(rows, first=first))
+    return Prepared(_unbounded_page(rows))
+
+
+async def page_active_segment_rows(
+    db: Database,
+    scene_id: uuid.UUID,
+    *,
+    limit: int | None,
+    cursor: str | None,
+    after_lsn: int | None,
+) -> Page[Any]:
+    """repository.page_active_segments run on the driver (no session, no ORM objects): the
+    same statements, the same fallback to the unbounded page, rows with Segment's columns
+    as attributes, read where `Database.reading(after_lsn)` would read."""
+    size = clamp_limit(limit)
+    start = sequence_after(cursor)
+    params = {"scene_id": scene_id, "after": start}
+    windowed = _segment_page(size + 1, windowed=True, first=not start)
+    rows = await db.read_rows(windowed, params, after=after_lsn)
+    if not rows or len(rows) < rows[0].window or rows[-1].sequence > rows[0].window_last:
+        unbounded = _segment_page(size + 1, windowed=False, first=False)
+        rows = await db.read_rows(unbounded, params, after=after_lsn)
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(items=rows, next_cursor=encode_cursor([rows[-1].sequence]) if has_more else None)
 
 
 @functools.cache

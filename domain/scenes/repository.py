@@ -204,6 +204,17 @@ async def page_bible_versions(
 # Segments
 
 
+def sequence_after(cursor: str | None) -> int:
+    """The sequence a segments page's cursor continues after (0: the first page)."""
+    after = decode_cursor(cursor, 1)[0] if cursor else 0
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise InvalidInput(
+            "The cursor is not valid for this list.",
+            [{"pointer": "/cursor", "message": "malformed or foreign cursor"}],
+        )
+    return after
+
+
 async def page_active_segments(
     session: AsyncSession, scene_id: uuid.UUID, *, limit: int | None, cursor: str | None
 ) -> Page[Segment]:
@@ -220,12 +231,7 @@ async def page_active_segments(
     again without the bound (so is an empty page).
     """
     size = clamp_limit(limit)
-    after = decode_cursor(cursor, 1)[0] if cursor else 0
-    if not isinstance(after, int) or isinstance(after, bool):
-        raise InvalidInput(
-            "The cursor is not valid for this list.",
-            [{"pointer": "/cursor", "message": "malformed or foreign cursor"}],
-        )
+    after = sequence_after(cursor)
     params = {"scene_id": scene_id, "after": after}
     rows = (await session.execute(_windowed_page(size + 1, first=not after), params)).all()
     if not rows or len(rows) < rows[0].window or rows[-1][0].sequence > rows[0].window_last:

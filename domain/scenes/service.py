@@ -114,19 +114,16 @@ async def page_segments_with_extras(
     limit: int | None,
     cursor: str | None,
     after: int | None,
-) -> tuple[Page[Segment], dict[uuid.UUID, Any]]:
-    """page_segments, with each segment's media kinds and author (read_repository.segment_extras),
-    everything read where `Database.reading(after)` reads.
-
-    One pooled connection at a time: the session's is given back before the extras take
-    one (holding it while waiting for another would, under load, leave every connection
-    held by a request waiting for one more).
-    """
+) -> tuple[Page[Any], dict[uuid.UUID, Any]]:
+    """page_segments as rows with Segment's columns, with each segment's media kinds and
+    author (read_repository.segment_extras), everything read on the driver where
+    `Database.reading(after)` reads, one pooled connection at a time (no session)."""
     scene = await read_repository.scene_visibility(db, scene_id, after=after)
     if scene is None or (not is_public(scene) and not is_moderator(viewer)):
         raise NotFound("No such scene.")
-    async with db.reading(after) as session:
-        page = await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
+    page = await read_repository.page_active_segment_rows(
+        db, scene_id, limit=limit, cursor=cursor, after_lsn=after
+    )
     return page, await read_repository.segment_extras(db, page.items, after=after)
 
 
