@@ -13,13 +13,12 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from api import consistency
-from api.deps import ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import Claims, ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import problem_responses
 from api.fast_routes import bearer_claims, fast_path, path_uuid
 from domain.errors import InvalidInput
 from domain.jobs import events, service
 from domain.jobs.follow import follow
-from infra.security import AccessClaims
 from schemas.common import Page
 from schemas.jobs import ContinuationIn, JobOut, JobStatusName
 
@@ -75,7 +74,7 @@ async def submit_continuation(
 
 
 async def _poll(
-    request: Request, job_id: uuid.UUID, claims: AccessClaims, if_none_match: str | None
+    request: Request, job_id: uuid.UUID, claims: Claims, if_none_match: str | None
 ) -> Response:
     # No session: frontends poll this route every second, and a session (or a generator
     # dependency) costs more CPU than the whole query; the read is routed all the same.
