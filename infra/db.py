@@ -19,6 +19,7 @@ from arq.connections import ArqRedis
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -198,8 +199,38 @@ async def _driver(engine: AsyncEngine) -> AsyncIterator[Any]:
     fairy = await greenlet_spawn(_checkout, engine.sync_engine)
     try:
         yield fairy.driver_connection
+    except Exception as exc:
+        wrapped = await _wrapped(engine, fairy, exc)
+        if wrapped is exc:
+            raise
+        raise wrapped from exc
     finally:
         await greenlet_spawn(fairy.close)
+
+
+async def _wrapped(engine: AsyncEngine, fairy: Any, exc: Exception) -> Exception:
+    """The driver's error as a statement run through SQLAlchemy raises it: translated by the
+    dialect, wrapped in a DBAPIError (a 503 for the API, a retry on the primary for a replica),
+    and the connection invalidated when it is a disconnect, so the pool never hands it out again.
+    """
+    dialect = engine.dialect
+    try:
+        fairy.dbapi_connection._handle_exception(exc)
+    except dialect.loaded_dbapi.Error as adapted:
+        disconnect = dialect.is_disconnect(adapted, fairy.dbapi_connection, None)
+        if disconnect:
+            await greenlet_spawn(fairy.invalidate, adapted)
+        return DBAPIError.instance(
+            None,
+            None,
+            adapted,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=disconnect,
+            dialect=dialect,
+        )
+    except Exception as other:  # noqa: BLE001 - not a database error: raised as it came
+        return other
+    return exc
 
 
 def _checkout(engine: Engine) -> Any:

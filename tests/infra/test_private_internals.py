@@ -143,6 +143,23 @@ async def test_sqlalchemy_wraps_connect_failures_without_a_connection(app: Any) 
     assert raised.value.orig is error
 
 
+async def test_sqlalchemy_translates_a_driver_error_through_the_adapted_connection(
+    app: Any,
+) -> None:
+    import asyncpg
+
+    async with app.state.db.primary.connect() as connection:
+        adapted: Any = (await connection.get_raw_connection()).dbapi_connection
+        dbapi = app.state.db.primary.dialect.loaded_dbapi
+        lost = asyncpg.exceptions.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        )
+        with pytest.raises(dbapi.Error) as raised:
+            adapted._handle_exception(lost)
+    assert raised.value.__cause__ is lost
+    assert app.state.db.primary.dialect.is_disconnect(raised.value, adapted, None)
+
+
 def test_structlog_json_renderer_defaults_to_its_fallback_handler() -> None:
     renderer = structlog.processors.JSONRenderer()
     assert renderer._dumps is json.dumps
