@@ -156,8 +156,12 @@ async def test_sqlalchemy_translates_a_driver_error_through_the_adapted_connecti
         )
         with pytest.raises(dbapi.Error) as raised:
             adapted._handle_exception(lost)
-    assert raised.value.__cause__ is lost
-    assert app.state.db.primary.dialect.is_disconnect(raised.value, adapted, None)
+        assert raised.value.__cause__ is lost
+        dialect = app.state.db.primary.dialect
+        assert not dialect.is_disconnect(raised.value, adapted, None)  # still open
+        adapted.driver_connection.terminate()
+        assert dialect.is_disconnect(raised.value, adapted, None)  # read off the connection
+        await connection.invalidate()
 
 
 def test_structlog_json_renderer_defaults_to_its_fallback_handler() -> None:
