@@ -179,7 +179,9 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
     # Chromium's native HLS shows no subtitles rendition: the player hands the captioned
     # segment to hls.js (the captions button says so); the shot waits for it to settle.
     await expect(claimed.get_by_role("button", name="Captions off")).to_be_visible()
-    await page.wait_for_function("document.querySelector('.context video')?.readyState >= 2")
+    await page.wait_for_function(
+        "(v => v?.dataset.engine && v.readyState >= 2)(document.querySelector('.context video'))"
+    )
     await screenshot(page, "moderation")
     await claimed.get_by_label("Action").select_option("hide")
     await claimed.get_by_role("button", name="Resolve").click()

@@ -186,7 +186,9 @@ async def test_hls_js_plays_the_scene_where_the_browser_has_no_native_hls(
     await page.goto(f"/scenes/{scene['id']}")
     await expect(page.locator("video")).to_be_visible()
     await page.evaluate("document.querySelector('video').muted = true")
-    await page.wait_for_function("document.querySelector('video').readyState >= 1")
+    await page.wait_for_function(
+        "(v => v.dataset.engine === 'hls.js' && v.readyState >= 1)(document.querySelector('video'))"
+    )
     await page.evaluate("document.querySelector('video').play()")
     await page.wait_for_function("document.querySelector('video').currentTime > 0.5")
     state = await video_state(page)
@@ -209,10 +211,10 @@ async def test_a_new_segment_joins_the_playing_scene_in_place(
     await sign_in(context, writer)
     await page.goto(f"/scenes/{scene['id']}")
     await expect(page.locator("video")).to_be_visible()
-    # The element may reload once (hls.js taking over for the captions): wait for the duration.
+    # The element may reload once (hls.js taking over for the captions): wait until it settled.
     await page.wait_for_function(
         "at => { const v = document.querySelector('video');"
-        " return v.readyState >= 1 && Math.abs(v.duration - at) < 0.6; }",
+        " return v.dataset.engine && v.readyState >= 1 && Math.abs(v.duration - at) < 0.6; }",
         arg=first_duration,
     )
     await page.evaluate("window.__sameDocument = true")
@@ -224,15 +226,15 @@ async def test_a_new_segment_joins_the_playing_scene_in_place(
     )
     chapters = page.get_by_role("navigation", name="Chapters").get_by_role("button")
     await expect(chapters).to_have_count(2)
-    # The player reloaded the playlist in place and waits at the start of the new segment.
-    # Chromium's native player loads it first and hls.js may take over for the captions (the
-    # element reloads): wait for the state it settles in, at the start of the new segment.
-    await page.wait_for_function(
+    # The player reloaded the playlist in place (with the engine it settled on, data-engine)
+    # and waits at the start of the new segment.
+    settled = await page.wait_for_function(
         "([longer, at]) => { const v = document.querySelector('video');"
-        " return v.readyState >= 1 && v.duration > longer && Math.abs(v.currentTime - at) < 0.6; }",
+        " return v.dataset.engine && v.readyState >= 1 && v.duration > longer"
+        " && Math.abs(v.currentTime - at) < 0.6 && {time: v.currentTime, engine: v.dataset.engine}; }",
         arg=[first_duration + 1, first_duration],
     )
-    after = await video_state(page)
+    after = await settled.json_value()
     assert after["time"] == pytest.approx(first_duration, abs=0.6), after
     assert await page.evaluate("window.__sameDocument === true")
     await chapters.first.click()

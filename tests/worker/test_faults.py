@@ -28,6 +28,9 @@ from tests.worker.processes import Child, MotoServer, Processes, RedisServer
 TEXT = 'Mara Hart walks down to The Old Docks. "Who rang the bell?" Mara asks the fog.'
 STAGE_ORDER = ["script_expansion", "continuity_validation", "video_generation", "upload"]
 RECOVERING: dict[str, Any] = {"job_stuck_after_seconds": 1, "recovery_every_seconds": 1}
+# Short leases, so a killed run's job is taken over within seconds. The drills
+# (test_recovery_drill.py) keep the defaults and measure what a takeover costs with them.
+SHORT_LEASE: dict[str, Any] = {"job_lease_seconds": 3, "job_lease_renew_seconds": 0.5}
 BUCKET = "storyloom-faults"
 # Fail fast while S3 is down: botocore's own retries would only slow the test down.
 S3_CLIENT = {**DUMMY_CREDENTIALS, "AWS_MAX_ATTEMPTS": 2, "AWS_RETRY_MODE": "standard"}
@@ -76,11 +79,11 @@ KILL_POINTS = [
 async def test_a_worker_killed_mid_stage_is_resumed_once(stack: Stack, stage: str, at: str) -> None:
     owner = await stack.factory.account()
     scene_id = (await stack.factory.scene(owner))["id"]
-    faulty = stack.faulty_worker(stage, at)
+    faulty = stack.faulty_worker(stage, at, **SHORT_LEASE)
     job_id = await stack.submit(owner, scene_id, TEXT)
     await stack.wait_job(job_id, lambda j: j.attempt == 1, "picked up")
     # Booting while the job runs: the job's lease must keep it off a live job.
-    stack.worker(**RECOVERING)
+    stack.worker(**RECOVERING, **SHORT_LEASE)
     await stack.wait_paused(job_id, faulty)
     before = await stack.job(job_id)
     faulty.kill()

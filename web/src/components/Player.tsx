@@ -38,6 +38,8 @@ function captionTracks(video: HTMLVideoElement): TextTrack[] {
 export function Player({ src, version, chapters, poster, startAt, onFirstPlay }: Props) {
   const video = useRef<HTMLVideoElement>(null);
   const hls = useRef<HlsLike | null>(null);
+  /** Once hls.js took over (captions), a reload goes straight to it: no second load. */
+  const engine = useRef<"native" | "hls.js" | null>(null);
   const played = useRef(false);
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(0);
@@ -52,6 +54,12 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
     const url = `${src}${src.includes("?") ? "&" : "?"}v=${version}`;
     const resumeAt = startAt ?? (el.currentTime > 0 ? el.currentTime : null);
     setError(null);
+    // data-engine names the engine once the element settled on it (tests and tools wait on it).
+    delete el.dataset.engine;
+    const settled = (name: "native" | "hls.js") => {
+      engine.current = name;
+      el.dataset.engine = name;
+    };
     const seek = () => {
       if (resumeAt !== null && resumeAt > 0) el.currentTime = resumeAt;
     };
@@ -69,22 +77,25 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
         player.on(Hls.Events.ERROR, (_event, data) => {
           if (data.fatal) setError(`The video stopped: ${data.details}.`);
         });
+        el.addEventListener("loadedmetadata", () => cancelled || settled("hls.js"), { once: true });
         player.loadSource(url);
         player.attachMedia(el);
       });
     // Some native players (Chromium's) play HLS but not its subtitles rendition: when the
     // playlist has one and no text track showed up, hls.js takes over so captions work.
     const checkNativeSubtitles = async () => {
-      if (cancelled || captionTracks(el).length) return;
+      if (cancelled) return;
+      if (captionTracks(el).length) return settled("native");
       const playlist = await fetch(url).then((r) => (r.ok ? r.text() : ""), () => "");
-      if (cancelled || captionTracks(el).length || !/TYPE=SUBTITLES/.test(playlist)) return;
+      if (cancelled) return;
+      if (captionTracks(el).length || !/TYPE=SUBTITLES/.test(playlist)) return settled("native");
       const at = el.currentTime;
       el.removeAttribute("src");
       el.load();
       el.addEventListener("loadedmetadata", () => (el.currentTime = at || resumeAt || 0), { once: true });
       useHlsJs();
     };
-    if (el.canPlayType(NATIVE_HLS)) {
+    if (engine.current !== "hls.js" && el.canPlayType(NATIVE_HLS)) {
       el.src = url;
       el.addEventListener("loadedmetadata", checkNativeSubtitles, { once: true });
     } else {
