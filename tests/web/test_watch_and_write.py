@@ -71,6 +71,22 @@ async def api_account(client: httpx.AsyncClient, username: str) -> Account:
     )
 
 
+async def play_muted(page: Page) -> None:
+    """Plays the settled player muted until its time advances. The play() promise is not
+    awaited: an evaluate has no timeout, and that promise may wait for as long as the media
+    does; the time advancing (with a timeout) is what a person sees."""
+    await page.wait_for_function(
+        "(v => v.dataset.engine && v.readyState >= 1)(document.querySelector('video'))"
+    )
+    await page.evaluate(
+        "() => { const v = document.querySelector('video'); v.muted = true;"
+        " v.play().catch(() => {}); }"
+    )
+    await page.wait_for_function(
+        "document.querySelector('video').currentTime > 0.5", timeout=20_000
+    )
+
+
 async def video_state(page: Page) -> dict[str, float | int | None]:
     return await page.evaluate(
         "() => { const v = document.querySelector('video');"
@@ -119,11 +135,7 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     story = page.get_by_role("region", name="The story so far")
     await expect(story.get_by_text("Who rang the bell?")).to_be_visible()
     await expect(story.get_by_text(username)).to_be_visible()
-    await page.evaluate("document.querySelector('video').muted = true")
-    await page.evaluate("document.querySelector('video').play()")
-    await page.wait_for_function(
-        "document.querySelector('video').currentTime > 0.5", timeout=20_000
-    )
+    await play_muted(page)
     state = await video_state(page)
     assert state["error"] is None, state
     # Playing counted one view; liking says so at once.
@@ -185,12 +197,8 @@ async def test_hls_js_plays_the_scene_where_the_browser_has_no_native_hls(
     page.on("request", lambda r: hls_chunks.append(r.url) if "/assets/hls" in r.url else None)
     await page.goto(f"/scenes/{scene['id']}")
     await expect(page.locator("video")).to_be_visible()
-    await page.evaluate("document.querySelector('video').muted = true")
-    await page.wait_for_function(
-        "(v => v.dataset.engine === 'hls.js' && v.readyState >= 1)(document.querySelector('video'))"
-    )
-    await page.evaluate("document.querySelector('video').play()")
-    await page.wait_for_function("document.querySelector('video').currentTime > 0.5")
+    await play_muted(page)
+    assert await page.evaluate("document.querySelector('video').dataset.engine") == "hls.js"
     state = await video_state(page)
     assert state["error"] is None, state
     assert len(hls_chunks) == 1, hls_chunks
