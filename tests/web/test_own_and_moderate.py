@@ -6,42 +6,17 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import expect
 from sqlalchemy import update
 
 from domain.moderation.models import ModerationFlag
 from domain.users.models import Role
 from tests.factories import Account, Factory, unique
-from tests.web.conftest import DESKTOP, axe_violations, screenshot, sign_in
+from tests.web.conftest import OpenAs, axe_violations, screenshot
 from tests.web.test_discover import a_topic_past_the_first_page
-
-OpenAs = Callable[[Account | None], Awaitable[Page]]
-
-
-@pytest.fixture
-async def open_as(browser: Browser, http_base: str) -> AsyncIterator[OpenAs]:
-    """A page in a browser context of its own for each person (None: a visitor signed out)."""
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
-
-    async def open_page(account: Account | None) -> Page:
-        ctx = await browser.new_context(base_url=http_base, viewport=DESKTOP)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        if account is not None:
-            await sign_in(ctx, account)
-        page = await ctx.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield open_page
-    for ctx in contexts:
-        await ctx.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 async def final_segment(client: httpx.AsyncClient, owner: Account, scene_id: str) -> str:

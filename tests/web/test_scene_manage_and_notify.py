@@ -8,12 +8,12 @@ from playwright.async_api import expect
 
 from domain.users.models import Role
 from tests.factories import Factory, unique
-from tests.web.conftest import DESKTOP, assert_fits_a_phone, axe_violations
-from tests.web.test_own_and_moderate import OpenAs, final_segment, open_as  # noqa: F401
+from tests.web.conftest import DESKTOP, OpenAs, assert_fits_a_phone, axe_violations
+from tests.web.test_own_and_moderate import final_segment
 
 
 async def test_owner_edits_locks_unlocks_and_deletes_a_moderator_restores(
-    open_as: OpenAs,  # noqa: F811
+    open_as: OpenAs,
     factory: Factory,
     client: httpx.AsyncClient,
 ) -> None:
@@ -75,7 +75,7 @@ async def test_owner_edits_locks_unlocks_and_deletes_a_moderator_restores(
 
 @pytest.mark.usefixtures("worker")
 async def test_the_bell_tells_a_continuation_finished_and_its_author_may_withdraw_it(
-    open_as: OpenAs,  # noqa: F811
+    open_as: OpenAs,
     factory: Factory,
     client: httpx.AsyncClient,
 ) -> None:
