@@ -115,7 +115,7 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
           </button>
         ) : null}
         {!closed ? (
-          <label>
+          <label class="check">
             <input type="checkbox" checked={cancelInFlight} onChange={(e) => setCancelInFlight(e.currentTarget.checked)} />
             Cancel continuations in progress
           </label>
