@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.factories import PASSWORD, Account, Factory, minimal_bible, unique
+from tests.factories import PASSWORD, Account, Factory, unique
 from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, sign_in, tab_to
 
 CONTINUATION = (
@@ -84,15 +84,31 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     page: Page, context: BrowserContext, client: httpx.AsyncClient, factory: Factory
 ) -> None:
     username = await register_in_page(page)
-    # Idea and scene through the API for now (their pages are being built beside this one).
+    topic = await factory.topic()
+    # The new writer posts an idea and starts a scene from it through their forms.
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="New idea").click()
+    await expect(page.get_by_role("heading", name="New idea")).to_be_visible()
+    await page.get_by_label("Topic").select_option(label=topic["name"])
+    await page.get_by_label("Title").fill(unique("The harbour bell "))
+    await page.get_by_label("Prompt").fill("Someone rings the harbour bell every foggy night.")
+    await page.get_by_role("button", name="Create idea").click()
+    await expect(page.get_by_role("heading", name="New scene")).to_be_visible()
+    scene_title = unique("The bell at the docks ")
+    await page.get_by_label("Scene title").fill(scene_title)
+    await page.get_by_label("Description", exact=True).fill("Fog rolls over the docks.")
+    await page.get_by_label("Character 1 name").fill("Mara Hart")
+    await page.get_by_label("Character 1 description").fill("The ferry keeper.")
+    await page.get_by_label("Location").fill("The Old Docks")
+    await page.get_by_label("Time period").fill("Late industrial era")
+    await page.get_by_label("Tone").fill("melancholic")
+    await page.get_by_label("Genre").fill("gaslamp mystery")
+    await page.get_by_label("Visual style").fill("teal-orange")
+    await page.get_by_role("button", name="Create scene").click()
+    await expect(page.get_by_role("heading", level=1, name=scene_title)).to_be_visible()
+    scene_id = page.url.rsplit("/", 1)[-1]
     writer = await api_account(client, username)
-    idea = await factory.idea(writer)
-    scene = await factory.scene(
-        writer, idea, title=unique("The bell at the docks "), bible=minimal_bible()
-    )
+    assert (await client.get(f"/v1/scenes/{scene_id}")).json()["user_id"] == writer.id
 
-    await page.goto(f"/scenes/{scene['id']}")
-    await expect(page.get_by_role("heading", level=1, name=scene["title"])).to_be_visible()
     await expect(page.get_by_text("No video yet")).to_be_visible()
     await expect(page.get_by_text("Mara Hart").first).to_be_visible()  # the bible beside it
     assert await axe_violations(page) == []
@@ -129,7 +145,7 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     # Playing counted one view; liking says so at once.
     views = 0
     for _ in range(50):  # the view is posted when playback starts; give it a moment to land
-        views = (await client.get(f"/v1/scenes/{scene['id']}")).json()["view_count"]
+        views = (await client.get(f"/v1/scenes/{scene_id}")).json()["view_count"]
         if views:
             break
         await asyncio.sleep(0.1)
@@ -148,7 +164,7 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     # Discover shows the scene with its first segment's thumbnail, loaded.
     await page.set_viewport_size({"width": 1280, "height": 860})
     await page.goto("/")
-    cover = page.get_by_role("region", name="New").locator(f'a[href="/scenes/{scene["id"]}"] img')
+    cover = page.get_by_role("region", name="New").locator(f'a[href="/scenes/{scene_id}"] img')
     await expect(cover).to_be_visible()
     assert await cover.evaluate("img => img.complete && img.naturalWidth > 0")
 
@@ -231,7 +247,8 @@ async def test_a_new_segment_joins_the_playing_scene_in_place(
     settled = await page.wait_for_function(
         "([longer, at]) => { const v = document.querySelector('video');"
         " return v.dataset.engine && v.readyState >= 1 && v.duration > longer"
-        " && Math.abs(v.currentTime - at) < 0.6 && {time: v.currentTime, engine: v.dataset.engine}; }",
+        " && Math.abs(v.currentTime - at) < 0.6"
+        " && {time: v.currentTime, engine: v.dataset.engine}; }",
         arg=[first_duration + 1, first_duration],
     )
     after = await settled.json_value()
