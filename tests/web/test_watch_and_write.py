@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Route, expect
 
 from tests.factories import PASSWORD, Account, Factory, unique
 from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, sign_in, tab_to
@@ -167,6 +167,38 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     cover = page.get_by_role("region", name="New").locator(f'a[href="/scenes/{scene_id}"] img')
     await expect(cover).to_be_visible()
     assert await cover.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+async def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_job(
+    context: BrowserContext, page: Page, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    writer = await factory.account()
+    scene = await factory.scene(writer)
+    await sign_in(context, writer)
+    keys: list[str] = []
+    made: list[str] = []
+
+    async def lose_the_first_answer(route: Route) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) > 1:
+            await route.continue_()
+            return
+        answer = await route.fetch()  # the server takes it and makes the job...
+        assert answer.status == 202, await answer.text()
+        made.append((await answer.json())["id"])
+        await route.abort("connectionreset")  # ...but the answer never reaches the page
+
+    await page.route(f"**/v1/scenes/{scene['id']}/continuations", lose_the_first_answer)
+    await page.goto(f"/scenes/{scene['id']}")
+    await page.get_by_label("What happens next?").fill(CONTINUATION)
+    submit = page.get_by_role("button", name="Continue the scene")
+    await submit.click()
+    await expect(page.get_by_role("alert")).to_contain_text("Check your connection and try again")
+    await submit.click()  # the person tries again with the same text
+    await expect(page.get_by_text("Waiting in line")).to_be_visible()
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+    jobs = (await client.get("/v1/users/me/jobs", headers=writer.headers)).json()["items"]
+    assert [job["id"] for job in jobs] == made
 
 
 async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory) -> None:
