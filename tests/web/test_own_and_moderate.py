@@ -15,7 +15,14 @@ from sqlalchemy import update
 from domain.moderation.models import ModerationFlag
 from domain.users.models import Role
 from tests.factories import Account, Factory, unique
-from tests.web.conftest import OpenAs, assert_fits_a_phone, axe_violations, screenshot, tab_to
+from tests.web.conftest import (
+    DESKTOP,
+    OpenAs,
+    assert_fits_a_phone,
+    axe_violations,
+    screenshot,
+    tab_to,
+)
 from tests.web.test_discover import a_topic_past_the_first_page
 
 
@@ -260,6 +267,9 @@ async def test_a_bible_edit_racing_another_gets_the_412_screen_and_succeeds_on_r
     await page.goto(f"/scenes/{scene['id']}")
     await page.get_by_role("link", name="Edit the bible").click()
     await expect(page.get_by_text("Editing version 1.")).to_be_visible()
+    assert await axe_violations(page) == []
+    await assert_fits_a_phone(page)
+    await page.set_viewport_size(DESKTOP)
     await page.get_by_label("Tone").fill("wry")
 
     # Someone else saves between the load and the save.
@@ -272,9 +282,11 @@ async def test_a_bible_edit_racing_another_gets_the_412_screen_and_succeeds_on_r
     )
     assert other.status_code == 200, other.text
 
-    await page.get_by_role("button", name="Save the bible").click()
+    await tab_to(page, page.get_by_role("button", name="Save the bible"))
+    await page.keyboard.press("Enter")
     stale = page.get_by_role("region", name="Someone changed the bible while you were editing")
     await expect(stale).to_be_visible()
+    assert await axe_violations(page) == []
     await expect(stale.get_by_text("it is now at version 2")).to_be_visible()
     await expect(stale.get_by_text("“The age of steam”")).to_be_visible()
     await stale.get_by_role("button", name="Reapply my change on version 2 and save").click()
@@ -327,6 +339,7 @@ async def test_moderate_and_admin_say_who_may_enter(open_as: OpenAs, factory: Fa
     await page.goto("/")
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     await expect(page.get_by_role("heading", name="Partitions")).to_be_visible()
+    assert await axe_violations(page) == []
     for table in ("segments", "jobs"):
         section = page.get_by_role("region", name=table)
         await expect(section.get_by_text(re.compile(r"^\d+ months? ahead$"))).to_be_visible()

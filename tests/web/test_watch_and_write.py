@@ -11,7 +11,14 @@ import pytest
 from playwright.async_api import BrowserContext, Page, Route, expect
 
 from tests.factories import PASSWORD, Account, Factory, unique
-from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, sign_in, tab_to
+from tests.web.conftest import (
+    DESKTOP,
+    assert_fits_a_phone,
+    axe_violations,
+    screenshot,
+    sign_in,
+    tab_to,
+)
 
 CONTINUATION = (
     "Mara Hart walks down to The Old Docks as the fog rolls in. "
@@ -88,11 +95,16 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     # The new writer posts an idea and starts a scene from it through their forms.
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="New idea").click()
     await expect(page.get_by_role("heading", name="New idea")).to_be_visible()
+    assert await axe_violations(page) == []
+    await assert_fits_a_phone(page)
+    await page.set_viewport_size(DESKTOP)
     await page.get_by_label("Topic").select_option(label=topic["name"])
     await page.get_by_label("Title").fill(unique("The harbour bell "))
     await page.get_by_label("Prompt").fill("Someone rings the harbour bell every foggy night.")
     await page.get_by_role("button", name="Create idea").click()
     await expect(page.get_by_role("heading", name="New scene")).to_be_visible()
+    await assert_fits_a_phone(page)
+    await page.set_viewport_size(DESKTOP)
     scene_title = unique("The bell at the docks ")
     await page.get_by_label("Scene title").fill(scene_title)
     await page.get_by_label("Description", exact=True).fill("Fog rolls over the docks.")
@@ -151,8 +163,11 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
         await asyncio.sleep(0.1)
     assert views == 1
     await expect(page.get_by_text("1 view", exact=False).first).to_be_visible()
-    await page.get_by_role("button", name="Like").click()
+    # The keyboard alone reaches Like and Report.
+    await tab_to(page, page.get_by_role("button", name="Like"))
+    await page.keyboard.press("Enter")
     await expect(page.get_by_role("button", name="♥ Liked · 1")).to_be_visible()
+    await tab_to(page, page.get_by_role("button", name="Report this scene"))
     await page.get_by_role("button", name="History and changes").click()
     await expect(page.get_by_text("v2").first).to_be_visible()
     await expect(page.locator(".diff li").first).to_be_visible()
@@ -286,7 +301,8 @@ async def test_a_new_segment_joins_the_playing_scene_in_place(
     after = await settled.json_value()
     assert after["time"] == pytest.approx(first_duration, abs=0.6), after
     assert await page.evaluate("window.__sameDocument === true")
-    await chapters.first.click()
+    await tab_to(page, chapters.first, presses=60)  # a chapter mark, from the keyboard
+    await page.keyboard.press("Enter")
     await page.wait_for_function("document.querySelector('video').currentTime < 1.5")
     assert (await video_state(page))["error"] is None
 
