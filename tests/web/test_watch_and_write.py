@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, Route, expect
 
+from tests.api.test_scenes import add_segment
 from tests.factories import PASSWORD, Account, Factory, unique
 from tests.web.conftest import (
     DESKTOP,
@@ -218,11 +219,17 @@ async def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_job(
 
 async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory) -> None:
     owner = await factory.account()
+    # A cover whose file is missing: the card shows its drawn placeholder, not a broken image.
+    lost = await factory.scene(owner, title=unique("The lost lantern "))
+    await add_segment(factory.app, lost["id"], 1, thumbnail_key=f"scenes/{lost['id']}/gone.jpg")
     scene = await factory.scene(owner, title=unique("Lanterns over the harbour "))
     await page.goto("/")
     new = page.get_by_role("region", name="New")
     card = new.get_by_role("link", name=scene["title"])
     await expect(card).to_be_visible()
+    lost_card = new.get_by_role("link", name=lost["title"])
+    await expect(lost_card.locator(".cover.placeholder")).to_have_text("T")
+    await expect(lost_card.locator("img")).to_have_count(0)
     assert await axe_violations(page) == []
     await screenshot(page, "home")
     await assert_fits_a_phone(page)
