@@ -82,6 +82,29 @@ async def create_scene(
     return SceneOut.model_validate(scene)
 
 
+@router.get(
+    "/v1/ideas/{idea_id}/scenes",
+    response_model=Page[SceneOut],
+    responses=problem_responses(401, 404, 422),
+)
+async def list_idea_scenes(
+    idea_id: uuid.UUID,
+    request: Request,
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    sort: SceneSort = "new",
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Response:
+    """The idea's public scenes (404 when the idea is not yours to see), newest first."""
+    db = request.app.state.db
+    after = await consistency.required_lsn(request, db)
+    page = await service.list_idea_scene_rows(
+        session, db, idea_id, viewer, sort=sort, limit=limit, cursor=cursor, after=after
+    )
+    return scene_page_response(page.items, page.next_cursor, media_urls_of(request))
+
+
 # A limit FastAPI would take as it is (1 to 100, plainly written); any other goes to FastAPI.
 _PLAIN_LIMIT = re.compile(r"^[1-9][0-9]?$|^100$")
 

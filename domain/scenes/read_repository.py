@@ -171,11 +171,16 @@ def _keys(sort: str) -> list[Any]:
 
 
 @functools.lru_cache(maxsize=128)
-def _listed_page(topic: str | None, sort: str, continued: bool, rows: int) -> Prepared:
-    """One shape of the public list: topic None, "id" or "slug"; a cursor or not."""
+def _listed_page(
+    topic: str | None, sort: str, continued: bool, rows: int, idea: bool = False
+) -> Prepared:
+    """One shape of the public list: topic None, "id" or "slug"; one idea's or not; a cursor
+    or not."""
     keys = _keys(sort)
     labels = [key.label(f"page_key{i}") for i, key in enumerate(keys)]
     stmt = select(*SCENE_COLUMNS, Scene.thumbnail_url, *labels).where(listed())
+    if idea:
+        stmt = stmt.where(Scene.idea_id == bindparam("idea_id", type_=Scene.idea_id.type))
     if topic == "id":
         stmt = stmt.where(Scene.topic_id == bindparam("topic_id", type_=Scene.topic_id.type))
     elif topic == "slug":
@@ -221,12 +226,14 @@ async def page_listed_scenes(
     limit: int | None,
     cursor: str | None,
     after_lsn: int | None,
+    idea_id: uuid.UUID | None = None,
 ) -> Page[Any]:
     """A page of the public list (rows with SceneOut's columns and `cover_id`), read where
-    `Database.reading(after_lsn)` would read; topic is an id or a slug."""
+    `Database.reading(after_lsn)` would read; topic is an id or a slug; idea_id: that idea's
+    scenes only."""
     size = clamp_limit(limit)
     keys = _keys(sort)
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {} if idea_id is None else {"idea_id": idea_id}
     shape: str | None = None
     if topic is not None:
         topic_id = _as_uuid(topic)
@@ -235,7 +242,7 @@ async def page_listed_scenes(
     start = cursor_after(cursor, key_types_of(keys)) if cursor else None
     for i, value in enumerate(start or ()):
         params[f"after{i}"] = value
-    statement = _listed_page(shape, sort, start is not None, size + 1)
+    statement = _listed_page(shape, sort, start is not None, size + 1, idea_id is not None)
     rows = await db.read_rows(statement, params, after=after_lsn)
     width = len(keys)
     return page_of(rows, size, lambda row: [getattr(row, f"page_key{i}") for i in range(width)])

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
+from domain.ideas import service as ideas_service
 from domain.moderation.automatic import file_automatic_flag
 from domain.moderation.models import TargetType
 from domain.pagination import Page
@@ -90,6 +91,25 @@ async def list_scene_rows(
     """Like list_scenes, as rows of SceneOut's columns with their covers' `cover_id`."""
     return await read_repository.page_listed_scenes(
         db, topic=topic, sort=sort, limit=limit, cursor=cursor, after_lsn=after
+    )
+
+
+async def list_idea_scene_rows(
+    session: AsyncSession,
+    db: Database,
+    idea_id: uuid.UUID,
+    viewer: User | None,
+    *,
+    sort: str,
+    limit: int | None,
+    cursor: str | None,
+    after: int | None,
+) -> Page[Any]:
+    """The public scenes started from an idea the viewer may see (else NotFound), as
+    list_scene_rows' rows."""
+    await ideas_service.get_idea(session, idea_id, viewer)
+    return await read_repository.page_listed_scenes(
+        db, topic=None, sort=sort, limit=limit, cursor=cursor, after_lsn=after, idea_id=idea_id
     )
 
 

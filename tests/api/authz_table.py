@@ -544,6 +544,14 @@ ROWS: tuple[Row, ...] = (
     Row("PUT", "/v1/ideas/{idea_id}/like", USERS_200),
     Row("DELETE", "/v1/ideas/{idea_id}/like", USERS_200),
     Row("POST", "/v1/ideas/{idea_id}/scenes", CREATES, new_scene_on("idea")),
+    Row("GET", "/v1/ideas/{idea_id}/scenes", EVERYONE_200),
+    Row(
+        "GET",
+        "/v1/ideas/{idea_id}/scenes",
+        "404 200 404 200 200 404",
+        on={"idea_id": "pending_idea"},
+        case="pending review",
+    ),
     Row(
         "POST",
         "/v1/ideas/{idea_id}/scenes",

@@ -249,13 +249,13 @@ async def topic_of(factory: Factory, scene: dict[str, Any]) -> str:
 # Lists
 
 
-async def walk(client: httpx.AsyncClient, params: dict[str, Any]) -> list[str]:
+async def walk(
+    client: httpx.AsyncClient, params: dict[str, Any], path: str = "/v1/scenes"
+) -> list[str]:
     ids: list[str] = []
     cursor = None
     while True:
-        page = await client.get(
-            "/v1/scenes", params={**params, **({"cursor": cursor} if cursor else {})}
-        )
+        page = await client.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
         assert page.status_code == 200, page.text
         body = page.json()
         ids.extend(s["id"] for s in body["items"])
@@ -309,6 +309,32 @@ async def test_lists_filter_sort_and_paginate(client: httpx.AsyncClient, factory
     assert await walk(client, {"topic": unique("no-such-topic-")}) == []
     everything = await walk(client, {"limit": 100})
     assert stranger["id"] in everything and ids[3] not in everything
+
+
+async def test_an_ideas_own_scenes_while_the_idea_is_visible(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.account()
+    idea = await factory.idea_row(owner)
+    scenes = [await factory.scene(owner, idea=idea) for _ in range(3)]
+    elsewhere = await factory.scene(owner, idea=await factory.idea_row(owner))
+    ids = [s["id"] for s in scenes]
+    path = f"/v1/ideas/{idea['id']}/scenes"
+    assert await walk(client, {"limit": 2}, path) == list(reversed(ids))
+    await set_scene(factory.app, ids[1], status="hidden")
+    assert await walk(client, {"sort": "active"}, path) == [ids[2], ids[0]]
+    assert elsewhere["id"] in await walk(client, {}, f"/v1/ideas/{elsewhere['idea_id']}/scenes")
+
+    deleted = await client.delete(f"/v1/ideas/{idea['id']}", headers=owner.headers)
+    assert deleted.status_code == 204
+    for headers in ({}, owner.headers):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+    moderator = await factory.account("moderator")
+    kept = await client.get(path, headers=moderator.headers)
+    assert [s["id"] for s in kept.json()["items"]] == [ids[2], ids[0]]
+    assert (await client.get(f"/v1/ideas/{uuid.uuid4()}/scenes")).status_code == 404
+    assert (await client.get(path, params={"sort": "best"})).status_code == 422
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -79,6 +79,31 @@ async def page(context: BrowserContext) -> AsyncIterator[Page]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+OpenAs = Callable[[Account | None], Awaitable[Page]]
+
+
+@pytest.fixture
+async def open_as(browser: Browser, http_base: str) -> AsyncIterator[OpenAs]:  # noqa: F811
+    """A page in a browser context of its own for each person (None: a visitor signed out)."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    async def open_page(account: Account | None) -> Page:
+        ctx = await browser.new_context(base_url=http_base, viewport=DESKTOP)
+        ctx.set_default_timeout(15_000)
+        contexts.append(ctx)
+        if account is not None:
+            await sign_in(ctx, account)
+        page = await ctx.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_page
+    for ctx in contexts:
+        await ctx.close()
     assert not errors, f"uncaught errors in the page: {errors}"
 
 

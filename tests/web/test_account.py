@@ -27,6 +27,18 @@ async def test_a_new_user_registers_signs_out_and_back_in(page: Page) -> None:
     await expect(nav.get_by_role("link", name=name)).to_be_visible()
     await expect(nav.get_by_role("link", name="Sign in")).to_have_count(0)
 
+    # Out from the account page, and back in with the new password.
+    await nav.get_by_role("link", name=name).click()
+    await page.get_by_role("button", name="Sign out").click()
+    await nav.get_by_role("link", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert await axe_violations(page) == []
+    await page.get_by_label("Email or username").fill(name)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(nav.get_by_role("link", name=name)).to_be_visible()
+    await expect(nav.get_by_role("link", name="Sign in")).to_have_count(0)
+
 
 async def test_wrong_password_is_said_in_words(page: Page, factory: Factory) -> None:
     account = await factory.account()

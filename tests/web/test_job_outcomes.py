@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.factories import Factory, minimal_bible
-from tests.web.conftest import axe_violations, screenshot, sign_in
+from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, sign_in
 
 TOM = 'Mara thinks of Tom. Old Tom climbs out of the water. "I never left," Old Tom says.'
 
@@ -81,6 +81,8 @@ async def test_cancel_in_the_page_then_my_jobs_lists_it(
     await page.get_by_role("button", name="Ready").click()
     await expect(page.get_by_text("No jobs in this state.")).to_be_visible()
     await page.get_by_role("button", name="All").click()
+    assert await axe_violations(page) == []
+    await assert_fits_a_phone(page)
     await entry.click()
     await expect(page.get_by_role("heading", name="Your continuation")).to_be_visible()
     await expect(page.get_by_role("status").filter(has_text="Cancelled")).to_be_visible()

@@ -6,42 +6,24 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import expect
 from sqlalchemy import update
 
 from domain.moderation.models import ModerationFlag
 from domain.users.models import Role
 from tests.factories import Account, Factory, unique
-from tests.web.conftest import DESKTOP, axe_violations, screenshot, sign_in
+from tests.web.conftest import (
+    DESKTOP,
+    OpenAs,
+    assert_fits_a_phone,
+    axe_violations,
+    screenshot,
+    tab_to,
+)
 from tests.web.test_discover import a_topic_past_the_first_page
-
-OpenAs = Callable[[Account | None], Awaitable[Page]]
-
-
-@pytest.fixture
-async def open_as(browser: Browser, http_base: str) -> AsyncIterator[OpenAs]:
-    """A page in a browser context of its own for each person (None: a visitor signed out)."""
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
-
-    async def open_page(account: Account | None) -> Page:
-        ctx = await browser.new_context(base_url=http_base, viewport=DESKTOP)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        if account is not None:
-            await sign_in(ctx, account)
-        page = await ctx.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield open_page
-    for ctx in contexts:
-        await ctx.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 async def final_segment(client: httpx.AsyncClient, owner: Account, scene_id: str) -> str:
@@ -215,6 +197,67 @@ async def test_create_idea_and_scene_then_a_reported_segment_is_hidden_at_once(
         await expect(page.get_by_text(segment_text)).to_have_count(0)
 
 
+async def test_the_queue_is_in_priority_order_claimed_resolved_and_dismissed_by_keyboard(
+    open_as: OpenAs, factory: Factory, client: httpx.AsyncClient
+) -> None:
+    owner, moderator = await factory.account(), await factory.account(Role.MODERATOR)
+    reporters = [await factory.account() for _ in range(3)]
+    # Three reporters each: self-harm weighs 5, violence 4, so 15 against 12 (the scoring in
+    # domain/moderation/scoring.py), high enough to lead a queue other tests share. The more
+    # urgent is reported first: a newest-first queue would put it second.
+    urgent = await factory.idea(owner, title=unique("The cliff path "))
+    lesser = await factory.idea(owner, title=unique("The broken oar "))
+    for idea, reason in ((urgent, "self_harm"), (lesser, "violence")):
+        for reporter in reporters:
+            flagged = await client.post(
+                "/v1/flags",
+                json={"target_type": "idea", "target_id": idea["id"], "reason": reason},
+                headers=reporter.headers,
+            )
+            assert flagged.status_code == 201, flagged.text
+
+    page = await open_as(moderator)
+    await page.goto("/moderate")
+    waiting = page.get_by_role("region", name="Waiting for a moderator")
+    first, second = f"Idea: {urgent['title']}", f"Idea: {lesser['title']}"
+    await expect(waiting.get_by_role("heading", name=second)).to_be_visible()
+    titles = await waiting.get_by_role("heading", level=3).all_inner_texts()
+    assert titles.index(first) < titles.index(second), titles
+    urgent_item = waiting.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name=first)
+    )
+    await expect(urgent_item.get_by_text("priority 15.0")).to_be_visible()
+    lesser_item = waiting.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name=second)
+    )
+    await expect(lesser_item.get_by_text("priority 12.0")).to_be_visible()
+
+    # The keyboard alone claims and resolves.
+    await tab_to(page, urgent_item.get_by_role("button", name="Claim"), presses=200)
+    await page.keyboard.press("Enter")
+    review = page.get_by_role("region", name="Under review")
+    claimed = review.get_by_role("listitem").filter(has=page.get_by_role("heading", name=first))
+    await expect(claimed.get_by_text("claimed by you")).to_be_visible()
+    await claimed.get_by_label("Action").select_option("none")
+    await tab_to(page, claimed.get_by_role("button", name="Resolve"), presses=200)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status").filter(has_text="Resolved (no action")).to_be_visible()
+
+    # Dismiss: the reports go, the audit trail says so.
+    await lesser_item.get_by_label("Notes (optional)").fill("An oar in a story about oars.")
+    await lesser_item.get_by_role("button", name="Dismiss").click()
+    dismissed = page.get_by_role("status").filter(has_text=f"Dismissed the reports on {second}")
+    await expect(dismissed).to_be_visible()
+    await expect(waiting.get_by_role("heading", name=second)).to_have_count(0)
+    audit = page.get_by_role("region", name="Audit trail")
+    for idea, action in ((urgent, "none"), (lesser, "dismiss")):
+        row = audit.get_by_role("row").filter(has_text=f"idea {idea['id'][:8]}")
+        await expect(row.get_by_role("cell", name=action, exact=True)).to_have_count(1)
+        await expect(row.get_by_role("cell", name="you", exact=True)).to_have_count(1)
+    assert await axe_violations(page) == []
+    await assert_fits_a_phone(page)
+
+
 async def test_a_bible_edit_racing_another_gets_the_412_screen_and_succeeds_on_retry(
     open_as: OpenAs, factory: Factory, client: httpx.AsyncClient
 ) -> None:
@@ -224,6 +267,9 @@ async def test_a_bible_edit_racing_another_gets_the_412_screen_and_succeeds_on_r
     await page.goto(f"/scenes/{scene['id']}")
     await page.get_by_role("link", name="Edit the bible").click()
     await expect(page.get_by_text("Editing version 1.")).to_be_visible()
+    assert await axe_violations(page) == []
+    await assert_fits_a_phone(page)
+    await page.set_viewport_size(DESKTOP)
     await page.get_by_label("Tone").fill("wry")
 
     # Someone else saves between the load and the save.
@@ -236,9 +282,11 @@ async def test_a_bible_edit_racing_another_gets_the_412_screen_and_succeeds_on_r
     )
     assert other.status_code == 200, other.text
 
-    await page.get_by_role("button", name="Save the bible").click()
+    await tab_to(page, page.get_by_role("button", name="Save the bible"))
+    await page.keyboard.press("Enter")
     stale = page.get_by_role("region", name="Someone changed the bible while you were editing")
     await expect(stale).to_be_visible()
+    assert await axe_violations(page) == []
     await expect(stale.get_by_text("it is now at version 2")).to_be_visible()
     await expect(stale.get_by_text("“The age of steam”")).to_be_visible()
     await stale.get_by_role("button", name="Reapply my change on version 2 and save").click()
@@ -291,6 +339,7 @@ async def test_moderate_and_admin_say_who_may_enter(open_as: OpenAs, factory: Fa
     await page.goto("/")
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     await expect(page.get_by_role("heading", name="Partitions")).to_be_visible()
+    assert await axe_violations(page) == []
     for table in ("segments", "jobs"):
         section = page.get_by_role("region", name=table)
         await expect(section.get_by_text(re.compile(r"^\d+ months? ahead$"))).to_be_visible()

@@ -8,12 +8,12 @@ from playwright.async_api import expect
 
 from domain.users.models import Role
 from tests.factories import Factory, unique
-from tests.web.conftest import DESKTOP, assert_fits_a_phone, axe_violations
-from tests.web.test_own_and_moderate import OpenAs, final_segment, open_as  # noqa: F401
+from tests.web.conftest import DESKTOP, OpenAs, assert_fits_a_phone, axe_violations
+from tests.web.test_own_and_moderate import final_segment
 
 
 async def test_owner_edits_locks_unlocks_and_deletes_a_moderator_restores(
-    open_as: OpenAs,  # noqa: F811
+    open_as: OpenAs,
     factory: Factory,
     client: httpx.AsyncClient,
 ) -> None:
@@ -43,18 +43,37 @@ async def test_owner_edits_locks_unlocks_and_deletes_a_moderator_restores(
     await edit.get_by_role("button", name="Save scene").click()
     await expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
 
+    # A continuation under way (no worker here: it stays queued) outlives a plain lock; with
+    # "Cancel continuations in progress" ticked, the lock cancels it.
+    async def continuation() -> httpx.Response:
+        return await client.post(
+            f"/v1/scenes/{scene['id']}/continuations",
+            json={"text": "Mara waits."},
+            headers={**owner.headers, "Idempotency-Key": unique("k")},
+        )
+
+    async def job_status() -> str:
+        job = await client.get(f"/v1/jobs/{queued.json()['id']}", headers=owner.headers)
+        return str(job.json()["status"])
+
+    queued = await continuation()
+    assert queued.status_code == 202, queued.text
     continuing = page.get_by_role("region", name="Continue this scene")
+    cancel_box = manage.get_by_role("checkbox", name="Cancel continuations in progress")
+    await expect(cancel_box).not_to_be_checked()
     await manage.get_by_role("button", name="Lock", exact=True).click()
     await expect(continuing).to_contain_text("This scene is locked")
-    locked = await client.post(
-        f"/v1/scenes/{scene['id']}/continuations",
-        json={"text": "Mara waits."},
-        headers={**owner.headers, "Idempotency-Key": unique("k")},
-    )
-    assert locked.status_code == 409, locked.text
+    assert (await continuation()).status_code == 409
+    assert await job_status() == "queued"
     await manage.get_by_role("button", name="Unlock").click()
     await expect(continuing).not_to_contain_text("This scene is locked")
     assert (await client.get(f"/v1/scenes/{scene['id']}")).json()["status"] == "active"
+    await cancel_box.check()
+    await manage.get_by_role("button", name="Lock", exact=True).click()
+    await expect(continuing).to_contain_text("This scene is locked")
+    assert await job_status() == "cancelled"
+    await manage.get_by_role("button", name="Unlock").click()
+    await expect(continuing).not_to_contain_text("This scene is locked")
 
     await manage.get_by_role("button", name="Delete scene…").click()
     await page.get_by_role("button", name="Delete for good").click()
@@ -75,7 +94,7 @@ async def test_owner_edits_locks_unlocks_and_deletes_a_moderator_restores(
 
 @pytest.mark.usefixtures("worker")
 async def test_the_bell_tells_a_continuation_finished_and_its_author_may_withdraw_it(
-    open_as: OpenAs,  # noqa: F811
+    open_as: OpenAs,
     factory: Factory,
     client: httpx.AsyncClient,
 ) -> None:

@@ -8,10 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Route, expect
 
-from tests.factories import PASSWORD, Account, Factory, minimal_bible, unique
-from tests.web.conftest import assert_fits_a_phone, axe_violations, screenshot, sign_in, tab_to
+from tests.api.test_scenes import add_segment
+from tests.factories import PASSWORD, Account, Factory, unique
+from tests.web.conftest import (
+    DESKTOP,
+    assert_fits_a_phone,
+    axe_violations,
+    screenshot,
+    sign_in,
+    tab_to,
+)
 
 CONTINUATION = (
     "Mara Hart walks down to The Old Docks as the fog rolls in. "
@@ -100,15 +108,36 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     page: Page, context: BrowserContext, client: httpx.AsyncClient, factory: Factory
 ) -> None:
     username = await register_in_page(page)
-    # Idea and scene through the API for now (their pages are being built beside this one).
+    topic = await factory.topic()
+    # The new writer posts an idea and starts a scene from it through their forms.
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="New idea").click()
+    await expect(page.get_by_role("heading", name="New idea")).to_be_visible()
+    assert await axe_violations(page) == []
+    await assert_fits_a_phone(page)
+    await page.set_viewport_size(DESKTOP)
+    await page.get_by_label("Topic").select_option(label=topic["name"])
+    await page.get_by_label("Title").fill(unique("The harbour bell "))
+    await page.get_by_label("Prompt").fill("Someone rings the harbour bell every foggy night.")
+    await page.get_by_role("button", name="Create idea").click()
+    await expect(page.get_by_role("heading", name="New scene")).to_be_visible()
+    await assert_fits_a_phone(page)
+    await page.set_viewport_size(DESKTOP)
+    scene_title = unique("The bell at the docks ")
+    await page.get_by_label("Scene title").fill(scene_title)
+    await page.get_by_label("Description", exact=True).fill("Fog rolls over the docks.")
+    await page.get_by_label("Character 1 name").fill("Mara Hart")
+    await page.get_by_label("Character 1 description").fill("The ferry keeper.")
+    await page.get_by_label("Location").fill("The Old Docks")
+    await page.get_by_label("Time period").fill("Late industrial era")
+    await page.get_by_label("Tone").fill("melancholic")
+    await page.get_by_label("Genre").fill("gaslamp mystery")
+    await page.get_by_label("Visual style").fill("teal-orange")
+    await page.get_by_role("button", name="Create scene").click()
+    await expect(page.get_by_role("heading", level=1, name=scene_title)).to_be_visible()
+    scene_id = page.url.rsplit("/", 1)[-1]
     writer = await api_account(client, username)
-    idea = await factory.idea(writer)
-    scene = await factory.scene(
-        writer, idea, title=unique("The bell at the docks "), bible=minimal_bible()
-    )
+    assert (await client.get(f"/v1/scenes/{scene_id}")).json()["user_id"] == writer.id
 
-    await page.goto(f"/scenes/{scene['id']}")
-    await expect(page.get_by_role("heading", level=1, name=scene["title"])).to_be_visible()
     await expect(page.get_by_text("No video yet")).to_be_visible()
     await expect(page.get_by_text("Mara Hart").first).to_be_visible()  # the bible beside it
     assert await axe_violations(page) == []
@@ -141,14 +170,17 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     # Playing counted one view; liking says so at once.
     views = 0
     for _ in range(50):  # the view is posted when playback starts; give it a moment to land
-        views = (await client.get(f"/v1/scenes/{scene['id']}")).json()["view_count"]
+        views = (await client.get(f"/v1/scenes/{scene_id}")).json()["view_count"]
         if views:
             break
         await asyncio.sleep(0.1)
     assert views == 1
     await expect(page.get_by_text("1 view", exact=False).first).to_be_visible()
-    await page.get_by_role("button", name="Like").click()
+    # The keyboard alone reaches Like and Report.
+    await tab_to(page, page.get_by_role("button", name="Like"))
+    await page.keyboard.press("Enter")
     await expect(page.get_by_role("button", name="♥ Liked · 1")).to_be_visible()
+    await tab_to(page, page.get_by_role("button", name="Report this scene"))
     await page.get_by_role("button", name="History and changes").click()
     await expect(page.get_by_text("v2").first).to_be_visible()
     await expect(page.locator(".diff li").first).to_be_visible()
@@ -160,18 +192,56 @@ async def test_a_new_writer_continues_a_scene_and_watches_it_play(
     # Discover shows the scene with its first segment's thumbnail, loaded.
     await page.set_viewport_size({"width": 1280, "height": 860})
     await page.goto("/")
-    cover = page.get_by_role("region", name="New").locator(f'a[href="/scenes/{scene["id"]}"] img')
+    cover = page.get_by_role("region", name="New").locator(f'a[href="/scenes/{scene_id}"] img')
     await expect(cover).to_be_visible()
     assert await cover.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
+async def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_job(
+    context: BrowserContext, page: Page, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    writer = await factory.account()
+    scene = await factory.scene(writer)
+    await sign_in(context, writer)
+    keys: list[str] = []
+    made: list[str] = []
+
+    async def lose_the_first_answer(route: Route) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) > 1:
+            await route.continue_()
+            return
+        answer = await route.fetch()  # the server takes it and makes the job...
+        assert answer.status == 202, await answer.text()
+        made.append((await answer.json())["id"])
+        await route.abort("connectionreset")  # ...but the answer never reaches the page
+
+    await page.route(f"**/v1/scenes/{scene['id']}/continuations", lose_the_first_answer)
+    await page.goto(f"/scenes/{scene['id']}")
+    await page.get_by_label("What happens next?").fill(CONTINUATION)
+    submit = page.get_by_role("button", name="Continue the scene")
+    await submit.click()
+    await expect(page.get_by_role("alert")).to_contain_text("Check your connection and try again")
+    await submit.click()  # the person tries again with the same text
+    await expect(page.get_by_text("Waiting in line")).to_be_visible()
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+    jobs = (await client.get("/v1/users/me/jobs", headers=writer.headers)).json()["items"]
+    assert [job["id"] for job in jobs] == made
+
+
 async def test_home_lists_scenes_and_leads_to_them(page: Page, factory: Factory) -> None:
     owner = await factory.account()
+    # A cover whose file is missing: the card shows its drawn placeholder, not a broken image.
+    lost = await factory.scene(owner, title=unique("The lost lantern "))
+    await add_segment(factory.app, lost["id"], 1, thumbnail_key=f"scenes/{lost['id']}/gone.jpg")
     scene = await factory.scene(owner, title=unique("Lanterns over the harbour "))
     await page.goto("/")
     new = page.get_by_role("region", name="New")
     card = new.get_by_role("link", name=scene["title"])
     await expect(card).to_be_visible()
+    lost_card = new.get_by_role("link", name=lost["title"])
+    await expect(lost_card.locator(".cover.placeholder")).to_have_text("T")
+    await expect(lost_card.locator("img")).to_have_count(0)
     assert await axe_violations(page) == []
     await screenshot(page, "home")
     await assert_fits_a_phone(page)
@@ -239,13 +309,15 @@ async def test_a_new_segment_joins_the_playing_scene_in_place(
     settled = await page.wait_for_function(
         "([longer, at]) => { const v = document.querySelector('video');"
         " return v.dataset.engine && v.readyState >= 1 && v.duration > longer"
-        " && Math.abs(v.currentTime - at) < 0.6 && {time: v.currentTime, engine: v.dataset.engine}; }",
+        " && Math.abs(v.currentTime - at) < 0.6"
+        " && {time: v.currentTime, engine: v.dataset.engine}; }",
         arg=[first_duration + 1, first_duration],
     )
     after = await settled.json_value()
     assert after["time"] == pytest.approx(first_duration, abs=0.6), after
     assert await page.evaluate("window.__sameDocument === true")
-    await chapters.first.click()
+    await tab_to(page, chapters.first, presses=60)  # a chapter mark, from the keyboard
+    await page.keyboard.press("Enter")
     await page.wait_for_function("document.querySelector('video').currentTime < 1.5")
     assert (await video_state(page))["error"] is None
 

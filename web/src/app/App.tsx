@@ -21,6 +21,7 @@ const SearchPage = lazy(() => import("../pages/SearchPage").then((m) => m.Search
 const ProfilePage = lazy(() => import("../pages/ProfilePage").then((m) => m.ProfilePage));
 const AccountPage = lazy(() => import("../pages/AccountPage").then((m) => m.AccountPage));
 const NewIdeaPage = lazy(() => import("../pages/NewIdeaPage").then((m) => m.NewIdeaPage));
+const IdeaPage = lazy(() => import("../pages/IdeaPage").then((m) => m.IdeaPage));
 const NewScenePage = lazy(() => import("../pages/NewScenePage").then((m) => m.NewScenePage));
 const BibleEditPage = lazy(() => import("../pages/BibleEditPage").then((m) => m.BibleEditPage));
 const ModeratePage = lazy(() => import("../pages/ModeratePage").then((m) => m.ModeratePage));
@@ -54,6 +55,7 @@ export const ROUTES: [string, ComponentType<PageProps>, string][] = [
   ["/jobs/:id", JobPage, "Job"],
   ["/ideas/new", NewIdeaPage, "New idea"],
   ["/ideas/:id/scenes/new", NewScenePage, "New scene"],
+  ["/ideas/:id", IdeaPage, "Idea"],
   ["/scenes/:id/bible/edit", BibleEditPage, "Edit the bible"],
   ["/moderate", ModeratePage, "Moderation"],
   ["/admin", AdminPage, "Partitions"],

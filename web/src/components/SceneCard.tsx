@@ -1,5 +1,6 @@
 /** One scene in a list: cover (or a drawn placeholder), title, contributors, duration. */
 
+import { useState } from "preact/hooks";
 import type { Schemas } from "../api/client";
 import { Link } from "../app/router";
 import { formatDuration, plural } from "./format";
@@ -14,12 +15,14 @@ function hue(id: string): number {
 }
 
 export function SceneCard({ scene }: { scene: Scene }) {
-  const image = scene.cover_url ?? null;
+  // A cover that fails to load (a missing file, a lost connection) gives way to the placeholder.
+  const [broken, setBroken] = useState(false);
+  const image = broken ? null : (scene.cover_url ?? null);
   return (
     <li class="card">
       <Link href={`/scenes/${scene.id}`} class="card-link">
         {image ? (
-          <img class="cover" src={image} alt="" loading="lazy" width={320} height={180} />
+          <img class="cover" src={image} alt="" loading="lazy" width={320} height={180} onError={() => setBroken(true)} />
         ) : (
           <div class="cover placeholder" aria-hidden="true" style={{ "--hue": hue(scene.id) }}>
             {scene.title.slice(0, 1).toUpperCase()}

@@ -27,6 +27,8 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
   const [form, setForm] = useState({ title: scene.title, description: scene.description });
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
+  // Off: continuations already under way finish and are added after a lock or archive.
+  const [cancelInFlight, setCancelInFlight] = useState(false);
   if (!canManage(me, scene)) return null;
 
   /** True when the action worked; else its problem is on screen. */
@@ -44,6 +46,7 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
     }
   }
   const patch = (body: Patch) => run(async () => onChange(await patchScene(scene.id, body)));
+  const close = (status: "locked" | "archived") => patch({ status, cancel_in_flight: cancelInFlight });
   const remove = () =>
     run(async () => {
       await unwrap(api.DELETE("/v1/scenes/{scene_id}", { params: { path: { scene_id: scene.id } } }));
@@ -102,14 +105,20 @@ export function SceneManage({ scene, onChange }: { scene: Scene; onChange: (scen
             Reopen
           </button>
         ) : (
-          <button type="button" class="secondary" disabled={busy} onClick={() => void patch({ status: "locked" })}>
+          <button type="button" class="secondary" disabled={busy} onClick={() => void close("locked")}>
             Lock
           </button>
         )}
         {!closed ? (
-          <button type="button" class="secondary" disabled={busy} onClick={() => void patch({ status: "archived" })}>
+          <button type="button" class="secondary" disabled={busy} onClick={() => void close("archived")}>
             Archive
           </button>
+        ) : null}
+        {!closed ? (
+          <label class="check">
+            <input type="checkbox" checked={cancelInFlight} onChange={(e) => setCancelInFlight(e.currentTarget.checked)} />
+            Cancel continuations in progress
+          </label>
         ) : null}
         <button type="button" class="secondary" onClick={() => setConfirmDelete(true)}>
           Delete scene…
