@@ -9,6 +9,7 @@ A provider failing after it had succeeded, and later answering again, is a syste
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 import uuid
@@ -34,6 +35,7 @@ from infra.providers.base import (
     VideoRenderer,
 )
 from infra.providers.moderation import ContentChecker, ContentVerdict
+from infra.providers.openai_continuity import ContinuityReviewer, Opinion, Question
 from infra.speech.engines import SpeechEngine, SpeechError
 from infra.speech.voices import Voice
 from schemas.script import Script
@@ -226,6 +228,36 @@ class LedgeredChecker:
             operation="moderate",
             work_key=key,
             describe=lambda v: (None, MODERATION_COST_UNITS, asdict(v)),
+        )
+
+
+class LedgeredReviewer:
+    """A continuity second opinion whose every question is a provider call in the ledger."""
+
+    def __init__(self, inner: ContinuityReviewer, ledger: Ledger) -> None:
+        self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def review(self, question: Question) -> Opinion:
+        key = _work_key("review", json.dumps(asdict(question), sort_keys=True))
+        done = await self.ledger.replay(key)
+        if done is not None:
+            log.info("provider_call_replayed", operation="review", work_key=key)
+            return Opinion(**done)
+
+        def describe(out: Opinion) -> tuple[str | None, int, dict[str, Any]]:
+            answer = {k: v for k, v in asdict(out).items() if k != "request_id"}
+            return out.request_id, SCRIPT_COST_UNITS, answer
+
+        return await self.ledger.timed(
+            lambda: self.inner.review(question),
+            provider=self.provider,
+            kind=ProviderKind.LLM,
+            operation="review",
+            work_key=key,
+            describe=describe,
         )
 
 
