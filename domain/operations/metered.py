@@ -36,7 +36,7 @@ from infra.providers.base import (
 )
 from infra.providers.moderation import ContentChecker, ContentVerdict
 from infra.providers.openai_continuity import ContinuityReviewer, Opinion, Question
-from infra.speech.engines import SpeechEngine, SpeechError
+from infra.speech.engines import SpeechEngine, SpeechError, SpokenLine
 from infra.speech.voices import Voice
 from schemas.script import Script
 
@@ -177,6 +177,11 @@ def _work_key(operation: str, text: str) -> str | None:
     return f"{job.job_id}:{operation}:{_digest(text)}" if job else None
 
 
+def _answer(result: ContentVerdict | Opinion) -> dict[str, Any]:
+    """The answer to replay: the result without its request id (the row has that)."""
+    return {k: v for k, v in asdict(result).items() if k != "request_id"}
+
+
 class LedgeredExpander:
     def __init__(self, inner: ScriptExpander, ledger: Ledger) -> None:
         self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
@@ -200,7 +205,7 @@ class LedgeredExpander:
                 "model": out.model,
                 "prompt_version": out.prompt_version,
             }
-            return None, SCRIPT_COST_UNITS, response
+            return out.request_id, SCRIPT_COST_UNITS, response
 
         return await self.ledger.timed(
             lambda: self.inner.expand(text, context),
@@ -227,7 +232,7 @@ class LedgeredChecker:
             kind=ProviderKind.MODERATION,
             operation="moderate",
             work_key=key,
-            describe=lambda v: (None, MODERATION_COST_UNITS, asdict(v)),
+            describe=lambda v: (v.request_id, MODERATION_COST_UNITS, _answer(v)),
         )
 
 
@@ -247,17 +252,13 @@ class LedgeredReviewer:
             log.info("provider_call_replayed", operation="review", work_key=key)
             return Opinion(**done)
 
-        def describe(out: Opinion) -> tuple[str | None, int, dict[str, Any]]:
-            answer = {k: v for k, v in asdict(out).items() if k != "request_id"}
-            return out.request_id, SCRIPT_COST_UNITS, answer
-
         return await self.ledger.timed(
             lambda: self.inner.review(question),
             provider=self.provider,
             kind=ProviderKind.LLM,
             operation="review",
             work_key=key,
-            describe=describe,
+            describe=lambda v: (v.request_id, SCRIPT_COST_UNITS, _answer(v)),
         )
 
 
@@ -314,13 +315,22 @@ class LedgeredSpeech:
 
     async def speak(self, text: str, voice: Voice) -> bytes:
         cost = REMOTE_SPEECH_COST_UNITS if self.provider != "local" else 0
-        return await self.ledger.timed(
-            lambda: self.inner.speak(text, voice),
+        line = await self.ledger.timed(
+            lambda: self._spoken(text, voice),
             provider=self.provider,
             kind=ProviderKind.SPEECH,
             operation="speak",
-            describe=lambda _: (None, cost, None),
+            describe=lambda out: (out.request_id, cost, None),
         )
+        return line.pcm
+
+    async def _spoken(self, text: str, voice: Voice) -> SpokenLine:
+        # An engine that knows its request ids (the OpenAI one) says them through `spoken`.
+        spoken = getattr(self.inner, "spoken", None)
+        if spoken is not None:
+            line: SpokenLine = await spoken(text, voice)
+            return line
+        return SpokenLine(await self.inner.speak(text, voice))
 
 
 def meter_speech(renderer: Any, ledger: Ledger) -> None:

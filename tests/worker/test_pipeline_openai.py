@@ -87,6 +87,11 @@ async def test_openai_providers_take_a_continuation_to_final_ready(
     assert by_kind["video"][0].request_id == by_kind["video"][1].request_id
     assert by_kind["video"][0].request_id in fake_openai.videos
     assert len(by_kind["speech"]) == len(fake_openai.calls("POST", "/v1/audio/speech"))
+    # The provider's own id of each answer: completion, moderation, each line's x-request-id.
+    assert by_kind["llm"][0].request_id.startswith("chatcmpl-")  # type: ignore[union-attr]
+    assert by_kind["moderation"][0].request_id.startswith("modr-")  # type: ignore[union-attr]
+    spoken = [c.request_id or "" for c in by_kind["speech"]]
+    assert spoken and all(r.startswith("req_") for r in spoken) and len(set(spoken)) == len(spoken)
 
 
 async def test_the_continuity_second_opinion_is_in_the_ledger_and_never_asked_twice(
