@@ -36,16 +36,12 @@ from infra.providers.base import (
 )
 from infra.providers.moderation import ContentChecker, ContentVerdict
 from infra.providers.openai_continuity import ContinuityReviewer, Opinion, Question
-from infra.speech.engines import SpeechEngine, SpeechError, SpokenLine
-from infra.speech.voices import Voice
 from schemas.script import Script
 
 log = get_logger("domain.operations.metered")
 T = TypeVar("T")
 SCRIPT_COST_UNITS = 1
 MODERATION_COST_UNITS = 0
-# A remote voice is paid per line; the built-in one costs nothing but is recorded all the same.
-REMOTE_SPEECH_COST_UNITS = 1
 
 
 @dataclass(frozen=True)
@@ -172,7 +168,7 @@ class Ledger:
             )
 
 
-def _work_key(operation: str, text: str) -> str | None:
+def job_work_key(operation: str, text: str) -> str | None:
     job = _current.get()
     return f"{job.job_id}:{operation}:{_digest(text)}" if job else None
 
@@ -187,7 +183,7 @@ class LedgeredExpander:
         self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
 
     async def expand(self, text: str, context: ExpansionContext) -> ExpandedScript:
-        key = _work_key("expand", text)
+        key = job_work_key("expand", text)
         done = await self.ledger.replay(key)
         if done is not None:
             log.info("provider_call_replayed", operation="expand", work_key=key)
@@ -222,7 +218,7 @@ class LedgeredChecker:
         self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
 
     async def check(self, text: str) -> ContentVerdict:
-        key = _work_key("moderate", text)
+        key = job_work_key("moderate", text)
         done = await self.ledger.replay(key)
         if done is not None:
             return ContentVerdict(**done)
@@ -246,7 +242,7 @@ class LedgeredReviewer:
         await self.inner.aclose()
 
     async def review(self, question: Question) -> Opinion:
-        key = _work_key("review", json.dumps(asdict(question), sort_keys=True))
+        key = job_work_key("review", json.dumps(asdict(question), sort_keys=True))
         done = await self.ledger.replay(key)
         if done is not None:
             log.info("provider_call_replayed", operation="review", work_key=key)
@@ -301,45 +297,3 @@ class LedgeredRenderer:
             operation="render",
             describe=lambda v: (video_id, max(1, math.ceil(v.duration)), None),
         )
-
-
-class LedgeredSpeech:
-    """A speech engine whose every line spoken is a provider call in the ledger."""
-
-    def __init__(self, inner: SpeechEngine, ledger: Ledger) -> None:
-        self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
-        self.name, self.sample_rate = inner.name, inner.sample_rate
-
-    def voice_name(self, voice: Voice) -> str:
-        return self.inner.voice_name(voice)
-
-    async def speak(self, text: str, voice: Voice) -> bytes:
-        cost = REMOTE_SPEECH_COST_UNITS if self.provider != "local" else 0
-        line = await self.ledger.timed(
-            lambda: self._spoken(text, voice),
-            provider=self.provider,
-            kind=ProviderKind.SPEECH,
-            operation="speak",
-            describe=lambda out: (out.request_id, cost, None),
-        )
-        return line.pcm
-
-    async def _spoken(self, text: str, voice: Voice) -> SpokenLine:
-        # An engine that knows its request ids (the OpenAI one) says them through `spoken`.
-        spoken = getattr(self.inner, "spoken", None)
-        if spoken is not None:
-            line: SpokenLine = await spoken(text, voice)
-            return line
-        return SpokenLine(await self.inner.speak(text, voice))
-
-
-def meter_speech(renderer: Any, ledger: Ledger) -> None:
-    """Put the renderer's speech engine, if it has one, behind the ledger."""
-    if getattr(renderer, "speech", None) is not None:  # the OpenAI renderer's voice
-        renderer.speech = LedgeredSpeech(renderer.speech, ledger)
-    elif hasattr(renderer, "_engine"):  # the built-in renderer makes Flite on first use
-        try:
-            engine = renderer.engine
-        except (ProviderError, SpeechError):  # no Flite here: the render reports it when it speaks
-            return
-        renderer._engine = LedgeredSpeech(engine, ledger)

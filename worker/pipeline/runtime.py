@@ -96,16 +96,17 @@ def build_runtime(settings: Settings) -> Runtime:
         LedgeredExpander,
         LedgeredRenderer,
         LedgeredReviewer,
-        meter_speech,
     )
+    from domain.operations.metered_speech import meter_speech
     from infra.providers import registry
     from infra.storage import storage_from_settings
 
     client = registry.openai_client(settings) if registry.uses_openai(settings) else None
     db = Database(settings)
     ledger = Ledger(db)  # every provider call goes through it, recorded in one place
+    storage = storage_from_settings(settings)
     renderer = registry.video_renderer(settings, client=client)
-    meter_speech(renderer, ledger)
+    meter_speech(renderer, ledger, storage)
 
     def reviewer() -> ContinuityReviewer | None:
         # Its own client each time: the stage closes the reviewer when it is done with it.
@@ -115,7 +116,7 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         db=db,
-        storage=storage_from_settings(settings),
+        storage=storage,
         expander=LedgeredExpander(registry.script_expander(settings, client=client), ledger),
         renderer=LedgeredRenderer(renderer, ledger),
         checker=LedgeredChecker(registry.content_checker(settings, client=client), ledger),
