@@ -122,6 +122,11 @@ def test_backup_restores_into_an_empty_database_and_storage_and_checks_it(
 
         assert cli(["backup", "--to", str(backup_dir)], _settings(source_url, source_media)) == 0
         assert "4 object(s)" in capsys.readouterr().out
+        [(run,)] = asyncio.run(
+            _sql(source_url, "SELECT data FROM system_events WHERE kind = 'backup.run'")
+        )
+        assert run["directory"] == str(backup_dir) and run["objects"] == 4
+        assert run["missing_media"] == 0 and run["rows"] >= 3 and run["dump_bytes"] > 0
         manifest = json.loads((backup_dir / "manifest.json").read_text())
         assert {m["key"]: (m["sha256"], m["size"]) for m in manifest["media"]} == {
             k: (hashlib.sha256(v).hexdigest(), len(v)) for k, v in objects.items()
