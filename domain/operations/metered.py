@@ -3,7 +3,8 @@
 Each call lands in the provider ledger with the job it served, the provider's request or video
 id, its duration, outcome and cost units. Work that already succeeded for a job (its ledger
 row holds the answer) is never asked of a provider again: a rerun after a crash replays it.
-A provider failing after it had succeeded, and later answering again, is a system event.
+A provider failing (after a success, or before any since the process started), and later
+answering again, is a system event each time.
 """
 
 from __future__ import annotations
@@ -152,7 +153,9 @@ class Ledger:
         was = self._healthy.get(key)
         now_ok = call.outcome == "ok"
         self._healthy[key] = now_ok
-        if was is True and not now_ok:
+        # No success seen yet (None) counts as up: a provider down since the worker started is
+        # an outage at its first failure, not a lone recovery later.
+        if was is not False and not now_ok:
             await record_system_event(
                 self.db,
                 SystemEventKind.PROVIDER_OUTAGE,

@@ -288,3 +288,36 @@ async def test_a_voice_line_paid_before_a_crash_is_read_back_not_paid_again(
     with serving(uuid.uuid4(), uuid.uuid4()):  # another job's lines are its own
         await speech().speak(line, NARRATOR_VOICE)
     assert engine.calls == 4
+
+
+async def test_a_provider_down_from_the_start_is_an_outage_then_a_recovery(app: Any) -> None:
+    db = app.state.db
+    provider = SwitchedRenderer(None, retryable=True)  # type: ignore[arg-type]
+    renderer = LedgeredRenderer(provider, Ledger(db))  # a fresh worker: no success seen yet
+
+    async def ok_submit(*args: Any, **kwargs: Any) -> str:
+        return "vid"
+
+    provider.inner = type("Up", (), {"submit": staticmethod(ok_submit)})()  # type: ignore[assignment]
+    renderer.provider = f"p{uuid.uuid4().hex[:8]}"
+    job_id = uuid.uuid4()
+    with serving(job_id, uuid.uuid4()):
+        for _ in range(2):
+            with pytest.raises(ProviderError):
+                await renderer.submit(None, {}, Path("/x"), resume_id="vid")  # type: ignore[arg-type]
+        provider.refusing = False
+        await renderer.submit(None, {}, Path("/x"), resume_id="vid")  # type: ignore[arg-type]
+    async with db.transaction() as session:
+        kinds = await session.scalars(
+            select(SystemEvent.kind).where(SystemEvent.job_id == job_id).order_by(SystemEvent.id)
+        )
+        assert kinds.all() == ["provider.outage", "provider.recovered"]
+    refused = LedgeredRenderer(SwitchedRenderer(provider), Ledger(db))  # refusing: no outage
+    refused.provider = renderer.provider + "r"
+    other_job = uuid.uuid4()
+    with serving(other_job, uuid.uuid4()), pytest.raises(ProviderError):
+        await refused.submit(None, {}, Path("/x"), resume_id="vid")  # type: ignore[arg-type]
+    async with db.transaction() as session:
+        assert not (
+            await session.scalars(select(SystemEvent).where(SystemEvent.job_id == other_job))
+        ).all()
