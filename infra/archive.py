@@ -2,8 +2,9 @@
 
 A jobs partition whose whole month ended more than ARCHIVE_JOBS_AFTER_MONTHS ago goes to storage
 as a gzipped CSV with a header line (`archives/jobs/<partition>.csv.gz`), is recorded in
-partition_archives (range, row count, sha256 of the file) and dropped. Segments are never
-archived: they are the story itself.
+partition_archives (range, row count, sha256 of the file) and dropped; so does the job_events
+partition of the same month (`archives/job_events/...`), the history of those jobs. Segments
+are never archived: they are the story itself.
 
 Every step is recorded before the next one starts, so a run that dies anywhere is finished by
 the next run, and nothing is dropped before its upload was read back and checked:
@@ -49,7 +50,11 @@ from infra.storage import ObjectNotFound, Storage
 
 log = get_logger("infra.archive")
 
-ARCHIVABLE_TABLES = ("jobs",)
+# A job's events share its month (job_events is partitioned by the job's created_at), so the
+# events of a month go to storage with its jobs, on the same schedule, one partition each.
+ARCHIVABLE_TABLES = ("jobs", "job_events")
+# Rows leave in their key's order: the same rows give the same file.
+_EXPORT_ORDER = {"jobs": "id, created_at", "job_events": "job_id, seq"}
 ARCHIVE_LOCK_KEY = 0x5354_4F52_5941_5243  # "STORYARC"; LOCK_KEY guards partition creation
 LOCK_TIMEOUT = "10s"
 CONTENT_TYPE = "application/gzip"
@@ -231,7 +236,7 @@ async def _export(conn: AsyncConnection, storage: Storage, record: ArchiveRecord
             # mtime=0 and no file name in the header: the same rows give the same bytes.
             with path.open("wb") as raw, gzip.GzipFile("", "wb", 6, raw, mtime=0) as packed:
                 status = await copier.copy_from_query(
-                    f"SELECT * FROM {name} ORDER BY id, created_at",
+                    f"SELECT * FROM {name} ORDER BY {_EXPORT_ORDER[record.table]}",
                     output=packed,
                     format="csv",
                     header=True,

@@ -39,6 +39,7 @@ KEY_COLUMNS = (
     ("segments", "video_key"),
     ("segments", "thumbnail_key"),
     ("partition_archives", "storage_key"),
+    ("scene_exports", "storage_key"),  # a ready export's file: restored, it must still play
 )
 # Before content-addressed media, a segment's HLS parts and captions lived next to its
 # playlist, unnamed in the database: the objects under each such segment directory count too.

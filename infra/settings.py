@@ -201,6 +201,21 @@ class Settings(BaseSettings):
     # Deleted scenes and ideas: a moderator may restore them this many days; then the purge
     # cron deletes a scene for good, with its segments, exports and media references.
     deleted_retention_days: int = Field(30, alias="DELETED_RETENTION_DAYS", ge=1, le=3650)
+    # The daily retention cron deletes rows older than these many days (0 keeps them for ever).
+    # The ledger keeps each day's budget and a crashed job's paid answers well within 180 days;
+    # a delivery is retried for a day, so a month of the delivery log is history only.
+    system_events_retention_days: int = Field(
+        365, alias="SYSTEM_EVENTS_RETENTION_DAYS", ge=0, le=3650
+    )
+    provider_calls_retention_days: int = Field(
+        180, alias="PROVIDER_CALLS_RETENTION_DAYS", ge=0, le=3650
+    )
+    notifications_retention_days: int = Field(
+        180, alias="NOTIFICATIONS_RETENTION_DAYS", ge=0, le=3650
+    )
+    webhook_deliveries_retention_days: int = Field(
+        30, alias="WEBHOOK_DELIVERIES_RETENTION_DAYS", ge=0, le=3650
+    )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
     # A bearer token for the Prometheus scraper on GET /metrics; unset: only admins may scrape.

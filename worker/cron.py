@@ -8,6 +8,7 @@ from arq import cron
 
 from domain.media.sweeper import sweep
 from domain.operations.events import record_archive_run, record_partitions_created
+from domain.operations.retention import delete_old_rows
 from domain.scenes.purge import purge_deleted_scenes
 from domain.scenes.summaries import scenes_needing_summary, summarise_scene
 from infra.archive import archive_partitions
@@ -143,6 +144,25 @@ def purge_cron() -> Any:
     return cron(purge_scenes, name="purge_scenes", minute=47, unique=True, timeout=600)
 
 
+async def delete_old_operations_rows(ctx: dict[str, Any]) -> int:
+    """Delete system events, ledger rows, notifications and finished deliveries past their
+    retention settings; returns how many rows went."""
+    deleted = await delete_old_rows(ctx["db"], ctx["runtime"].storage, ctx["settings"])
+    return sum(deleted.values())
+
+
+def retention_cron() -> Any:
+    """Daily at an odd minute after the archive run: a day's worth of rows per table."""
+    return cron(
+        delete_old_operations_rows,
+        name="delete_old_rows",
+        hour=4,
+        minute=23,
+        unique=True,
+        timeout=1800,
+    )
+
+
 def cron_jobs(settings: Settings) -> list[Any]:
     """The worker's crons, named under its queue.
 
@@ -159,6 +179,7 @@ def cron_jobs(settings: Settings) -> list[Any]:
         engagement_cron(),
         sweeper_cron(),
         purge_cron(),
+        retention_cron(),
         webhooks_cron(settings.webhook_sweep_every_seconds),
     ]
     for job in jobs:

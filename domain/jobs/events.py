@@ -5,7 +5,10 @@ as the job row's change, so every writer records them and none can forget: each 
 job's next `seq` and the public fields that changed. Kinds: `job.created`,
 `job.attempt_started`, `job.status`, `job.stage`, `job.progress`, `job.provider_called` (the
 provider's video id saved), `job.retry_scheduled`, `job.cancel_requested`, `job.updated`
-(a message alone), and the terminal ones in TERMINAL_KINDS.
+(a message alone), and the terminal ones in TERMINAL_KINDS. `job.provider_call` (one call in
+the provider ledger: its kind, operation, outcome, duration and cost units under
+`provider_call`) is written by the provider_calls_record_job_event trigger (migration 0013)
+and changes no field of the job.
 
 Hooking on (notifications, webhooks): "a job event was recorded" is a row inserted into
 job_events. A consumer that must not lose one adds, in its own migration, an AFTER INSERT
@@ -62,7 +65,7 @@ async def after(
 
 def fold(state: dict[str, Any], event: Event) -> dict[str, Any]:
     """The state after `event`: its changed fields applied; updated_at is when it happened."""
-    state.update(event.data)
+    state.update((k, v) for k, v in event.data.items() if k in STATE_FIELDS)
     state["updated_at"] = event.recorded_at
     return state
 

@@ -149,7 +149,8 @@ class JobIdempotencyKey(Base):
 
 
 class JobEvent(Base):
-    """One change to a job, append-only; written by the jobs_record_event trigger (0009).
+    """One change to a job, append-only; written by the jobs_record_event trigger (0009), and
+    for each provider call charged to the job by provider_calls_record_job_event (0013).
 
     `data` holds the public fields that changed (the first event: all of them), so folding a
     job's events in `seq` order rebuilds its state. RANGE-partitioned by the job's created_at.

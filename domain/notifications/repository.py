@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,3 +97,9 @@ async def record_events_raw(conn: Runner, params: dict[str, Any]) -> set[uuid.UU
     """`record_events` on a worker's raw connection (one prepared statement, one round trip)."""
     rows = await conn.fetch(_RECORD_PREPARED, params)
     return {row[0] for row in rows}
+
+
+async def delete_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Forget the notifications made before `cutoff`, read or not; returns how many."""
+    result = await session.execute(delete(Notification).where(Notification.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

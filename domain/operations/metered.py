@@ -3,12 +3,14 @@
 Each call lands in the provider ledger with the job it served, the provider's request or video
 id, its duration, outcome and cost units. Work that already succeeded for a job (its ledger
 row holds the answer) is never asked of a provider again: a rerun after a crash replays it.
-A provider failing after it had succeeded, and later answering again, is a system event.
+A provider failing (after a success, or before any since the process started), and later
+answering again, is a system event each time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 import uuid
@@ -34,16 +36,13 @@ from infra.providers.base import (
     VideoRenderer,
 )
 from infra.providers.moderation import ContentChecker, ContentVerdict
-from infra.speech.engines import SpeechEngine, SpeechError
-from infra.speech.voices import Voice
+from infra.providers.openai_continuity import ContinuityReviewer, Opinion, Question
 from schemas.script import Script
 
 log = get_logger("domain.operations.metered")
 T = TypeVar("T")
 SCRIPT_COST_UNITS = 1
 MODERATION_COST_UNITS = 0
-# A remote voice is paid per line; the built-in one costs nothing but is recorded all the same.
-REMOTE_SPEECH_COST_UNITS = 1
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,9 @@ class Ledger:
         was = self._healthy.get(key)
         now_ok = call.outcome == "ok"
         self._healthy[key] = now_ok
-        if was is True and not now_ok:
+        # No success seen yet (None) counts as up: a provider down since the worker started is
+        # an outage at its first failure, not a lone recovery later.
+        if was is not False and not now_ok:
             await record_system_event(
                 self.db,
                 SystemEventKind.PROVIDER_OUTAGE,
@@ -170,9 +171,14 @@ class Ledger:
             )
 
 
-def _work_key(operation: str, text: str) -> str | None:
+def job_work_key(operation: str, text: str) -> str | None:
     job = _current.get()
     return f"{job.job_id}:{operation}:{_digest(text)}" if job else None
+
+
+def _answer(result: ContentVerdict | Opinion) -> dict[str, Any]:
+    """The answer to replay: the result without its request id (the row has that)."""
+    return {k: v for k, v in asdict(result).items() if k != "request_id"}
 
 
 class LedgeredExpander:
@@ -180,7 +186,7 @@ class LedgeredExpander:
         self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
 
     async def expand(self, text: str, context: ExpansionContext) -> ExpandedScript:
-        key = _work_key("expand", text)
+        key = job_work_key("expand", text)
         done = await self.ledger.replay(key)
         if done is not None:
             log.info("provider_call_replayed", operation="expand", work_key=key)
@@ -198,7 +204,7 @@ class LedgeredExpander:
                 "model": out.model,
                 "prompt_version": out.prompt_version,
             }
-            return None, SCRIPT_COST_UNITS, response
+            return out.request_id, SCRIPT_COST_UNITS, response
 
         return await self.ledger.timed(
             lambda: self.inner.expand(text, context),
@@ -215,7 +221,7 @@ class LedgeredChecker:
         self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
 
     async def check(self, text: str) -> ContentVerdict:
-        key = _work_key("moderate", text)
+        key = job_work_key("moderate", text)
         done = await self.ledger.replay(key)
         if done is not None:
             return ContentVerdict(**done)
@@ -225,7 +231,33 @@ class LedgeredChecker:
             kind=ProviderKind.MODERATION,
             operation="moderate",
             work_key=key,
-            describe=lambda v: (None, MODERATION_COST_UNITS, asdict(v)),
+            describe=lambda v: (v.request_id, MODERATION_COST_UNITS, _answer(v)),
+        )
+
+
+class LedgeredReviewer:
+    """A continuity second opinion whose every question is a provider call in the ledger."""
+
+    def __init__(self, inner: ContinuityReviewer, ledger: Ledger) -> None:
+        self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def review(self, question: Question) -> Opinion:
+        key = job_work_key("review", json.dumps(asdict(question), sort_keys=True))
+        done = await self.ledger.replay(key)
+        if done is not None:
+            log.info("provider_call_replayed", operation="review", work_key=key)
+            return Opinion(**done)
+
+        return await self.ledger.timed(
+            lambda: self.inner.review(question),
+            provider=self.provider,
+            kind=ProviderKind.LLM,
+            operation="review",
+            work_key=key,
+            describe=lambda v: (v.request_id, SCRIPT_COST_UNITS, _answer(v)),
         )
 
 
@@ -268,36 +300,3 @@ class LedgeredRenderer:
             operation="render",
             describe=lambda v: (video_id, max(1, math.ceil(v.duration)), None),
         )
-
-
-class LedgeredSpeech:
-    """A speech engine whose every line spoken is a provider call in the ledger."""
-
-    def __init__(self, inner: SpeechEngine, ledger: Ledger) -> None:
-        self.inner, self.ledger, self.provider = inner, ledger, provider_name(inner)
-        self.name, self.sample_rate = inner.name, inner.sample_rate
-
-    def voice_name(self, voice: Voice) -> str:
-        return self.inner.voice_name(voice)
-
-    async def speak(self, text: str, voice: Voice) -> bytes:
-        cost = REMOTE_SPEECH_COST_UNITS if self.provider != "local" else 0
-        return await self.ledger.timed(
-            lambda: self.inner.speak(text, voice),
-            provider=self.provider,
-            kind=ProviderKind.SPEECH,
-            operation="speak",
-            describe=lambda _: (None, cost, None),
-        )
-
-
-def meter_speech(renderer: Any, ledger: Ledger) -> None:
-    """Put the renderer's speech engine, if it has one, behind the ledger."""
-    if getattr(renderer, "speech", None) is not None:  # the OpenAI renderer's voice
-        renderer.speech = LedgeredSpeech(renderer.speech, ledger)
-    elif hasattr(renderer, "_engine"):  # the built-in renderer makes Flite on first use
-        try:
-            engine = renderer.engine
-        except (ProviderError, SpeechError):  # no Flite here: the render reports it when it speaks
-            return
-        renderer._engine = LedgeredSpeech(engine, ledger)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,3 +109,20 @@ async def list_system_events(
     return await paginate(
         session, stmt, [SystemEvent.created_at, SystemEvent.id], limit=limit, cursor=cursor
     )
+
+
+async def delete_system_events_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Forget the system events recorded before `cutoff`; returns how many."""
+    result = await session.execute(delete(SystemEvent).where(SystemEvent.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def delete_provider_calls_before(session: AsyncSession, cutoff: datetime) -> list[str | None]:
+    """Forget the provider calls made before `cutoff`; one entry per row: the storage key of
+    the answer it kept (a paid voice line's audio), or None."""
+    result = await session.execute(
+        delete(ProviderCall)
+        .where(ProviderCall.created_at < cutoff)
+        .returning(ProviderCall.response["audio_key"].astext)
+    )
+    return list(result.scalars().all())

@@ -181,3 +181,12 @@ async def disable(session: AsyncSession, endpoint_id: uuid.UUID, reason: str) ->
     )
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_finished_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Forget the deliveries made before `cutoff` that are done (delivered or given up); a
+    pending one stays whatever its age. Returns how many."""
+    result = await session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.created_at < cutoff, ~_PENDING)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -59,6 +59,8 @@ class ExpandedScript:
     provider: str
     model: str
     prompt_version: str
+    # The provider's id of the answer (a completion id), for the ledger; not part of the script.
+    request_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class ContentVerdict:
     severity: Severity
     categories: list[str] = field(default_factory=list)
     matches: list[str] = field(default_factory=list)
+    # The provider's id of the check (a moderation id), for the ledger; not part of the verdict.
+    request_id: str | None = field(default=None, compare=False)
 
     @property
     def passed(self) -> bool:

@@ -9,7 +9,7 @@ and the rules decide alone.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import openai
@@ -59,6 +59,8 @@ class Opinion:
     entity: str
     reason: str
     quoted_span: str
+    # The provider's id of the answer (its completion id), for the ledger; not part of the opinion.
+    request_id: str | None = field(default=None, compare=False)
 
 
 class ContinuityReviewer(Protocol):
@@ -106,7 +108,11 @@ class OpenAIContinuityReviewer:
             if verdict not in ("violation", "consistent"):
                 raise ValueError(verdict)
             return Opinion(
-                verdict, str(data["entity"]), str(data["reason"]), str(data["quoted_span"])
+                verdict,
+                str(data["entity"]),
+                str(data["reason"]),
+                str(data["quoted_span"]),
+                request_id=completion.id,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ProviderError(

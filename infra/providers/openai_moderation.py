@@ -12,6 +12,7 @@ moderation outage into a 500.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import openai
@@ -136,4 +137,4 @@ class OpenAIContentChecker:
                 _as_dict(result.categories), _as_dict(result.category_scores), self.severe_score
             )
             verdict = merge(verdict, found)
-        return merge(verdict, local)
+        return dataclasses.replace(merge(verdict, local), request_id=response.id)

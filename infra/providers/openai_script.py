@@ -269,6 +269,7 @@ class OpenAIScriptExpander:
             provider=PROVIDER,
             model=completion.model or self.model,
             prompt_version=PROMPT_VERSION,
+            request_id=completion.id,
         )
 
     @staticmethod

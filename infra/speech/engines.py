@@ -49,6 +49,14 @@ class SpeechEngine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SpokenLine:
+    """A line's PCM and the provider's id of the request that spoke it (None: no provider id)."""
+
+    pcm: bytes
+    request_id: str | None = None
+
+
 def pcm_of_wav(data: bytes, rate: int) -> bytes:
     """The samples of a mono 16-bit WAV at `rate`; anything else is an error."""
     try:

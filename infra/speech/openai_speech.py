@@ -13,7 +13,7 @@ import openai
 from openai import AsyncOpenAI
 
 from infra.providers.openai_client import provider_error
-from infra.speech.engines import speakable
+from infra.speech.engines import SpokenLine, speakable
 from infra.speech.voices import Voice
 
 MAX_INPUT_CHARS = 4096
@@ -39,9 +39,13 @@ class OpenAISpeechEngine:
         return f"openai:{self.model}:{self.voice_of(voice)}"
 
     async def speak(self, text: str, voice: Voice) -> bytes:
+        return (await self.spoken(text, voice)).pcm
+
+    async def spoken(self, text: str, voice: Voice) -> SpokenLine:
+        """The line's PCM with the request's id (the `x-request-id` header) for the ledger."""
         line = speakable(text)[:MAX_INPUT_CHARS]
         if not line:
-            return b""
+            return SpokenLine(b"")
         try:
             async with self.client.audio.speech.with_streaming_response.create(
                 model=self.model,
@@ -50,6 +54,7 @@ class OpenAISpeechEngine:
                 response_format="pcm",
             ) as response:
                 pcm = await response.read()
+                request_id = response.request_id
         except openai.OpenAIError as exc:
             raise provider_error(exc, "speech", code="speech_failed") from exc
-        return pcm[: len(pcm) // 2 * 2]
+        return SpokenLine(pcm[: len(pcm) // 2 * 2], request_id)

@@ -153,6 +153,16 @@ async def test_failed_jobs_list_requeue_once_and_discard(
         "/v1/admin/failed-jobs", params={"discarded": "true"}, headers=admin.headers
     )
     assert other["id"] in {e["id"] for e in gone.json()["items"]}
+    async with app.state.db.transaction() as session:
+        closed = (
+            await session.scalars(
+                select(SystemEvent).where(SystemEvent.job_id == uuid.UUID(other["id"]))
+            )
+        ).all()
+    # One event, though discarded twice: who closed it and the failure it closed.
+    assert [(e.kind, e.data) for e in closed] == [
+        ("job.discarded", {"by": admin.id, "error_code": entries[other["id"]]["error_code"]})
+    ]
 
 
 async def test_requeue_and_discard_refuse_what_is_not_a_dead_letter(

@@ -348,7 +348,10 @@ class FakeOpenAI:
         if fmt not in ("pcm", "wav"):
             return _error(400, f"this fake speaks pcm or wav, not {fmt}", "unsupported_format")
         audio = await asyncio.to_thread(spoken, text, voice, fmt)
-        return Response(audio, media_type="audio/pcm" if fmt == "pcm" else "audio/wav")
+        media_type = "audio/pcm" if fmt == "pcm" else "audio/wav"
+        # The real API names every request in `x-request-id`; speech has no id in its body.
+        headers = {"x-request-id": f"req_{uuid.uuid4().hex[:16]}"}
+        return Response(audio, media_type=media_type, headers=headers)
 
     def app(self) -> Starlette:
         return Starlette(

@@ -64,16 +64,18 @@ def storage(media: Path) -> LocalStorage:
 
 
 class FailingUploads(LocalStorage):
-    """Storage whose next `failures` uploads fail: before writing, or after (`after=True`)."""
+    """Storage whose next `failures` uploads (of keys under `prefix`) fail: before writing, or
+    after (`after=True`)."""
 
-    def __init__(self, root: Path, failures: int, *, after: bool = False) -> None:
+    def __init__(self, root: Path, failures: int, *, after: bool = False, prefix: str = "") -> None:
         super().__init__(root)
-        self.failures, self.after = failures, after
+        self.failures, self.after, self.prefix = failures, after, prefix
 
     async def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
-        if self.failures and self.after:
+        failing = self.failures and key.startswith(self.prefix)
+        if failing and self.after:
             await super().put_file(key, path, content_type)
-        if self.failures:
+        if failing:
             self.failures -= 1
             raise ConnectionError("storage went away")
         await super().put_file(key, path, content_type)
@@ -221,6 +223,16 @@ async def test_archive_exports_uploads_records_then_drops(
     assert restored.rows == 2
     assert await job_rows(engine, at(2015, 2, 1), at(2015, 3, 1)) == february_rows
 
+    # The jobs' events (one job.created each) went with them, month by month, and come back.
+    assert mine(run, "job_events_p2015_01", "job_events_p2015_02", "job_events_p2015_03") == {
+        "job_events_p2015_01": ("archived", 3),
+        "job_events_p2015_02": ("archived", 2),
+    }
+    assert not await table_exists(engine, "job_events_p2015_01")
+    events = await manifest(engine, "job_events_p2015_01")
+    assert events.storage_key == "archives/job_events/job_events_p2015_01.csv.gz"
+    assert (await restore_partition(engine, storage, "job_events_p2015_02")).rows == 2
+
 
 async def test_idempotency_keys_outlive_their_archived_job(
     engine: AsyncEngine, storage: LocalStorage
@@ -366,7 +378,7 @@ async def test_a_run_that_stopped_half_way_is_finished_by_the_next(
     today = date(2011, 12, 1)
 
     # Storage fails after the upload landed: detached and pending, the rows kept aside.
-    flaky = FailingUploads(media, failures=1, after=True)
+    flaky = FailingUploads(media, failures=1, after=True, prefix="archives/jobs/")
     run = await archive_partitions(engine, flaky, months=6, today=today)
     assert mine(run, "jobs_p2011_01", "jobs_p2011_02") == {
         "jobs_p2011_01": ("failed", None),
@@ -498,6 +510,14 @@ def test_cli_archive_restore_and_ensure_report(
     assert {"partition": "jobs_p2008_01", "rows": 1} in [
         {"partition": d["partition"], "rows": d["rows"]} for k, d in events if k == "restore.run"
     ]
+    # `ensure` made the months ahead: one partition.created event per partition it made.
+    ahead = add_months(month_start(datetime.now(UTC).date()), 21)
+    made = {d["partition"]: d for k, d in events if k == "partition.created"}
+    new_month = made[f"jobs_p{ahead:%Y_%m}"]
+    assert (new_month["table"], new_month["moved_rows"]) == ("jobs", 0)
+    assert new_month["range_from"].startswith(ahead.isoformat())
+    assert new_month["range_to"].startswith(add_months(ahead, 1).isoformat())
+    assert {f"job_events_p{ahead:%Y_%m}", f"segments_p{ahead:%Y_%m}"} <= made.keys()
     rescued = [d for k, d in events if k == "partition.rescued"]
     # One rescue each for the job (jobs) and its creation event (job_events).
     assert [d["moved_rows"] for d in rescued] == [1, 1]

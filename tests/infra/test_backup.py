@@ -50,7 +50,8 @@ async def _sql(url: str, statement: str, params: dict[str, Any] | None = None) -
 
 
 def seed(url: str) -> tuple[str, dict[str, bytes]]:
-    """A user, a scene and a segment whose playlist, video and thumbnail are in storage."""
+    """A user, a scene, a segment whose playlist, video and thumbnail are in storage, and a
+    ready export of the scene whose file is in storage too."""
     tag = uuid.uuid4().hex[:10]
     user = asyncio.run(
         _sql(
@@ -93,7 +94,17 @@ def seed(url: str) -> tuple[str, dict[str, bytes]]:
             },
         )
     )
+    export_key = f"exports/scenes/{scene}/{tag}.mp4"  # as the export worker names it
+    asyncio.run(
+        _sql(
+            url,
+            "INSERT INTO scene_exports (scene_id, fingerprint, segment_ids, status, storage_key, "
+            "size_bytes) VALUES (:s, :f, '{}', 'ready', :k, 40)",
+            {"s": scene, "f": tag, "k": export_key},
+        )
+    )
     objects = {
+        export_key: b"\x00\x00\x00\x18ftypisom" + b"export" * 5,
         prefix + "index.m3u8": PLAYLIST,
         prefix + "part0.ts": b"\x47" * 188 * 10,  # named by the playlist, not by a row
         prefix + "video.mp4": b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4,
@@ -121,7 +132,12 @@ def test_backup_restores_into_an_empty_database_and_storage_and_checks_it(
         asyncio.run(_put_all(source, {**objects, "junk/unreferenced.bin": b"not in the db"}))
 
         assert cli(["backup", "--to", str(backup_dir)], _settings(source_url, source_media)) == 0
-        assert "4 object(s)" in capsys.readouterr().out
+        assert "5 object(s)" in capsys.readouterr().out
+        [(run,)] = asyncio.run(
+            _sql(source_url, "SELECT data FROM system_events WHERE kind = 'backup.run'")
+        )
+        assert run["directory"] == str(backup_dir) and run["objects"] == 5
+        assert run["missing_media"] == 0 and run["rows"] >= 3 and run["dump_bytes"] > 0
         manifest = json.loads((backup_dir / "manifest.json").read_text())
         assert {m["key"]: (m["sha256"], m["size"]) for m in manifest["media"]} == {
             k: (hashlib.sha256(v).hexdigest(), len(v)) for k, v in objects.items()
@@ -144,6 +160,11 @@ def test_backup_restores_into_an_empty_database_and_storage_and_checks_it(
             assert not asyncio.run(restored.exists("junk/unreferenced.bin"))
             rows = asyncio.run(_sql(target_url, "SELECT hls_playlist_key FROM segments"))
             assert rows == [(prefix + "index.m3u8",)]
+            # A ready export restored points at its file, restored too.
+            [(export_key,)] = asyncio.run(
+                _sql(target_url, "SELECT storage_key FROM scene_exports WHERE status = 'ready'")
+            )
+            assert asyncio.run(restored.read_bytes(export_key)) == objects[export_key]
             version = asyncio.run(_sql(target_url, "SELECT version_num FROM alembic_version"))
             source_version = asyncio.run(
                 _sql(source_url, "SELECT version_num FROM alembic_version")

@@ -15,6 +15,7 @@ from arq.worker import Worker
 from sqlalchemy import select
 
 from domain.operations.metered import Ledger, LedgeredExpander, LedgeredRenderer, serving
+from domain.operations.metered_speech import LedgeredSpeech
 from domain.operations.models import ProviderCall, SystemEvent
 from domain.users.models import Role
 from infra.providers.base import (
@@ -28,6 +29,9 @@ from infra.providers.base import (
 )
 from infra.providers.local_script import LocalScriptExpander
 from infra.settings import Settings
+from infra.speech.engines import SpokenLine
+from infra.speech.voices import NARRATOR_VOICE, Voice
+from infra.storage import LocalStorage
 from schemas.script import Script
 from tests.factories import Factory
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
@@ -226,3 +230,94 @@ async def test_a_provider_failing_after_succeeding_is_an_outage_then_a_recovery(
         ).all()
     assert [e.kind for e in events] == ["provider.outage", "provider.recovered"]
     assert events[0].data["provider"] == renderer.provider
+
+
+class PaidVoice:
+    """A remote voice that counts the lines it is paid for and names each request."""
+
+    name, sample_rate = "paid", 24_000
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def voice_name(self, voice: Voice) -> str:
+        return f"paid:{voice.key}"
+
+    async def speak(self, text: str, voice: Voice) -> bytes:
+        return (await self.spoken(text, voice)).pcm
+
+    async def spoken(self, text: str, voice: Voice) -> SpokenLine:
+        self.calls += 1
+        return SpokenLine(f"{voice.key}:{text}".encode(), f"req_{self.calls}")
+
+
+async def test_a_voice_line_paid_before_a_crash_is_read_back_not_paid_again(
+    app: Any, tmp_path: Path
+) -> None:
+    storage = LocalStorage(tmp_path)
+    engine = PaidVoice()
+    line, job_id = "Mara rings the bell twice.", uuid.uuid4()
+
+    def speech() -> LedgeredSpeech:  # a new process after a crash builds a new one
+        metered = LedgeredSpeech(engine, Ledger(app.state.db), storage)  # type: ignore[arg-type]
+        metered.provider = "remote"
+        return metered
+
+    with serving(job_id, uuid.uuid4()):
+        first = await speech().speak(line, NARRATOR_VOICE)
+        again = await speech().speak(line, NARRATOR_VOICE)
+        assert engine.calls == 1 and again == first == b"narrator:" + line.encode()
+        await speech().speak(line, Voice("mara", "high", 7))  # another voice is other work
+        assert engine.calls == 2
+    async with app.state.db.transaction() as session:
+        calls = (
+            await session.scalars(
+                select(ProviderCall).where(ProviderCall.job_id == job_id).order_by(ProviderCall.id)
+            )
+        ).all()
+    assert [(c.operation, c.request_id, c.cost_units) for c in calls] == [
+        ("speak", "req_1", 1), ("speak", "req_2", 1)
+    ]  # fmt: skip
+    kept = calls[0].response["audio_key"]  # type: ignore[index]
+    assert kept.startswith("ledger/speech/") and "bell" not in kept
+    assert await storage.read_bytes(kept) == first
+    await storage.delete(kept)  # the audio lost: the line is spoken again, not replayed empty
+    with serving(job_id, uuid.uuid4()):
+        assert await speech().speak(line, NARRATOR_VOICE) == first
+    assert engine.calls == 3
+    with serving(uuid.uuid4(), uuid.uuid4()):  # another job's lines are its own
+        await speech().speak(line, NARRATOR_VOICE)
+    assert engine.calls == 4
+
+
+async def test_a_provider_down_from_the_start_is_an_outage_then_a_recovery(app: Any) -> None:
+    db = app.state.db
+    provider = SwitchedRenderer(None, retryable=True)  # type: ignore[arg-type]
+    renderer = LedgeredRenderer(provider, Ledger(db))  # a fresh worker: no success seen yet
+
+    async def ok_submit(*args: Any, **kwargs: Any) -> str:
+        return "vid"
+
+    provider.inner = type("Up", (), {"submit": staticmethod(ok_submit)})()  # type: ignore[assignment]
+    renderer.provider = f"p{uuid.uuid4().hex[:8]}"
+    job_id = uuid.uuid4()
+    with serving(job_id, uuid.uuid4()):
+        for _ in range(2):
+            with pytest.raises(ProviderError):
+                await renderer.submit(None, {}, Path("/x"), resume_id="vid")  # type: ignore[arg-type]
+        provider.refusing = False
+        await renderer.submit(None, {}, Path("/x"), resume_id="vid")  # type: ignore[arg-type]
+    async with db.transaction() as session:
+        kinds = await session.scalars(
+            select(SystemEvent.kind).where(SystemEvent.job_id == job_id).order_by(SystemEvent.id)
+        )
+        assert kinds.all() == ["provider.outage", "provider.recovered"]
+    refused = LedgeredRenderer(SwitchedRenderer(provider), Ledger(db))  # refusing: no outage
+    refused.provider = renderer.provider + "r"
+    other_job = uuid.uuid4()
+    with serving(other_job, uuid.uuid4()), pytest.raises(ProviderError):
+        await refused.submit(None, {}, Path("/x"), resume_id="vid")  # type: ignore[arg-type]
+    async with db.transaction() as session:
+        assert not (
+            await session.scalars(select(SystemEvent).where(SystemEvent.job_id == other_job))
+        ).all()

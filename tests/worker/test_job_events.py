@@ -7,16 +7,18 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from domain.jobs import events, repository
 from domain.jobs.models import Job
+from domain.operations.models import ProviderCall
+from domain.operations.repository import CallRecord, record_call
 from infra.settings import Settings
 from tests.factories import Account, Factory
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
@@ -129,6 +131,17 @@ async def test_a_finished_jobs_state_is_rebuilt_from_its_events_alone(
     kinds = [e.kind for e in log]
     assert kinds[0] == "job.created" and kinds[-1] == "job.final_ready"
     assert {"job.attempt_started", "job.stage", "job.provider_called"} <= set(kinds)
+    # Every provider call charged to the job is one of its events, as the ledger has it.
+    async with app.state.db.session() as session:
+        ledger = (
+            await session.scalars(select(ProviderCall).where(ProviderCall.job_id == row.id))
+        ).all()
+    recorded = [e.data["provider_call"] for e in log if e.kind == "job.provider_call"]
+    assert ledger and sorted(
+        (c["kind"], c["operation"], c["outcome"], c["duration_ms"], c["cost_units"])
+        for c in recorded
+    ) == sorted((c.kind, c.operation, c.outcome, c.duration_ms, c.cost_units) for c in ledger)
+    assert {c.kind for c in ledger} >= {"llm", "moderation", "video"}
     rebuilt = events.replay(log)
     for name in events.STATE_FIELDS:
         expected = _plain(getattr(row, name))
@@ -327,3 +340,51 @@ async def test_each_kind_of_change_is_named_and_a_change_to_nothing_public_is_no
     rebuilt = events.replay(log)
     assert rebuilt["status"] == "failed" and rebuilt["error_message"] == "Gave up."
     assert rebuilt["stage"] == "error" and rebuilt["provider_video_id"] == "video_123"
+
+
+async def test_a_provider_call_is_a_job_event_pushed_live_that_changes_no_field(
+    factory: Factory, app: Any, http_base: str
+) -> None:
+    owner = await factory.account()
+    scene = await factory.scene(owner)
+    job_id = (await submit_quietly(http_base, owner, scene["id"]))["id"]
+    call = CallRecord(
+        provider="openai",
+        kind="llm",
+        operation="expand",
+        outcome="error",
+        duration_ms=420,
+        job_id=uuid.UUID(job_id),
+        error_code="rate_limited",
+        cost_units=0,
+    )
+    async with sse(http_base, owner, job_id) as (frames, reader):
+        await read_until(reader, lambda: len(frames.events) == 1)
+        async with app.state.db.transaction() as session:
+            await record_call(session, call)
+            await record_call(session, replace(call, job_id=uuid.uuid4()))  # no such job
+        await read_until(reader, lambda: len(frames.events) == 2)
+    seq, pushed = frames.events[1]
+    assert (seq, pushed["kind"]) == (2, "job.provider_call")
+    assert {k: pushed[k] for k in ("status", "progress")} == {
+        k: frames.events[0][1][k] for k in ("status", "progress")
+    }
+    async with app.state.db.session() as session:
+        job = await repository.get(session, uuid.UUID(job_id))
+        assert job is not None
+        log = await events.after(session, job.id, job.created_at)
+    assert job.event_seq == 2 and [e.kind for e in log] == ["job.created", "job.provider_call"]
+    assert log[1].data == {
+        "provider_call": {
+            "provider": "openai",
+            "kind": "llm",
+            "operation": "expand",
+            "outcome": "error",
+            "error_code": "rate_limited",
+            "duration_ms": 420,
+            "cost_units": 0,
+        }
+    }
+    rebuilt = events.replay(log)
+    assert "provider_call" not in rebuilt and rebuilt["status"] == job.status
+    assert rebuilt["updated_at"] == job.updated_at

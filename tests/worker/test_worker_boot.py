@@ -52,5 +52,14 @@ async def test_worker_runs_ping_and_the_startup_partition_maintenance(settings: 
                     {"name": partition_name(table, month)},
                 )
                 assert found == partition_name(table, month)
+            # This worker's queue is its own: its start and, once closed, its stop are events.
+            kinds = await session.scalars(
+                text(
+                    "SELECT kind FROM system_events WHERE kind LIKE 'worker.%' "
+                    "AND data->>'queue' = :queue ORDER BY id"
+                ),
+                {"queue": boot.queue_name},
+            )
+            assert kinds.all() == ["worker.started", "worker.stopped"]
     finally:
         await db.dispose()

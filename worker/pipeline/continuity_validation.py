@@ -15,7 +15,6 @@ from domain.bible.second_opinion import settle
 from domain.bible.text_check import check_text, reading_of
 from domain.bible.validation import validate_bible
 from domain.jobs.failures import ContinuityViolation
-from infra.providers.registry import continuity_reviewer
 from worker.pipeline.runtime import StageRun
 
 
@@ -29,9 +28,7 @@ async def run(stage: StageRun) -> dict[str, Any]:
         segment_number=stage.segment_number,
         version=(stage.job.scene_id, stage.job.bible_version),
     )
-    findings = await settle(
-        findings, text, reading, lambda: continuity_reviewer(stage.runtime.settings)
-    )
+    findings = await settle(findings, text, reading, stage.runtime.reviewer)
     violations = merge_near_duplicates(
         [f.violation(text) for f in findings] + check_script(script, stage.bible)
     )

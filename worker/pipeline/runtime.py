@@ -18,6 +18,7 @@ from infra.packaging import HlsPackager
 from infra.prepared import Channel
 from infra.providers.base import ScriptExpander, VideoRenderer
 from infra.providers.moderation import ContentChecker
+from infra.providers.openai_continuity import ContinuityReviewer
 from infra.settings import Settings
 from infra.storage import Storage
 from schemas.script import Script
@@ -33,6 +34,8 @@ class Runtime:
     expander: ScriptExpander
     renderer: VideoRenderer
     checker: ContentChecker
+    # Builds the continuity second opinion (None: the rules decide alone); each use closes it.
+    reviewer: Callable[[], ContinuityReviewer | None] = lambda: None
     # One per worker: jobs whose packaging overlaps share an ffmpeg process.
     packager: HlsPackager = field(default_factory=HlsPackager)
 
@@ -92,22 +95,31 @@ def build_runtime(settings: Settings) -> Runtime:
         LedgeredChecker,
         LedgeredExpander,
         LedgeredRenderer,
-        meter_speech,
+        LedgeredReviewer,
     )
+    from domain.operations.metered_speech import meter_speech
     from infra.providers import registry
     from infra.storage import storage_from_settings
 
     client = registry.openai_client(settings) if registry.uses_openai(settings) else None
     db = Database(settings)
     ledger = Ledger(db)  # every provider call goes through it, recorded in one place
+    storage = storage_from_settings(settings)
     renderer = registry.video_renderer(settings, client=client)
-    meter_speech(renderer, ledger)
+    meter_speech(renderer, ledger, storage)
+
+    def reviewer() -> ContinuityReviewer | None:
+        # Its own client each time: the stage closes the reviewer when it is done with it.
+        inner = registry.continuity_reviewer(settings)
+        return LedgeredReviewer(inner, ledger) if inner is not None else None
+
     return Runtime(
         settings=settings,
         db=db,
-        storage=storage_from_settings(settings),
+        storage=storage,
         expander=LedgeredExpander(registry.script_expander(settings, client=client), ledger),
         renderer=LedgeredRenderer(renderer, ledger),
         checker=LedgeredChecker(registry.content_checker(settings, client=client), ledger),
+        reviewer=reviewer,
         packager=HlsPackager(ffmpeg=settings.ffmpeg_binary),
     )
