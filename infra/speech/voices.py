@@ -118,3 +118,12 @@ class Cast:
 
     def voice(self, name: str) -> Voice:
         return self.member(name).voice
+
+    def appearing(self, shots: Iterable[Any]) -> list[CastMember]:
+        """The characters the shots show or give lines to, in order of first appearance."""
+        members: dict[str, CastMember] = {}
+        for shot in shots:
+            for name in (*shot.characters, *(line.character for line in shot.dialogue)):
+                member = self.member(name)
+                members.setdefault(member.entity_id, member)
+        return list(members.values())
