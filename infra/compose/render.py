@@ -300,6 +300,8 @@ async def compose(
     mp4, thumbnail, captions = out
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     cast = Cast.of(bible, script.bible_delta.new_characters)
+    present = [member.entity_id for member in cast.appearing(script.shots)]
+    assets = await assets.fetching(bible, present, work)
     narration = await narrate(script, cast, engine, options.fps, cache_dir=work / "speech")
     speech_wav = work / "speech.wav"
 
