@@ -341,6 +341,7 @@ class OpenAIVideoRenderer:
                 info.audio_codec is not None,
                 out_dir,
                 ffmpeg=self.ffmpeg,
+                asset_limits=self.asset_limits,
             )
         except (MediaError, SpeechError) as exc:
             raise ProviderError(
