@@ -95,7 +95,10 @@ def _listed(columns: Sequence[Any], viewer_id: Any, where: IdeaFilter, sort: Ide
     if where.topic_id is not None:
         stmt = stmt.where(Idea.topic_id == where.topic_id)
     elif where.topic_slug is not None:
-        stmt = stmt.where(Idea.topic_id.in_(select(Topic.id).where(Topic.slug == where.topic_slug)))
+        # `=` a scalar subquery (slugs are unique), not IN: the planner then reads the topic's
+        # slice of ix_ideas_topic_created in order instead of filtering the whole list's index.
+        topic = select(Topic.id).where(Topic.slug == where.topic_slug).scalar_subquery()
+        stmt = stmt.where(Idea.topic_id == topic)
     if where.category_id is not None:
         stmt = stmt.where(Idea.category_id == where.category_id)
     elif where.category_slug is not None:
