@@ -1,6 +1,6 @@
 """EXPLAIN the hot queries on partitioned segments and jobs, the ideas list and the moderation
-queue: they use their indexes, and a lookup
-whose time range is known (a job by its UUIDv7 id) touches one partition.
+queue: they use their indexes, and a lookup whose time range is known (a job by its UUIDv7 id)
+touches one partition.
 
 The statements are the ones the repositories really send: a cursor hook records them while the
 repository function runs, and they are explained with the same parameters (custom plans, as the
