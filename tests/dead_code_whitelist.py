@@ -79,6 +79,9 @@ _.sentence_start
 _.sentence_end
 _.quoted_span
 
+# The deleted-items list's field: carried from domain.moderation.reads to its wire model by vars().
+_.restore_until
+
 # Used only by tests: interface methods the tests drive (Storage.put_bytes, writable_dir),
 # and references the fast paths are checked against (media.package_hls for infra.packaging).
 _.put_bytes

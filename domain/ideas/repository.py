@@ -6,6 +6,7 @@ import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -215,3 +216,15 @@ async def page_rows(
     )
     rows = await db.read_rows(statement, params, after=after_lsn)
     return page_of(rows, size, lambda row: [getattr(row, f"page_key{i}") for i in range(width)])
+
+
+async def page_deleted(
+    session: AsyncSession, since: datetime, *, limit: int | None, cursor: str | None
+) -> Page[Idea]:
+    """Ideas their authors deleted at or after `since`, newest deletion first."""
+    stmt = select(Idea).where(
+        Idea.status == ContentStatus.REMOVED.value,
+        Idea.deleted_at.is_not(None),
+        Idea.deleted_at >= since,
+    )
+    return await paginate(session, stmt, [Idea.deleted_at, Idea.id], limit=limit, cursor=cursor)
