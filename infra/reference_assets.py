@@ -10,10 +10,9 @@ None: a missing portrait must never fail a render.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +38,12 @@ _IMAGES = {
     b"\xff\xd8\xff": ".jpg",
     b"GIF87a": ".gif",
     b"GIF89a": ".gif",
+}
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
 }
 _AUDIO = {
     b"ID3": ".mp3",
@@ -129,21 +134,19 @@ class ReferenceAssets:
         )
         return path
 
-    async def for_bible(self, bible: Mapping[str, Any], kind: AssetKind) -> dict[str, Path]:
-        """Every character's `kind` asset that can be had, by entity id, fetched concurrently."""
-        characters = [
-            c
-            for c in bible.get("characters") or ()
-            if isinstance(c, Mapping) and isinstance(c.get("entityId"), str) and asset_url(c, kind)
-        ]
-        files = await asyncio.gather(*(self.local_file(c, kind) for c in characters))
-        return {c["entityId"]: f for c, f in zip(characters, files, strict=True) if f is not None}
-
-    async def for_character(
-        self, bible: Mapping[str, Any], entity_id: str, kind: AssetKind
+    async def reference_image(
+        self, bible: Mapping[str, Any], present: Sequence[str]
     ) -> Path | None:
-        """The `kind` asset of the bible's character `entity_id` (None when it has none)."""
-        for character in bible.get("characters") or ():
-            if isinstance(character, Mapping) and character.get("entityId") == entity_id:
-                return await self.local_file(character, kind)
+        """The portrait of the first character in `present` (entity ids) that has one, else a
+        style frame (of a present character first); None when neither can be had."""
+        characters = [c for c in bible.get("characters") or () if isinstance(c, Mapping)]
+        by_id = {c.get("entityId"): c for c in characters}
+        for entity_id in present:
+            entry = by_id.get(entity_id)
+            if entry is not None and (found := await self.local_file(entry, AssetKind.PORTRAIT)):
+                return found
+        ordered = sorted(characters, key=lambda c: c.get("entityId") not in present)
+        for entry in ordered:
+            if found := await self.local_file(entry, AssetKind.STYLE_FRAME):
+                return found
         return None

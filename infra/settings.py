@@ -162,7 +162,8 @@ class Settings(BaseSettings):
     burn_in_captions: bool = Field(False, alias="BURN_IN_CAPTIONS")
     # 0.5 puts the chord some 18 dB under the voices before ducking (about -36 dBFS).
     score_volume: float = Field(0.5, alias="SCORE_VOLUME", ge=0, le=1)
-    # Bible portraits and style frames are read only from here (no remote fetching yet).
+    # Bible portraits and style frames under this URL are read from this directory; other
+    # http(s) URLs are fetched with the ASSET_FETCH_* limits below (infra/compose/assets.py).
     reference_assets_base_url: str = Field("", alias="REFERENCE_ASSETS_BASE_URL")
     reference_assets_dir: Path | None = Field(None, alias="REFERENCE_ASSETS_DIR")
     # Empty: imageio-ffmpeg's bundled static build (fast to start), else `ffmpeg` on PATH.
@@ -170,9 +171,11 @@ class Settings(BaseSettings):
     work_dir: Path = Field(ROOT / ".run" / "work", alias="WORK_DIR")
     # The built web app (`make web` / `npm run build` in web/); served at / when present.
     web_dist_dir: Path = Field(ROOT / "web" / "dist", alias="WEB_DIST_DIR")
-    # Reference assets (a bible's portrait, voice anchor and style frame URLs): fetched over
-    # http(s) only, from public addresses only; ASSET_FETCH_ALLOWED_NETWORKS (CIDRs) exempts
-    # networks from that rule, for tests and trusted internal asset servers.
+    # Reference assets (a bible's portrait, voice anchor and style frame URLs), fetched by the
+    # renderers into the job's directory: the video provider's input_reference, the built-in
+    # renderer's portraits and style frames, the voice anchors. Over http(s) only, from public
+    # addresses only; ASSET_FETCH_ALLOWED_NETWORKS (CIDRs) exempts networks from that rule, for
+    # tests and trusted internal asset servers.
     asset_fetch_max_bytes: int = Field(20 * 1024 * 1024, alias="ASSET_FETCH_MAX_BYTES", ge=1024)
     asset_fetch_timeout_seconds: float = Field(
         15.0, alias="ASSET_FETCH_TIMEOUT_SECONDS", gt=0, le=300

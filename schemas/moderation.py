@@ -141,6 +141,22 @@ class ActionOut(WireModel):
     created_at: datetime
 
 
+DeletedType = Literal["scene", "idea"]
+
+
+class DeletedOut(WireModel):
+    """A deleted scene or idea that a moderator may still restore."""
+
+    type: DeletedType
+    id: uuid.UUID
+    title: str
+    user_id: uuid.UUID | None = Field(description="Its author; null once that account is gone.")
+    deleted_at: datetime
+    restore_until: datetime = Field(
+        description="Until when POST /v1/scenes/{id}/restore or /v1/ideas/{id}/restore works."
+    )
+
+
 class TargetContextOut(WireModel):
     """A flagged target as it is now, in its context (hidden and removed targets included)."""
 

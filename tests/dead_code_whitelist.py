@@ -79,9 +79,11 @@ _.sentence_start
 _.sentence_end
 _.quoted_span
 
+# The deleted-items list's field: carried from domain.moderation.reads to its wire model by vars().
+_.restore_until
+
 # Used only by tests: interface methods the tests drive (Storage.put_bytes, writable_dir),
-# references the fast paths are checked against (media.package_hls for infra.packaging), and
-# infra.reference_assets, which nothing wires in yet. Candidates for deletion with their tests.
+# and references the fast paths are checked against (media.package_hls for infra.packaging).
 _.put_bytes
 _.writable_dir
 _.package_hls
@@ -93,10 +95,6 @@ _.read_tokens
 _.text_violations
 _.key_ids
 _.key_id_of
-_.for_bible
-_.for_character
-_.PORTRAIT
-_.STYLE_FRAME
 
 # The session-bound lists of scenes and ideas: the discovery benchmark and the query-plan tests
 # read them (the routes run prepared statements on the driver: domain/scenes/read_repository.py,

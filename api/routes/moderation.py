@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep
+from api.deps import CurrentUser, ModeratorUser, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import problem_responses
 from api.presenters.moderation import action_out, decision_out, flag_out
 from domain.media import service as media_service
@@ -20,6 +20,8 @@ from schemas.moderation import (
     BulkOut,
     BulkResolveIn,
     DecisionOut,
+    DeletedOut,
+    DeletedType,
     DismissIn,
     FlagIn,
     FlagOut,
@@ -204,3 +206,28 @@ async def list_actions(
         cursor=cursor,
     )
     return Page[ActionOut](items=[action_out(a) for a in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/v1/moderation/deleted",
+    response_model=Page[DeletedOut],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_deleted(
+    moderator: ModeratorUser,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    deleted_type: Annotated[DeletedType, Query(alias="type")],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[DeletedOut]:
+    """Deleted scenes or ideas still restorable (DELETED_RETENTION_DAYS), newest deleted first."""
+    page = await reads.list_deleted(
+        session,
+        deleted_type,
+        retention_days=settings.deleted_retention_days,
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [DeletedOut.model_validate(vars(item)) for item in page.items]
+    return Page[DeletedOut](items=items, next_cursor=page.next_cursor)

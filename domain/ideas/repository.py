@@ -6,6 +6,7 @@ import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -95,7 +96,10 @@ def _listed(columns: Sequence[Any], viewer_id: Any, where: IdeaFilter, sort: Ide
     if where.topic_id is not None:
         stmt = stmt.where(Idea.topic_id == where.topic_id)
     elif where.topic_slug is not None:
-        stmt = stmt.where(Idea.topic_id.in_(select(Topic.id).where(Topic.slug == where.topic_slug)))
+        # `=` a scalar subquery (slugs are unique), not IN: the planner then reads the topic's
+        # slice of ix_ideas_topic_created in order instead of filtering the whole list's index.
+        topic = select(Topic.id).where(Topic.slug == where.topic_slug).scalar_subquery()
+        stmt = stmt.where(Idea.topic_id == topic)
     if where.category_id is not None:
         stmt = stmt.where(Idea.category_id == where.category_id)
     elif where.category_slug is not None:
@@ -212,3 +216,15 @@ async def page_rows(
     )
     rows = await db.read_rows(statement, params, after=after_lsn)
     return page_of(rows, size, lambda row: [getattr(row, f"page_key{i}") for i in range(width)])
+
+
+async def page_deleted(
+    session: AsyncSession, since: datetime, *, limit: int | None, cursor: str | None
+) -> Page[Idea]:
+    """Ideas their authors deleted at or after `since`, newest deletion first."""
+    stmt = select(Idea).where(
+        Idea.status == ContentStatus.REMOVED.value,
+        Idea.deleted_at.is_not(None),
+        Idea.deleted_at >= since,
+    )
+    return await paginate(session, stmt, [Idea.deleted_at, Idea.id], limit=limit, cursor=cursor)

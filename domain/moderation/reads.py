@@ -1,17 +1,21 @@
-"""The moderators' reads: the queue of flagged targets and the audit trail."""
+"""The moderators' reads: the queue of flagged targets, the audit trail, and the deleted scenes
+and ideas they may restore."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.ideas import repository as ideas
 from domain.moderation import repository, scoring, targets
 from domain.moderation.models import FlagStatus, ModerationActionRecord, ModerationFlag
 from domain.moderation.repository import Target
 from domain.pagination import Page
+from domain.scenes import lifecycle_repository as scene_lifecycle
 
 
 def _target(flag: ModerationFlag) -> Target:
@@ -110,3 +114,33 @@ async def list_actions(
         limit=limit,
         cursor=cursor,
     )
+
+
+@dataclass(frozen=True)
+class DeletedItem:
+    type: str
+    id: uuid.UUID
+    title: str
+    user_id: uuid.UUID | None
+    deleted_at: datetime
+    restore_until: datetime
+
+
+async def list_deleted(
+    session: AsyncSession,
+    kind: str,
+    *,
+    retention_days: int,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[DeletedItem]:
+    """Deleted scenes or ideas a moderator may still restore, newest deletion first."""
+    window = timedelta(days=retention_days)
+    since = datetime.now(UTC) - window
+    pager = scene_lifecycle.page_deleted if kind == "scene" else ideas.page_deleted
+    page: Page[Any] = await pager(session, since, limit=limit, cursor=cursor)
+    items = [
+        DeletedItem(kind, row.id, row.title, row.user_id, row.deleted_at, row.deleted_at + window)
+        for row in page.items
+    ]
+    return Page(items=items, next_cursor=page.next_cursor)

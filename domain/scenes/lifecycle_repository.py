@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.engagement.models import EngagementHourly, Like, LikeTarget, TrendingScore
 from domain.ideas.models import Idea
 from domain.jobs.models import UNFINISHED, Job, JobStatus
+from domain.pagination import Page, paginate
 from domain.scene_exports.models import SceneExport
 from domain.scenes.models import Scene, SceneSummary, Segment, SegmentStatus
 from domain.topics.models import Topic
@@ -178,3 +179,11 @@ async def purge_scene(session: AsyncSession, scene_id: uuid.UUID, cutoff: dateti
         )
     await session.execute(delete(Scene).where(Scene.id == scene_id))
     return keys
+
+
+async def page_deleted(
+    session: AsyncSession, since: datetime, *, limit: int | None, cursor: str | None
+) -> Page[Scene]:
+    """Scenes deleted at or after `since`, newest deletion first (the partial ix_scenes_deleted)."""
+    stmt = select(Scene).where(Scene.deleted_at.is_not(None), Scene.deleted_at >= since)
+    return await paginate(session, stmt, [Scene.deleted_at, Scene.id], limit=limit, cursor=cursor)

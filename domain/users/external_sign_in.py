@@ -3,7 +3,10 @@
 An identity already linked (provider, subject) signs in its account. Otherwise the provider's
 email decides: an account with that address is linked only when the provider says the address
 is verified (else anyone who can make an account there with a victim's address would take over
-the victim's account here); no account with it, one is created, without a password.
+the victim's account here); no account with it, one is created, without a password. An account
+linked so whose own address was never verified loses its password and sessions: whoever made it
+need not have owned the address (else they could register a victim's address here first and keep
+a way in after the victim signs in with the provider).
 """
 
 from __future__ import annotations
@@ -142,6 +145,8 @@ async def _by_email_or_new(session: AsyncSession, provider: str, claims: dict[st
                 "An account with this email exists and the provider has not verified the "
                 "address, so it cannot be linked; sign in with your password instead."
             )
+        if not existing.email_verified:
+            await _end_pre_registration(session, existing)
         log.info("external_identity_linked", provider=provider, user_id=str(existing.id))
         existing.email_verified = True
         return existing
@@ -158,6 +163,17 @@ async def _by_email_or_new(session: AsyncSession, provider: str, claims: dict[st
     await session.flush()
     log.info("external_account_created", provider=provider, user_id=str(user.id))
     return user
+
+
+async def _end_pre_registration(session: AsyncSession, user: User) -> None:
+    """An account whose address was never proven may have been made by someone else, waiting
+    for the address's owner to sign in here (pre-registration): its password and sessions
+    end, so the account is the owner's alone from now on."""
+    now = datetime.now(UTC)
+    user.password_hash = None
+    user.tokens_valid_after = now
+    await repository.revoke_all_for_user(session, user.id, now)
+    log.info("unverified_account_claimed", user_id=str(user.id))
 
 
 def _email_of(claims: dict[str, Any]) -> str:

@@ -64,6 +64,12 @@ async def get_refresh_token_for_update(
     )
 
 
+async def lock_admin_bootstrap(session: AsyncSession) -> None:
+    """Held until the transaction ends: one start-up at a time ensures the admin."""
+    key = func.hashtextextended("users:ensure_admin", 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 async def revoke_family(session: AsyncSession, family_id: uuid.UUID, when: datetime) -> None:
     await session.execute(
         update(RefreshToken)

@@ -181,8 +181,11 @@ async def ensure_admin(session: AsyncSession, email: str, password: str, usernam
     """Create the bootstrap admin, or promote and re-activate the account with that email.
 
     A username already held by another account (say the admin email changed) gets a numbered
-    suffix instead: start-up must never fail because of data already in the database.
+    suffix instead: start-up must never fail because of data already in the database. Two
+    processes starting at once take turns (a transaction-scoped lock): the second finds the
+    first's admin instead of failing on its unique email.
     """
+    await repository.lock_admin_bootstrap(session)
     existing = await repository.get_by_email(session, email.strip().lower())
     if existing is not None:
         existing.role = Role.ADMIN.value

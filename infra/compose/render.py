@@ -30,6 +30,7 @@ from infra.compose.frames import (
 )
 from infra.compose.look import colour_of, rgb, scene_look
 from infra.media import SAMPLE_RATE, ProgressCallback, run_ffmpeg
+from infra.speech.anchor import anchor_voices
 from infra.speech.engines import SpeechEngine
 from infra.speech.timeline import Beat, Narration, narrate, webvtt, write_wav
 from infra.speech.voices import Cast
@@ -299,7 +300,11 @@ async def compose(
     """Render `script` into `out` = (mp4, thumbnail jpeg, captions vtt), using `work` for parts."""
     mp4, thumbnail, captions = out
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
-    cast = Cast.of(bible, script.bible_delta.new_characters)
+    new = script.bible_delta.new_characters
+    present = [member.entity_id for member in Cast.of(bible, new).appearing(script.shots)]
+    anchors = await anchor_voices(bible, present, assets.limits, work, ffmpeg=options.ffmpeg)
+    cast = Cast.of(bible, new, anchors)
+    assets = await assets.fetching(bible, present, work)
     narration = await narrate(script, cast, engine, options.fps, cache_dir=work / "speech")
     speech_wav = work / "speech.wav"
 

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from infra.asset_fetch import FetchLimits
 from infra.media import SAMPLE_RATE, run_ffmpeg
+from infra.speech.anchor import anchor_voices
 from infra.speech.engines import SpeechEngine
 from infra.speech.timeline import Narration, narrate, webvtt, write_wav
 from infra.speech.voices import Cast
@@ -36,11 +38,15 @@ async def voice_over(
     out: tuple[Path, Path],
     *,
     ffmpeg: str,
+    asset_limits: FetchLimits | None = None,
 ) -> Narration:
     """Write `out` = (mp4 with the speech, WebVTT captions) for a clip of `duration` seconds."""
     mp4, captions = out
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
-    cast = Cast.of(bible, script.bible_delta.new_characters)
+    new = script.bible_delta.new_characters
+    present = [member.entity_id for member in Cast.of(bible, new).appearing(script.shots)]
+    anchors = await anchor_voices(bible, present, asset_limits, work, ffmpeg=ffmpeg)
+    cast = Cast.of(bible, new, anchors)
     narration = await narrate(
         script, cast, engine, 24, cache_dir=work / "speech", fit_seconds=duration
     )
@@ -83,6 +89,7 @@ async def narrate_clip(
     out_dir: Path,
     *,
     ffmpeg: str,
+    asset_limits: FetchLimits | None = None,
 ) -> bool:
     """Voice `clip` in place from the scene kept in `out_dir`; False when none was kept.
 
@@ -104,6 +111,7 @@ async def narrate_clip(
             out_dir / "speech",
             (voiced, partial_vtt),
             ffmpeg=ffmpeg,
+            asset_limits=asset_limits,
         )
         os.replace(voiced, clip)
         os.replace(partial_vtt, out_dir / CAPTIONS_NAME)

@@ -24,14 +24,17 @@ import openai
 from openai import AsyncOpenAI
 from openai.types.video import Video
 
+from infra.asset_fetch import FetchLimits
 from infra.compose.look import scene_context
 from infra.compose.voiceover import SCENE_NAME, narrate_clip
 from infra.media import MediaError, ProgressCallback, notify_progress, probe, run_ffmpeg
 from infra.providers.base import ProviderError, RenderedVideo, UnknownVideo
 from infra.providers.openai_client import provider_error
+from infra.reference_assets import MEDIA_TYPES, ReferenceAssets
 from infra.settings import Settings
 from infra.speech.engines import SpeechEngine, SpeechError
 from infra.speech.openai_speech import OpenAISpeechEngine
+from infra.speech.voices import Cast
 from schemas.script import Script
 
 # Deliberate: the protocol outlives OpenAI's own endpoint, and the SDK warns on every call.
@@ -125,9 +128,12 @@ class OpenAIVideoRenderer:
         download_timeout: float = 600.0,
         speech: SpeechEngine | None = None,
         ffmpeg: str = "",
+        asset_limits: FetchLimits | None = None,
     ) -> None:
-        """`ffmpeg` is FFMPEG_BINARY (empty: the bundled build, else PATH's)."""
+        """`ffmpeg` is FFMPEG_BINARY (empty: the bundled build, else PATH's); without
+        `asset_limits` the bible's reference assets are not fetched."""
         self.client = client
+        self.asset_limits = asset_limits
         # Without an engine the clip is kept as the provider made it, with no captions.
         self.speech = speech
         self.model = model
@@ -151,6 +157,7 @@ class OpenAIVideoRenderer:
             max_wait=settings.openai_video_max_wait_seconds,
             speech=OpenAISpeechEngine(client, model=settings.openai_speech_model),
             ffmpeg=settings.ffmpeg_binary,
+            asset_limits=FetchLimits.from_settings(settings),
         )
 
     async def submit(
@@ -179,9 +186,19 @@ class OpenAIVideoRenderer:
             if video.status != "failed" or not _failure(video).retryable:
                 return resume_id
             retry_of = resume_id
-        video_id = await self._create(script, style, out_dir, retry_of)
+        reference = await self._reference(script, bible, out_dir)
+        video_id = await self._create(script, style, out_dir, retry_of, reference)
         self._jobs[video_id] = out_dir
         return video_id
+
+    async def _reference(
+        self, script: Script, bible: Mapping[str, Any] | None, out_dir: Path
+    ) -> Path | None:
+        """The image the render should follow: a present character's portrait or a style frame."""
+        if self.asset_limits is None or not bible:
+            return None
+        present = [m.entity_id for m in Cast.of(bible).appearing(script.shots)]
+        return await ReferenceAssets(out_dir, self.asset_limits).reference_image(bible, present)
 
     async def wait(
         self, video_id: str, *, on_progress: ProgressCallback | None = None
@@ -199,20 +216,31 @@ class OpenAIVideoRenderer:
         return finished
 
     async def _create(
-        self, script: Script, style: Mapping[str, Any], out_dir: Path, retry_of: str | None
+        self,
+        script: Script,
+        style: Mapping[str, Any],
+        out_dir: Path,
+        retry_of: str | None,
+        reference: Path | None,
     ) -> str:
         prompt = build_prompt(script, style)
         seconds = str(clip_seconds(script.duration, self.allowed_seconds))
         # Honoured by servers that support it: a create whose answer was lost is not billed twice.
-        key = hashlib.sha256(
-            json.dumps([self.model, prompt, seconds, self.size, str(out_dir), retry_of]).encode()
-        ).hexdigest()
+        request = [self.model, prompt, seconds, self.size, str(out_dir), retry_of]
+        if reference is not None:
+            request.append(reference.name)
+        key = hashlib.sha256(json.dumps(request).encode()).hexdigest()
+        options: dict[str, Any] = {}
+        if reference is not None:
+            content = await asyncio.to_thread(reference.read_bytes)
+            options["input_reference"] = (reference.name, content, MEDIA_TYPES[reference.suffix])
         try:
             video = await self.client.videos.create(
                 prompt=prompt,
                 model=self.model,
                 seconds=cast(Any, seconds),
                 size=cast(Any, self.size),
+                **options,
                 extra_headers={"Idempotency-Key": f"storyloom-{key[:48]}"},
             )
         except openai.OpenAIError as exc:
@@ -313,6 +341,7 @@ class OpenAIVideoRenderer:
                 info.audio_codec is not None,
                 out_dir,
                 ffmpeg=self.ffmpeg,
+                asset_limits=self.asset_limits,
             )
         except (MediaError, SpeechError) as exc:
             raise ProviderError(

@@ -1,9 +1,10 @@
 """Which voice speaks a line: the narrator's, or a character's own, stable for the whole scene.
 
-A character's voice is derived from the bible's character entry alone: its `entityId` (or its
-`referenceAssets.voiceAnchorUrl` when one is set, so an editor can re-cast a voice), hashed.
-The bible keeps the entry for the life of the scene, so every segment of a scene gives the same
-character the same voice without storing anything else.
+A character's voice is derived from the bible's character entry: its `entityId`, hashed, in the
+register its description's pronouns suggest; or, when its `referenceAssets.voiceAnchorUrl` could
+be fetched and heard (`anchor.py`), the recording's hash in the register of its own pitch, so an
+editor can re-cast a voice. The bible keeps the entry for the life of the scene, so every
+segment of a scene gives the same character the same voice without storing anything else.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infra.speech.anchor import AnchorVoice
 
 NARRATOR = "narrator"
 _SHE = re.compile(r"\b(she|her|hers|herself|woman|girl|queen|mother|sister|lady)\b", re.I)
@@ -58,16 +62,21 @@ class CastMember:
     voice: Voice
 
 
-def _member(entry: Mapping[str, Any]) -> CastMember | None:
+def _member(entry: Mapping[str, Any], anchors: Mapping[str, AnchorVoice]) -> CastMember | None:
     name, entity_id = entry.get("canonicalName"), entry.get("entityId")
     if not isinstance(name, str) or not isinstance(entity_id, str):
         return None
     assets = entry.get("referenceAssets") or {}
-    anchor = assets.get("voiceAnchorUrl") if isinstance(assets, Mapping) else None
+    anchor = anchors.get(str(assets.get("voiceAnchorUrl"))) if isinstance(assets, Mapping) else None
     portrait = assets.get("portraitUrl") if isinstance(assets, Mapping) else None
-    seed = f"anchor:{anchor}" if isinstance(anchor, str) and anchor else f"id:{entity_id}"
-    digest = hashlib.sha256(seed.encode()).digest()
-    voice = Voice(seed, _register(str(entry.get("description") or "")), digest[0] << 8 | digest[1])
+    register = _register(str(entry.get("description") or ""))
+    if anchor is not None:
+        register = register if anchor.register == "any" else anchor.register
+        voice = Voice(anchor.key, register, anchor.variant)
+    else:
+        seed = f"id:{entity_id}"
+        digest = hashlib.sha256(seed.encode()).digest()
+        voice = Voice(seed, register, digest[0] << 8 | digest[1])
     aliases = tuple(a for a in entry.get("aliases") or () if isinstance(a, str))
     return CastMember(
         name, entity_id, aliases, portrait if isinstance(portrait, str) else None, voice
@@ -81,10 +90,13 @@ def _norm(name: str) -> str:
 class Cast:
     """The scene's characters by every name they go by, each with its voice."""
 
-    def __init__(self, entries: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(
+        self, entries: Iterable[Mapping[str, Any]], anchors: Mapping[str, AnchorVoice] | None = None
+    ) -> None:
+        """`anchors`: the voices heard in the voice anchors, by URL (`anchor.anchor_voices`)."""
         self._by_name: dict[str, CastMember] = {}
         for entry in entries:
-            member = _member(entry)
+            member = _member(entry, anchors or {})
             if member is None:
                 continue
             for name in (member.name, *member.aliases):
@@ -93,7 +105,12 @@ class Cast:
                     self._by_name[_norm(name)] = member
 
     @classmethod
-    def of(cls, bible: Mapping[str, Any] | None, script_new: Iterable[Any] = ()) -> Cast:
+    def of(
+        cls,
+        bible: Mapping[str, Any] | None,
+        script_new: Iterable[Any] = (),
+        anchors: Mapping[str, AnchorVoice] | None = None,
+    ) -> Cast:
         """The bible's characters, and those the script introduces (ids the bible will keep)."""
         entries: list[Mapping[str, Any]] = list((bible or {}).get("characters") or [])
         for new in script_new:
@@ -105,7 +122,7 @@ class Cast:
                     "description": new.description,
                 }
             )
-        return cls(entries)
+        return cls(entries, anchors)
 
     def member(self, name: str) -> CastMember:
         """The character called `name`; a stranger gets a voice from the name itself."""
@@ -118,3 +135,12 @@ class Cast:
 
     def voice(self, name: str) -> Voice:
         return self.member(name).voice
+
+    def appearing(self, shots: Iterable[Any]) -> list[CastMember]:
+        """The characters the shots show or give lines to, in order of first appearance."""
+        members: dict[str, CastMember] = {}
+        for shot in shots:
+            for name in (*shot.characters, *(line.character for line in shot.dialogue)):
+                member = self.member(name)
+                members.setdefault(member.entity_id, member)
+        return list(members.values())

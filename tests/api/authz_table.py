@@ -660,6 +660,7 @@ ROWS: tuple[Row, ...] = (
         fresh_flag("bulk-dismiss", {"notes": "Duplicates."}, bulk=True),
     ),
     Row("GET", "/v1/moderation/actions", MODERATORS_200),
+    Row("GET", "/v1/moderation/deleted", MODERATORS_200, params={"type": "scene"}),
     # Notifications and webhooks: each caller's own; another's endpoint is as good as absent.
     Row("GET", "/v1/notifications", USERS_200),
     Row("POST", "/v1/notifications/read", USERS_200, json={}),

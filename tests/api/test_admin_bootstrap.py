@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from pydantic import SecretStr
 
@@ -15,6 +17,14 @@ async def admin_rows(settings: Settings, email: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     try:
         return await conn.fetch("SELECT username, role FROM users WHERE email = $1", email)
+    finally:
+        await conn.close()
+
+
+async def delete_user(settings: Settings, email: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    try:
+        await conn.execute("DELETE FROM users WHERE email = $1", email)
     finally:
         await conn.close()
 
@@ -44,3 +54,21 @@ async def test_a_changed_admin_email_whose_username_exists_still_starts(
     await start(changed)
     assert len(await admin_rows(settings, email)) == 1
     assert [r["role"] for r in await admin_rows(settings, taken.email)] == ["user"]
+
+
+async def test_two_processes_starting_at_once_both_start_with_one_admin(
+    settings: Settings,
+) -> None:
+    email = f"{unique('race-admin')}@example.com"
+    both = settings.model_copy(
+        update={
+            "admin_email": email,
+            "admin_password": SecretStr(PASSWORD),
+            "admin_username": unique("raceadmin"),
+        }
+    )
+    for _ in range(3):  # each round a fresh admin: the race is run again
+        await asyncio.gather(start(both), start(both))
+        rows = await admin_rows(settings, email)
+        assert [r["role"] for r in rows] == ["admin"]
+        await delete_user(settings, email)

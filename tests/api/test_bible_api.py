@@ -173,6 +173,28 @@ async def test_invalid_data_is_422_with_pointers_into_the_body(
     assert await stored_versions(factory.app, scene_id) == [1]
 
 
+async def test_control_characters_other_than_nul_are_kept_as_sent(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner, scene_id = await new_scene(factory)
+    data = minimal_bible()
+    odd = "bell\x07 \x1b[31mred\x1b[0m \x0bvtab\x0c\x7f\x85\x9f\r\n\ttower"
+    data["characters"][0]["description"] = odd
+    data["setting"]["worldRules"] = ["\x01" * 1000]  # at the short-text limit
+    data["x-\x1fcustom"] = {"\x02key": odd}
+    response = await put_bible(client, scene_id, data, owner)
+    assert response.status_code == 200, response.text
+    stored = (await client.get(f"/v1/scenes/{scene_id}/bible")).json()["data"]
+    assert stored["characters"][0]["description"] == odd
+    assert stored["setting"]["worldRules"] == ["\x01" * 1000]
+    assert stored["x-\x1fcustom"] == {"\x02key": odd}
+    # The size limits still count them.
+    data["setting"]["worldRules"] = ["\x01" * 1001]
+    too_long = await put_bible(client, scene_id, data, owner, if_match='"2"')
+    assert too_long.status_code == 422, too_long.text
+    assert "/data/setting/worldRules/0" in {e["pointer"] for e in too_long.json()["errors"]}
+
+
 @pytest.mark.parametrize(
     "body",
     [

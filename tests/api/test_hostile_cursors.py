@@ -78,6 +78,10 @@ LISTS = [
         "flags-closed", "/v1/moderation/flags", "fsu", "moderator", (("status", "resolved"),)
     ),
     PagedList("actions", "/v1/moderation/actions", "du", "moderator"),
+    *(
+        PagedList(f"deleted-{t}", "/v1/moderation/deleted", "du", "moderator", (("type", t),))
+        for t in ("scene", "idea")
+    ),
     PagedList("notifications", "/v1/notifications", "du", "user"),
     PagedList("events", "/v1/admin/events", "di", "admin"),
     PagedList("failed-jobs", "/v1/admin/failed-jobs", "du", "admin"),

@@ -15,7 +15,7 @@ import pytest
 
 from infra.settings import Settings
 from tests.conftest import asyncpg_dsn
-from tests.factories import Factory, unique
+from tests.factories import PASSWORD, Factory, unique
 from tests.infra.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider, s256
 from tests.worker.processes import free_port
 
@@ -192,6 +192,43 @@ async def test_linking_to_an_existing_account_needs_a_verified_email(
     assert signed.status_code == 200
     assert (await me(oidc_app, signed.json()))["id"] == account.id
     assert (await fetch(settings, linked, uuid.UUID(account.id)))[0]["n"] == 1
+
+
+async def test_linking_ends_the_password_and_sessions_of_an_unverified_account(
+    oidc_app: Any, provider: Provider, factory: Factory, settings: Settings
+) -> None:
+    """Pre-registration: someone registers the victim's address here with a password of theirs;
+    when the victim signs in with the provider, the squatter's password and sessions end."""
+    squatter = await factory.account()
+    verified_owner = await factory.account()
+    await fetch(
+        settings,
+        "UPDATE users SET email_verified = true WHERE id = $1",
+        uuid.UUID(verified_owner.id),
+    )
+    for account in (squatter, verified_owner):
+        signed = await exchange(
+            oidc_app, await sign_in(oidc_app, provider, identity(email=account.email))
+        )
+        assert signed.status_code == 200, signed.text
+        assert (await me(oidc_app, signed.json()))["id"] == account.id
+
+    async with browser(oidc_app) as client:
+        old_password = {"login": squatter.username, "password": PASSWORD}
+        assert (await client.post("/v1/auth/login", json=old_password)).status_code == 401
+        refresh = {"refresh_token": squatter.refresh_token}
+        assert (await client.post("/v1/auth/refresh", json=refresh)).status_code == 401
+        stale = await client.get("/v1/users/me", headers=squatter.headers)
+        assert stale.status_code == 401
+        # An account whose address was already proven keeps its password and sessions.
+        kept = {"login": verified_owner.username, "password": PASSWORD}
+        assert (await client.post("/v1/auth/login", json=kept)).status_code == 200
+        refresh = {"refresh_token": verified_owner.refresh_token}
+        assert (await client.post("/v1/auth/refresh", json=refresh)).status_code == 200
+    [row] = await fetch(
+        settings, "SELECT password_hash FROM users WHERE id = $1", uuid.UUID(squatter.id)
+    )
+    assert row["password_hash"] is None
 
 
 async def test_a_tampered_or_foreign_state_is_refused(oidc_app: Any, provider: Provider) -> None:

@@ -36,9 +36,10 @@ PNG = png()
 
 
 class AssetServer:
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, files: dict[str, bytes] | None = None) -> None:
         self.requests: list[tuple[str, str]] = []  # (path, Host header)
         self.redirect_to = ""
+        self.files = dict(files or {})  # more paths to serve (the type sniffed by the client)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,7 +48,9 @@ class AssetServer:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 server.requests.append((self.path, self.headers.get("Host", "")))
-                if self.path == "/portrait.png":
+                if self.path in server.files:
+                    self._send(200, server.files[self.path], "application/octet-stream")
+                elif self.path in ("/portrait.png", "/frame.png"):
                     self._send(200, PNG, "image/png")
                 elif self.path == "/voice.wav":
                     self._send(200, WAV, "audio/wav")
@@ -94,8 +97,10 @@ class AssetServer:
 
 
 @contextmanager
-def serving(host: str = "127.0.0.1") -> Iterator[AssetServer]:
-    server = AssetServer(host)
+def serving(
+    host: str = "127.0.0.1", files: dict[str, bytes] | None = None
+) -> Iterator[AssetServer]:
+    server = AssetServer(host, files)
     thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,8 @@ class LoggedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
-    body: Any  # parsed JSON, the multipart form as a dict, or None
+    body: Any  # parsed JSON, the multipart form's text fields as a dict, or None
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # name, type, bytes
 
 
 @dataclass
@@ -178,10 +179,20 @@ class FakeOpenAI:
 
     async def _log(self, request: Request) -> LoggedRequest:
         body: Any = None
+        files: dict[str, tuple[str, str, bytes]] = {}
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
             form = await request.form()
-            body = {key: str(value) for key, value in form.multi_items()}
+            body = {}
+            for key, value in form.multi_items():
+                if isinstance(value, str):
+                    body[key] = value
+                else:
+                    files[key] = (
+                        value.filename or "",
+                        value.content_type or "",
+                        await value.read(),
+                    )
         elif request.method == "POST":
             raw = await request.body()
             body = json.loads(raw) if raw else None
@@ -191,6 +202,7 @@ class FakeOpenAI:
             dict(request.query_params),
             {k.lower(): v for k, v in request.headers.items()},
             body,
+            files,
         )
         with self._lock:
             self.requests.append(entry)

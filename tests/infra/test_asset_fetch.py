@@ -182,24 +182,43 @@ async def test_a_renderer_gets_local_files_cached_in_the_work_dir(
             {"entityId": "char_tobin", "canonicalName": "Tobin"},
         ]
     }
-    portrait = await assets.for_character(bible, "char_mara", AssetKind.PORTRAIT)
+    mara, tobin = bible["characters"]
+    portrait = await assets.local_file(mara, AssetKind.PORTRAIT)
     assert portrait is not None and portrait.suffix == ".png" and portrait.read_bytes() == PNG
     assert portrait.parent == tmp_path / "reference-assets"
-    voice = await assets.for_character(bible, "char_mara", AssetKind.VOICE_ANCHOR)
+    voice = await assets.local_file(mara, AssetKind.VOICE_ANCHOR)
     assert voice is not None and voice.suffix == ".wav" and voice.read_bytes() == WAV
 
     fetched = len(server.requests)
-    again = await assets.for_character(bible, "char_mara", AssetKind.PORTRAIT)
+    again = await assets.local_file(mara, AssetKind.PORTRAIT)
     assert again == portrait and len(server.requests) == fetched  # from the cache
 
     # An HTML page is no style frame; a character without assets has none; neither fails.
-    assert await assets.for_character(bible, "char_mara", AssetKind.STYLE_FRAME) is None
-    assert await assets.for_character(bible, "char_tobin", AssetKind.PORTRAIT) is None
-    assert await assets.for_character(bible, "char_nobody", AssetKind.PORTRAIT) is None
+    assert await assets.local_file(mara, AssetKind.STYLE_FRAME) is None
+    assert await assets.local_file(tobin, AssetKind.PORTRAIT) is None
     # A portrait that is audio is refused too.
-    bible["characters"][1]["referenceAssets"] = {"portraitUrl": server.url("/voice.wav")}
-    assert await assets.for_character(bible, "char_tobin", AssetKind.PORTRAIT) is None
-    assert await assets.for_bible(bible, AssetKind.PORTRAIT) == {"char_mara": portrait}
+    tobin["referenceAssets"] = {"portraitUrl": server.url("/voice.wav")}
+    assert await assets.local_file(tobin, AssetKind.PORTRAIT) is None
+
+
+async def test_the_reference_image_is_a_present_portrait_else_a_style_frame(
+    server: AssetServer, tmp_path: Path
+) -> None:
+    bible: dict[str, Any] = {
+        "characters": [
+            {"entityId": "char_a", "referenceAssets": {"portraitUrl": server.url("/page.html")}},
+            {"entityId": "char_b", "referenceAssets": {"styleFrameUrl": server.url("/frame.png")}},
+            {"entityId": "char_c", "referenceAssets": {"portraitUrl": server.url("/portrait.png")}},
+        ]
+    }
+    assets = ReferenceAssets(tmp_path, ALLOWED)
+    # char_a's portrait is no image, so char_c's (present, later) is taken.
+    found = await assets.reference_image(bible, ["char_a", "char_c"])
+    assert found is not None and found.read_bytes() == PNG and found.name.startswith("portraitUrl")
+    # Nobody present with a portrait: the style frame.
+    frame = await assets.reference_image(bible, ["char_b"])
+    assert frame is not None and frame.name.startswith("styleFrameUrl")
+    assert await assets.reference_image({"characters": bible["characters"][:1]}, []) is None
 
 
 async def test_without_the_setting_the_renderer_gets_nothing(

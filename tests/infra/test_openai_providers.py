@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ import pytest
 import structlog
 from openai import AsyncOpenAI
 
+from infra.asset_fetch import FetchLimits, parse_networks
 from infra.media import probe
 from infra.providers.base import ExpansionContext, ProviderError, UnknownVideo
 from infra.providers.moderation import LocalContentChecker
@@ -33,6 +35,7 @@ from infra.providers.openai_video import (
 )
 from infra.settings import Settings
 from schemas.script import Script
+from tests.infra.asset_server import png, serving
 from tests.infra.fake_openai import FakeOpenAI, VideoPlan, make_sample_media, serve
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
@@ -404,6 +407,32 @@ async def test_a_video_renders_with_growing_progress(
     assert (rendered.width, rendered.height) == (320, 240)
     assert (rendered.provider, rendered.model) == ("openai", "sora-test")
     assert not list(tmp_path.glob(".partial*"))  # noqa: ASYNC240
+
+
+async def test_a_present_characters_portrait_is_sent_as_the_input_reference(
+    fake: FakeOpenAI, sdk: AsyncOpenAI, tmp_path: Path
+) -> None:
+    portrait = png(4, 3)
+    frame = png(2, 2)
+    with serving("127.0.0.1", {"/mara.png": portrait, "/frame.png": frame}) as assets:
+        limits = FetchLimits(allowed_networks=parse_networks("127.0.0.1/32"))
+        bible = copy.deepcopy(BIBLE)
+        bible["characters"][0]["referenceAssets"] = {"portraitUrl": assets.url("/mara.png")}
+        bible["characters"][1]["referenceAssets"] = {"styleFrameUrl": assets.url("/frame.png")}
+        video = renderer(sdk, asset_limits=limits)
+        await video.submit(script(), STYLE, tmp_path / "a", bible=bible)
+        # Nobody in the shots has a portrait: Tobin's style frame is the reference.
+        del bible["characters"][0]["referenceAssets"]
+        await video.submit(script(), STYLE, tmp_path / "b", bible=bible)
+        # Without limits (no fetching configured) nothing is fetched or sent.
+        await renderer(sdk).submit(script(), STYLE, tmp_path / "c", bible=bible)
+
+    with_portrait, with_frame, without = fake.calls("POST", "/v1/videos")
+    name, media_type, content = with_portrait.files["input_reference"]
+    assert (media_type, content) == ("image/png", portrait) and name.endswith(".png")
+    assert with_portrait.body["prompt"] and "input_reference" not in with_portrait.body
+    assert with_frame.files["input_reference"][2] == frame
+    assert without.files == {}
 
 
 async def test_without_a_thumbnail_variant_a_frame_is_taken(

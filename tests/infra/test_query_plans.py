@@ -1,5 +1,6 @@
-"""EXPLAIN the hot queries on partitioned segments and jobs: they use their indexes, and a lookup
-whose time range is known (a job by its UUIDv7 id) touches one partition.
+"""EXPLAIN the hot queries on partitioned segments and jobs, the ideas list and the moderation
+queue: they use their indexes, and a lookup whose time range is known (a job by its UUIDv7 id)
+touches one partition.
 
 The statements are the ones the repositories really send: a cursor hook records them while the
 repository function runs, and they are explained with the same parameters (custom plans, as the
@@ -9,6 +10,7 @@ and an ANALYZE give the planner real statistics; sequential scans stay enabled.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,9 +22,11 @@ from sqlalchemy import event, pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 import domain.models  # noqa: F401 - every mapper, for the ORM statements below
+from domain.ideas import repository as ideas
 from domain.ids import new_time_id
 from domain.jobs import repository as jobs
 from domain.jobs.models import Job
+from domain.moderation import repository as moderation
 from domain.pagination import paginate
 from domain.scenes import repository as scenes
 from infra.partitions import add_months, ensure_partitions, month_start
@@ -56,6 +60,26 @@ SEED = [
     "CAST(:start AS timestamptz) + g * interval '43 minutes' + interval '1 hour' "
     "FROM generate_series(1, 6000) g "
     "JOIN LATERAL (SELECT id, user_id FROM scenes ORDER BY id OFFSET g % 200 LIMIT 1) s ON true",
+    # Twenty busy topics of 1,000 ideas each (one in ten still in review, one in fifty removed)
+    # beside the 100 above, for GET /v1/ideas newest first.
+    "INSERT INTO topics (name, slug) "
+    "SELECT 'Busy ' || g, 'busy-' || g FROM generate_series(0, 19) g",
+    "INSERT INTO ideas (user_id, topic_id, title, prompt, status, review_status, created_at) "
+    "SELECT u.id, t.id, 'Busy idea', 'A prompt', "
+    "CASE WHEN g % 50 = 0 THEN 'removed' ELSE 'active' END, "
+    "CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'approved' END, "
+    "CAST(:start AS timestamptz) + g * interval '10 minutes' FROM generate_series(1, 20000) g "
+    "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users) u ON u.n = g % 100 "
+    "JOIN topics t ON t.slug = 'busy-' || (g % 20)",
+    # The moderation queue: 20,000 resolved flags, 200 dismissed, 40 waiting.
+    "INSERT INTO moderation_flags (reporter_id, target_type, target_id, reason, status, score, "
+    "created_at) SELECT u.id, 'idea', i.id, 'spam', "
+    "CASE WHEN g <= 40 THEN 'pending' WHEN g <= 240 THEN 'dismissed' ELSE 'resolved' END, "
+    "g % 7, CAST(:start AS timestamptz) + g * interval '5 minutes' "
+    "FROM generate_series(1, 20240) g "
+    "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users) u ON u.n = g % 100 "
+    "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM ideas) i "
+    "ON i.n = g % 20000",
 ]
 
 
@@ -282,3 +306,90 @@ async def test_a_pages_covers_read_one_index_entry_per_scene(session: AsyncSessi
     sequence = {row.id: row.sequence for row in rows}
     assert {s: sequence[covers[s]] for s in ids} == {s: 2 if chosen[s] else 1 for s in ids}
     await session.rollback()
+
+
+async def test_ideas_newest_first_read_the_created_indexes_in_order(
+    session: AsyncSession,
+) -> None:
+    """GET /v1/ideas?sort=new, everyone's and a topic's, anonymous and signed in: the route's
+    statement is `_listed`'s (prepared on the driver), so its generic plan is checked too."""
+    busy = await session.scalar(text("SELECT id FROM topics WHERE slug = 'busy-3'"))
+    viewer = await session.scalar(text("SELECT id FROM users LIMIT 1"))
+    cases = [
+        (ideas.IdeaFilter(), "ix_ideas_created"),
+        (ideas.IdeaFilter(topic_id=busy), "ix_ideas_topic_created"),
+        (ideas.IdeaFilter(topic_slug="busy-3"), "ix_ideas_topic_created"),
+    ]
+    for where, index in cases:
+        for viewer_id in (None, viewer):
+            run = functools.partial(
+                ideas.page,
+                session,
+                viewer_id=viewer_id,
+                where=where,
+                sort="new",
+                limit=20,
+                cursor=None,
+            )
+            for generic in (False, True):
+                plan = await planned(session, run, generic=generic)
+                scan = scans(plan)["ideas"]
+                assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), (where, scan)
+                assert index_names(scan) == {index}, (where, viewer_id, generic, scan)
+                assert scan["Scan Direction"] == "Backward"  # newest first, read in order
+                assert not any(n["Node Type"] == "Sort" for n in nodes(plan)), plan
+    page = await ideas.page(
+        session, viewer_id=None, where=cases[1][0], sort="new", limit=20, cursor=None
+    )
+    assert len(page.items) == 20 and all(i.topic_id == busy for i in page.items)
+    assert [i.created_at for i in page.items] == sorted(
+        (i.created_at for i in page.items), reverse=True
+    )
+
+
+async def test_the_moderation_queue_reads_its_status_through_an_index(
+    session: AsyncSession,
+) -> None:
+    """Each view (a few rows among many decided ones) finds its flags through the status index;
+    `pending` (pending, or reviewing with a lapsed lease) ORs it with the open flags' partial
+    index. The ORDER BY is the grouped score, so no index orders the page."""
+    now = START + timedelta(days=400)
+    for status in ("pending", "reviewing", "dismissed"):
+        run = functools.partial(
+            moderation.page_queue,
+            session,
+            status=status,
+            now=now,
+            target_type=None,
+            reason=None,
+            limit=20,
+            cursor=None,
+        )
+        for generic in (False, True):
+            plan = await planned(session, run, generic=generic)
+            scan = scans(plan)["moderation_flags"]
+            assert scan["Node Type"] != "Seq Scan", (status, generic, scan)
+            used = index_names(scan)
+            assert "ix_moderation_flags_status_created" in used, (status, generic, scan)
+            assert used <= OPEN_OR_STATUS, (status, generic, scan)
+        page = await run()
+        assert len(page.items) == (20 if status != "reviewing" else 0)
+
+
+OPEN_OR_STATUS = {"ix_moderation_flags_status_created", "uq_moderation_flags_open_per_reporter"}
+
+
+async def planned(session: AsyncSession, run: Any, *, generic: bool) -> dict[str, Any]:
+    """The plan of the one statement `run` sends: a custom plan for its parameters, or the
+    generic plan a prepared statement settles on."""
+    if not generic:
+        return await explain(session, run)
+    statement, parameters = await sent_statement(session, run)
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    await raw.execute("SET plan_cache_mode = force_generic_plan")  # type: ignore[union-attr]
+    try:
+        prepared = await raw.prepare(f"EXPLAIN (FORMAT JSON) {statement}")  # type: ignore[union-attr]
+        plan = await prepared.fetchval(*parameters)
+    finally:
+        await raw.execute("RESET plan_cache_mode")  # type: ignore[union-attr]
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]

@@ -345,3 +345,37 @@ async def test_moderate_and_admin_say_who_may_enter(open_as: OpenAs, factory: Fa
         await expect(section.get_by_text(re.compile(r"^\d+ months? ahead$"))).to_be_visible()
         # The header row and at least one partition (the current month's, made by the migrations).
         assert await section.get_by_role("row").count() > 1
+
+
+async def test_a_moderator_restores_deleted_scenes_and_ideas_from_the_moderation_page(
+    open_as: OpenAs, factory: Factory, client: httpx.AsyncClient
+) -> None:
+    owner, moderator = await factory.account(), await factory.account(Role.MODERATOR)
+    scene = await factory.scene(owner, title=unique("Drowned bell "))
+    idea = await factory.idea(owner)
+    for path in (f"/v1/scenes/{scene['id']}", f"/v1/ideas/{idea['id']}"):
+        assert (await client.delete(path, headers=owner.headers)).status_code == 204
+
+    page = await open_as(moderator)
+    await page.goto("/moderate")
+    section = page.get_by_role("region", name="Deleted, still restorable")
+    row = section.get_by_role("listitem").filter(has_text=scene["title"])
+    await expect(row).to_contain_text("restorable until")
+    await expect(section.get_by_role("button", name="Scenes")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert await axe_violations(page) == []
+    await screenshot(page, "moderation-deleted")
+    await row.get_by_role("button", name=f"Restore {scene['title']}").click()
+    await expect(page.get_by_role("status")).to_contain_text(
+        f"Restored the scene “{scene['title']}”"
+    )
+    await expect(row).to_have_count(0)
+    assert (await client.get(f"/v1/scenes/{scene['id']}")).status_code == 200
+
+    await section.get_by_role("button", name="Ideas").click()
+    idea_row = section.get_by_role("listitem").filter(has_text=idea["title"])
+    await idea_row.get_by_role("button", name="Restore").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"Restored the idea “{idea['title']}”")
+    await expect(idea_row).to_have_count(0)
+    assert (await client.get(f"/v1/ideas/{idea['id']}")).json()["status"] == "active"

@@ -719,6 +719,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/moderation/deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deleted
+         * @description Deleted scenes or ideas still restorable (DELETED_RETENTION_DAYS), newest deleted first.
+         */
+        get: operations["list_deleted_v1_moderation_deleted_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/moderation/flags": {
         parameters: {
             query?: never;
@@ -2102,6 +2122,40 @@ export interface components {
              */
             target_type: "idea" | "scene" | "segment" | "user" | "topic";
         };
+        /**
+         * DeletedOut
+         * @description A deleted scene or idea that a moderator may still restore.
+         */
+        DeletedOut: {
+            /**
+             * Deleted At
+             * Format: date-time
+             */
+            deleted_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Restore Until
+             * Format: date-time
+             * @description Until when POST /v1/scenes/{id}/restore or /v1/ideas/{id}/restore works.
+             */
+            restore_until: string;
+            /** Title */
+            title: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "scene" | "idea";
+            /**
+             * User Id
+             * @description Its author; null once that account is gone.
+             */
+            user_id: string | null;
+        };
         /** DeliveryOut */
         DeliveryOut: {
             /** Attempts */
@@ -2688,6 +2742,16 @@ export interface components {
         Page_BibleVersionSummary_: {
             /** Items */
             items: components["schemas"]["BibleVersionSummary"][];
+            /**
+             * Next Cursor
+             * @description Pass as ?cursor= for the next page.
+             */
+            next_cursor?: string | null;
+        };
+        /** Page[DeletedOut] */
+        Page_DeletedOut_: {
+            /** Items */
+            items: components["schemas"]["DeletedOut"][];
             /**
              * Next Cursor
              * @description Pass as ?cursor= for the next page.
@@ -5893,6 +5957,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_ActionOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deleted_v1_moderation_deleted_get: {
+        parameters: {
+            query: {
+                type: "scene" | "idea";
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeletedOut_"];
                 };
             };
             /** @description Unauthorized */

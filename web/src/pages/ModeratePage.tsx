@@ -1,10 +1,12 @@
-/** Moderate: the flag queue by priority, claims and decisions one by one or in bulk, the audit trail. */
+/** Moderate: the flag queue by priority, claims and decisions one by one or in bulk, the audit trail,
+ * and the deleted scenes and ideas still restorable. */
 
 import { useState } from "preact/hooks";
 import { api, problemOf, unwrap, type Schemas } from "../api/client";
 import type { Problem } from "../api/problem";
 import { Link } from "../app/router";
 import type { Me } from "../auth/useSession";
+import { DeletedList } from "../components/DeletedList";
 import { timeAgo } from "../components/format";
 import { Gate } from "../components/Gate";
 import { ACTIONS, QueueCard, type Action, type QueueItem } from "../components/QueueCard";
@@ -203,6 +205,7 @@ function Moderation({ me }: { me: Me }) {
       <Queue title="Under review" empty="Nothing claimed: claim an item below to start." state={reviewing} {...common} />
       <Queue title="Waiting for a moderator" empty="No reports waiting. All clear." state={pending} {...common} />
       <AuditTrail state={audit} me={me} />
+      <DeletedList onRestored={reload} />
     </>
   );
 }
