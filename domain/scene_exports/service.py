@@ -18,6 +18,7 @@ from domain.scene_exports.models import ExportStatus, SceneExport
 from domain.scenes.access import get_visible_scene
 from domain.users.models import User
 from infra.logging import get_logger
+from infra.media_urls import MediaUrls
 from infra.queue import PendingJob, enqueue_after_commit
 from infra.settings import Settings
 from infra.storage import LocalStorage, Storage
@@ -141,11 +142,12 @@ class ExportLocation:
     url: str | None
 
 
-def location(storage: Storage, key: str) -> ExportLocation:
-    """The one place an export's URL is made (object storage: the client is redirected there)."""
-    if isinstance(storage, LocalStorage):
-        return ExportLocation(path=storage.path(key), url=None)
-    return ExportLocation(path=None, url=storage.url(key))
+def location(urls: MediaUrls, key: str) -> ExportLocation:
+    """Where a ready export is fetched: the local file, or the object's URL made by MediaUrls
+    (signed on demand, or under the public base URL) that the client is redirected to."""
+    if isinstance(urls.storage, LocalStorage):
+        return ExportLocation(path=urls.storage.path(key), url=None)
+    return ExportLocation(path=None, url=urls.object(key))
 
 
 def _may_start(export: SceneExport, settings: Settings, now: datetime) -> bool:

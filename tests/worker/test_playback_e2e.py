@@ -211,7 +211,9 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
 
     # The whole scene: master, video and subtitles made from the database; it plays as long
     # as its segments together.
-    scene_master = f"{d.base}/v1/scenes/{scene['id']}/playlist.m3u8"
+    read = (await d.client.get(f"/v1/scenes/{scene['id']}")).json()
+    assert read["playlist_url"].endswith(f"/v1/scenes/{scene['id']}/playlist.m3u8")
+    scene_master = absolute(d.base, read["playlist_url"])
     assert "TYPE=SUBTITLES" in (await d.client.get(scene_master)).text
     total = sum(r["duration"] for r in results)
     assert (await probe(scene_master)).duration == pytest.approx(total, abs=1.0)

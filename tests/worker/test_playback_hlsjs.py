@@ -93,7 +93,8 @@ async def test_hlsjs_plays_the_scene_with_its_captions(
         durations.append(job["result_data"]["duration"])
         captions = await d.client.get(absolute(d.base, job["result_data"]["captions_url"]))
         vtts.append((await d.client.get(absolute(d.base, captions.headers["location"]))).text)
-    url = f"{PAGE_ORIGIN}/index.html?src={d.base}/v1/scenes/{scene['id']}/playlist.m3u8"
+    read = (await d.client.get(f"/v1/scenes/{scene['id']}")).json()
+    url = f"{PAGE_ORIGIN}/index.html?src={absolute(d.base, read['playlist_url'])}"
     browser = await asyncio.create_subprocess_exec(
         "chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
         "--autoplay-policy=no-user-gesture-required", url,
