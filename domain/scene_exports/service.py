@@ -37,11 +37,6 @@ def fingerprint(segment_ids: Sequence[uuid.UUID]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def storage_key(export: SceneExport) -> str:
-    """Where the MP4 is stored: made of ids and a digest, never of anything a user typed."""
-    return f"exports/scenes/{export.scene_id}/{export.fingerprint}.mp4"
-
-
 def retry_delay(settings: Settings, attempts: int) -> float:
     """How long a failed export waits before a request may start it again."""
     return float(

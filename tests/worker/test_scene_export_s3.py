@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 import httpx
@@ -117,7 +118,8 @@ async def test_an_export_under_s3_is_built_from_the_bucket_and_redirected_to(
     assert response.status_code == 307, response.text
     location = response.headers["location"]
     assert location.startswith(s3_app.state.settings.s3_endpoint_url)
-    assert (await storage.list(f"exports/scenes/{scene_id}/")) != []
+    key = "objects/" + urlparse(location).path.split("/objects/", 1)[1]  # content-addressed
+    assert await storage.exists(key)
 
     info = await asyncio.to_thread(ffprobe_url, location)
     assert [c["tags"]["title"] for c in info["chapters"]] == [
