@@ -182,7 +182,6 @@ async def run_scenario(world: World, storage: Storage, ops: list[Any], work: Pat
         await assert_referenced_intact(conn, storage, segments, keys)
         possible = {describe(path).key for path in files}  # every key this example could make
         ours = {k for k in await storage.list("objects/") if k in possible}
-        print("DBG", ops, await storage.list("objects/"), possible, ours)
         assert ours == {keys[sha] for _, shas in segments for sha in shas}
     finally:
         await conn.driver.close()
