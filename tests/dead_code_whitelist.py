@@ -87,7 +87,6 @@ _.quoted_span
 _.put_bytes
 _.writable_dir
 _.package_hls
-_.render_cards
 _.video_profile
 _.score_hours
 _.STATE_FIELDS

@@ -16,16 +16,14 @@ import httpx
 import pytest
 
 from domain.scenes.models import Segment
-from infra.media import Card, CardStyle, render_cards
 from infra.settings import Settings
 from infra.storage import S3Storage
 from tests.factories import Factory
 from tests.infra.moto_server import DUMMY_CREDENTIALS, moto_server
+from tests.infra.sample_media import sample_mp4
 from tests.worker.running import stop
 from worker.main import worker_options
 from worker.refill import RefillingWorker
-
-STYLE = CardStyle(width=320, height=180, fps=12)
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +85,7 @@ async def test_an_export_under_s3_is_built_from_the_bucket_and_redirected_to(
         for sequence, seconds in enumerate(lengths, start=1):
             prefix = f"scenes/{scene_id}/segments/{uuid.uuid4()}"
             mp4 = tmp_path / f"{sequence}.mp4"
-            await render_cards(
-                [Card(seconds, "#223344", title=f"Shot {sequence}")],
-                mp4,
-                tmp_path / f"{sequence}.jpg",
-                STYLE,
-            )
+            await sample_mp4(mp4, seconds)
             await storage.put_file(f"{prefix}/video.mp4", mp4)
             session.add(
                 Segment(
