@@ -26,23 +26,11 @@ from infra.providers.base import RenderedVideo
 from infra.providers.local_video import LocalVideoRenderer
 from infra.providers.openai_video import OpenAIVideoRenderer
 from infra.settings import Settings
-from schemas.script import DialogueLine, Script, Shot
 from tests.factories import minimal_bible
 from tests.infra.sample_media import sample_mp4
+from tests.infra.test_local_video import three_shot_script
 
 BIBLE = minimal_bible()
-SCRIPT = Script(
-    shots=[
-        Shot(
-            setting="The Old Docks",
-            characters=["Mara Hart"],
-            action="Fog rolls over the docks.",
-            dialogue=[DialogueLine(character="Mara", line="Who rang the bell at this hour?")],
-            duration=3.0,
-        ),
-        Shot(setting="The Bell Tower", action="The rope still swings.", duration=2.0),
-    ]
-)
 Rendered = tuple[RenderedVideo, list[float]]
 
 
@@ -84,7 +72,7 @@ async def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
         progress.append(fraction)
 
     renderer = LocalVideoRenderer(width=426, height=240)
-    video_id = await renderer.submit(SCRIPT, BIBLE["styleGuide"], out, bible=BIBLE)
+    video_id = await renderer.submit(three_shot_script(), BIBLE["styleGuide"], out, bible=BIBLE)
     return await renderer.wait(video_id, on_progress=record), progress
 
 
