@@ -36,6 +36,19 @@ class MediaUrls:
     def segment_thumbnail(self, segment_id: uuid.UUID) -> str:
         return self.api(f"/v1/segments/{segment_id}/thumbnail.jpg")
 
+    def scene_playlist(self, scene_id: uuid.UUID) -> str:
+        return self.api(f"/v1/scenes/{scene_id}/playlist.m3u8")
+
+    def scene_export(self, scene_id: uuid.UUID) -> str:
+        return self.api(f"/v1/scenes/{scene_id}/export.mp4")
+
+    def scene_links(self, scene_id: uuid.UUID) -> dict[str, str]:
+        """The URL fields of a scene: its whole-scene master playlist and its MP4 export."""
+        return {
+            "playlist_url": self.scene_playlist(scene_id),
+            "export_url": self.scene_export(scene_id),
+        }
+
     def segment_links(self, segment_id: uuid.UUID, roles: Set[str]) -> dict[str, Any]:
         """The contract's URL fields of a segment with media of the kinds in `roles`."""
         path = f"/v1/segments/{segment_id}"

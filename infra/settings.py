@@ -160,6 +160,14 @@ class Settings(BaseSettings):
     )
     # Captions ship as WebVTT either way; burning them into the picture is opt-in.
     burn_in_captions: bool = Field(False, alias="BURN_IN_CAPTIONS")
+    # The language the captions are written in, named in the master playlist's subtitles
+    # rendition (a BCP 47 tag, and the name a player lists it by).
+    captions_language: str = Field(
+        "en", alias="CAPTIONS_LANGUAGE", pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
+    )
+    captions_language_name: str = Field(
+        "English", alias="CAPTIONS_LANGUAGE_NAME", min_length=1, max_length=60, pattern=r'^[^"\n]+$'
+    )
     # 0.5 puts the chord some 18 dB under the voices before ducking (about -36 dBFS).
     score_volume: float = Field(0.5, alias="SCORE_VOLUME", ge=0, le=1)
     # Bible portraits and style frames under this URL are read from this directory; other

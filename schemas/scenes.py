@@ -87,6 +87,14 @@ class SceneOut(WireModel):
         description="The chosen cover segment's thumbnail, else the first active segment's; "
         "null before the first.",
     )
+    playlist_url: str = Field(
+        description="The whole scene as one HLS master playlist (its active segments one after "
+        "another, with their subtitles rendition)."
+    )
+    export_url: str = Field(
+        description="The whole scene as one MP4, a chapter per segment: 202 with `Retry-After` "
+        "while it is being made, 404 before the first segment."
+    )
 
 
 class BibleUpdateIn(InputModel):

@@ -23,6 +23,7 @@ _.detached_at
 _.disabled_reason
 _.event_seq
 _.event_type
+_.export_url
 _.exported_at
 _.from_
 _.from_sequence
@@ -35,6 +36,7 @@ _.last_error
 _.last_login_at
 _.last_status_code
 _.object_sha256
+_.playlist_url
 _.resolution_notes
 _.resolved_at
 _.resolved_by
@@ -87,7 +89,6 @@ _.restore_until
 _.put_bytes
 _.writable_dir
 _.package_hls
-_.render_cards
 _.video_profile
 _.score_hours
 _.STATE_FIELDS

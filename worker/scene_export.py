@@ -10,9 +10,10 @@ from typing import Any
 
 import structlog
 
+from domain.media import repository as media_repository
+from domain.media.store import OBJECT_PREFIX, MediaVanished, store_path
 from domain.scene_exports import repository
 from domain.scene_exports.models import ExportStatus, SceneExport
-from domain.scene_exports.service import storage_key
 from infra.logging import get_logger
 from infra.scene_export import Part, assemble
 from worker.pipeline.runtime import Runtime
@@ -67,9 +68,13 @@ async def _build(
         await asyncio.to_thread(path.write_bytes, data)
         files.append(Part(path, text))
     assembled = await assemble(files, work_dir, ffmpeg=runtime.settings.ffmpeg_binary)
-    key = storage_key(export)
-    await runtime.storage.put_file(key, assembled.mp4, "video/mp4")
+    # Content-addressed: a crash before mark_ready leaves an object no export names, which
+    # the sweeper removes after the grace period.
+    stored = await store_path(runtime.db, runtime.storage, assembled.mp4)
+    key = stored.key
     async with runtime.db.transaction() as session:
+        if not await media_repository.hold_object(session, stored.sha256):
+            raise MediaVanished("the export's object was swept before the export named it")
         ready = await repository.mark_ready(
             session,
             export.id,
@@ -80,7 +85,9 @@ async def _build(
         )
         superseded = await repository.remove_superseded(session, export) if ready else []
     for old in superseded:
-        if old != key:
+        # Exports stored before content addressing are removed here; objects are the
+        # sweeper's (another export may have the same bytes).
+        if old != key and not old.startswith(OBJECT_PREFIX):
             await runtime.storage.delete(old)
     log.info(
         "scene_export_ready" if ready else "scene_export_superseded",

@@ -18,8 +18,12 @@ from infra.media_urls import MediaUrls
 from schemas.common import Page
 from schemas.scenes import SceneOut, SegmentOut
 
-# SceneOut's fields that are the scene's own columns (the rest is made here).
-_SCENE_COLUMNS = tuple(name for name in SceneOut.model_fields if name != "cover_url")
+# SceneOut's fields that are the scene's own columns (the URLs are made here).
+_SCENE_COLUMNS = tuple(
+    name
+    for name in SceneOut.model_fields
+    if name not in ("cover_url", "playlist_url", "export_url")
+)
 
 
 def segment_out(
@@ -95,14 +99,7 @@ async def scene_outs(
     """Scenes on the wire, with their covers read in one query for the lot."""
     covers = await service.cover_segments(session, scenes)
     return [
-        SceneOut.model_validate(scene).model_copy(
-            update={
-                "cover_url": urls.segment_thumbnail(segment)
-                if (segment := covers.get(scene.id))
-                else None
-            }
-        )
-        for scene in scenes
+        SceneOut.model_validate(scene_fields(scene, covers.get(scene.id), urls)) for scene in scenes
     ]
 
 
@@ -112,11 +109,17 @@ def json_response(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
+def scene_fields(scene: Any, cover_id: uuid.UUID | None, urls: MediaUrls) -> dict[str, Any]:
+    """SceneOut's fields of a scene (a row or the model: its columns by name) and its cover
+    segment."""
+    fields = {name: getattr(scene, name) for name in _SCENE_COLUMNS}
+    fields["cover_url"] = urls.segment_thumbnail(cover_id) if cover_id else None
+    return fields | urls.scene_links(scene.id)
+
+
 def scene_row_out(row: Any, urls: MediaUrls) -> dict[str, Any]:
     """SceneOut's fields of a row of the scene's columns and its cover segment (`cover_id`)."""
-    fields = {name: getattr(row, name) for name in _SCENE_COLUMNS}
-    fields["cover_url"] = urls.segment_thumbnail(row.cover_id) if row.cover_id else None
-    return fields
+    return scene_fields(row, row.cover_id, urls)
 
 
 def scene_page_response(rows: Sequence[Any], next_cursor: str | None, urls: MediaUrls) -> Response:

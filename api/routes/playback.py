@@ -12,7 +12,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from api.deps import ReadSessionDep, media_urls_of
+from api.deps import ReadSessionDep, SettingsDep, media_urls_of
 from api.errors import problem_responses
 from domain.media import playlists, service
 
@@ -35,10 +35,13 @@ def _hls(text: str) -> Response:
 
 
 @router.get("/v1/segments/{segment_id}/playlist.m3u8", response_class=Response, responses=_PLAYLIST)
-async def segment_playlist(segment_id: uuid.UUID, session: ReadSessionDep) -> Response:
+async def segment_playlist(
+    segment_id: uuid.UUID, session: ReadSessionDep, settings: SettingsDep
+) -> Response:
     """The segment's master playlist: its video and, with captions, a subtitles rendition."""
     files = await service.live_segment(session, segment_id)
-    return _hls(playlists.master("video.m3u8", "captions.m3u8" if files.captions else None))
+    captions = "captions.m3u8" if files.captions else None
+    return _hls(playlists.master("video.m3u8", captions, service.captions_language(settings)))
 
 
 @router.get("/v1/segments/{segment_id}/video.m3u8", response_class=Response, responses=_PLAYLIST)
@@ -94,12 +97,14 @@ async def segment_captions_file(
 
 
 @router.get("/v1/scenes/{scene_id}/playlist.m3u8", response_class=Response, responses=_PLAYLIST)
-async def scene_playlist(scene_id: uuid.UUID, session: ReadSessionDep) -> Response:
+async def scene_playlist(
+    scene_id: uuid.UUID, session: ReadSessionDep, settings: SettingsDep
+) -> Response:
     """The whole scene, segment after segment: a master playlist with a video rendition and,
     when any segment has captions, a subtitles rendition."""
     files = await service.live_scene(session, scene_id)
     captions = "captions.m3u8" if any(f.captions for f in files) else None
-    return _hls(playlists.master("video.m3u8", captions))
+    return _hls(playlists.master("video.m3u8", captions, service.captions_language(settings)))
 
 
 @router.get("/v1/scenes/{scene_id}/video.m3u8", response_class=Response, responses=_PLAYLIST)

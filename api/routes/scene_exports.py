@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
-from api.deps import OptionalUser, SessionDep, SettingsDep
+from api.deps import OptionalUser, SessionDep, SettingsDep, media_urls_of
 from api.errors import problem_responses
 from domain.scene_exports import service
 from domain.scene_exports.models import ExportStatus
@@ -57,7 +57,7 @@ async def export_scene(
             status_code=status.HTTP_202_ACCEPTED,
             headers={"Retry-After": str(settings.scene_export_poll_seconds)},
         )
-    where = service.location(storage, export.storage_key)
+    where = service.location(media_urls_of(request), export.storage_key)
     if where.path is not None:
         return FileResponse(
             where.path,

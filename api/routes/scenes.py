@@ -12,6 +12,7 @@ from api import consistency
 from api.deps import (
     ContentCheckerDep,
     CurrentUser,
+    MediaUrlsDep,
     OptionalUser,
     ReadSessionDep,
     SessionDep,
@@ -21,6 +22,7 @@ from api.errors import problem_responses
 from api.fast_routes import fast_path, path_uuid
 from api.presenters.scenes import (
     json_response,
+    scene_fields,
     scene_page_response,
     scene_row_out,
     segment_page_response,
@@ -66,6 +68,7 @@ async def create_scene(
     user: CurrentUser,
     session: SessionDep,
     checker: ContentCheckerDep,
+    urls: MediaUrlsDep,
     response: Response,
 ) -> SceneOut:
     """Start a scene from an idea; the bible is validated and stored as version 1."""
@@ -79,7 +82,7 @@ async def create_scene(
         checker=checker,
     )
     response.headers["Location"] = f"/v1/scenes/{scene.id}"
-    return SceneOut.model_validate(scene)
+    return SceneOut.model_validate(scene_fields(scene, None, urls))
 
 
 @router.get(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from domain.media.repository import SegmentFiles
 
@@ -17,13 +18,23 @@ BANDWIDTH = 2_000_000
 BLANK_VTT = "WEBVTT\n\n"
 
 
-def master(video_uri: str, captions_uri: str | None) -> str:
+@dataclass(frozen=True)
+class CaptionsLanguage:
+    """The language of a subtitles rendition: a BCP 47 tag and the name a player lists."""
+
+    tag: str = "en"
+    name: str = "English"
+
+
+def master(
+    video_uri: str, captions_uri: str | None, language: CaptionsLanguage = CaptionsLanguage()
+) -> str:
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     stream = f"#EXT-X-STREAM-INF:BANDWIDTH={BANDWIDTH}"
     if captions_uri is not None:
         lines.append(
-            '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Captions",DEFAULT=NO,'
-            f'AUTOSELECT=YES,FORCED=NO,URI="{captions_uri}"'
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="{language.tag}",'
+            f'NAME="{language.name}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="{captions_uri}"'
         )
         stream += ',SUBTITLES="subs"'
     return "\n".join([*lines, stream, video_uri]) + "\n"

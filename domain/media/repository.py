@@ -200,6 +200,15 @@ async def has_object(session: AsyncSession, sha256: str) -> bool:
     return bool(found)
 
 
+async def hold_object(session: AsyncSession, sha256: str) -> bool:
+    """Lock the object's row FOR SHARE until the transaction ends (a sweep waits, then sees
+    the reference made in it); False when the sweeper has taken it already."""
+    found = await session.scalar(
+        sql("SELECT 1 FROM media_objects WHERE sha256 = :sha FOR SHARE"), {"sha": sha256}
+    )
+    return bool(found)
+
+
 # Reads for playback: only media of active segments of scenes the public may see.
 
 

@@ -7,8 +7,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
-from domain.media import repository
+from domain.media import playlists, repository
 from domain.media.repository import SegmentFiles
+from infra.settings import Settings
 
 
 async def live_segment(session: AsyncSession, segment_id: uuid.UUID) -> SegmentFiles:
@@ -41,3 +42,8 @@ def object_key(files: SegmentFiles, kind: str) -> str:
     if key is None:
         raise NotFound(f"This segment has no {kind}.")
     return key
+
+
+def captions_language(settings: Settings) -> playlists.CaptionsLanguage:
+    """The language the captions are written in (CAPTIONS_LANGUAGE, CAPTIONS_LANGUAGE_NAME)."""
+    return playlists.CaptionsLanguage(settings.captions_language, settings.captions_language_name)

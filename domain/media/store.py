@@ -79,8 +79,10 @@ async def store_files(
 
 async def store_path(db: Database, storage: Storage, path: Path) -> ObjectRow:
     """`store_files` for one file, on a session of `db` (for callers outside a job's run, e.g.
-    a scene export): reference the returned digest from a table with a foreign key to
-    media_objects, and the sweeper leaves the object alone."""
+    a scene export). The sweeper leaves the object alone while a referencing table names it
+    (a foreign key to media_objects, or a scene export's storage_key: see
+    upkeep_repository.KEY_REFERRERS) or for the grace period after this touch; the caller
+    references it within that time, holding the row (repository.hold_object) as it does."""
     row = await asyncio.to_thread(describe, path)
     for _ in range(MAX_ATTEMPTS):
         async with db.transaction() as session:

@@ -1,11 +1,13 @@
 """The sweeper: objects nothing references, untouched for the grace period, are removed.
 
 Every table with a foreign key to media_objects is a referencing table (found in the catalog,
-so a new one, e.g. a scene export, is asked without a change here). Per batch, in one
+so a new one is asked without a change here); scene exports name their MP4 by its key, with no
+foreign key, and are asked too (upkeep_repository.KEY_REFERRERS). Per batch, in one
 transaction: candidates are locked (SKIP LOCKED: an upload or a finalization holding one
 keeps it), deleted where a fresh look still finds no reference and no recent touch, their
 stored objects removed, then the commit. A reference added meanwhile waits on our lock and
-then fails its foreign key; an upload's touch waits and then re-creates the row before it
+then fails its foreign key (an export holds its object's row FOR SHARE while it marks itself
+ready, and finds it gone); an upload's touch waits and then re-creates the row before it
 stores the bytes again. A failure before the commit leaves rows whose bytes may be gone:
 unreferenced and old, so the next sweep takes them (deleting a missing object is no error).
 """
@@ -56,4 +58,4 @@ async def sweep(
             break
     if removed:
         log.info("media_swept", removed=len(removed))
-    return SweepResult(removed, [t for t, _ in refs])
+    return SweepResult(removed, [t for t, _ in [*refs, *repository.KEY_REFERRERS]])

@@ -1,7 +1,8 @@
 """Every query of media upkeep: the sweeper's orphan hunt and the legacy backfill's rows.
 
 The sweeper's statements are written from the catalog's list of referencing tables (see
-domain/media/sweeper.py), so a new table with a foreign key to media_objects is asked too.
+domain/media/sweeper.py), so a new table with a foreign key to media_objects is asked too,
+and from KEY_REFERRERS, the columns that name an object by its key without a foreign key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ _REFERRERS = text(
     " AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.conrelid)"
     " ORDER BY 1"
 )
+# (table, column) naming an object by its key: a scene export's MP4 (scene_exports has no
+# foreign key to media_objects; adding one takes a migration).
+KEY_REFERRERS: tuple[tuple[str, str], ...] = (("scene_exports", "storage_key"),)
 _CUTOFF = "coalesce(CAST(:now AS timestamptz), now()) - make_interval(secs => :grace)"
 
 
@@ -34,11 +38,16 @@ def _quote(name: str) -> str:
 
 
 def unreferenced(refs: list[tuple[str, str]]) -> str:
-    """The condition that no referencing table names the object `m`."""
+    """The condition that no referencing table names the object `m`: by its digest (the
+    foreign keys in `refs`) or by its key (KEY_REFERRERS)."""
     clauses = [
         f"NOT EXISTS (SELECT 1 FROM {_quote(t)} r WHERE r.{_quote(c)} = m.sha256)" for t, c in refs
     ]
-    return " AND ".join(clauses) or "TRUE"
+    clauses += [
+        f"NOT EXISTS (SELECT 1 FROM {_quote(t)} r WHERE r.{_quote(c)} = m.key)"
+        for t, c in KEY_REFERRERS
+    ]
+    return " AND ".join(clauses)
 
 
 def _params(now: datetime | None, grace_seconds: int, batch: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from domain.scene_exports.models import ExportStatus, SceneExport
 from domain.scenes.access import get_visible_scene
 from domain.users.models import User
 from infra.logging import get_logger
+from infra.media_urls import MediaUrls
 from infra.queue import PendingJob, enqueue_after_commit
 from infra.settings import Settings
 from infra.storage import LocalStorage, Storage
@@ -34,11 +35,6 @@ def fingerprint(segment_ids: Sequence[uuid.UUID]) -> str:
     """Names the scene's state: its active segments, in order."""
     payload = "\n".join([EXPORT_FORMAT, *(str(i) for i in segment_ids)])
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def storage_key(export: SceneExport) -> str:
-    """Where the MP4 is stored: made of ids and a digest, never of anything a user typed."""
-    return f"exports/scenes/{export.scene_id}/{export.fingerprint}.mp4"
 
 
 def retry_delay(settings: Settings, attempts: int) -> float:
@@ -141,11 +137,12 @@ class ExportLocation:
     url: str | None
 
 
-def location(storage: Storage, key: str) -> ExportLocation:
-    """The one place an export's URL is made (object storage: the client is redirected there)."""
-    if isinstance(storage, LocalStorage):
-        return ExportLocation(path=storage.path(key), url=None)
-    return ExportLocation(path=None, url=storage.url(key))
+def location(urls: MediaUrls, key: str) -> ExportLocation:
+    """Where a ready export is fetched: the local file, or the object's URL made by MediaUrls
+    (signed on demand, or under the public base URL) that the client is redirected to."""
+    if isinstance(urls.storage, LocalStorage):
+        return ExportLocation(path=urls.storage.path(key), url=None)
+    return ExportLocation(path=None, url=urls.object(key))
 
 
 def _may_start(export: SceneExport, settings: Settings, now: datetime) -> bool:

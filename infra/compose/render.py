@@ -50,6 +50,9 @@ class ComposeOptions:
     preset: str = "ultrafast"
     burn_in_captions: bool = False
     score_volume: float = 0.5
+    # False (tests only) leaves the voices out of the mix while they still key the ducking,
+    # so the score's level under a line can be measured on its own.
+    mix_voice: bool = True
     ffmpeg: str = ""  # FFMPEG_BINARY: empty for the bundled build, else PATH's
 
 
@@ -221,6 +224,7 @@ def build_args(
         for i, f in enumerate(chord)
     ]
     graph += tones
+    voice = "[voice]" if options.mix_voice else "[muted]"
     graph += [
         f"{''.join(f'[t{i}]' for i in range(len(chord)))}amix=inputs={len(chord)},"
         f"tremolo=f=0.15:d=0.5,lowpass=f=900,volume={options.score_volume:.4f}[score]",
@@ -228,7 +232,8 @@ def build_args(
         f"[{len(inputs) // 2 - 1}:a]aresample={SAMPLE_RATE},volume=1.6,"
         "alimiter=limit=0.9:level=0,asplit=2[voice][key]",
         "[score][key]sidechaincompress=threshold=0.005:ratio=12:attack=10:release=400[ducked]",
-        "[ducked][voice]amix=inputs=2:normalize=0:duration=first,"
+        *([] if options.mix_voice else ["[voice]volume=0[muted]"]),
+        f"[ducked]{voice}amix=inputs=2:normalize=0:duration=first,"
         f"atrim=end={seconds},aformat=channel_layouts=stereo[aout]",
     ]
     gop = fps * options.keyframe_seconds

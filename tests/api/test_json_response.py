@@ -29,7 +29,9 @@ def test_a_page_of_scenes_is_sent_as_fastapi_would_send_it() -> None:
     scene = {**ids, "title": AWKWARD, "description": "Fog.", "status": "active",
              "bible_version": 1, "segment_count": 3, "total_duration": 0.1 + 0.2,
              "contributor_count": 1, "like_count": 0, "view_count": 7, "last_segment_at": None,
-             "created_at": NOW, "updated_at": NOW, "cover_url": None}  # fmt: skip
+             "created_at": NOW, "updated_at": NOW, "cover_url": None,
+             "playlist_url": "/v1/scenes/x/playlist.m3u8",
+             "export_url": "https://cdn.example/v1/scenes/x/export.mp4"}  # fmt: skip
     page = Page[SceneOut].model_validate({"items": [scene, scene], "next_cursor": "abc"})
 
     response = json_response(page)

@@ -419,6 +419,17 @@ async def test_scene_lists_carry_the_first_active_segment_thumbnail_as_cover(
         shown["id"]: f"{base}/v1/segments/{second.id}/thumbnail.jpg",
         bare["id"]: None,
     }
+    # Every scene names its whole-scene playlist and export, alike in a list, a read and
+    # the answer that made it.
+    for made in (bare, shown):
+        links = {
+            "playlist_url": f"{base}/v1/scenes/{made['id']}/playlist.m3u8",
+            "export_url": f"{base}/v1/scenes/{made['id']}/export.mp4",
+        }
+        read = (await client.get(f"/v1/scenes/{made['id']}")).json()
+        listed = next(s for s in page if s["id"] == made["id"])
+        for answer in (made, read, listed):
+            assert {name: answer[name] for name in links} == links
 
 
 async def test_segments_name_their_authors(client: httpx.AsyncClient, factory: Factory) -> None:

@@ -29,9 +29,11 @@ def test_a_master_names_its_subtitles_only_when_there_are_captions() -> None:
     assert with_captions[0] == "#EXTM3U"
     media = [line for line in with_captions if line.startswith("#EXT-X-MEDIA:")]
     assert media == [
-        '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Captions",DEFAULT=NO,'
+        '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="en",NAME="English",DEFAULT=NO,'
         'AUTOSELECT=YES,FORCED=NO,URI="captions.m3u8"'
     ]
+    welsh = playlists.master("video.m3u8", "c.m3u8", playlists.CaptionsLanguage("cy", "Cymraeg"))
+    assert 'LANGUAGE="cy",NAME="Cymraeg"' in welsh
     assert with_captions[-2:] == [
         '#EXT-X-STREAM-INF:BANDWIDTH=2000000,SUBTITLES="subs"',
         "video.m3u8",

@@ -27,8 +27,9 @@ from hypothesis import strategies as st
 from domain.media import repository
 from domain.media.models import MediaRole
 from domain.media.repository import Reference
-from domain.media.store import describe, store_files
+from domain.media.store import describe, store_files, store_path
 from domain.media.sweeper import sweep
+from domain.scene_exports.models import ExportStatus, SceneExport
 from infra.prepared import Channel
 from infra.settings import Settings
 from infra.storage import LocalStorage, S3Storage, Storage
@@ -181,7 +182,6 @@ async def run_scenario(world: World, storage: Storage, ops: list[Any], work: Pat
         await assert_referenced_intact(conn, storage, segments, keys)
         possible = {describe(path).key for path in files}  # every key this example could make
         ours = {k for k in await storage.list("objects/") if k in possible}
-        print("DBG", ops, await storage.list("objects/"), possible, ours)
         assert ours == {keys[sha] for _, shas in segments for sha in shas}
     finally:
         await conn.driver.close()
@@ -256,3 +256,47 @@ async def test_the_same_on_s3(
     root = tmp_path / uuid.uuid4().hex
     root.mkdir()
     await run_scenario(world, S3Storage(bucket, endpoint_url=s3_endpoint), ops, root)
+
+
+async def test_an_export_keeps_its_object_and_a_crashed_build_leaves_no_orphan(
+    world: World, tmp_path: Path
+) -> None:
+    """Scene exports name their MP4 by its key (no foreign key): the sweeper asks them too."""
+    db, storage = world.app.state.db, LocalStorage(tmp_path / "media")
+    owner = await world.factory.account()
+    scene_id = uuid.UUID((await world.factory.scene(owner))["id"])
+    made, crashed = tmp_path / "made.mp4", tmp_path / "crashed.mp4"
+    made.write_bytes(uuid.uuid4().bytes * 8)
+    crashed.write_bytes(uuid.uuid4().bytes * 8)
+
+    # As worker/scene_export.py: stored, then named by a ready export while its row is held.
+    stored = await store_path(db, storage, made)
+    lost = await store_path(db, storage, crashed)  # this build dies before it is named
+    assert stored.key.startswith("objects/") and lost.key.startswith("objects/")
+    world.tick()
+    async with db.transaction() as session:
+        assert await repository.hold_object(session, stored.sha256)
+        # A sweep meanwhile skips the held row (the export is not committed yet).
+        swept = await sweep(db, storage, GRACE, now=world.now())
+        assert lost.key in swept.removed and stored.key not in swept.removed
+        export = SceneExport(
+            scene_id=scene_id,
+            fingerprint=uuid.uuid4().hex,
+            segment_ids=[],
+            status=ExportStatus.READY.value,
+            storage_key=stored.key,
+        )
+        session.add(export)
+    assert "scene_exports" in swept.referrers
+    assert not await storage.exists(lost.key)  # no orphan once the grace has passed
+
+    # Named by an export, it outlives any number of sweeps...
+    world.tick()
+    assert stored.key not in (await sweep(db, storage, GRACE, now=world.now())).removed
+    assert await storage.exists(stored.key)
+    # ...and once the export is dropped (superseded), the next sweep after the grace takes it.
+    async with db.transaction() as session:
+        await session.delete(await session.get(SceneExport, export.id))
+    world.tick()
+    assert stored.key in (await sweep(db, storage, GRACE, now=world.now())).removed
+    assert not await storage.exists(stored.key)

@@ -1,8 +1,10 @@
-"""ffmpeg helpers against the real ffmpeg/ffprobe: render, HLS packaging, probing."""
+"""ffmpeg helpers against the real ffmpeg/ffprobe: what the built-in renderer encodes, HLS
+packaging, probing, running and cancelling ffmpeg."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 from pathlib import Path
@@ -12,39 +14,24 @@ import pytest
 from openai import AsyncOpenAI
 
 from infra.media import (
-    Caption,
-    Card,
-    CardStyle,
     MediaError,
     ffmpeg_executable,
     frame_counts,
     hls_args,
     package_hls,
     probe,
-    render_cards,
     run_ffmpeg,
 )
+from infra.providers.base import RenderedVideo
 from infra.providers.local_video import LocalVideoRenderer
 from infra.providers.openai_video import OpenAIVideoRenderer
 from infra.settings import Settings
+from tests.factories import minimal_bible
+from tests.infra.sample_media import sample_mp4
+from tests.infra.test_local_video import three_shot_script
 
-SMALL = CardStyle(width=426, height=240)
-AWKWARD = "Mara: \"it's 100% done\" \\ C:\\tmp\\x %{pts} %% 'quoted' ; , [a] =b 🙂 ✓\nsecond line"
-
-CARDS = [
-    Card(
-        2.7,
-        "#12343a",
-        title="The Old Docks",
-        subtitle="Mara Hart · Jonah",
-        body="Fog rolls over the docks. " * 12,
-        captions=[Caption(0.3, 1.4, "Mara: Who rang the bell?"), Caption(1.5, 2.6, AWKWARD)],
-    ),
-    Card(3.1, "#2a1a10", title="The Bell Tower: 'up' 50%", body=AWKWARD, tone_hz=247.0),
-    Card(1.3, "#0f0f0f", title="", body=""),
-]
-TOTAL = sum(card.duration for card in CARDS)
-Rendered = tuple[Path, Path, list[float]]
+BIBLE = minimal_bible()
+Rendered = tuple[RenderedVideo, list[float]]
 
 
 async def output_of(*args: str) -> str:
@@ -76,15 +63,17 @@ async def keyframe_times(source: Path) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-async def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[float]]:
+async def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """The built-in renderer's output (its own defaults: 24 fps, a keyframe every 2 s)."""
     out = tmp_path_factory.mktemp("render")
     progress: list[float] = []
 
     async def record(fraction: float) -> None:
         progress.append(fraction)
 
-    await render_cards(CARDS, out / "out.mp4", out / "thumb.jpg", SMALL, record)
-    return out / "out.mp4", out / "thumb.jpg", progress
+    renderer = LocalVideoRenderer(width=426, height=240)
+    video_id = await renderer.submit(three_shot_script(), BIBLE["styleGuide"], out, bible=BIBLE)
+    return await renderer.wait(video_id, on_progress=record), progress
 
 
 def test_frame_counts_round_cumulatively() -> None:
@@ -95,39 +84,43 @@ def test_frame_counts_round_cumulatively() -> None:
 
 
 async def test_render_gives_h264_aac_of_the_right_size_and_length(rendered: Rendered) -> None:
-    mp4, _, progress = rendered
-    info = await probe(mp4)
+    video, progress = rendered
+    info = await probe(video.mp4)
     assert (info.video_codec, info.audio_codec) == ("h264", "aac")
     assert (info.width, info.height) == (426, 240)
     assert info.frame_rate == pytest.approx(24)
-    assert info.duration == pytest.approx(TOTAL, abs=0.2)
+    assert info.duration == pytest.approx(video.duration, abs=0.1)
+    assert video.duration > 4.0  # long enough for the keyframe and HLS checks below
     assert progress[-1] == 1.0
     assert progress == sorted(progress) and all(0 <= p <= 1 for p in progress)
 
 
 async def test_keyframes_every_two_seconds(rendered: Rendered) -> None:
-    mp4, _, _ = rendered
-    assert await keyframe_times(mp4) == [0.0, 2.0, 4.0, 6.0]
+    video, _ = rendered
+    expected = [float(t) for t in range(0, math.ceil(video.duration), 2)]
+    assert await keyframe_times(video.mp4) == expected
 
 
-async def test_thumbnail_is_a_jpeg_of_the_first_shot(rendered: Rendered) -> None:
-    _, thumb, _ = rendered
+async def test_thumbnail_is_a_jpeg_of_the_frame_size(rendered: Rendered) -> None:
+    video, _ = rendered
+    thumb = video.thumbnail
     assert thumb.read_bytes()[:3] == b"\xff\xd8\xff"
     info = await probe(thumb)
     assert (info.video_codec, info.width, info.height) == ("mjpeg", 426, 240)
 
 
 async def test_hls_is_a_stream_copy_vod_playlist(rendered: Rendered, tmp_path: Path) -> None:
-    mp4, _, _ = rendered
+    mp4, total = rendered[0].mp4, rendered[0].duration
+    count = math.ceil(total / 2)
     package = await package_hls(mp4, tmp_path / "hls", segment_seconds=2)
     text = package.playlist.read_text()
     assert package.playlist.name == "index.m3u8"
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
     durations = [float(d) for d in re.findall(r"#EXTINF:([\d.]+),", text)]
-    assert len(durations) == len(package.segments) == 4
-    assert sum(durations) == pytest.approx(TOTAL, abs=0.2)
+    assert len(durations) == len(package.segments) == count
+    assert sum(durations) == pytest.approx(total, abs=0.2)
     assert all(d == pytest.approx(2.0, abs=0.01) for d in durations[:-1])
-    assert [p.name for p in package.segments] == [f"seg_{i:03d}.ts" for i in range(4)]
+    assert [p.name for p in package.segments] == [f"seg_{i:03d}.ts" for i in range(count)]
     assert all(p.is_file() and p.stat().st_size > 0 for p in package.segments)
 
     args = hls_args(mp4, tmp_path / "hls")
@@ -142,7 +135,7 @@ async def test_hls_is_a_stream_copy_vod_playlist(rendered: Rendered, tmp_path: P
 async def test_packaging_again_replaces_the_old_segments(
     rendered: Rendered, tmp_path: Path
 ) -> None:
-    mp4, _, _ = rendered
+    mp4 = rendered[0].mp4
     out = tmp_path / "hls"
     out.mkdir()
     (out / "seg_099.ts").write_bytes(b"stale")
@@ -150,26 +143,13 @@ async def test_packaging_again_replaces_the_old_segments(
     assert sorted(out.glob("seg_*.ts")) == package.segments
 
 
-async def test_special_characters_render_without_error(tmp_path: Path) -> None:
-    card = Card(1.0, "#202020", title=AWKWARD, subtitle=AWKWARD, body=AWKWARD * 5)
-    weird_dir = tmp_path / "a dir: with 'quotes', [brackets] & 100%"
-    weird_dir.mkdir()
-    await render_cards(
-        [card], weird_dir / "o.mp4", weird_dir / "t.jpg", CardStyle(width=320, height=180)
-    )
-    info = await probe(weird_dir / "o.mp4")
-    assert info.duration == pytest.approx(1.0, abs=0.1)
-
-
 async def test_failures_raise_media_error_with_stderr(tmp_path: Path) -> None:
     nowhere = tmp_path / "no-such-dir"
     with pytest.raises(MediaError) as caught:
-        await render_cards([Card(1.0, "#000000")], nowhere / "o.mp4", nowhere / "t.jpg", SMALL)
+        await sample_mp4(nowhere / "o.mp4", 1.0)
     assert "no-such-dir" in caught.value.stderr
     with pytest.raises(MediaError):
         await probe(tmp_path / "nothing.mp4")
-    with pytest.raises(ValueError):
-        await render_cards([Card(1.0, "red")], tmp_path / "o.mp4", tmp_path / "t.jpg", SMALL)
 
 
 def ffmpeg_children() -> list[int]:
@@ -190,14 +170,13 @@ def ffmpeg_children() -> list[int]:
 
 async def test_cancelling_kills_ffmpeg(tmp_path: Path) -> None:
     started = asyncio.Event()
-    long_card = Card(30.0, "#101010", title="long")
+    long_encode = ["-f", "lavfi", "-i", "testsrc2=s=1280x720:r=24:d=300", "-c:v", "libx264"]
     task = asyncio.create_task(
-        render_cards(
-            [long_card] * 10,
-            tmp_path / "o.mp4",
-            tmp_path / "t.jpg",
-            CardStyle(width=1280, height=720),
-            lambda fraction: started.set(),
+        run_ffmpeg(
+            [*long_encode, "-y", str(tmp_path / "o.mp4")],
+            ffmpeg="",
+            expected_seconds=300,
+            on_progress=lambda fraction: started.set(),
         )
     )
     await asyncio.wait_for(started.wait(), timeout=60)
@@ -220,7 +199,7 @@ async def test_the_configured_ffmpeg_is_the_one_that_runs(tmp_path: Path) -> Non
     wrapper.chmod(0o755)
     configured = Settings(FFMPEG_BINARY=str(wrapper)).ffmpeg_binary
     mp4 = tmp_path / "o.mp4"
-    await render_cards([Card(1.0, "#000000")], mp4, tmp_path / "t.jpg", SMALL, ffmpeg=configured)
+    await sample_mp4(mp4, 1.0, ffmpeg=configured)
     await package_hls(mp4, tmp_path / "hls", ffmpeg=configured)
     assert len(calls.read_text().splitlines()) == 2
     with pytest.raises(OSError):

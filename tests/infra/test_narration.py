@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from array import array
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,22 @@ async def test_the_audio_is_speech_where_lines_are_spoken(rendered) -> None:  # 
     assert all(level > -32 for level in louder), louder
     assert all(level > quiet + 10 for level in louder), (louder, quiet)
     assert quiet > -80  # ...which is there, not digital silence
+
+
+async def test_the_score_is_ducked_under_speech(tmp_path: Path) -> None:
+    """The same render with the voices left out of the mix (they still key the compressor):
+    what is left is the score alone, quieter under a spoken line than in the lead-in."""
+    renderer = LocalVideoRenderer(**SMALL)
+    renderer.options = replace(renderer.options, mix_voice=False)
+    video = await renderer.wait(
+        await renderer.submit(dialogue_script(), STYLE, tmp_path, bible=BIBLE)
+    )
+    assert video.captions is not None
+    spoken = cues(video.captions.read_text())
+    gap = mean_volume(video.mp4, 0.0, LEAD_SECONDS - 0.1)  # before the narrator's first word
+    under = [mean_volume(video.mp4, c.start + 0.1, c.end - 0.1) for c in spoken]
+    assert gap > -60, gap  # the score is there in the gap...
+    assert all(level < gap - 10 for level in under), (gap, under)  # ...and ducked under lines
 
 
 async def test_cues_are_the_dialogue_with_speakers_inside_the_video(rendered) -> None:  # noqa: ANN001

@@ -8,18 +8,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra.media import (
-    Card,
-    CardStyle,
     HlsPackage,
     MediaError,
     hls_args,
     package_hls,
     probe,
-    render_cards,
 )
 from infra.packaging import (
     HlsJob,
@@ -29,9 +27,10 @@ from infra.packaging import (
     start_pts,
     timed_captions,
 )
+from tests.infra.sample_media import sample_mp4
 
 # Keyframes every second, so 2 s segments cut where asked.
-TINY = CardStyle(width=320, height=180, fps=12, keyframe_seconds=1)
+TINY: dict[str, Any] = {"size": (320, 180), "fps": 12, "keyframe_seconds": 1}
 DURATIONS = [1.5, 2.5, 3.0, 3.5, 4.5, 5.0]
 COLOURS = ["#102030", "#203040", "#304050", "#405060", "#506070", "#607080"]
 
@@ -53,8 +52,7 @@ async def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Clip]:
 
     async def make(index: int, duration: float) -> Clip:
         mp4 = root / f"clip{index}.mp4"
-        card = Card(duration, COLOURS[index], tone_hz=220.0 + 20 * index)
-        await render_cards([card], mp4, root / f"thumb{index}.jpg", TINY)
+        await sample_mp4(mp4, duration, colour=COLOURS[index], tone_hz=220.0 + 20 * index, **TINY)
         reference = await package_hls(mp4, root / f"reference{index}")
         return Clip(mp4, duration, reference)
 
@@ -129,8 +127,7 @@ async def test_a_larger_clip_in_the_run_stays_in_its_own_output(
     # ffmpeg's automatic stream choice takes the largest video of all inputs: every output
     # needs its own explicit map.
     wide = tmp_path / "wide.mp4"
-    wide_style = CardStyle(width=480, height=270, fps=12, keyframe_seconds=1)
-    await render_cards([Card(4.0, "#aa3300")], wide, tmp_path / "wide.jpg", wide_style)
+    await sample_mp4(wide, 4.0, colour="#aa3300", **{**TINY, "size": (480, 270)})
     packager = HlsPackager()
     small, large = await asyncio.gather(
         packager.package(clips[0].mp4, tmp_path / "small"),

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from infra.media import Card, CardStyle, render_cards
 from infra.scene_export import (
     Chapter,
     Part,
@@ -19,8 +18,8 @@ from infra.scene_export import (
     concat_list,
     ffmetadata,
 )
+from tests.infra.sample_media import sample_mp4
 
-STYLE = CardStyle(width=320, height=180, fps=12)
 AWKWARD = 'Mara says: "a=b; #1 \\ ok"\nand then\x00 more words here'
 
 
@@ -52,9 +51,7 @@ async def parts(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         [(1.5, "#12343a"), (2.25, "#2a1a10"), (1.0, "#333333")]
     ):
         mp4 = folder / f"in_{index}.mp4"
-        await render_cards(
-            [Card(seconds, colour, title=f"Shot {index}")], mp4, folder / f"t{index}.jpg", STYLE
-        )
+        await sample_mp4(mp4, seconds, colour=colour)
         made.append(mp4)
     return made
 
@@ -153,8 +150,7 @@ async def test_parts_of_different_formats_are_first_brought_to_one(
     parts: list[Path], tmp_path: Path
 ) -> None:
     larger = tmp_path / "larger.mp4"
-    style = CardStyle(width=426, height=240, fps=24)
-    await render_cards([Card(1.25, "#553322", title="Wide")], larger, tmp_path / "l.jpg", style)
+    await sample_mp4(larger, 1.25, size=(426, 240), fps=24, colour="#553322")
     silent = without_audio(parts[1], tmp_path / "silent.mp4")
     sources = [parts[0], larger, silent]
     lengths = [float(ffprobe_json(p, "-show_format")["format"]["duration"]) for p in sources]

@@ -55,3 +55,13 @@ def test_development_and_test_run_on_the_shipped_secrets(env: str) -> None:
     for field in Settings.development_secrets():
         shipped = Settings.model_fields[field].default.get_secret_value()
         assert getattr(settings, field).get_secret_value() == shipped
+
+
+def test_the_captions_language_is_a_tag_and_a_name_a_playlist_can_quote() -> None:
+    settings = Settings.model_validate(
+        {"CAPTIONS_LANGUAGE": "pt-BR", "CAPTIONS_LANGUAGE_NAME": "Português"}
+    )
+    assert (settings.captions_language, settings.captions_language_name) == ("pt-BR", "Português")
+    for bad in ({"CAPTIONS_LANGUAGE": 'en",X="1'}, {"CAPTIONS_LANGUAGE_NAME": 'Eng"lish'}):
+        with pytest.raises(ValidationError):
+            Settings.model_validate(bad)

@@ -8,11 +8,15 @@ from the start. Both paths are driven here against the real media.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Route, expect
 
 from tests.factories import Factory
+from tests.infra.test_scene_export import ffprobe_json
 from tests.web.conftest import axe_violations
 from tests.web.test_watch_and_write import CONTINUATION, submit_and_wait
 
@@ -33,13 +37,17 @@ async def track_modes(page: Page) -> list[str]:
 @pytest.mark.parametrize("player", ["hls.js", "native"])
 @pytest.mark.usefixtures("worker")
 async def test_the_captions_toggle_shows_and_hides_the_subtitles_rendition(
-    context: BrowserContext, page: Page, client: httpx.AsyncClient, factory: Factory, player: str
+    context: BrowserContext,
+    page: Page,
+    client: httpx.AsyncClient,
+    factory: Factory,
+    player: str,
+    tmp_path: Path,
 ) -> None:
     owner = await factory.account()
     scene = await factory.scene(owner)
-    assert (await submit_and_wait(client, owner, scene["id"], CONTINUATION))["status"] == (
-        "final_ready"
-    )
+    job = await submit_and_wait(client, owner, scene["id"], CONTINUATION)
+    assert job["status"] == "final_ready"
     master = (await client.get(f"/v1/scenes/{scene['id']}/playlist.m3u8")).text
     assert "TYPE=SUBTITLES" in master and "#EXT-X-STREAM-INF" in master
     if player == "hls.js":  # the path of browsers without native HLS
@@ -69,6 +77,69 @@ async def test_the_captions_toggle_shows_and_hides_the_subtitles_rendition(
     )
     # The choice is remembered for the next scene page.
     assert await page.evaluate("localStorage.getItem('storyloom.captions')") == "off"
+
+    # The finished segment carries one more check each (no second pipeline run for them).
+    if player == "hls.js":
+        await _a_language_is_picked_among_renditions(page, scene["id"])
+    else:
+        await _the_download_has_a_chapter_per_segment(page, tmp_path, job["result_data"])
+
+
+async def showing_languages(page: Page) -> list[str]:
+    return await page.evaluate(
+        "Array.from(document.querySelector('video').textTracks)"
+        ".filter(t => t.mode === 'showing').map(t => t.language)"
+    )
+
+
+async def _a_language_is_picked_among_renditions(page: Page, scene_id: str) -> None:
+    """With two subtitles renditions in the master (a second one routed in), a picker beside
+    the toggle lists them by name and the chosen one's track is the one showing."""
+
+    async def with_welsh(route: Route) -> None:
+        answer = await route.fetch()
+        master = await answer.text()
+        [english] = [line for line in master.splitlines() if "TYPE=SUBTITLES" in line]
+        assert 'LANGUAGE="en",NAME="English"' in english
+        welsh = english.replace('LANGUAGE="en",NAME="English"', 'LANGUAGE="cy",NAME="Cymraeg"')
+        welsh = welsh.replace('URI="captions.m3u8"', 'URI="captions.m3u8?lang=cy"')
+        await route.fulfill(response=answer, body=master.replace(english, f"{english}\n{welsh}"))
+
+    await page.route(f"**/v1/scenes/{scene_id}/playlist.m3u8*", with_welsh)
+    await page.reload()
+    picker = page.get_by_role("combobox", name="Captions language")
+    await expect(picker.get_by_role("option")).to_have_text(["English", "Cymraeg"])
+    await page.get_by_role("button", name="Captions off").click()
+    await page.wait_for_function(
+        "Array.from(document.querySelector('video').textTracks).filter(t => t.mode === "
+        "'showing').map(t => t.language).join() === 'en'"
+    )
+    await picker.select_option("cy")
+    await page.wait_for_function(
+        "Array.from(document.querySelector('video').textTracks).some(t => t.mode === 'showing'"
+        " && t.language === 'cy' && t.cues && t.cues.length)"
+    )
+    assert await showing_languages(page) == ["cy"]
+    assert await page.evaluate("localStorage.getItem('storyloom.captions.language')") == "cy"
+    assert await axe_violations(page) == []
+
+
+async def _the_download_has_a_chapter_per_segment(
+    page: Page, tmp_path: Path, segment: dict[str, object]
+) -> None:
+    """Download MP4 waits out the export's 202s (Retry-After), then the browser saves the
+    scene's MP4: a chapter per segment, as long as the segment."""
+    async with page.expect_download(timeout=90_000) as downloading:
+        await page.get_by_role("button", name="Download MP4").click()
+        await expect(
+            page.get_by_role("status").filter(has_text="Preparing the video file")
+        ).to_be_visible()
+    saved = tmp_path / "scene.mp4"
+    await (await downloading.value).save_as(saved)
+    info = await asyncio.to_thread(ffprobe_json, saved, "-show_chapters")
+    [chapter] = info["chapters"]  # the scene has one segment
+    assert chapter["tags"]["title"].startswith("1. Mara Hart walks")
+    assert float(chapter["end_time"]) == pytest.approx(segment["duration"], abs=0.1)
 
 
 async def test_no_captions_button_without_a_subtitles_rendition(

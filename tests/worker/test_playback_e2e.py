@@ -1,9 +1,9 @@
 """Playback end to end, on local storage and on a real S3 server (moto over HTTP).
 
-The real worker renders (with captions added by a wrapping renderer), packages and uploads;
+The real worker renders (speech and captions by the built-in renderer), packages and uploads;
 the API's URLs are then followed over real HTTP: ffprobe plays the segment's and the scene's
-master playlists, the subtitles rendition is reachable and carries the cues, and hidden
-content stops playing.
+master playlists, the subtitles rendition is reachable and its cues are the script's dialogue,
+and hidden content stops playing.
 """
 
 from __future__ import annotations
@@ -26,14 +26,17 @@ from domain.scenes.models import Segment
 from infra.media import probe
 from infra.settings import Settings
 from tests.factories import Factory
-from tests.worker.captioning import CUES, CaptioningRenderer
+from tests.infra.media_checks import cues
 from tests.worker.processes import free_port
 from tests.worker.running import stop
+from tests.worker.script_cues import script_dialogue
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
 from worker.main import worker_options
 from worker.refill import RefillingWorker
 
 BUCKET = "storyloom-playback"
+# A second segment that speaks too (the first is CONTINUATION, Mara's question).
+SECOND = 'Mara ties the bell rope. "Let it ring," Mara says. The fog lifts.'
 URL_SECONDS = 900
 
 
@@ -88,13 +91,6 @@ async def deployment(
         server, serving, base = await _serve(app)
         options = worker_options(own)
         options["poll_delay"] = 0.05
-        started = options["on_startup"]
-
-        async def on_startup(ctx: dict[str, Any]) -> None:
-            await started(ctx)
-            ctx["runtime"].renderer = CaptioningRenderer(ctx["runtime"].renderer)
-
-        options["on_startup"] = on_startup
         worker = RefillingWorker(**options, handle_signals=False)
         running = asyncio.create_task(worker.async_run())
         try:
@@ -106,7 +102,7 @@ async def deployment(
             await serving
 
 
-def _absolute(base: str, url: str) -> str:
+def absolute(base: str, url: str) -> str:
     return url if url.startswith("http") else base + url
 
 
@@ -140,7 +136,8 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     # A line of its own: identical renders share objects (content addressing), and the checks
     # below hide this test's first segment and expect its chunks to stop being served.
     marker = f"The bell tolls {uuid.uuid4().int % 10_000} times."
-    for text in (f"{CONTINUATION} {marker}", "Mara ties the bell rope. The fog lifts."):
+    texts = (f"{CONTINUATION} {marker}", SECOND)
+    for text in texts:
         job, _ = await wait_for_end(
             d.client, owner, (await submit(d.client, owner, scene["id"], text))["id"]
         )
@@ -154,7 +151,7 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     assert "X-Amz" not in str(results)
 
     # The segment: a master playlist with a subtitles rendition; ffprobe plays it.
-    master_url = _absolute(d.base, first["hls_playlist_url"])
+    master_url = absolute(d.base, first["hls_playlist_url"])
     master = (await d.client.get(master_url)).text
     assert re.search(r'#EXT-X-MEDIA:TYPE=SUBTITLES,.*URI="captions.m3u8"', master), master
     assert (await probe(master_url)).duration == pytest.approx(first["duration"], abs=0.5)
@@ -164,7 +161,7 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     for chunk in chunks:
         if d.s3 is not None:
             _assert_signed_for(chunk, URL_SECONDS)  # moto does not check it: we do
-        fetched = await d.client.get(_absolute(d.base, chunk))
+        fetched = await d.client.get(absolute(d.base, chunk))
         assert fetched.status_code == 200 and fetched.content[:1] == b"G"  # MPEG-TS sync byte
 
     # The subtitles rendition: one WebVTT entry as long as the segment, cues mapped to PTS.
@@ -172,23 +169,26 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     [entry] = _entries(subtitles.text)
     length = float(re.search(r"#EXTINF:([0-9.]+)", subtitles.text)[1])  # type: ignore[index]
     assert length == pytest.approx(first["duration"], abs=0.2)
-    vtt = (await d.client.get(_absolute(d.base, entry))).text
+    vtt = (await d.client.get(absolute(d.base, entry))).text
     mapping = re.search(r"X-TIMESTAMP-MAP=MPEGTS:(\d+),LOCAL:00:00:00.000", vtt)
     assert mapping and 90_000 <= int(mapping[1]) <= 3 * 90_000, vtt  # ffmpeg's ~1.4 s start
-    assert [text for *_, text in CUES] == [
-        line for line in vtt.splitlines() if line.startswith("<v")
-    ]
-    # ffmpeg plays the subtitles rendition the master names: the script's lines, in time.
-    cues, subtitles_length = await _subtitle_cues(
+    # The cues are the script's dialogue with its speakers, inside the segment.
+    said = await script_dialogue(texts[0])
+    assert said, "the script has dialogue: the comparison below is not of two empty lists"
+    found = cues(vtt)
+    assert [(c.speaker, c.text) for c in found] == said
+    assert all(0 <= c.start < c.end <= first["duration"] for c in found), found
+    # ffmpeg plays the subtitles rendition the master names: the script's lines (ffmpeg's
+    # WebVTT writer drops the voice tags).
+    played, subtitles_length = await _subtitle_cues(
         f"{d.base}/v1/segments/{segment_id}/captions.m3u8"
     )
     assert subtitles_length == pytest.approx(first["duration"], abs=0.2)
-    assert [line for line in cues.splitlines() if line and line[0].isalpha()] == [
+    assert [line for line in played.splitlines() if line and line[0].isalpha()] == [
         "WEBVTT",
-        *(text.split(">", 1)[1] for *_, text in CUES),
+        *(line for _, line in said),
     ]
-    assert all(end <= first["duration"] for _, end, _ in CUES)
-    redirect = await d.client.get(_absolute(d.base, first["captions_url"]))
+    redirect = await d.client.get(absolute(d.base, first["captions_url"]))
     assert redirect.status_code == 307
     assert (
         await d.client.get(
@@ -201,17 +201,19 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     # MP4 and thumbnail: redirects to where they are stored, signed per response under S3.
     targets = {}
     for field, magic in (("video_url", b"ftyp"), ("thumbnail_url", b"\xff\xd8")):
-        answer = await d.client.get(_absolute(d.base, first[field]))
+        answer = await d.client.get(absolute(d.base, first[field]))
         assert answer.status_code == 307
         target = targets[field] = answer.headers["location"]
         if d.s3 is not None:
             _assert_signed_for(target, URL_SECONDS)
-        body = (await d.client.get(_absolute(d.base, target))).content
+        body = (await d.client.get(absolute(d.base, target))).content
         assert magic in body[:12]
 
     # The whole scene: master, video and subtitles made from the database; it plays as long
     # as its segments together.
-    scene_master = f"{d.base}/v1/scenes/{scene['id']}/playlist.m3u8"
+    read = (await d.client.get(f"/v1/scenes/{scene['id']}")).json()
+    assert read["playlist_url"].endswith(f"/v1/scenes/{scene['id']}/playlist.m3u8")
+    scene_master = absolute(d.base, read["playlist_url"])
     assert "TYPE=SUBTITLES" in (await d.client.get(scene_master)).text
     total = sum(r["duration"] for r in results)
     assert (await probe(scene_master)).duration == pytest.approx(total, abs=1.0)
@@ -245,6 +247,6 @@ async def test_a_segment_and_its_scene_play_with_captions(deployment: Deployment
     if d.s3 is None:  # local objects are served by the API, which checks the segment is live
         # (the MP4: the marker line makes it this segment's own, where early chunks of two
         # renders of one scene can be identical, and so shared with a live segment)
-        mp4 = await d.client.get(_absolute(d.base, targets["video_url"]))
+        mp4 = await d.client.get(absolute(d.base, targets["video_url"]))
         assert mp4.status_code == 404
     assert (await probe(scene_master)).duration == pytest.approx(results[1]["duration"], abs=0.5)

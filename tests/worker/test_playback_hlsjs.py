@@ -23,10 +23,16 @@ from urllib.parse import unquote
 import pytest
 
 from infra.settings import ROOT
-from tests.worker.captioning import CUES
+from tests.infra.media_checks import cues
 from tests.worker.processes import free_port
+from tests.worker.script_cues import script_dialogue
 from tests.worker.test_pipeline_e2e import CONTINUATION, submit, wait_for_end
-from tests.worker.test_playback_e2e import Deployment, deployment  # noqa: F401 - a fixture
+from tests.worker.test_playback_e2e import (  # noqa: F401 - a fixture
+    SECOND,
+    Deployment,
+    absolute,
+    deployment,
+)
 
 HLSJS = Path(os.environ.get("HLSJS", ROOT / "web/node_modules/hls.js/dist/hls.min.js"))
 PAGE_PORT = free_port()
@@ -78,13 +84,17 @@ async def test_hlsjs_plays_the_scene_with_its_captions(
     d = deployment
     owner = await d.factory.account()
     scene = await d.factory.scene(owner)
-    durations = []
-    for text in (CONTINUATION, "Mara ties the bell rope. The fog lifts over the docks."):
+    durations, vtts = [], []
+    texts = (CONTINUATION, SECOND)
+    for text in texts:
         job, _ = await wait_for_end(
             d.client, owner, (await submit(d.client, owner, scene["id"], text))["id"]
         )
         durations.append(job["result_data"]["duration"])
-    url = f"{PAGE_ORIGIN}/index.html?src={d.base}/v1/scenes/{scene['id']}/playlist.m3u8"
+        captions = await d.client.get(absolute(d.base, job["result_data"]["captions_url"]))
+        vtts.append((await d.client.get(absolute(d.base, captions.headers["location"]))).text)
+    read = (await d.client.get(f"/v1/scenes/{scene['id']}")).json()
+    url = f"{PAGE_ORIGIN}/index.html?src={absolute(d.base, read['playlist_url'])}"
     browser = await asyncio.create_subprocess_exec(
         "chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
         "--autoplay-policy=no-user-gesture-required", url,
@@ -107,11 +117,15 @@ async def test_hlsjs_plays_the_scene_with_its_captions(
     assert report["duration"] == pytest.approx(sum(durations), abs=0.5)
     assert report["buffered"] == pytest.approx(sum(durations), abs=0.5)
     assert report["tracks"] == 1
-    # Each segment's cues, at the segment's start plus the cue's own time (the first audio
-    # sample of a chunk sits a little after its timeline's zero: within a quarter second).
-    expected = [
-        (start + cue_start, text) for start in (0.0, durations[0]) for cue_start, _, text in CUES
-    ]
+    # Each segment's cues are its script's dialogue, in the speaker's voice, at the segment's
+    # start plus the cue's own time in the segment's captions (the first audio sample of a
+    # chunk sits a little after its timeline's zero: within a quarter second).
+    expected = []
+    for start, text, vtt in zip((0.0, durations[0]), texts, vtts, strict=True):
+        said = await script_dialogue(text)
+        timed = cues(vtt)
+        assert said and [(c.speaker, c.text) for c in timed] == said
+        expected += [(start + c.start, f"<v {c.speaker}>{c.text}</v>") for c in timed]
     assert [text for _, _, text in report["cues"]] == [text for _, text in expected]
     for (start, _, _), (wanted, _) in zip(report["cues"], expected, strict=True):
         assert wanted <= start <= wanted + 0.25

@@ -153,8 +153,10 @@ async def test_a_scene_exports_as_one_mp4_that_follows_the_scene(
     assert (built.status, built.attempts, built.size_bytes) == ("ready", 1, len(response.content))
     old_key = built.storage_key
     assert old_key is not None and await app.state.storage.exists(old_key)
+    assert old_key.startswith("objects/")  # content-addressed (domain/media/store.py)
 
-    # A new segment: a new fingerprint, a new build; the old export is gone.
+    # A new segment: a new fingerprint, a new build; the old export is gone (its MP4 is no
+    # export's any more: the sweeper's, tests/domain/test_media_sweeper.py).
     await add_segment(client, owner, scene_id, "A gull lands on the bell. It rings once.")
     response, seen = await fetch_export(client, scene_id)
     assert seen[0] == 202
@@ -162,7 +164,12 @@ async def test_a_scene_exports_as_one_mp4_that_follows_the_scene(
     await check_export(app, response, three, tmp_path)
     (rebuilt,) = await exports_of(app, scene_id)
     assert rebuilt.fingerprint != built.fingerprint
-    assert not await app.state.storage.exists(old_key)
+    assert rebuilt.storage_key != old_key
+    async with app.state.db.session() as session:
+        named = await session.scalar(
+            select(SceneExport.id).where(SceneExport.storage_key == old_key)
+        )
+    assert named is None
 
     # Hiding the middle segment (a moderator's decision) takes it out of the export.
     flag = await client.post(

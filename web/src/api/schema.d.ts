@@ -3250,6 +3250,11 @@ export interface components {
             /** Description */
             description: string;
             /**
+             * Export Url
+             * @description The whole scene as one MP4, a chapter per segment: 202 with `Retry-After` while it is being made, 404 before the first segment.
+             */
+            export_url: string;
+            /**
              * Id
              * Format: uuid
              */
@@ -3268,6 +3273,11 @@ export interface components {
              * @description When it was last locked or archived; null while active.
              */
             locked_at?: string | null;
+            /**
+             * Playlist Url
+             * @description The whole scene as one HLS master playlist (its active segments one after another, with their subtitles rendition).
+             */
+            playlist_url: string;
             /** Segment Count */
             segment_count: number;
             /** Status */

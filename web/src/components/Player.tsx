@@ -21,15 +21,22 @@ interface Props {
 
 interface HlsLike {
   destroy(): void;
-  subtitleTracks: unknown[];
+  subtitleTracks: { name?: string; lang?: string }[];
   subtitleTrack: number;
   subtitleDisplay: boolean;
 }
 
 const NATIVE_HLS = "application/vnd.apple.mpegurl";
 
-/** The user's captions choice lives across pages and reloads. */
+/** The user's captions choice (and language, by its tag) lives across pages and reloads. */
 const CAPTIONS_KEY = "storyloom.captions";
+const LANGUAGE_KEY = "storyloom.captions.language";
+
+/** A subtitles rendition as the picker lists it. */
+interface CaptionsTrack {
+  label: string;
+  lang: string;
+}
 
 function captionTracks(video: HTMLVideoElement): TextTrack[] {
   return Array.from(video.textTracks).filter((t) => t.kind === "subtitles" || t.kind === "captions");
@@ -46,6 +53,8 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
   const [duration, setDuration] = useState(0);
   const [hasCaptions, setHasCaptions] = useState(false);
   const [captionsOn, setCaptionsOn] = useState(() => localStorage.getItem(CAPTIONS_KEY) === "on");
+  const [tracks, setTracks] = useState<CaptionsTrack[]>([]);
+  const [language, setLanguage] = useState(() => localStorage.getItem(LANGUAGE_KEY) ?? "");
 
   useEffect(() => {
     const el = video.current;
@@ -73,7 +82,10 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
         }
         const player = new Hls({ renderTextTracksNatively: true });
         hls.current = player;
-        player.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => setHasCaptions(player.subtitleTracks.length > 0));
+        player.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => {
+          setHasCaptions(player.subtitleTracks.length > 0);
+          setTracks(player.subtitleTracks.map((t, i) => ({ label: t.name || `Track ${i + 1}`, lang: t.lang ?? "" })));
+        });
         player.on(Hls.Events.ERROR, (_event, data) => {
           if (data.fatal) setError(`The video stopped: ${data.details}.`);
         });
@@ -115,23 +127,32 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
     const el = video.current;
     if (!el) return;
     const sync = () => {
-      const tracks = captionTracks(el);
-      setHasCaptions((had) => had || tracks.length > 0);
-      for (const t of tracks) t.mode = captionsOn ? "showing" : "disabled";
+      const native = captionTracks(el);
+      setHasCaptions((had) => had || native.length > 0);
+      if (!hls.current) setTracks(native.map((t, i) => ({ label: t.label || t.language || `Track ${i + 1}`, lang: t.language })));
+      // The chosen language's track, else the first; hls.js makes its native tracks in its own order.
+      const chosen = hls.current ? hls.current.subtitleTracks.map((t) => t.lang ?? "") : native.map((t) => t.language);
+      const index = Math.max(0, chosen.indexOf(language));
+      native.forEach((t, i) => (t.mode = captionsOn && i === index ? "showing" : "disabled"));
       if (hls.current && hls.current.subtitleTracks.length) {
         hls.current.subtitleDisplay = captionsOn;
-        hls.current.subtitleTrack = captionsOn ? 0 : -1;
+        hls.current.subtitleTrack = captionsOn ? index : -1;
       }
     };
     sync();
     el.textTracks.addEventListener("addtrack", sync);
     return () => el.textTracks.removeEventListener("addtrack", sync);
-  }, [captionsOn, hasCaptions, src, version]);
+  }, [captionsOn, language, hasCaptions, tracks.length, src, version]);
 
   function toggleCaptions() {
     const next = !captionsOn;
     setCaptionsOn(next);
     localStorage.setItem(CAPTIONS_KEY, next ? "on" : "off");
+  }
+
+  function chooseLanguage(lang: string) {
+    setLanguage(lang);
+    localStorage.setItem(LANGUAGE_KEY, lang);
   }
 
   function jump(start: number) {
@@ -184,6 +205,19 @@ export function Player({ src, version, chapters, poster, startAt, onFirstPlay }:
           <button type="button" class="secondary" aria-pressed={captionsOn} onClick={toggleCaptions}>
             Captions {captionsOn ? "on" : "off"}
           </button>
+        ) : null}
+        {hasCaptions && tracks.length > 1 ? (
+          <select
+            aria-label="Captions language"
+            value={tracks.some((t) => t.lang === language) ? language : tracks[0].lang}
+            onChange={(e) => chooseLanguage(e.currentTarget.value)}
+          >
+            {tracks.map((t, i) => (
+              <option key={i} value={t.lang}>
+                {t.label}
+              </option>
+            ))}
+          </select>
         ) : null}
       </div>
       {chapters.length > 1 ? (

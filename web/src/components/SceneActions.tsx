@@ -32,10 +32,9 @@ export function LikeButton({ sceneId, count }: { sceneId: string; count: number 
 }
 
 /** The scene as one MP4: 202 + Retry-After while it is being made, a 404 where the server has no export. */
-export function DownloadButton({ sceneId }: { sceneId: string }) {
+export function DownloadButton({ url }: { url: string }) {
   const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const url = `/v1/scenes/${sceneId}/export.mp4`;
 
   async function download(attempt = 0): Promise<void> {
     setBusy(true);

@@ -145,7 +145,7 @@ export function ScenePage({ params }: PageProps) {
             {s.description ? <p>{s.description}</p> : null}
             <div class="row">
               <LikeButton key={s.id} sceneId={s.id} count={s.like_count} />
-              {s.segment_count > 0 ? <DownloadButton sceneId={s.id} /> : null}
+              {s.segment_count > 0 ? <DownloadButton url={s.export_url} /> : null}
               <EditBibleLink sceneId={s.id} ownerId={s.user_id} />
               <ReportButton targetType="scene" targetId={s.id} label="Report this scene" />
             </div>
@@ -154,9 +154,9 @@ export function ScenePage({ params }: PageProps) {
         ) : (
           <Loading what="the scene" />
         )}
-        {hasVideo ? (
+        {hasVideo && s ? (
           <Player
-            src={`/v1/scenes/${sceneId}/playlist.m3u8`}
+            src={s.playlist_url}
             version={grown.version}
             startAt={grown.startAt}
             chapters={chapters}
