@@ -13,7 +13,7 @@ from arq import cron
 from domain.webhooks import repository
 from domain.webhooks.delivery import EndpointRun, send_endpoint
 from domain.webhooks.wake import pending_job
-from infra.crypto import Keyring, load_keyring
+from infra.crypto import DecryptionError, Keyring, load_keyring
 from infra.db import Database
 from infra.logging import get_logger
 from infra.queue import push
@@ -50,7 +50,14 @@ async def deliver_webhooks(ctx: dict[str, Any], endpoint_ids: list[str] | None =
 
     async def one(endpoint_id: uuid.UUID) -> EndpointRun:
         async with gate:
-            return await send_endpoint(db, settings, keyring, endpoint_id)
+            try:
+                return await send_endpoint(db, settings, keyring, endpoint_id)
+            except DecryptionError:
+                # Its secret does not open with this key ring (a key dropped from
+                # SECRETS_ENCRYPTION_KEYS, or a damaged row): nothing can be signed for it, but
+                # the other endpoints' deliveries go on; its own wait, pending, for the key.
+                log.error("webhook.secret_unreadable", endpoint_id=str(endpoint_id))
+                return EndpointRun(endpoint_id)
 
     runs = await asyncio.gather(*(one(i) for i in targets))
     retries = [run for run in runs if run.retry_at is not None]

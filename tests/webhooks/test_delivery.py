@@ -25,6 +25,7 @@ from tests.factories import Account, Factory
 from tests.webhooks.conftest import hook_settings, start_worker
 from tests.webhooks.receiver import Receiver
 from tests.worker.running import stop
+from worker.webhooks import sweep_webhooks
 
 
 async def until(check: Callable[[], Any], seconds: float = 20.0, what: str = "") -> None:
@@ -299,6 +300,34 @@ async def test_a_delivery_whose_queue_entry_was_lost_is_sent_by_the_sweep(
     assert endpoint is not None and endpoint.id in reached
     await until(lambda: len(receiver.accepted_order.get(path, [])) == 1, what="the sweep")
     assert proposal_ids(receiver, path) == ["lost"]
+
+
+async def test_an_endpoint_whose_secret_cannot_be_read_holds_up_no_other(
+    hook_client: httpx.AsyncClient,
+    hook_factory: Factory,
+    hook_app: Any,
+    receiver: Receiver,
+    settings: Settings,
+) -> None:
+    owner = await hook_factory.account()
+    broken_id, broken_path = await register(hook_client, receiver, owner, ["proposal.decided"])
+    _, path = await register(hook_client, receiver, owner, ["proposal.decided"])
+    async with hook_app.state.db.transaction() as session:
+        # A secret sealed under a key the ring no longer has (or a damaged row).
+        broken = await session.get(WebhookEndpoint, uuid.UUID(broken_id))
+        assert broken is not None
+        broken.secret_encrypted = b"\x00"
+        # Recorded without waking the sender: the sweep meets both endpoints in one pass.
+        await record(
+            session, [Event(PROPOSAL_DECIDED, {"proposal_id": "swept"}, [uuid.UUID(owner.id)])]
+        )
+    ctx = {"db": hook_app.state.db, "settings": hook_settings(settings), "redis": None}
+
+    assert await sweep_webhooks(ctx) == 1  # the other endpoint's delivery; nothing raised
+    assert proposal_ids(receiver, path) == ["swept"]
+    assert receiver.accepted_order.get(broken_path, []) == []
+    waiting = await deliveries(hook_client, owner, broken_id)
+    assert [d["status"] for d in waiting] == ["pending"]  # kept for when its key is back
 
 
 @pytest.mark.usefixtures("hook_worker")

@@ -102,6 +102,8 @@ async def test_rows_past_their_retention_go_and_the_rest_stay(
     assert not await storage.exists(audio_key)  # the ledger's kept voice line went with it
     kept = {k for k, i in deliveries.items() if await _exists(app, "webhook_deliveries", i)}
     assert kept == {("pending", 1), ("delivered", -1)}  # a pending delivery waits, however old
+    # The endpoint's made-up secret opens with no key: no later webhook sweep may meet it.
+    await _insert(app, "DELETE FROM webhook_endpoints WHERE id = :e", e=endpoint)
 
 
 async def test_zero_keeps_a_tables_rows_for_ever(app: Any, settings: Settings) -> None:
