@@ -254,6 +254,9 @@ def cmd_run() -> int:
         # Segments made before content-addressed media get their objects and rows (idempotent:
         # nothing to do on a new database); one that cannot is reported, not fatal.
         subprocess.run([python, "-m", "api.cli", "media", "backfill"], env=env, check=False)
+        # A new platform gets a few curated topics, so its first visitor can file an idea at
+        # once (nothing happens once any topic exists).
+        subprocess.run([python, "-m", "api.cli", "topics", "seed"], env=env, check=False)
         api = supervisor.start(
             "api",
             [python, "-m", "uvicorn", "api.app:create_app", "--factory",

@@ -11,6 +11,7 @@
     storyloom secrets rotate [--batch-size N]
     storyloom media backfill
     storyloom media sweep [--grace-seconds N]
+    storyloom topics seed
 
 A password can come from standard input (--password-stdin), from STORYLOOM_NEW_PASSWORD, or from
 a prompt, so that it does not have to land in the shell history.
@@ -42,6 +43,7 @@ from domain.operations.events import (
     record_system_event,
 )
 from domain.operations.models import SystemEventKind
+from domain.topics.starter import seed_starter_topics
 from domain.users import oauth as users_oauth
 from domain.users import service as users_service
 from domain.users.models import Role
@@ -95,6 +97,19 @@ async def create_user(settings: Settings, args: argparse.Namespace) -> int:
                 role=Role(args.role),
             )
         print(f"created {user.role} {user.username} <{user.email}> id={user.id}")
+        return 0
+
+    return await on_database(settings, work)
+
+
+async def topics_seed(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            created = await seed_starter_topics(session)
+        if created:
+            print(f"{len(created)} starter topics: " + ", ".join(t.name for t in created))
+        else:
+            print("topics exist already: nothing seeded")
         return 0
 
     return await on_database(settings, work)
@@ -316,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweeping.add_argument(
         "--grace-seconds", type=int, metavar="N", help="default: MEDIA_ORPHAN_GRACE_SECONDS"
     )
+    topics = sub.add_parser("topics", help="topics people file their ideas under")
+    topics.add_subparsers(dest="action", required=True).add_parser(
+        "seed", help="starter topics for a platform that has none (idempotent)"
+    )
     add_backup_parsers(sub)
     return parser
 
@@ -339,6 +358,7 @@ def run(argv: Sequence[str] | None = None, settings: Settings | None = None) -> 
             ("secrets", "rotate"): secrets_rotate,
             ("media", "backfill"): media_backfill,
             ("media", "sweep"): media_sweep,
+            ("topics", "seed"): topics_seed,
             ("backup", None): run_backup,
             ("restore", None): run_restore,
         }

@@ -47,6 +47,11 @@ async def page_active_topics(
     )
 
 
+async def any_topic(session: AsyncSession) -> bool:
+    """Whether any topic exists, active or not."""
+    return bool(await session.scalar(select(select(Topic.id).exists())))
+
+
 async def taken_topic_slugs(
     session: AsyncSession, slugs: Sequence[str], *, excluding: uuid.UUID | None = None
 ) -> set[str]:

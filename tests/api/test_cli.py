@@ -13,9 +13,11 @@ import asyncpg
 import pytest
 
 from api.cli.main import main, run
+from domain.topics.starter import STARTER_TOPICS
 from infra.settings import ROOT, Settings
 from tests.conftest import asyncpg_dsn
 from tests.factories import PASSWORD, unique
+from tests.scratch import scratch_database
 
 
 def user_row(settings: Settings, login: str) -> asyncpg.Record | None:
@@ -113,6 +115,33 @@ def test_media_commands(settings: Settings, capsys: pytest.CaptureFixture[str]) 
     assert "0 unreferenced objects removed" in capsys.readouterr().out
     assert run(["media", "backfill"], settings) in (0, 1)  # 1: legacy rows without files
     assert "segments given media rows" in capsys.readouterr().out
+
+
+def test_topics_seed_fills_an_empty_platform_once(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with scratch_database("topics_seed") as url:
+        fresh = settings.model_copy(update={"database_url": url})
+        assert run(["topics", "seed"], fresh) == 0
+        assert f"{len(STARTER_TOPICS)} starter topics: Mystery," in capsys.readouterr().out
+        assert run(["topics", "seed"], fresh) == 0  # at every start, or once an admin made one
+        assert "nothing seeded" in capsys.readouterr().out
+
+        async def counts() -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(asyncpg_dsn(url))
+            try:
+                return await conn.fetch(
+                    "SELECT t.name, t.is_curated, count(c.id) AS categories FROM topics t "
+                    "LEFT JOIN categories c ON c.topic_id = t.id "
+                    "GROUP BY t.id ORDER BY t.display_order"
+                )
+            finally:
+                await conn.close()
+
+        rows = asyncio.run(counts())
+        assert [(r["name"], r["is_curated"], r["categories"]) for r in rows] == [
+            (name, True, 2) for name, _, _ in STARTER_TOPICS
+        ]
 
 
 def test_bad_arguments_exit_with_usage() -> None:
