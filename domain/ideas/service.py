@@ -233,8 +233,14 @@ async def update_idea(
 
 
 async def remove_idea(session: AsyncSession, user: User, idea_id: uuid.UUID) -> None:
-    """Soft-delete the author's idea: it disappears everywhere but the row stays."""
-    idea = await _owned_for_update(session, idea_id, user)
+    """Soft-delete an idea (its author, or a moderator, as for scenes): it disappears everywhere
+    but the row stays, restorable by a moderator within the retention window."""
+    idea = await repository.get_for_update(session, idea_id)
+    # Deleted already, or removed by a moderation decision (reversed there, not here): gone.
+    if idea is None or idea.status == ContentStatus.REMOVED or not can_see(idea, user):
+        raise NotFound("No such idea.")
+    if idea.user_id != user.id and not is_moderator(user):
+        raise Forbidden("Only the idea's author or a moderator can delete it.")
     idea.status = ContentStatus.REMOVED.value
     idea.deleted_at = datetime.now(UTC)
     await session.flush()

@@ -539,7 +539,7 @@ ROWS: tuple[Row, ...] = (
         case="pending review",
     ),
     Row("PATCH", "/v1/ideas/{idea_id}", OWNER_ONLY, fresh_idea_patch),
-    Row("DELETE", "/v1/ideas/{idea_id}", "401 204 403 403 403 403", fresh_idea_delete),
+    Row("DELETE", "/v1/ideas/{idea_id}", "401 204 403 204 204 403", fresh_idea_delete),
     Row("POST", "/v1/ideas/{idea_id}/restore", MODERATORS_200, fresh_idea_restore),
     Row("PUT", "/v1/ideas/{idea_id}/like", USERS_200),
     Row("DELETE", "/v1/ideas/{idea_id}/like", USERS_200),

@@ -24,7 +24,7 @@ function IdeaManage({ idea, onChange }: { idea: Idea; onChange: (idea: Idea) => 
   const author = !!me && me.id === idea.user_id;
   const moderator = !!me && me.role !== "user";
   const path = { params: { path: { idea_id: idea.id } } };
-  if (!author && !(moderator && idea.status === "removed")) return null;
+  if (!author && !moderator) return null;
 
   async function run(action: () => Promise<void>) {
     setBusy(true);
