@@ -1,4 +1,5 @@
-"""`python -m tests.load`: run the load test and rewrite docs/LOAD.md; exit 1 on any error."""
+"""`python -m tests.load`: run the load test and rewrite its section of docs/LOAD.md (the
+drills' sections stay); exit 1 on any error."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.load.runner import ROOT, load_settings, run, shape_from_env
+from tests.load.runner import BEGIN, END, ROOT, load_settings, run, shape_from_env
+from tests.load.sections import write_section
 from tests.scratch import scratch_database
 
 
@@ -17,7 +19,7 @@ def main() -> int:
     with scratch_database("load") as url, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         report, errors = asyncio.run(run(shape_from_env(), load_settings(url, root), root))
-    document.write_text(report)
+    write_section(document, report, BEGIN, END)
     print(f"wrote {document} ({errors} errors)")
     return 1 if errors else 0
 

@@ -28,7 +28,7 @@ from domain.jobs.models import JobEvent, is_unfinished
 from infra.settings import ROOT, Settings
 from tests.benchmarks import machine, percentile
 from tests.factories import Account
-from tests.load.webhook_drill import write_section as write_between
+from tests.load.sections import write_section as write_between
 from tests.scratch import scratch_database
 from tests.worker.fault_stack import Stack, open_stack
 from tests.worker.processes import Child

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, update
 
 from api.app import create_app
 from domain.jobs import service as jobs_service
+from domain.jobs.models import Job
 from domain.users.models import Role, User
 from infra import queue as job_queue
 from infra.security import hash_password, issue_access_token
@@ -161,8 +163,10 @@ async def _users(app: Any, count: int) -> list[User]:
 async def _parked_jobs(
     app: Any, settings: Settings, owners: list[User], scenes: list[str]
 ) -> list[str]:
-    """One job per poller, written by the real service but never enqueued: it stays queued,
-    so polling it costs what polling any job costs, without rendering hundreds of videos."""
+    """One job per poller, written by the real service, never enqueued and then ended
+    (cancelled): polling it costs what polling any job costs, without rendering hundreds of
+    videos. A parked job left queued would not stay parked: the worker's recovery takes up
+    every unfinished job that no run holds."""
     ids = []
     async with app.state.db.transaction() as session:
         for index, owner in enumerate(owners):
@@ -174,9 +178,14 @@ async def _parked_jobs(
                 TEXT,
                 uuid.uuid4().hex,
             )
-            ids.append(str(submission.job.id))
+            ids.append(submission.job.id)
         job_queue.drop_pending(session)  # parked on purpose: never pushed to the queue
-    return ids
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(ids))
+            .values(status="cancelled", finished_at=func.now(), message="Parked for the load test.")
+        )
+    return [str(i) for i in ids]
 
 
 class Stack:

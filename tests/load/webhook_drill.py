@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from domain.users.models import Role
 from infra.settings import ROOT, Settings
 from tests.benchmarks import machine, ms, percentile
 from tests.factories import Account, Factory
+from tests.load.sections import write_section
 from tests.scratch import scratch_database
 from tests.webhooks.receiver import Receiver
 from tests.worker.running import stop
@@ -230,24 +230,12 @@ rate), and the latency from the decision's commit to the receiver's accepting it
 """
 
 
-def write_section(document: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
-    """Replace the document's section between the `begin` and `end` markers, or append it."""
-    text = document.read_text() if document.exists() else ""
-    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end) + "\n?", re.S)
-    text = (
-        pattern.sub(lambda _: section, text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + section
-    )
-    document.write_text(text)
-
-
 def main() -> int:
     document = Path(os.environ.get("LOAD_DOCUMENT", ROOT / "docs" / "LOAD.md"))
     shape = DrillShape()
     with scratch_database("drill") as url, tempfile.TemporaryDirectory() as tmp:
         section = asyncio.run(drill(shape, drill_settings(url, Path(tmp))))
-    write_section(document, section)
+    write_section(document, section, BEGIN, END)
     print(section)
     return 0 if "FAILED" not in section else 1
 
