@@ -10,7 +10,7 @@ knows when to hand out a consistency token.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,8 +18,7 @@ from typing import Any, Literal
 from arq.connections import ArqRedis
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -28,9 +27,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.util import greenlet_spawn
 
 from infra import queue as job_queue
+from infra.driver_pool import DriverPool
 from infra.logging import get_logger
 from infra.prepared import Prepared
 from infra.replicas import Probe, Replica, ReplicaRouter, describe, format_lsn, parse_lsn
@@ -188,74 +187,6 @@ def _retry_on_primary(state: ORMExecuteState) -> Any:
     return state.invoke_statement()
 
 
-@asynccontextmanager
-async def _driver(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """A pooled connection's asyncpg connection, straight from the engine's pool.
-
-    Outside a transaction asyncpg runs statements in autocommit: no BEGIN, no ROLLBACK. The
-    pool's checkout (its events included) and return are the ones `engine.connect()` does,
-    without the Connection and AsyncConnection objects built around them per read.
-    """
-    fairy = await greenlet_spawn(_checkout, engine.sync_engine)
-    try:
-        yield fairy.driver_connection
-    except Exception as exc:
-        wrapped = await _wrapped(engine, fairy, exc)
-        if wrapped is exc:
-            raise
-        raise wrapped from exc
-    finally:
-        await greenlet_spawn(fairy.close)
-
-
-async def _wrapped(engine: AsyncEngine, fairy: Any, exc: Exception) -> Exception:
-    """The driver's error as a statement run through SQLAlchemy raises it: translated by the
-    dialect, wrapped in a DBAPIError (a 503 for the API, a retry on the primary for a replica),
-    and the connection invalidated when it is a disconnect, so the pool never hands it out again.
-    """
-    dialect = engine.dialect
-    try:
-        fairy.dbapi_connection._handle_exception(exc)
-    except dialect.loaded_dbapi.Error as adapted:
-        disconnect = dialect.is_disconnect(adapted, fairy.dbapi_connection, None)
-        if disconnect:
-            await greenlet_spawn(fairy.invalidate, adapted)
-        return DBAPIError.instance(
-            None,
-            None,
-            adapted,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=disconnect,
-            dialect=dialect,
-        )
-    except Exception as other:  # noqa: BLE001 - not a database error: raised as it came
-        return other
-    return exc
-
-
-def _checkout(engine: Engine) -> Any:
-    # As Connection() checks out: a failed connect is raised wrapped (a DBAPIError, a
-    # disconnect invalidating the pool) exactly as through `engine.connect()`.
-    try:
-        return engine.raw_connection()
-    except engine.dialect.loaded_dbapi.Error as exc:
-        Connection._handle_dbapi_exception_noconnection(exc, engine.dialect, engine)
-
-
-async def _fetch_row(engine: AsyncEngine, statement: Prepared, params: Mapping[str, Any]) -> Any:
-    async with _driver(engine) as driver:
-        record = await driver.fetchrow(statement.sql, *statement.arguments(params))
-    return statement.row(record)
-
-
-async def _fetch_rows(
-    engine: AsyncEngine, statement: Prepared, params: Mapping[str, Any]
-) -> list[Any]:
-    async with _driver(engine) as driver:
-        records = await driver.fetch(statement.sql, *statement.arguments(params))
-    return [statement.row(record) for record in records]
-
-
 class Database:
     """The primary engine, the replica engines, the replica router and the sessions over them."""
 
@@ -275,6 +206,13 @@ class Database:
             lsn_cache_seconds=settings.replica_lsn_cache_seconds,
         )
         self._timeout = timeout
+        # The polled reads' own pools (infra.driver_pool), beside each engine's.
+        self._driver_pools = {
+            self.primary: DriverPool(settings.database_url, size=settings.db_read_pool_size)
+        } | {
+            engine: DriverPool(url, size=settings.db_read_pool_size, connect_timeout=timeout)
+            for url, engine in zip(urls, self.replicas, strict=True)
+        }
         self._primary_sessions = async_sessionmaker(
             self.primary, expire_on_commit=False, sync_session_class=PrimarySession
         )
@@ -386,31 +324,34 @@ class Database:
     ) -> Any:
         """The first row of a read (a named tuple, or None), routed like `reading(after)`.
 
-        For the reads a frontend repeats every second: one pooled connection and the asyncpg
-        driver, no session, no ORM, no result object. A replica that fails is taken out of
-        rotation (when down) and the read is run again on the primary.
+        For the reads a frontend repeats every second: one statement on a connection of the
+        database's driver pool (infra.driver_pool), no session, no ORM, no result object. A
+        replica that fails is taken out of rotation (when down) and the read is run again on
+        the primary.
         """
-        return await self._routed(_fetch_row, statement, params, after)
+        record = await self._routed(DriverPool.fetchrow, statement, params, after)
+        return statement.row(record)
 
     async def read_rows(
         self, statement: Prepared, params: Mapping[str, Any], *, after: int | None = None
     ) -> list[Any]:
         """Every row of a read (named tuples), routed and retried like `read_row`."""
-        rows: list[Any] = await self._routed(_fetch_rows, statement, params, after)
-        return rows
+        records = await self._routed(DriverPool.fetch, statement, params, after)
+        return [statement.row(record) for record in records]
 
     async def _routed(
         self,
-        fetch: Callable[[AsyncEngine, Prepared, Mapping[str, Any]], Awaitable[Any]],
+        fetch: Callable[[DriverPool, str, Sequence[Any]], Awaitable[Any]],
         statement: Prepared,
         params: Mapping[str, Any],
         after: int | None,
     ) -> Any:
+        arguments = statement.arguments(params)
         if self.replicas:
             replica = self.router.pick() if after is None else await self.router.pick_after(after)
             if replica is not None:
                 try:
-                    return await fetch(replica.engine, statement, params)
+                    return await fetch(self._driver_pools[replica.engine], statement.sql, arguments)
                 except Exception as exc:
                     failure = replica_failure(exc)
                     if failure is None:
@@ -420,7 +361,7 @@ class Database:
                     log.warning(
                         "replica_read_retried_on_primary", replica=replica.name, error=describe(exc)
                     )
-        return await fetch(self.primary, statement, params)
+        return await fetch(self._driver_pools[self.primary], statement.sql, arguments)
 
     def _read_session(self, replica: Replica | None) -> AsyncSession:
         # Reads run in autocommit: no BEGIN and ROLLBACK around them (two round trips of
@@ -479,6 +420,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.router.stop()
+        for pool in self._driver_pools.values():
+            await pool.close()
         await self.primary.dispose()
         if self._channels is not None:
             await self._channels.dispose()

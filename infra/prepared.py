@@ -6,10 +6,12 @@ checkout when the connection is taken per statement): some 500 us per statement 
 benchmark machine, against under 200 us for the same prepared statement on asyncpg. The
 worker writes each job a dozen times, so its statements are written with SQLAlchemy, compiled
 once here for the asyncpg dialect, and run on the job's own connection (`Channel`); the API's
-most polled read runs one through `Database.read_row` (infra.db).
+polled reads run theirs through `Database.read_row` / `read_rows` on asyncpg's own pool
+(infra.driver_pool).
 
-The connections are SQLAlchemy's own (its pools), so JSON and JSONB columns arrive decoded by
-the codecs its asyncpg dialect installs on every connection it opens.
+A Channel's connection is SQLAlchemy's own (its pool), so JSON and JSONB columns arrive decoded
+by the codecs its asyncpg dialect installs on every connection it opens; the driver pool
+installs the same.
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     read_your_writes_ttl_seconds: int = Field(30, alias="READ_YOUR_WRITES_TTL_SECONDS", ge=1)
     db_pool_size: int = Field(20, alias="DB_POOL_SIZE", ge=1)
     db_max_overflow: int = Field(0, alias="DB_MAX_OVERFLOW", ge=0)
+    # The polled reads' asyncpg pool per database (infra.driver_pool), beside DB_POOL_SIZE's:
+    # opened as reads need connections, up to this many.
+    db_read_pool_size: int = Field(10, alias="DB_READ_POOL_SIZE", ge=1)
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
     queue_name: str = Field("storyloom:queue", alias="QUEUE_NAME")
     # Job event streams (GET /v1/jobs/{id}/events): an SSE comment after this much silence keeps

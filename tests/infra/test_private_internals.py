@@ -14,14 +14,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
 import structlog
 from arq import create_pool
 from arq.worker import Worker, func
 from sqlalchemy import Integer, bindparam, literal, select
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
-from sqlalchemy.engine import Connection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from infra.queue import redis_settings
@@ -130,38 +127,6 @@ async def test_sqlalchemy_pooled_asyncpg_connections_decode_json(app: Any) -> No
         driver: Any = (await connection.get_raw_connection()).driver_connection
         row = await driver.fetchrow("""SELECT '{"a": [1]}'::jsonb AS b, '{"c": 2}'::json AS j""")
     assert row["b"] == {"a": [1]} and row["j"] == {"c": 2}, "JSON arrives undecoded"
-
-
-async def test_sqlalchemy_wraps_connect_failures_without_a_connection(app: Any) -> None:
-    engine = app.state.db.primary.sync_engine
-    error = engine.dialect.loaded_dbapi.OperationalError("could not connect")
-    with pytest.raises(sa_exc.OperationalError) as raised:
-        try:
-            raise error
-        except Exception as exc:
-            Connection._handle_dbapi_exception_noconnection(exc, engine.dialect, engine)
-    assert raised.value.orig is error
-
-
-async def test_sqlalchemy_translates_a_driver_error_through_the_adapted_connection(
-    app: Any,
-) -> None:
-    import asyncpg
-
-    async with app.state.db.primary.connect() as connection:
-        adapted: Any = (await connection.get_raw_connection()).dbapi_connection
-        dbapi = app.state.db.primary.dialect.loaded_dbapi
-        lost = asyncpg.exceptions.ConnectionDoesNotExistError(
-            "connection was closed in the middle of operation"
-        )
-        with pytest.raises(dbapi.Error) as raised:
-            adapted._handle_exception(lost)
-        assert raised.value.__cause__ is lost
-        dialect = app.state.db.primary.dialect
-        assert not dialect.is_disconnect(raised.value, adapted, None)  # still open
-        adapted.driver_connection.terminate()
-        assert dialect.is_disconnect(raised.value, adapted, None)  # read off the connection
-        await connection.invalidate()
 
 
 def test_structlog_json_renderer_defaults_to_its_fallback_handler() -> None:
