@@ -1,19 +1,26 @@
-"""asyncpg's own pool for the API's polled reads (`Database.read_row`, `Database.read_rows`).
+"""A pool of plain asyncpg connections for the API's polled reads (`Database.read_row`,
+`Database.read_rows`).
 
 A frontend polls its job every second, and the public lists are read on every visit: each of
-these reads is one statement in autocommit. Taken from SQLAlchemy's pool, its connection cost
-two greenlet switches and the pool's checkout and return (events, fairy, reset-on-return),
-more client CPU than the statement's own round trip. asyncpg's pool hands out a connection
-from an asyncio queue, in order of arrival.
+these reads is one statement in autocommit, nothing more. What a pool does around it was
+most of the client's CPU for such a read (16 concurrent readers, uvloop, on the benchmark
+machine): a statement on a connection of one's own costs some 21 us; taken from SQLAlchemy's
+pool (two greenlet switches, the checkout's fairy and events, the reset on return) 96 us;
+from asyncpg's pool 72 us (a proxy object per checkout, a timer per return, and a reset
+query: a second round trip); from this one about 25 us.
 
-Nothing needs resetting between two such reads (no transaction, no session setting, no
-LISTEN), so a connection goes back to the pool without asyncpg's reset query: one round trip
-per read, not two. A connection the server closed is replaced by the pool on its next use.
+This pool is only for such reads, which is what lets it be small:
+- nothing needs resetting between two of them (no transaction, no session setting, no
+  LISTEN), so a connection goes back as it is;
+- `size` slots, taken in order of arrival (an asyncio.Semaphore); a slot takes an idle
+  connection or opens one, so at most `size` are ever open, and they stay open;
+- a connection the server closed is dropped when it is next taken or given back, and one
+  whose read was cancelled is closed (its state is unknown), so no read meets either.
 
 Errors are raised as SQLAlchemy's would be (a DBAPIError with the driver's error as `.orig`,
 `connection_invalidated` when the connection is gone), so the API's error handlers and the
-replica router judge them as they judge a session's; a pool with no free connection for
-`ACQUIRE_TIMEOUT_SECONDS` raises SQLAlchemy's pool TimeoutError, as its QueuePool would.
+replica router judge them as they judge a session's; waiting `acquire_timeout` seconds for a
+slot raises SQLAlchemy's pool TimeoutError, as its QueuePool would.
 """
 
 from __future__ import annotations
@@ -27,22 +34,8 @@ import asyncpg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-# SQLAlchemy's default pool_timeout: how long a read waits for a connection of a full pool.
+# SQLAlchemy's default pool_timeout: how long a read waits for a slot of a full pool.
 ACQUIRE_TIMEOUT_SECONDS = 30.0
-
-
-async def _decode_json(connection: asyncpg.Connection) -> None:
-    """JSON and JSONB arrive as Python values, as on SQLAlchemy's asyncpg connections."""
-    await connection.set_type_codec(
-        "json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-    )
-    await connection.set_type_codec(
-        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-    )
-
-
-async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
-    """A read in autocommit leaves nothing behind on its connection (see the module)."""
 
 
 def driver_error(exc: BaseException, connection: asyncpg.Connection | None) -> BaseException:
@@ -51,21 +44,14 @@ def driver_error(exc: BaseException, connection: asyncpg.Connection | None) -> B
     if isinstance(exc, OSError):  # refused, reset, timed out while connecting
         return sa_exc.DBAPIError(None, None, exc, connection_invalidated=True)
     if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
-        lost = connection is not None and _closed(connection)
+        lost = connection is not None and connection.is_closed()
         return sa_exc.DBAPIError(None, None, exc, connection_invalidated=lost)
     return exc
 
 
-def _closed(connection: asyncpg.Connection) -> bool:
-    try:
-        return connection.is_closed()
-    except asyncpg.InterfaceError:  # the pool took a lost connection back while it was read
-        return True
-
-
 class DriverPool:
-    """One database's asyncpg pool, opened on first use (empty: connections as reads need
-    them, up to `size`), for single statements run outside a transaction."""
+    """At most `size` asyncpg connections to one database, opened as reads need them, for
+    single statements run outside a transaction."""
 
     def __init__(
         self,
@@ -77,10 +63,11 @@ class DriverPool:
     ) -> None:
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
         self._size = size
+        self._connect_timeout = connect_timeout
         self._acquire_timeout = acquire_timeout
-        self._connect = {} if connect_timeout is None else {"timeout": connect_timeout}
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[asyncpg.Connection] = []
+        self._closed = False
 
     async def fetchrow(self, sql: str, arguments: Sequence[Any]) -> asyncpg.Record | None:
         record: asyncpg.Record | None = await self._run("fetchrow", sql, arguments)
@@ -91,54 +78,78 @@ class DriverPool:
         return records
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
+        """Close the idle connections; those in use are closed when given back."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
             try:
-                await asyncio.wait_for(pool.close(), self._acquire_timeout)
-            except TimeoutError:  # a read still running: end its connection
-                pool.terminate()
+                await asyncio.wait_for(connection.close(), self._acquire_timeout)
+            except Exception:  # noqa: BLE001 - closing anyway
+                connection.terminate()
 
     async def _run(self, method: str, sql: str, arguments: Sequence[Any]) -> Any:
-        connection = await self._acquire()
+        await self._take_slot()
         try:
-            return await getattr(connection, method)(sql, *arguments)
-        except Exception as exc:
-            raise driver_error(exc, connection) from exc
+            connection = await self._connection()
+            try:
+                result = await getattr(connection, method)(sql, *arguments)
+            except Exception as exc:
+                self._give_back(connection)
+                raise driver_error(exc, connection) from exc
+            except BaseException:  # cancelled mid-read: the connection's state is unknown
+                connection.terminate()
+                raise
+            self._give_back(connection)
+            return result
         finally:
-            await self._release(connection)
+            self._slots.release()
 
-    async def _acquire(self) -> asyncpg.Connection:
-        pool = self._pool or await self._open()
+    async def _take_slot(self) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: no waiting, no timer
+            return
         waiting = asyncio.timeout(self._acquire_timeout)
         try:
             async with waiting:
-                connection: asyncpg.Connection = await pool.acquire()
+                await self._slots.acquire()
         except TimeoutError as exc:
-            if waiting.expired():
-                raise sa_exc.TimeoutError(
-                    f"no free connection in the driver pool ({self._size}) "
-                    f"after {self._acquire_timeout:g} s"
-                ) from exc
-            raise driver_error(exc, None) from exc
-        except Exception as exc:
-            raise driver_error(exc, None) from exc
+            raise sa_exc.TimeoutError(
+                f"no free connection in the driver pool ({self._size}) "
+                f"after {self._acquire_timeout:g} s"
+            ) from exc
+
+    async def _connection(self) -> asyncpg.Connection:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.is_closed():
+                return connection
+        connection = None
+        try:
+            connection = await asyncpg.connect(
+                self._dsn,
+                **({} if self._connect_timeout is None else {"timeout": self._connect_timeout}),
+            )
+            await _decode_json(connection)
+        except BaseException as exc:
+            if connection is not None:
+                connection.terminate()
+            if isinstance(exc, Exception):
+                raise driver_error(exc, None) from exc
+            raise
         return connection
 
-    async def _release(self, connection: asyncpg.Connection) -> None:
-        if self._pool is not None:
-            await self._pool.release(connection)
-        else:  # closed meanwhile
+    def _give_back(self, connection: asyncpg.Connection) -> None:
+        if connection.is_closed():
+            return
+        if self._closed:
             connection.terminate()
+        else:
+            self._idle.append(connection)
 
-    async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._dsn,
-                    min_size=0,
-                    max_size=self._size,
-                    init=_decode_json,
-                    reset=_nothing_to_reset,
-                    **self._connect,
-                )
-        return self._pool
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    """JSON and JSONB arrive as Python values, as on SQLAlchemy's asyncpg connections."""
+    for kind in ("json", "jsonb"):
+        await connection.set_type_codec(
+            kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
