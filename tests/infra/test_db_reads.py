@@ -122,3 +122,19 @@ async def test_a_full_pool_times_out_as_busy(settings: Settings) -> None:
         assert await pool.fetchrow("SELECT 1", []) == (1,), "a pool of one: given back"
     finally:
         await pool.close()
+
+
+async def test_a_cancelled_read_closes_its_connection(settings: Settings) -> None:
+    # A client that goes away cancels its request's read mid-statement: that connection's
+    # state is unknown, so it is not handed to the next read; its slot is.
+    pool = DriverPool(settings.database_url, size=1, acquire_timeout=2)
+    try:
+        first = await _pid(pool)
+        reading = asyncio.create_task(pool.fetchrow("SELECT pg_sleep(5)", []))
+        await asyncio.sleep(0.3)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        assert await _pid(pool) != first
+    finally:
+        await pool.close()
