@@ -1,8 +1,9 @@
 """Read throughput with the replica router (primary + 1 replica) against the primary alone.
 
 Both setups run in the same process tree on the same throw-away cluster pair
-(tests/infra/pg_replica.py): a uvicorn server on loopback, CLIENTS concurrent requests of
-`GET /v1/topics?limit=20` for SECONDS after a warm-up. Which server did the work is read from
+(tests/infra/pg_replica.py): a uvicorn server on loopback, driven by wrk (as in bench_http:
+a Python load generator would be the bottleneck) with `GET /v1/topics?limit=20` for SECONDS
+after a warm-up. Which server did the work is read from
 each server's transaction counters (pg_stat_database), taken after the app has exited.
 """
 
@@ -24,14 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from domain.topics.models import Topic
 from infra.settings import ROOT
 from tests.benchmarks import table
-from tests.benchmarks.support import load
+from tests.benchmarks.bench_http import CONNECTIONS, THREADS, wrk
 from tests.conftest import alembic_config
 from tests.infra.pg_replica import ReplicaPair, missing_tools, start_pair
 from tests.worker.processes import free_port
 
 SECONDS = float(os.environ.get("BENCH_REPLICAS_SECONDS", "5"))
 WARMUP_SECONDS = 1.0
-CLIENTS = int(os.environ.get("BENCH_REPLICAS_CLIENTS", "16"))
 TOPICS = 200
 DATABASE = "storyloom"
 PATH = "/v1/topics?limit=20"
@@ -43,7 +43,7 @@ _XACTS = (
 @dataclass
 class Result:
     setup: str
-    stats: dict[str, float]  # tests.benchmarks.support.load's figures
+    stats: dict[str, float]  # tests.benchmarks.bench_http.wrk's figures
     primary_xacts: int
     replica_xacts: int
 
@@ -130,15 +130,8 @@ def _measure(pair: ReplicaPair, setup: str, replicas: bool, media: str) -> Resul
     server = _serve(pair, port, replicas, media)
     try:
         asyncio.run(_ready(base, replicas))
-        stats = asyncio.run(
-            load(
-                base,
-                lambda client: client.get(PATH),
-                clients=CLIENTS,
-                seconds=SECONDS,
-                warmup=WARMUP_SECONDS,
-            )
-        )
+        wrk(base + PATH, (), WARMUP_SECONDS)
+        stats = wrk(base + PATH, (), SECONDS)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -175,7 +168,7 @@ def run() -> str:
         [
             "### Read throughput: replica router against the primary alone",
             "",
-            f"`GET {PATH}` ({TOPICS} topics), {CLIENTS} concurrent httpx clients, one uvicorn",
+            f"`GET {PATH}` ({TOPICS} topics), `wrk -t{THREADS} -c{CONNECTIONS}`, one uvicorn",
             f"worker on loopback, {SECONDS:g} s after a {WARMUP_SECONDS:g} s warm-up per setup;",
             "primary and streaming replica are throw-away clusters on the same machine.",
             "",

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,6 @@ import httpx
 import uvicorn
 
 from infra.settings import ROOT, Settings
-from tests.benchmarks import percentile
 from tests.worker.processes import free_port
 
 
@@ -141,46 +140,3 @@ async def server_process(
         yield Server(base, child)
     finally:
         child.stop()
-
-
-async def load(
-    base: str,
-    request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
-    *,
-    clients: int,
-    seconds: float,
-    warmup: float = 1.0,
-) -> dict[str, float]:
-    """Closed-loop load: `clients` concurrent loops for `seconds` after a warm-up."""
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        latencies: list[float] = []
-        errors = 0
-        measuring = False
-
-        async def loop(deadline: float) -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                try:
-                    ok = (await request(client)).status_code < 400
-                except httpx.HTTPError:
-                    ok = False
-                if measuring:
-                    latencies.append(time.perf_counter() - started)
-                    errors += 0 if ok else 1
-
-        until = time.perf_counter() + warmup
-        await asyncio.gather(*(loop(until) for _ in range(clients)))
-        measuring = True
-        started = time.perf_counter()
-        await asyncio.gather(*(loop(started + seconds) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    ordered = sorted(latencies) or [0.0]
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": percentile(ordered, 0.5),
-        "p99": percentile(ordered, 0.99),
-        "errors": float(errors),
-        "requests": float(len(latencies)),
-    }
