@@ -73,3 +73,13 @@ def test_another_configuration_is_followed(stderr: Captured) -> None:
     info_line(get_logger("test.access"), "request", status=200)
     assert lines(stderr) == []
     assert json.loads(stream.getvalue()) == {"status": 200, "event": "request"}
+
+
+def test_what_orjson_refuses_is_still_written(stderr: Captured) -> None:
+    configure_logging("INFO", json_output=True)
+    log = get_logger("test.access")
+    info_line(log, "request", big=2**70, keyed={1: "one"}, odd=object)
+    log.info("request", big=2**70)
+    direct, chain = (json.loads(line) for line in lines(stderr))
+    assert direct["big"] == 2**70 and direct["keyed"] == {"1": "one"}
+    assert direct["odd"] == repr(object) and chain["big"] == 2**70

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import re
 import time
 import uuid
@@ -130,8 +129,10 @@ async def test_sqlalchemy_pooled_asyncpg_connections_decode_json(app: Any) -> No
 
 
 def test_structlog_json_renderer_defaults_to_its_fallback_handler() -> None:
-    renderer = structlog.processors.JSONRenderer()
-    assert renderer._dumps is json.dumps
+    from infra.logging import _dumps
+
+    renderer = structlog.processors.JSONRenderer(_dumps)
+    assert renderer._dumps is _dumps
     assert renderer._dumps_kw == {"default": structlog.processors._json_fallback_handler}
 
 
