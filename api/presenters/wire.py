@@ -1,7 +1,8 @@
 """Hot reads answered from our own rows, written as their response models would write them.
 
 The polled reads' rows come from our own statements, their columns already of the types the
-wire models' fields hold (UUID, str, int, float, bool, datetime, decoded JSON), so validating
+wire models' fields hold (UUID, str, int, float, bool, datetime, decoded JSON; the tables' CHECK
+constraints keep statuses within the models' Literals), so validating
 them into the model only to dump it again costs more CPU than the rest of the presenter (for
 a page of 20 scenes, most of it). Here a row is read into a dict in its model's field order
 and written by pydantic's own JSON encoder: the bytes `Model.model_validate(row)
