@@ -10,6 +10,7 @@ from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.presenters.wire import WireFields, wire_response
 from domain.media import service as media_service
 from domain.pagination import Page as DomainPage
 from domain.scenes import service
@@ -18,12 +19,8 @@ from infra.media_urls import MediaUrls
 from schemas.common import Page
 from schemas.scenes import SceneOut, SegmentOut
 
-# SceneOut's fields that are the scene's own columns (the URLs are made here).
-_SCENE_COLUMNS = tuple(
-    name
-    for name in SceneOut.model_fields
-    if name not in ("cover_url", "playlist_url", "export_url")
-)
+# SceneOut's fields that are the scene's own columns (the URLs, its last, are made here).
+_SCENE_COLUMNS = WireFields(SceneOut, made=("cover_url", "playlist_url", "export_url"))
 
 
 def segment_out(
@@ -111,10 +108,11 @@ def json_response(model: BaseModel) -> Response:
 
 def scene_fields(scene: Any, cover_id: uuid.UUID | None, urls: MediaUrls) -> dict[str, Any]:
     """SceneOut's fields of a scene (a row or the model: its columns by name) and its cover
-    segment."""
-    fields = {name: getattr(scene, name) for name in _SCENE_COLUMNS}
+    segment, in SceneOut's order (api.presenters.wire)."""
+    fields = _SCENE_COLUMNS.of(scene)
     fields["cover_url"] = urls.segment_thumbnail(cover_id) if cover_id else None
-    return fields | urls.scene_links(scene.id)
+    fields.update(urls.scene_links(scene.id))
+    return fields
 
 
 def scene_row_out(row: Any, urls: MediaUrls) -> dict[str, Any]:
@@ -122,9 +120,12 @@ def scene_row_out(row: Any, urls: MediaUrls) -> dict[str, Any]:
     return scene_fields(row, row.cover_id, urls)
 
 
+def scene_response(row: Any, urls: MediaUrls) -> Response:
+    """A scene row (see scene_row_out) as the route's SceneOut."""
+    return wire_response(scene_row_out(row, urls))
+
+
 def scene_page_response(rows: Sequence[Any], next_cursor: str | None, urls: MediaUrls) -> Response:
     """A page of scene rows (see scene_row_out) as the route's Page[SceneOut]."""
     items = [scene_row_out(row, urls) for row in rows]
-    return json_response(
-        Page[SceneOut].model_validate({"items": items, "next_cursor": next_cursor})
-    )
+    return wire_response({"items": items, "next_cursor": next_cursor})

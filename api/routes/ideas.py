@@ -20,7 +20,7 @@ from api.deps import (
 )
 from api.errors import problem_responses
 from api.fast_routes import fast_path
-from api.presenters.scenes import json_response
+from api.presenters.ideas import idea_page_response
 from domain.ideas import service
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.users.models import User
@@ -119,8 +119,7 @@ async def _idea_list(
     page = await service.list_idea_rows(
         db, viewer, where=where, sort=sort, limit=limit, cursor=cursor, after=after
     )
-    body = {"items": page.items, "next_cursor": page.next_cursor}
-    return json_response(Page[IdeaOut].model_validate(body))
+    return idea_page_response(page.items, page.next_cursor)
 
 
 @router.get("/{idea_id}", response_model=IdeaOut, responses=problem_responses(401, 404, 422))

@@ -16,6 +16,7 @@ from api import consistency
 from api.deps import Claims, ClaimsDep, CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import problem_responses
 from api.fast_routes import bearer_claims, fast_path, path_uuid
+from api.presenters.wire import WireFields, wire_response
 from domain.errors import InvalidInput
 from domain.jobs import events, service
 from domain.jobs.follow import follow
@@ -32,6 +33,7 @@ IdempotencyKey = Annotated[
 ]
 # What a job's events never carry: its fixed fields, read once when a stream opens.
 _FIXED_FIELDS = ("id", "scene_id", "user_id", "type", "max_retries", "bible_version", "created_at")
+_JOB_FIELDS = WireFields(JobOut)
 
 
 def _checked_key(key: str | None) -> str:
@@ -85,8 +87,7 @@ async def _poll(
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    body = JobOut.model_validate(job).model_dump_json()
-    return Response(body, media_type="application/json", headers=headers)
+    return wire_response(_JOB_FIELDS.of(job), headers)
 
 
 async def _fast_poll(request: Request) -> Response | None:

@@ -21,10 +21,9 @@ from api.deps import (
 from api.errors import problem_responses
 from api.fast_routes import fast_path, path_uuid
 from api.presenters.scenes import (
-    json_response,
     scene_fields,
     scene_page_response,
-    scene_row_out,
+    scene_response,
     segment_page_response,
 )
 from domain.scenes import bible_service, service
@@ -191,7 +190,7 @@ async def _scene(request: Request, scene_id: uuid.UUID, viewer: User | None) -> 
     db = request.app.state.db
     after = await consistency.required_lsn(request, db)
     row = await service.read_visible_scene(db, scene_id, viewer, after=after)
-    return json_response(SceneOut.model_validate(scene_row_out(row, media_urls_of(request))))
+    return scene_response(row, media_urls_of(request))
 
 
 @router.get(
