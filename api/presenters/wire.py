@@ -5,8 +5,9 @@ wire models' fields hold (UUID, str, int, float, bool, datetime, decoded JSON; t
 constraints keep statuses within the models' Literals), so validating
 them into the model only to dump it again costs more CPU than the rest of the presenter (for
 a page of 20 scenes, most of it). Here a row is read into a dict in its model's field order
-and written by pydantic's own JSON encoder: the bytes `Model.model_validate(row)
-.model_dump_json()` gives (tests/api/test_wire_responses.py holds them equal).
+and written by orjson (a page of 20 scenes: 17 us, against 106 us by pydantic's encoder):
+the bytes `Model.model_validate(row).model_dump_json()` gives
+(tests/api/test_wire_responses.py holds them equal).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Response
+import orjson
 from pydantic import BaseModel
 from pydantic_core import to_json
 
@@ -59,6 +61,10 @@ class WireFields:
 def wire_response(content: Any, headers: Mapping[str, str] | None = None) -> Response:
     """`content` (WireFields dicts, and pages of them as {"items", "next_cursor"}) as JSON,
     the bytes its models' `model_dump_json` would give."""
-    # inf_nan_mode: a model writes a float's NaN or infinity as null (ser_json_inf_nan).
-    body = to_json(content, inf_nan_mode="null")
+    # Both write a float's NaN or infinity as null, as a model does (ser_json_inf_nan), and a
+    # UTC time with "Z".
+    try:
+        body = orjson.dumps(content, option=orjson.OPT_UTC_Z)
+    except orjson.JSONEncodeError:  # what orjson does not write (an integer beyond 64 bits)
+        body = to_json(content, inf_nan_mode="null")
     return Response(body, media_type="application/json", headers=headers)
