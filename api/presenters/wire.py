@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Response
 import orjson
+from fastapi import Response
 from pydantic import BaseModel
 from pydantic_core import to_json
 
