@@ -12,7 +12,7 @@ query: a second round trip); from this one about 25 us.
 This pool is only for such reads, which is what lets it be small:
 - nothing needs resetting between two of them (no transaction, no session setting, no
   LISTEN), so a connection goes back as it is;
-- `size` slots, taken in order of arrival (an asyncio.Semaphore); a slot takes an idle
+- `size` slots, taken in order of arrival (`_Slots`); a slot takes an idle
   connection or opens one, so at most `size` are ever open, and they stay open;
 - a connection the server closed is dropped when it is next taken or given back, and one
   whose read was cancelled is closed (its state is unknown), so no read meets either.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,7 +66,7 @@ class DriverPool:
         self._size = size
         self._connect_timeout = connect_timeout
         self._acquire_timeout = acquire_timeout
-        self._slots = asyncio.Semaphore(size)
+        self._slots = _Slots(size, acquire_timeout)
         self._idle: list[asyncpg.Connection] = []
         self._closed = False
 
@@ -105,13 +106,8 @@ class DriverPool:
             self._slots.release()
 
     async def _take_slot(self) -> None:
-        if not self._slots.locked():
-            await self._slots.acquire()  # free: no waiting, no timer
-            return
-        waiting = asyncio.timeout(self._acquire_timeout)
         try:
-            async with waiting:
-                await self._slots.acquire()
+            await self._slots.acquire()
         except TimeoutError as exc:
             raise sa_exc.TimeoutError(
                 f"no free connection in the driver pool ({self._size}) "
@@ -145,6 +141,56 @@ class DriverPool:
             connection.terminate()
         else:
             self._idle.append(connection)
+
+
+class _Slots:
+    """A semaphore whose waiters give up after `timeout` seconds, first come first served.
+
+    asyncio.Semaphore under asyncio.timeout() costs a timer per waiting read, and under load
+    most reads wait a little. Here the waiters queue with their deadlines, which therefore
+    come in order, and one timer at a time, set for the oldest waiter's, sends away those
+    whose deadline has passed: a read served in time costs a future and no timer.
+    """
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._free = size
+        self._timeout = timeout
+        self._waiters: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._sweep: asyncio.TimerHandle | None = None
+
+    async def acquire(self) -> None:
+        if self._free and not self._waiters:
+            self._free -= 1
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append((loop.time() + self._timeout, waiter))
+        if self._sweep is None:
+            self._sweep = loop.call_at(self._waiters[0][0], self._expire, loop)
+        try:
+            await waiter  # a slot handed over by release(), or TimeoutError from _expire
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.release()  # handed a slot as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweep = None
+        now = loop.time()
+        while self._waiters and self._waiters[0][0] <= now:
+            _, waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(TimeoutError())
+        if self._waiters:
+            self._sweep = loop.call_at(self._waiters[0][0], self._expire, loop)
 
 
 async def _decode_json(connection: asyncpg.Connection) -> None:
