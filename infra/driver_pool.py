@@ -15,7 +15,12 @@ This pool is only for such reads, which is what lets it be small:
 - `size` slots, taken in order of arrival (`_Slots`); a slot takes an idle
   connection or opens one, so at most `size` are ever open, and they stay open;
 - a connection the server closed is dropped when it is next taken or given back, and one
-  whose read was cancelled is closed (its state is unknown), so no read meets either.
+  whose read was cancelled is closed (its state is unknown), so no read meets either;
+- its statements are a fixed set of shapes whose parameters are keys and cursors, so each
+  keeps one generic plan (`plan_cache_mode`): PostgreSQL's default re-planned the job poll at
+  every call, the jobs table's partitions and all (its generic plan, costed over every
+  partition, looked dearer than it is), which cost the database more CPU than the read itself.
+  The plan tests (tests/infra/test_query_plans.py) check these statements' generic plans.
 
 Errors are raised as SQLAlchemy's would be (a DBAPIError with the driver's error as `.orig`,
 `connection_invalidated` when the connection is gone), so the API's error handlers and the
@@ -37,6 +42,7 @@ from sqlalchemy.engine import make_url
 
 # SQLAlchemy's default pool_timeout: how long a read waits for a slot of a full pool.
 ACQUIRE_TIMEOUT_SECONDS = 30.0
+_SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 
 
 def driver_error(exc: BaseException, connection: asyncpg.Connection | None) -> BaseException:
@@ -123,6 +129,7 @@ class DriverPool:
         try:
             connection = await asyncpg.connect(
                 self._dsn,
+                server_settings=_SERVER_SETTINGS,
                 **({} if self._connect_timeout is None else {"timeout": self._connect_timeout}),
             )
             await _decode_json(connection)

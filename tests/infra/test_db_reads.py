@@ -138,3 +138,12 @@ async def test_a_cancelled_read_closes_its_connection(settings: Settings) -> Non
         assert await _pid(pool) != first
     finally:
         await pool.close()
+
+
+async def test_reads_keep_one_generic_plan(settings: Settings) -> None:
+    # The statements' generic plans are checked in tests/infra/test_query_plans.py.
+    pool = DriverPool(settings.database_url, size=1)
+    try:
+        assert await pool.fetchrow("SHOW plan_cache_mode", []) == ("force_generic_plan",)
+    finally:
+        await pool.close()

@@ -30,6 +30,7 @@ from domain.moderation import repository as moderation
 from domain.pagination import paginate
 from domain.scenes import repository as scenes
 from infra.partitions import add_months, ensure_partitions, month_start
+from infra.prepared import Prepared
 from tests.scratch import scratch_database
 
 FIRST = add_months(month_start(datetime.now(UTC).date()), -5)
@@ -249,9 +250,8 @@ async def test_the_unfinished_jobs_use_the_partial_index(session: AsyncSession) 
     assert_indexed(plan, parents, "ix_jobs_unfinished", await holding_rows(session, "jobs"))
 
 
-async def test_a_job_by_its_id_reads_one_partition(session: AsyncSession) -> None:
-    created = START + timedelta(days=75, hours=5)
-    job_id, created = new_time_id(created)
+async def insert_job(session: AsyncSession, job_id: uuid.UUID, created: datetime) -> Any:
+    """A job of a seeded scene's owner, created then (uncommitted); returns the owner's id."""
     scene, user = (await session.execute(text("SELECT id, user_id FROM scenes LIMIT 1"))).one()
     await session.execute(
         text(
@@ -260,6 +260,13 @@ async def test_a_job_by_its_id_reads_one_partition(session: AsyncSession) -> Non
         ),
         {"id": job_id, "at": created, "u": user, "s": scene},
     )
+    return user
+
+
+async def test_a_job_by_its_id_reads_one_partition(session: AsyncSession) -> None:
+    created = START + timedelta(days=75, hours=5)
+    job_id, created = new_time_id(created)
+    await insert_job(session, job_id, created)
     month = f"jobs_p{created:%Y_%m}"
 
     plan = await explain(session, lambda: jobs.get(session, job_id))
@@ -393,3 +400,31 @@ async def planned(session: AsyncSession, run: Any, *, generic: bool) -> dict[str
     finally:
         await raw.execute("RESET plan_cache_mode")  # type: ignore[union-attr]
     return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
+async def driver_plan(session: AsyncSession, statement: Prepared, params: dict[str, Any]) -> Any:
+    """The generic plan of a statement the API runs on its driver pool, whose connections
+    keep one (infra.driver_pool): what PostgreSQL runs for it at every call."""
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    await raw.execute("SET plan_cache_mode = force_generic_plan")  # type: ignore[union-attr]
+    try:
+        prepared = await raw.prepare(f"EXPLAIN (FORMAT JSON) {statement.sql}")  # type: ignore[union-attr]
+        plan = await prepared.fetchval(*statement.arguments(params))
+    finally:
+        await raw.execute("RESET plan_cache_mode")  # type: ignore[union-attr]
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
+async def test_the_job_polls_generic_plan_reads_one_partition(session: AsyncSession) -> None:
+    created = START + timedelta(days=130, hours=2)
+    job_id, created = new_time_id(created)
+    user = await insert_job(session, job_id, created)
+    params = {**jobs.in_its_month(job_id), "caller_id": user}
+
+    plan = await driver_plan(session, jobs._POLL_STATEMENT, params)
+
+    # The other months are removed as the executor starts (no planning at each call).
+    month = f"jobs_p{created:%Y_%m}"
+    assert set(scans(plan)) == {"users", month}, sorted(scans(plan))
+    assert index_names(scans(plan)[month]) == {f"{month}_pkey"}, scans(plan)[month]
+    await session.rollback()

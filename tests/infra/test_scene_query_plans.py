@@ -21,9 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 import domain.models  # noqa: F401 - every mapper, for the ORM statements below
 from domain.pagination import encode_cursor
 from domain.scenes import lifecycle_repository as lifecycle
+from domain.scenes import read_repository
 from domain.scenes import repository as scenes
 from infra.partitions import add_months, month_start, partition_name
-from tests.infra.test_query_plans import explain, index_names, nodes, scans, sent_statement
+from tests.infra.test_query_plans import (
+    driver_plan,
+    explain,
+    index_names,
+    nodes,
+    scans,
+    sent_statement,
+)
 from tests.scratch import scratch_database
 
 SEED = [
@@ -199,3 +207,27 @@ async def test_a_segment_page_reads_only_the_partitions_of_its_window(
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+async def test_the_driver_lists_generic_plans_read_their_indexes_in_order(
+    session: AsyncSession,
+) -> None:
+    """The public list as the API runs it (read_repository, on the driver pool, whose
+    connections keep a generic plan): newest first, whole or a topic's (by id or slug)."""
+    topic_id, slug = (await session.execute(text("SELECT id, slug FROM topics LIMIT 1"))).one()
+    shapes = {
+        None: ({}, "ix_scenes_listed_created"),
+        "id": ({"topic_id": topic_id}, "ix_scenes_topic_created"),
+        "slug": ({"topic_slug": slug}, "ix_scenes_topic_created"),
+    }
+    for shape, (params, index) in shapes.items():
+        plan = await driver_plan(
+            session, read_repository._listed_page(shape, "new", False, 21), params
+        )
+        scan = scene_scan(plan)
+        assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), (shape, scan)
+        assert index_names(scan) == {index}, (shape, scan)
+        # The page is the index read in order and stopped at the limit: no sort below the
+        # Limit (the page's 21 rows are sorted again above, once joined with their covers).
+        limit = [n for n in nodes(plan) if n["Node Type"] == "Limit" and scan in nodes(n)][-1]
+        assert all(n["Node Type"] != "Sort" for n in nodes(limit)), (shape, plan)
