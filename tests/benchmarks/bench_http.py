@@ -285,10 +285,14 @@ _WHERE_THE_TIME_WENT = [
     "SQLAlchemy's pool and back (two greenlet switches, the fairy and its events) and the "
     "rest spread thin over the framework; the two socket sends per request (the query to "
     "PostgreSQL, the response head to the client) are each ~10-20% of it, in the kernel, "
-    "for ours and the bare endpoint alike.",
+    "for ours and the bare endpoint alike. PostgreSQL, on the other core, re-planned the "
+    "job poll at every call (a custom plan over the partitioned jobs table: its generic "
+    "plan, costed over every partition, looked dearer), which cost it more than the read.",
     "- What changed: the polled reads run on a small pool of plain asyncpg connections "
     "(infra/driver_pool.py: no greenlet, no reset query on return, one timer at a time for "
-    "waiters: 96 us -> ~26 us of client CPU per read); the hot routes write their rows' JSON "
+    "waiters: 96 us -> ~26 us of client CPU per read) that keep one generic plan per "
+    "statement (their plans are tested in tests/infra/test_query_plans.py); the hot routes "
+    "write their rows' JSON "
     "with orjson without validating them again (the same bytes, property-tested in "
     "tests/api/test_wire_responses.py; a page of 20 scenes 17 us instead of ~80 us); log "
     "lines are rendered by orjson; the segments page is one statement, not three.",
