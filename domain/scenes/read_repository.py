@@ -170,6 +170,17 @@ def _keys(sort: str) -> list[Any]:
     return [Scene.created_at, Scene.id]
 
 
+def _key_names(keys: list[Any]) -> list[str]:
+    """Where a row of the list holds each sort key: a column it shows anyway (read once, not
+    twice: a page's rows are decoded whole), else a column of its own."""
+    return [key.key if _shown(key) else f"page_key{i}" for i, key in enumerate(keys)]
+
+
+def _shown(key: Any) -> bool:
+    # By identity: `in` would compare SQL expressions with ==, which builds a clause.
+    return any(key is column for column in SCENE_COLUMNS)
+
+
 @functools.lru_cache(maxsize=128)
 def _listed_page(
     topic: str | None, sort: str, continued: bool, rows: int, idea: bool = False
@@ -177,7 +188,9 @@ def _listed_page(
     """One shape of the public list: topic None, "id" or "slug"; one idea's or not; a cursor
     or not."""
     keys = _keys(sort)
-    labels = [key.label(f"page_key{i}") for i, key in enumerate(keys)]
+    labels = [
+        key.label(name) for key, name in zip(keys, _key_names(keys), strict=True) if not _shown(key)
+    ]
     stmt = select(*SCENE_COLUMNS, Scene.thumbnail_url, *labels).where(listed())
     if idea:
         stmt = stmt.where(Scene.idea_id == bindparam("idea_id", type_=Scene.idea_id.type))
@@ -244,5 +257,5 @@ async def page_listed_scenes(
         params[f"after{i}"] = value
     statement = _listed_page(shape, sort, start is not None, size + 1, idea_id is not None)
     rows = await db.read_rows(statement, params, after=after_lsn)
-    width = len(keys)
-    return page_of(rows, size, lambda row: [getattr(row, f"page_key{i}") for i in range(width)])
+    names = _key_names(keys)
+    return page_of(rows, size, lambda row: [getattr(row, name) for name in names])
