@@ -155,6 +155,24 @@ def clamp_limit(limit: int | None) -> int:
     return max(1, min(MAX_LIMIT, limit))
 
 
+def row_key_names(keys: Sequence[Any], shown: Sequence[Any]) -> list[str]:
+    """Where a page's row holds each sort key: the column itself when it is among the `shown`
+    columns (selected and decoded once, not twice), else a column of its own, `page_key<i>`."""
+    return [key.key if _among(key, shown) else f"page_key{i}" for i, key in enumerate(keys)]
+
+
+def key_labels(keys: Sequence[Any], shown: Sequence[Any]) -> list[Any]:
+    """The sort keys a page selects besides the `shown` columns, named as row_key_names says."""
+    names = row_key_names(keys, shown)
+    pairs = zip(keys, names, strict=True)
+    return [key.label(name) for key, name in pairs if not _among(key, shown)]
+
+
+def _among(key: Any, columns: Sequence[Any]) -> bool:
+    # By identity: `in` would compare SQL expressions with ==, which builds a clause.
+    return any(key is column for column in columns)
+
+
 def page_of(rows: Sequence[T], size: int, key_of: Callable[[T], Sequence[Any]]) -> Page[T]:
     """The first `size` of `rows` (fetched one longer), with the cursor after the last if more."""
     items = list(rows[:size])

@@ -26,7 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import TRENDING_KEYS, trending_join
 from domain.ideas.models import ContentStatus, Idea, ReviewStatus
-from domain.pagination import Page, clamp_limit, cursor_after, key_types_of, page_of, paginate
+from domain.pagination import (
+    Page,
+    clamp_limit,
+    cursor_after,
+    key_labels,
+    key_types_of,
+    page_of,
+    paginate,
+    row_key_names,
+)
 from domain.topics.models import Category, Topic
 from infra.db import Database
 from infra.prepared import Prepared
@@ -164,9 +173,9 @@ _SHAPED = ("topic_id", "topic_slug", "category_id", "category_slug", "tag")
 @functools.lru_cache(maxsize=256)
 def _page_statement(
     viewer: bool, given: frozenset[str], sort: IdeaSort, continued: bool, rows: int
-) -> tuple[Prepared, int]:
+) -> tuple[Prepared, list[str]]:
     """One shape of the list (which filters are given, a cursor or not, the page size),
-    compiled once, and its number of sort keys."""
+    compiled once, and where its rows hold their sort keys."""
     types = {"topic_id": Idea.topic_id.type, "category_id": Idea.category_id.type}
     bound: dict[str, Any] = {
         name: bindparam(name, type_=types.get(name, String())) if name in given else None
@@ -174,8 +183,7 @@ def _page_statement(
     }
     viewer_id = bindparam("viewer_id", type_=Idea.user_id.type) if viewer else None
     stmt, keys = _listed([], viewer_id, IdeaFilter(**bound), sort)
-    labels = [key.label(f"page_key{i}") for i, key in enumerate(keys)]
-    stmt = stmt.add_columns(*IDEA_COLUMNS, *labels)
+    stmt = stmt.add_columns(*IDEA_COLUMNS, *key_labels(keys, IDEA_COLUMNS))
     if continued:
         after = [bindparam(f"after{i}", type_=key.type) for i, key in enumerate(keys)]
         stmt = stmt.where(tuple_(*keys) < tuple_(*after))
@@ -183,7 +191,7 @@ def _page_statement(
     stmt = stmt.order_by(*(key.desc() for key in keys)).limit(
         literal_column(str(int(rows)), Integer)
     )
-    return Prepared(stmt), len(keys)
+    return Prepared(stmt), row_key_names(keys, IDEA_COLUMNS)
 
 
 async def page_rows(
@@ -207,7 +215,7 @@ async def page_rows(
     start = cursor_after(cursor, key_types_of(_sort_keys(sort))) if cursor else None
     for i, value in enumerate(start or ()):
         params[f"after{i}"] = value
-    statement, width = _page_statement(
+    statement, names = _page_statement(
         viewer_id is not None,
         frozenset(params) & frozenset(_SHAPED),
         sort,
@@ -215,7 +223,7 @@ async def page_rows(
         size + 1,
     )
     rows = await db.read_rows(statement, params, after=after_lsn)
-    return page_of(rows, size, lambda row: [getattr(row, f"page_key{i}") for i in range(width)])
+    return page_of(rows, size, lambda row: [getattr(row, name) for name in names])
 
 
 async def page_deleted(

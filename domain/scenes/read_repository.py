@@ -24,8 +24,10 @@ from domain.pagination import (
     clamp_limit,
     cursor_after,
     encode_cursor,
+    key_labels,
     key_types_of,
     page_of,
+    row_key_names,
 )
 from domain.scenes.models import Scene
 from domain.scenes.repository import (
@@ -170,17 +172,6 @@ def _keys(sort: str) -> list[Any]:
     return [Scene.created_at, Scene.id]
 
 
-def _key_names(keys: list[Any]) -> list[str]:
-    """Where a row of the list holds each sort key: a column it shows anyway (read once, not
-    twice: a page's rows are decoded whole), else a column of its own."""
-    return [key.key if _shown(key) else f"page_key{i}" for i, key in enumerate(keys)]
-
-
-def _shown(key: Any) -> bool:
-    # By identity: `in` would compare SQL expressions with ==, which builds a clause.
-    return any(key is column for column in SCENE_COLUMNS)
-
-
 @functools.lru_cache(maxsize=128)
 def _listed_page(
     topic: str | None, sort: str, continued: bool, rows: int, idea: bool = False
@@ -188,9 +179,7 @@ def _listed_page(
     """One shape of the public list: topic None, "id" or "slug"; one idea's or not; a cursor
     or not."""
     keys = _keys(sort)
-    labels = [
-        key.label(name) for key, name in zip(keys, _key_names(keys), strict=True) if not _shown(key)
-    ]
+    labels = key_labels(keys, SCENE_COLUMNS)
     stmt = select(*SCENE_COLUMNS, Scene.thumbnail_url, *labels).where(listed())
     if idea:
         stmt = stmt.where(Scene.idea_id == bindparam("idea_id", type_=Scene.idea_id.type))
@@ -257,5 +246,5 @@ async def page_listed_scenes(
         params[f"after{i}"] = value
     statement = _listed_page(shape, sort, start is not None, size + 1, idea_id is not None)
     rows = await db.read_rows(statement, params, after=after_lsn)
-    names = _key_names(keys)
+    names = row_key_names(keys, SCENE_COLUMNS)
     return page_of(rows, size, lambda row: [getattr(row, name) for name in names])
