@@ -10,7 +10,7 @@ signed for MEDIA_URL_SECONDS.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Set
+from collections.abc import Collection
 from typing import Any
 
 from infra.settings import Settings
@@ -49,7 +49,7 @@ class MediaUrls:
             "export_url": self.scene_export(scene_id),
         }
 
-    def segment_links(self, segment_id: uuid.UUID, roles: Set[str]) -> dict[str, Any]:
+    def segment_links(self, segment_id: uuid.UUID, roles: Collection[str]) -> dict[str, Any]:
         """The contract's URL fields of a segment with media of the kinds in `roles`."""
         path = f"/v1/segments/{segment_id}"
         return {

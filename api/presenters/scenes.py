@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Sequence, Set
 from typing import Any
 
 from fastapi import Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.presenters.wire import WireFields, wire_response
@@ -57,21 +58,36 @@ def segment_fields(
     )
 
 
-def segment_page_response(
-    page: DomainPage[Any], extras: Mapping[uuid.UUID, Any], urls: MediaUrls
-) -> Response:
-    """A page of segments with their extras (domain.scenes.read_repository.segment_extras)
-    as the route's Page[SegmentOut]."""
+def segment_page_response(page: DomainPage[Any], urls: MediaUrls) -> Response:
+    """A page of segment rows (domain.scenes.service.page_segment_rows) as the route's
+    Page[SegmentOut]: the rows hold its types already, so the items are made in its field
+    order and sent as they are, the same bytes without validating them again."""
     items = []
-    for segment in page.items:
-        extra = extras.get(segment.id)
-        roles = frozenset(extra.roles or ()) if extra is not None else frozenset()
-        author = None
-        if extra is not None and extra.username is not None:
-            author = (extra.username, extra.display_name)
-        items.append(segment_fields(segment, urls, roles, author))
-    body = {"items": items, "next_cursor": page.next_cursor}
-    return json_response(Page[SegmentOut].model_validate(body))
+    for row in page.items:
+        links = urls.segment_links(row.id, row.roles or ())
+        items.append(
+            {
+                "id": row.id,
+                "scene_id": row.scene_id,
+                "sequence": row.sequence,
+                "user_id": row.user_id,
+                "text": row.text,
+                "duration": row.duration,
+                "bible_version": row.bible_version,
+                "created_at": row.created_at,
+                "hls_playlist_url": links["hls_playlist_url"],
+                "video_url": links["video_url"],
+                "thumbnail_url": links["thumbnail_url"],
+                "author_username": row.author_username,
+                "author_display_name": row.author_display_name,
+                "captions_url": links["captions_url"],
+                "resolution": row.resolution,
+                "file_size": row.file_size,
+            }
+        )
+    # As pydantic's own JSON of a model: a non-finite float as null.
+    body = to_json({"items": items, "next_cursor": page.next_cursor}, inf_nan_mode="null")
+    return Response(body, media_type="application/json")
 
 
 async def segment_outs(
