@@ -1,8 +1,10 @@
-"""The scene reads anyone repeats (one scene, the public lists), prepared and run on the driver.
+"""The scene reads anyone repeats (one scene, the public lists, a scene's segments page),
+prepared and run on the driver.
 
 Each statement is composed and compiled once per shape (which filters, which sort, a cursor
 or not, the page size) and run through `Database.read_rows`: no session, no ORM objects, no
-result object, and the cover segment read in the same statement as the scenes.
+result object, and what a response shows besides read in the same statement (the cover
+segment of scenes; a segment page's scene, media kinds and authors).
 """
 
 from __future__ import annotations
