@@ -29,18 +29,18 @@ def _anyone(_: Any) -> bool:
 
 
 @pytest.fixture
-def round_trips(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The number of statements the database ran for each page read (spied, still run)."""
+def round_trips(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int | None]]:
+    """The statements the database ran (spied, still run): the WAL position each was to see."""
     db = app.state.db
-    counted: list[int] = []
+    counted: list[int | None] = []
     read_rows, read_row = db.read_rows, db.read_row
 
     async def counting_rows(*args: Any, **kwargs: Any) -> Any:
-        counted.append(1)
+        counted.append(kwargs["after"])
         return await read_rows(*args, **kwargs)
 
     async def counting_row(*args: Any, **kwargs: Any) -> Any:
-        counted.append(1)
+        counted.append(kwargs["after"])
         return await read_row(*args, **kwargs)
 
     monkeypatch.setattr(db, "read_rows", counting_rows)
@@ -49,7 +49,7 @@ def round_trips(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]
 
 
 async def _both_walks(
-    app: Any, scene_id: uuid.UUID, limit: int, round_trips: list[int]
+    app: Any, scene_id: uuid.UUID, limit: int, round_trips: list[int | None]
 ) -> tuple[list[Any], list[Any], list[int]]:
     """Every page of both, each as (rows as dicts, next cursor); the driver's round trips per
     page."""
@@ -85,7 +85,7 @@ async def _both_walks(
 
 
 async def test_the_driver_reads_the_sessions_pages(
-    app: Any, factory: Factory, round_trips: list[int]
+    app: Any, factory: Factory, round_trips: list[int | None]
 ) -> None:
     scene_id = await _scene_with(app, factory, 23)
     in_session, on_driver, trips = await _both_walks(app, scene_id, 10, round_trips)
@@ -106,7 +106,7 @@ async def test_the_driver_reads_the_sessions_pages(
 
 
 async def test_a_deep_page_of_a_long_scene_is_one_statement(
-    app: Any, factory: Factory, round_trips: list[int]
+    app: Any, factory: Factory, round_trips: list[int | None]
 ) -> None:
     scene_id = await _scene_with(app, factory, 70)
     in_session, on_driver, trips = await _both_walks(app, scene_id, 20, round_trips)
@@ -118,7 +118,7 @@ async def test_a_deep_page_of_a_long_scene_is_one_statement(
 
 
 async def test_no_segments_and_foreign_cursors(
-    app: Any, factory: Factory, round_trips: list[int]
+    app: Any, factory: Factory, round_trips: list[int | None]
 ) -> None:
     scene_id = await _scene_with(app, factory, 0)
     in_session, on_driver, _ = await _both_walks(app, scene_id, 20, round_trips)
@@ -134,6 +134,23 @@ async def test_no_segments_and_foreign_cursors(
             app.state.db, missing, visible=visible, limit=20, cursor=foreign, after_lsn=None
         )
         assert page is None
+
+
+async def test_every_statement_sees_the_callers_writes(
+    app: Any, factory: Factory, round_trips: list[int | None]
+) -> None:
+    scene_id = await _scene_with(app, factory, 3)
+    await _set_status(app, scene_id, {2}, SegmentStatus.HIDDEN.value)  # the fallback's turn
+    lsn = await app.state.db.write_lsn()
+    page = await service.page_segment_rows(
+        app.state.db, scene_id, None, limit=20, cursor=None, after=lsn
+    )
+    assert [row.sequence for row in page.items] == [1, 3]
+    with pytest.raises(InvalidInput):
+        await service.page_segment_rows(
+            app.state.db, scene_id, None, limit=20, cursor="%%", after=lsn
+        )
+    assert round_trips == [lsn, lsn, lsn]
 
 
 async def _set_scene(app: Any, scene_id: uuid.UUID, **values: Any) -> None:
