@@ -10,11 +10,19 @@ signed for MEDIA_URL_SECONDS.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Set
+from collections.abc import Collection
 from typing import Any
 
 from infra.settings import Settings
 from infra.storage import Storage
+
+# A segment's URL fields: the field, the kind of media it needs, the file under the segment.
+_FILES = (
+    ("hls_playlist_url", "chunk", "playlist.m3u8"),
+    ("video_url", "video", "video.mp4"),
+    ("thumbnail_url", "thumbnail", "thumbnail.jpg"),
+    ("captions_url", "captions", "captions.vtt"),
+)
 
 
 class MediaUrls:
@@ -49,12 +57,8 @@ class MediaUrls:
             "export_url": self.scene_export(scene_id),
         }
 
-    def segment_links(self, segment_id: uuid.UUID, roles: Set[str]) -> dict[str, Any]:
+    def segment_links(self, segment_id: uuid.UUID | str, roles: Collection[str]) -> dict[str, Any]:
         """The contract's URL fields of a segment with media of the kinds in `roles`."""
-        path = f"/v1/segments/{segment_id}"
-        return {
-            "hls_playlist_url": self.segment_playlist(segment_id) if "chunk" in roles else None,
-            "video_url": self.api(f"{path}/video.mp4") if "video" in roles else None,
-            "thumbnail_url": self.segment_thumbnail(segment_id) if "thumbnail" in roles else None,
-            "captions_url": self.api(f"{path}/captions.vtt") if "captions" in roles else None,
-        }
+        # The segment's URL made once, not once per file (a page of 20 made it 80 times).
+        path = self.api(f"/v1/segments/{segment_id}/")
+        return {field: path + name if kind in roles else None for field, kind, name in _FILES}

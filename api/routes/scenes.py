@@ -317,7 +317,7 @@ async def _segments(
     db = request.app.state.db
     # The caller's writes looked up once, for the session and the driver's reads alike.
     after = await consistency.required_lsn(request, db)
-    page, extras = await service.page_segments_with_extras(
+    page = await service.page_segment_rows(
         db, scene_id, viewer, limit=limit, cursor=cursor, after=after
     )
-    return segment_page_response(page, extras, media_urls_of(request))
+    return segment_page_response(page, media_urls_of(request))

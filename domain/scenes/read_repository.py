@@ -1,23 +1,25 @@
-"""The scene reads anyone repeats (one scene, the public lists), prepared and run on the driver.
+"""The scene reads anyone repeats (one scene, the public lists, a scene's segments page),
+prepared and run on the driver.
 
 Each statement is composed and compiled once per shape (which filters, which sort, a cursor
 or not, the page size) and run through `Database.read_rows`: no session, no ORM objects, no
-result object, and the cover segment read in the same statement as the scenes.
+result object, and what a response shows besides read in the same statement (the cover
+segment of scenes; a segment page's scene, media kinds and authors).
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, select, true, tuple_
-from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.types import Integer, Uuid
+from sqlalchemy import bindparam, func, literal_column, null, select, true, tuple_
+from sqlalchemy.types import Integer
 
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import TRENDING_KEYS, trending_join
+from domain.errors import InvalidInput
 from domain.media.models import SegmentMedia
 from domain.pagination import (
     Page,
@@ -31,12 +33,12 @@ from domain.pagination import (
 )
 from domain.scenes.models import Scene
 from domain.scenes.repository import (
-    _unbounded_page,
-    _windowed_page,
     cover_of,
+    found_field,
     listed,
     sequence_after,
-    unnested,
+    unbounded_candidates,
+    windowed_candidates,
 )
 from domain.topics.models import Topic
 from domain.users.models import User
@@ -96,70 +98,101 @@ def _visibility() -> Prepared:
     )
 
 
-async def scene_visibility(db: Database, scene_id: uuid.UUID, *, after: int | None) -> Any:
-    """The scene's `status` and `deleted_at` (what visibility reads), or None."""
-    return await db.read_row(_visibility(), {"scene_id": scene_id}, after=after)
+# SegmentOut's fields that are the segment's own columns, in its order.
+SEGMENT_FIELDS = (
+    "id",
+    "scene_id",
+    "sequence",
+    "user_id",
+    "text",
+    "duration",
+    "bible_version",
+    "created_at",
+    "resolution",
+    "file_size",
+)
 
 
 @functools.cache
-def _segment_page(rows: int, *, windowed: bool, first: bool) -> Prepared:
-    """repository.page_active_segments' statements (its SQL), compiled for the driver."""
+def _scene_segment_page(rows: int, *, windowed: bool, first: bool) -> Prepared:
+    """The scene's `status` and `deleted_at`, and the page (repository.page_active_segments'
+    statements), each row with its media kinds (`roles`) and its author's names: one row of
+    NULL segment columns when the page is empty, none when there is no such scene."""
     if windowed:
-        return Prepared(_windowed_page(rows, first=first))
-    return Prepared(_unbounded_page(rows))
-
-
-async def page_active_segment_rows(
-    db: Database,
-    scene_id: uuid.UUID,
-    *,
-    limit: int | None,
-    cursor: str | None,
-    after_lsn: int | None,
-) -> Page[Any]:
-    """repository.page_active_segments run on the driver (no session, no ORM objects): the
-    same statements, the same fallback to the unbounded page, rows with Segment's columns
-    as attributes, read where `Database.reading(after_lsn)` would read."""
-    size = clamp_limit(limit)
-    start = sequence_after(cursor)
-    params = {"scene_id": scene_id, "after": start}
-    windowed = _segment_page(size + 1, windowed=True, first=not start)
-    rows = await db.read_rows(windowed, params, after=after_lsn)
-    if not rows or len(rows) < rows[0].window or rows[-1].sequence > rows[0].window_last:
-        unbounded = _segment_page(size + 1, windowed=False, first=False)
-        rows = await db.read_rows(unbounded, params, after=after_lsn)
-    has_more = len(rows) > size
-    rows = rows[:size]
-    return Page(items=rows, next_cursor=encode_cursor([rows[-1].sequence]) if has_more else None)
-
-
-@functools.cache
-def _segment_extras() -> Prepared:
-    listed = unnested(
-        "listed", ("segment_id", "segment_ids", Uuid()), ("user_id", "user_ids", Uuid())
-    )
+        page, size, last = windowed_candidates(rows, first=first)
+    else:
+        page, size, last = unbounded_candidates(rows), null(), null()
+    segment_id, user_id = found_field("id"), found_field("user_id")
     roles = (
-        select(func.array_agg(aggregate_order_by(SegmentMedia.role, SegmentMedia.role)))
-        .where(SegmentMedia.segment_id == listed.c.segment_id)
+        select(func.array_agg(SegmentMedia.role.distinct()))
+        .where(SegmentMedia.segment_id == segment_id)
         .scalar_subquery()
+    )
+    # Only the columns SegmentOut shows leave the composite row: `script` is not decoded.
+    listed = (
+        select(
+            *(found_field(name).label(name) for name in SEGMENT_FIELDS),
+            roles.label("roles"),
+            User.username.label("author_username"),
+            User.display_name.label("author_display_name"),
+        )
+        .select_from(page.outerjoin(User, User.id == user_id))
+        .subquery("listed")
     )
     return Prepared(
         select(
-            listed.c.segment_id, roles.label("roles"), User.username, User.display_name
-        ).select_from(listed.outerjoin(User, User.id == listed.c.user_id))
+            Scene.status,
+            Scene.deleted_at,
+            size.label("window"),
+            last.label("window_last"),
+            *listed.c,
+        )
+        .select_from(Scene.__table__.outerjoin(listed, true()))
+        .where(Scene.id == bindparam("scene_id", type_=Scene.id.type))
+        .order_by(listed.c.sequence)
     )
 
 
-async def segment_extras(
-    db: Database, segments: Sequence[Any], *, after: int | None
-) -> dict[uuid.UUID, Any]:
-    """Per segment, in one query: the kinds of media it has (`roles`, None: none) and its
-    author's `username` and `display_name` (None: no author, or the account is gone)."""
-    if not segments:
-        return {}
-    params = {"segment_ids": [s.id for s in segments], "user_ids": [s.user_id for s in segments]}
-    rows = await db.read_rows(_segment_extras(), params, after=after)
-    return {row.segment_id: row for row in rows}
+async def page_scene_segments(
+    db: Database,
+    scene_id: uuid.UUID,
+    *,
+    visible: Callable[[Any], bool],
+    limit: int | None,
+    cursor: str | None,
+    after_lsn: int | None,
+) -> Page[Any] | None:
+    """repository.page_active_segments with each segment's media kinds (`roles`, None: none)
+    and author (`author_username`, `author_display_name`; None: none, or the account is gone),
+    for a scene that exists and that `visible` accepts (given its `status` and `deleted_at`),
+    else None; in one statement on the driver, read where `Database.reading(after_lsn)` reads.
+
+    The page read again without its window (when the window is not all of it) is a second.
+    """
+    size = clamp_limit(limit)
+    try:
+        start = sequence_after(cursor)
+    except InvalidInput:
+        scene = await db.read_row(_visibility(), {"scene_id": scene_id}, after=after_lsn)
+        if scene is None or not visible(scene):
+            return None  # no such scene comes before a wrong cursor
+        raise
+    params = {"scene_id": scene_id, "after": start}
+    windowed = _scene_segment_page(size + 1, windowed=True, first=not start)
+    rows = await db.read_rows(windowed, params, after=after_lsn)
+    if not rows or not visible(rows[0]):
+        return None
+    scene = rows[0]
+    if scene.id is None or len(rows) < scene.window or rows[-1].sequence > scene.window_last:
+        unbounded = _scene_segment_page(size + 1, windowed=False, first=False)
+        rows = await db.read_rows(unbounded, params, after=after_lsn)
+        if not rows:
+            return None  # deleted meanwhile
+    if rows[0].id is None:
+        return Page(items=[], next_cursor=None)
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(items=rows, next_cursor=encode_cursor([rows[-1].sequence]) if has_more else None)
 
 
 def _keys(sort: str) -> list[Any]:

@@ -243,13 +243,27 @@ async def page_active_segments(
     return Page(items=segments, next_cursor=next_cursor)
 
 
-def _page_of_active(rows: int) -> Any:
+# A prepared statement keeps its generic plan only while that looks no costlier than the
+# custom plans of its first calls, and a custom plan of the partitioned page plans every
+# partition again at each call (1-3 ms, ten times the page itself). So a custom plan is
+# given nothing a generic one lacks: literals where the statement's shape fixes a value,
+# and the scene as a subquery's value (else a scene in the statistics' most common values
+# looks cheaper to page through, as one partition's, than the generic plan's average).
+_ACTIVE: Any = literal_column(f"'{SegmentStatus.ACTIVE.value}'")
+
+
+def _sequence_after(first: bool) -> Any:
+    return _inline(0) if first else bindparam("after")
+
+
+def _page_of_active(rows: int, *, first: bool = False) -> Any:
+    scene_id = select(bindparam("scene_id", type_=Segment.scene_id.type)).scalar_subquery()
     return (
         select(Segment)
         .where(
-            Segment.scene_id == bindparam("scene_id"),
-            Segment.status == SegmentStatus.ACTIVE.value,
-            Segment.sequence > bindparam("after"),
+            Segment.scene_id == scene_id,
+            Segment.status == _ACTIVE,
+            Segment.sequence > _sequence_after(first),
         )
         .order_by(Segment.sequence)
         # Inline: one generic plan per page size, aware of the limit (see domain.pagination).
@@ -266,13 +280,15 @@ def _unbounded_page(rows: int) -> Any:
     return _page_of_active(rows)
 
 
-@functools.cache
-def _windowed_page(rows: int, *, first: bool) -> Any:
+def windowed_candidates(rows: int, *, first: bool) -> tuple[Any, Any, Any]:
+    """The page bounded by its window of sequences (see page_active_segments): a subquery
+    `page` of each row as one composite value (`found`) and its `sequence`, and the window's
+    size and last sequence (scalar subqueries, run once)."""
     claimed = (
         select(SegmentSequence.sequence, SegmentSequence.segment_created_at)
         .where(
             SegmentSequence.scene_id == bindparam("scene_id"),
-            SegmentSequence.sequence > bindparam("after"),
+            SegmentSequence.sequence > _sequence_after(first),
         )
         .order_by(SegmentSequence.sequence)
         .limit(_inline(rows))
@@ -286,21 +302,40 @@ def _windowed_page(rows: int, *, first: bool) -> Any:
     ).cte("window")
     # Scalar subqueries, run once before the scan: their values prune partitions at run time.
     last, since, until, size = (select(value).scalar_subquery() for value in window.c)
-    # One bound, not both: given a range of unknown ends PostgreSQL guesses it holds 0.5% of
-    # the rows, and plans a short scene's page as a sequential scan and a sort (or, the range
-    # hidden from it, thinks too few rows qualify and re-plans the statement at every call).
-    # The first page is bounded above (the months after it are skipped), any later one below.
-    bound = Segment.created_at <= until if first else Segment.created_at >= since
-    table = cast(Table, Segment.__table__)
+    # Both ends: only the months the window spans are read (a deep page of a long-lived scene
+    # skipped its earlier months but read the first rows of every later one). Given a range
+    # of unknown ends PostgreSQL guesses it holds 0.5% of the rows; that is harmless only
+    # because the window's sequences bound the index condition too: however few rows it
+    # expects, the cheapest plan is the (scene_id, sequence) index, and no scan reads past
+    # the window, merged in order or fetched and sorted.
+    bound = and_(Segment.created_at >= since, Segment.created_at <= until)
+    page = _page_of_active(rows, first=first).where(bound, Segment.sequence <= last)
+    return _composite(page), size, last
+
+
+def unbounded_candidates(rows: int) -> Any:
+    """The page without a window, as windowed_candidates' subquery `page`."""
+    return _composite(_page_of_active(rows))
+
+
+def _composite(statement: Any) -> Any:
     # The row as one composite value: every partition's scan is set up (and its output type
     # built) at each execution, pruned or not, and one column costs far less than 22.
-    page = (
-        _page_of_active(rows)
-        .with_only_columns(table.table_valued().label("found"), Segment.sequence)
-        .where(bound)
-        .subquery("page")
-    )
-    fields = [literal_column(f"(page.found).{c.name}", c.type).label(c.name) for c in table.c]
+    table = cast(Table, Segment.__table__)
+    return statement.with_only_columns(
+        table.table_valued().label("found"), Segment.sequence
+    ).subquery("page")
+
+
+def found_field(name: str) -> Any:
+    """A column of a candidates subquery's composite row (`page.found`), typed as the table's."""
+    return literal_column(f"(page.found).{name}", Segment.__table__.c[name].type)
+
+
+@functools.cache
+def _windowed_page(rows: int, *, first: bool) -> Any:
+    page, size, last = windowed_candidates(rows, first=first)
+    fields = [found_field(c.name).label(c.name) for c in Segment.__table__.c]
     spread = (
         select(*fields, size.label("window"), last.label("window_last"))
         .select_from(page)

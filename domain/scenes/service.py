@@ -126,7 +126,7 @@ async def page_segments(
     return await repository.page_active_segments(session, scene_id, limit=limit, cursor=cursor)
 
 
-async def page_segments_with_extras(
+async def page_segment_rows(
     db: Database,
     scene_id: uuid.UUID,
     viewer: User | None,
@@ -134,17 +134,21 @@ async def page_segments_with_extras(
     limit: int | None,
     cursor: str | None,
     after: int | None,
-) -> tuple[Page[Any], dict[uuid.UUID, Any]]:
-    """page_segments as rows with Segment's columns, with each segment's media kinds and
-    author (read_repository.segment_extras), everything read on the driver where
-    `Database.reading(after)` reads, one pooled connection at a time (no session)."""
-    scene = await read_repository.scene_visibility(db, scene_id, after=after)
-    if scene is None or (not is_public(scene) and not is_moderator(viewer)):
-        raise NotFound("No such scene.")
-    page = await read_repository.page_active_segment_rows(
-        db, scene_id, limit=limit, cursor=cursor, after_lsn=after
+) -> Page[Any]:
+    """page_segments as rows of SegmentOut's columns (read_repository.SEGMENT_FIELDS), each
+    with its media kinds (`roles`) and author's names, read in one statement on the driver
+    where `Database.reading(after)` reads (no session)."""
+    page = await read_repository.page_scene_segments(
+        db,
+        scene_id,
+        visible=lambda scene: is_public(scene) or is_moderator(viewer),
+        limit=limit,
+        cursor=cursor,
+        after_lsn=after,
     )
-    return page, await read_repository.segment_extras(db, page.items, after=after)
+    if page is None:
+        raise NotFound("No such scene.")
+    return page
 
 
 async def segment_authors(

@@ -145,6 +145,13 @@ async def executed_partitions(session: AsyncSession, run: Any, *, generic: bool)
     ANALYZE, with the parameters it sent): as a custom plan, or as a prepared statement's
     generic plan."""
     statement, parameters = await sent_statement(session, run)
+    return await read_partitions(session, statement, parameters, generic=generic)
+
+
+async def read_partitions(
+    session: AsyncSession, statement: str, parameters: Any, *, generic: bool
+) -> set[str]:
+    """The segments partitions that `statement` run with `parameters` really reads."""
     raw = (await (await session.connection()).get_raw_connection()).driver_connection
     mode = "force_generic_plan" if generic else "force_custom_plan"
     await raw.execute(f"SET plan_cache_mode = {mode}")  # type: ignore[union-attr]
@@ -202,6 +209,17 @@ async def test_a_segment_page_reads_only_the_partitions_of_its_window(
         session, scene_id, limit=20, cursor=encode_cursor([40])
     )
     assert [s.sequence for s in listed.items] == list(range(41, 61))
+    # The API's one statement (the page with the scene and each segment's extras): the same.
+    for generic in (False, True):
+        for after, wanted, skipped in (
+            (0, {month[0]}, {month[1], month[2]}),
+            (40, {month[1], month[2]}, {this, month[0]}),
+            (65, {month[2]}, {this, month[0], month[1]}),
+        ):
+            sent = read_repository._scene_segment_page(21, windowed=True, first=not after)
+            arguments = sent.arguments({"scene_id": scene_id, "after": after})
+            read = await read_partitions(session, sent.sql, arguments, generic=generic)
+            assert wanted <= read and not read & skipped, (after, read)
     await session.rollback()
 
 
