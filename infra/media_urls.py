@@ -38,9 +38,6 @@ class MediaUrls:
         """Where a player fetches a stored object, right now (signed on S3 unless public)."""
         return self.storage.url(key)
 
-    def segment_playlist(self, segment_id: uuid.UUID) -> str:
-        return self.api(f"/v1/segments/{segment_id}/playlist.m3u8")
-
     def segment_thumbnail(self, segment_id: uuid.UUID) -> str:
         return self.api(f"/v1/segments/{segment_id}/thumbnail.jpg")
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence, Set
 from typing import Any
 
 from fastapi import Response
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.presenters.wire import WireFields, wire_response
@@ -113,12 +112,6 @@ async def scene_outs(
     return [
         SceneOut.model_validate(scene_fields(scene, covers.get(scene.id), urls)) for scene in scenes
     ]
-
-
-def json_response(model: BaseModel) -> Response:
-    """The model as FastAPI would send it as its route's response_model, without validating
-    it a second time on the way out."""
-    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def scene_fields(scene: Any, cover_id: uuid.UUID | None, urls: MediaUrls) -> dict[str, Any]:
