@@ -62,15 +62,14 @@ def segment_page_response(page: DomainPage[Any], urls: MediaUrls) -> Response:
     again."""
     items = []
     for row in page.items:
-        # UUIDs as text, as WireFields does: the driver's UUID is a subclass, slow to encode.
-        segment_id, user_id = str(row.id), row.user_id
+        segment_id = str(row.id)  # once, for the id and the links
         links = urls.segment_links(segment_id, row.roles or ())
         items.append(
             {
                 "id": segment_id,
-                "scene_id": str(row.scene_id),
+                "scene_id": row.scene_id,
                 "sequence": row.sequence,
-                "user_id": None if user_id is None else str(user_id),
+                "user_id": row.user_id,
                 "text": row.text,
                 "duration": row.duration,
                 "bible_version": row.bible_version,
