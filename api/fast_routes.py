@@ -51,8 +51,10 @@ class FastPaths:
 
     def __init__(self, app: ASGIApp, routers: Iterable[APIRouter]) -> None:
         self.app = app
+        # Each route with the literal start of its path: a path without it cannot match, and
+        # is not put to the route's regex (most requests would try several).
         self.routes = [
-            (route, handler)
+            (route.path.partition("{")[0], route, handler)
             for router in routers
             for route in router.routes
             if isinstance(route, APIRoute)
@@ -61,7 +63,10 @@ class FastPaths:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            for route, handler in self.routes:
+            path = scope["path"].removeprefix(scope.get("root_path", ""))  # as routes see it
+            for start, route, handler in self.routes:
+                if not path.startswith(start):
+                    continue
                 match, child = route.matches(scope)
                 if match is Match.FULL:
                     scope["route"] = route  # the metrics' label, as the router sets it
