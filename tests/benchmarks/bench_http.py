@@ -31,7 +31,7 @@ from tests.benchmarks.support import Server, bench_settings, in_process, server_
 from tests.scratch import scratch_database
 
 SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
-ROUNDS = int(os.environ.get("BENCH_HTTP_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_HTTP_ROUNDS", "5"))
 # Comma-separated pieces of endpoint labels ("healthz,jobs"): only those endpoints and the
 # references they are measured against run. Empty: all of them.
 ONLY = [part.strip() for part in os.environ.get("BENCH_HTTP_ONLY", "").split(",") if part.strip()]
