@@ -163,9 +163,7 @@ def row_key_names(keys: Sequence[Any], shown: Sequence[Any]) -> list[str]:
 
 def key_labels(keys: Sequence[Any], shown: Sequence[Any]) -> list[Any]:
     """The sort keys a page selects besides the `shown` columns, named as row_key_names says."""
-    names = row_key_names(keys, shown)
-    pairs = zip(keys, names, strict=True)
-    return [key.label(name) for key, name in pairs if not _among(key, shown)]
+    return [key.label(f"page_key{i}") for i, key in enumerate(keys) if not _among(key, shown)]
 
 
 def _among(key: Any, columns: Sequence[Any]) -> bool:

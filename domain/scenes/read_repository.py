@@ -205,6 +205,12 @@ def _keys(sort: str) -> list[Any]:
     return [Scene.created_at, Scene.id]
 
 
+@functools.cache
+def _row_keys(sort: str) -> list[str]:
+    """Where a row of the list sorted by `sort` holds its sort keys, worked out once."""
+    return row_key_names(_keys(sort), SCENE_COLUMNS)
+
+
 @functools.lru_cache(maxsize=128)
 def _listed_page(
     topic: str | None, sort: str, continued: bool, rows: int, idea: bool = False
@@ -267,17 +273,16 @@ async def page_listed_scenes(
     `Database.reading(after_lsn)` would read; topic is an id or a slug; idea_id: that idea's
     scenes only."""
     size = clamp_limit(limit)
-    keys = _keys(sort)
     params: dict[str, Any] = {} if idea_id is None else {"idea_id": idea_id}
     shape: str | None = None
     if topic is not None:
         topic_id = _as_uuid(topic)
         shape = "id" if topic_id is not None else "slug"
         params["topic_id" if topic_id is not None else "topic_slug"] = topic_id or topic
-    start = cursor_after(cursor, key_types_of(keys)) if cursor else None
+    start = cursor_after(cursor, key_types_of(_keys(sort))) if cursor else None
     for i, value in enumerate(start or ()):
         params[f"after{i}"] = value
     statement = _listed_page(shape, sort, start is not None, size + 1, idea_id is not None)
     rows = await db.read_rows(statement, params, after=after_lsn)
-    names = row_key_names(keys, SCENE_COLUMNS)
+    names = _row_keys(sort)
     return page_of(rows, size, lambda row: [getattr(row, name) for name in names])

@@ -392,24 +392,22 @@ async def planned(session: AsyncSession, run: Any, *, generic: bool) -> dict[str
     if not generic:
         return await explain(session, run)
     statement, parameters = await sent_statement(session, run)
-    raw = (await (await session.connection()).get_raw_connection()).driver_connection
-    await raw.execute("SET plan_cache_mode = force_generic_plan")  # type: ignore[union-attr]
-    try:
-        prepared = await raw.prepare(f"EXPLAIN (FORMAT JSON) {statement}")  # type: ignore[union-attr]
-        plan = await prepared.fetchval(*parameters)
-    finally:
-        await raw.execute("RESET plan_cache_mode")  # type: ignore[union-attr]
-    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    return await generic_plan(session, statement, parameters)
 
 
 async def driver_plan(session: AsyncSession, statement: Prepared, params: dict[str, Any]) -> Any:
     """The generic plan of a statement the API runs on its driver pool, whose connections
     keep one (infra.driver_pool): what PostgreSQL runs for it at every call."""
+    return await generic_plan(session, statement.sql, statement.arguments(params))
+
+
+async def generic_plan(session: AsyncSession, statement: str, parameters: Any) -> Any:
+    """The generic plan of `statement`, the one a prepared statement settles on."""
     raw = (await (await session.connection()).get_raw_connection()).driver_connection
     await raw.execute("SET plan_cache_mode = force_generic_plan")  # type: ignore[union-attr]
     try:
-        prepared = await raw.prepare(f"EXPLAIN (FORMAT JSON) {statement.sql}")  # type: ignore[union-attr]
-        plan = await prepared.fetchval(*statement.arguments(params))
+        prepared = await raw.prepare(f"EXPLAIN (FORMAT JSON) {statement}")  # type: ignore[union-attr]
+        plan = await prepared.fetchval(*parameters)
     finally:
         await raw.execute("RESET plan_cache_mode")  # type: ignore[union-attr]
     return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
