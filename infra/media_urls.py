@@ -29,6 +29,9 @@ class MediaUrls:
     def __init__(self, settings: Settings, storage: Storage) -> None:
         self.base = settings.public_base_url.rstrip("/")
         self.storage = storage
+        # A list page makes some sixty of these: the common starts are made once.
+        self._scenes = self.api("/v1/scenes/")
+        self._segments = self.api("/v1/segments/")
 
     def api(self, path: str) -> str:
         """A URL of this API (relative to the request's origin when PUBLIC_BASE_URL is empty)."""
@@ -38,24 +41,18 @@ class MediaUrls:
         """Where a player fetches a stored object, right now (signed on S3 unless public)."""
         return self.storage.url(key)
 
-    def segment_thumbnail(self, segment_id: uuid.UUID) -> str:
-        return self.api(f"/v1/segments/{segment_id}/thumbnail.jpg")
+    def segment_thumbnail(self, segment_id: uuid.UUID | str) -> str:
+        return f"{self._segments}{segment_id}/thumbnail.jpg"
 
-    def scene_playlist(self, scene_id: uuid.UUID) -> str:
-        return self.api(f"/v1/scenes/{scene_id}/playlist.m3u8")
-
-    def scene_export(self, scene_id: uuid.UUID) -> str:
-        return self.api(f"/v1/scenes/{scene_id}/export.mp4")
-
-    def scene_links(self, scene_id: uuid.UUID) -> dict[str, str]:
+    def scene_links(self, scene_id: uuid.UUID | str) -> dict[str, str]:
         """The URL fields of a scene: its whole-scene master playlist and its MP4 export."""
         return {
-            "playlist_url": self.scene_playlist(scene_id),
-            "export_url": self.scene_export(scene_id),
+            "playlist_url": f"{self._scenes}{scene_id}/playlist.m3u8",
+            "export_url": f"{self._scenes}{scene_id}/export.mp4",
         }
 
     def segment_links(self, segment_id: uuid.UUID | str, roles: Collection[str]) -> dict[str, Any]:
         """The contract's URL fields of a segment with media of the kinds in `roles`."""
         # The segment's URL made once, not once per file (a page of 20 made it 80 times).
-        path = self.api(f"/v1/segments/{segment_id}/")
+        path = f"{self._segments}{segment_id}/"
         return {field: path + name if kind in roles else None for field, kind, name in _FILES}

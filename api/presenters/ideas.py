@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+import asyncpg
 from fastapi import Response
 
 from api.presenters.wire import WireFields, wire_response
@@ -13,7 +13,7 @@ from schemas.ideas import IdeaOut
 _IDEA_FIELDS = WireFields(IdeaOut)
 
 
-def idea_page_response(rows: Sequence[Any], next_cursor: str | None) -> Response:
-    """A page of rows of IdeaOut's columns as the route's Page[IdeaOut]."""
-    items = [_IDEA_FIELDS.of(row) for row in rows]
+def idea_page_response(rows: Sequence[asyncpg.Record], next_cursor: str | None) -> Response:
+    """A page of records of IdeaOut's columns, in its order, as the route's Page[IdeaOut]."""
+    items = _IDEA_FIELDS.records(rows)
     return wire_response({"items": items, "next_cursor": next_cursor})

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence, Set
 from typing import Any
 
+import asyncpg
 from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,34 +57,34 @@ def segment_fields(
 
 
 def segment_page_response(page: DomainPage[Any], urls: MediaUrls) -> Response:
-    """A page of segment rows (domain.scenes.service.page_segment_rows) as the route's
+    """A page of segment records (domain.scenes.service.page_segment_rows) as the route's
     Page[SegmentOut], its items made in SegmentOut's field order (its URL fields lie between
     its columns) and written as api.presenters.wire writes: the same bytes, not validated
     again."""
     items = []
     for row in page.items:
-        segment_id = str(row.id)  # once, for the id and the links
-        links = urls.segment_links(segment_id, row.roles or ())
-        items.append(
-            {
-                "id": segment_id,
-                "scene_id": row.scene_id,
-                "sequence": row.sequence,
-                "user_id": row.user_id,
-                "text": row.text,
-                "duration": row.duration,
-                "bible_version": row.bible_version,
-                "created_at": row.created_at,
-                "hls_playlist_url": links["hls_playlist_url"],
-                "video_url": links["video_url"],
-                "thumbnail_url": links["thumbnail_url"],
-                "author_username": row.author_username,
-                "author_display_name": row.author_display_name,
-                "captions_url": links["captions_url"],
-                "resolution": row.resolution,
-                "file_size": row.file_size,
-            }
-        )
+        segment_id = str(row["id"])  # once, for the id and the links
+        item = {
+            "id": segment_id,
+            "scene_id": row["scene_id"],
+            "sequence": row["sequence"],
+            "user_id": row["user_id"],
+            "text": row["text"],
+            "duration": row["duration"],
+            "bible_version": row["bible_version"],
+            "created_at": row["created_at"],
+            "hls_playlist_url": None,
+            "video_url": None,
+            "thumbnail_url": None,
+            "author_username": row["author_username"],
+            "author_display_name": row["author_display_name"],
+            "captions_url": None,
+            "resolution": row["resolution"],
+            "file_size": row["file_size"],
+        }
+        if roles := row["roles"]:  # the URLs of its media, in their places
+            item.update(urls.segment_links(segment_id, roles))
+        items.append(item)
     return wire_response({"items": items, "next_cursor": page.next_cursor})
 
 
@@ -132,7 +133,15 @@ def scene_response(row: Any, urls: MediaUrls) -> Response:
     return wire_response(scene_row_out(row, urls))
 
 
-def scene_page_response(rows: Sequence[Any], next_cursor: str | None, urls: MediaUrls) -> Response:
-    """A page of scene rows (see scene_row_out) as the route's Page[SceneOut]."""
-    items = [scene_row_out(row, urls) for row in rows]
+def scene_page_response(
+    rows: Sequence[asyncpg.Record], next_cursor: str | None, urls: MediaUrls
+) -> Response:
+    """A page of scene records (read_repository.page_listed_scenes: SceneOut's columns in its
+    order, then their cover's `cover_id`) as the route's Page[SceneOut]."""
+    items = _SCENE_COLUMNS.records(rows)
+    for item, row in zip(items, rows, strict=True):
+        scene_id = item["id"] = str(item["id"])  # once, for the id and the links
+        cover_id = row["cover_id"]
+        item["cover_url"] = urls.segment_thumbnail(cover_id) if cover_id else None
+        item.update(urls.scene_links(scene_id))
     return wire_response({"items": items, "next_cursor": next_cursor})

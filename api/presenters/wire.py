@@ -12,11 +12,13 @@ the bytes `Model.model_validate(row).model_dump_json()` gives
 
 from __future__ import annotations
 
+import itertools
 import operator
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import Response
 from pydantic import BaseModel
@@ -48,7 +50,19 @@ class WireFields:
         self._values = operator.attrgetter(*self.names)  # a tuple, read in C
 
     def of(self, row: Any) -> dict[str, Any]:
+        """The fields of a row with them as attributes (a named tuple, a model)."""
         return dict(zip(self.names, self._values(row), strict=True))
+
+    def records(self, records: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+        """The fields of records whose first columns are the fields, in order: zipped in C,
+        not looked up by name. The order is checked on the first record (a statement's
+        records share their columns); columns after the fields are left out."""
+        if records:
+            first = tuple(itertools.islice(records[0].keys(), len(self.names)))
+            if first != self.names:
+                raise ValueError(f"records' columns {first} are not the fields {self.names}")
+        names = self.names
+        return [dict(zip(names, record, strict=False)) for record in records]
 
 
 def _uuid_text(value: Any) -> str:

@@ -223,7 +223,7 @@ async def page_rows(
         size + 1,
     )
     rows = await db.read_rows(statement, params, after=after_lsn)
-    return page_of(rows, size, lambda row: [getattr(row, name) for name in names])
+    return page_of(rows, size, lambda row: [row[name] for name in names])
 
 
 async def page_deleted(

@@ -180,19 +180,18 @@ async def page_scene_segments(
     params = {"scene_id": scene_id, "after": start}
     windowed = _scene_segment_page(size + 1, windowed=True, first=not start)
     rows = await db.read_rows(windowed, params, after=after_lsn)
-    if not rows or not visible(rows[0]):
+    if not rows or not visible(scene := windowed.row(rows[0])):
         return None
-    scene = rows[0]
-    if scene.id is None or len(rows) < scene.window or rows[-1].sequence > scene.window_last:
+    if scene.id is None or len(rows) < scene.window or rows[-1]["sequence"] > scene.window_last:
         unbounded = _scene_segment_page(size + 1, windowed=False, first=False)
         rows = await db.read_rows(unbounded, params, after=after_lsn)
         if not rows:
             return None  # deleted meanwhile
-    if rows[0].id is None:
+    if rows[0]["id"] is None:
         return Page(items=[], next_cursor=None)
     has_more = len(rows) > size
     rows = rows[:size]
-    return Page(items=rows, next_cursor=encode_cursor([rows[-1].sequence]) if has_more else None)
+    return Page(items=rows, next_cursor=encode_cursor([rows[-1]["sequence"]]) if has_more else None)
 
 
 def _keys(sort: str) -> list[Any]:
@@ -285,4 +284,4 @@ async def page_listed_scenes(
     statement = _listed_page(shape, sort, start is not None, size + 1, idea_id is not None)
     rows = await db.read_rows(statement, params, after=after_lsn)
     names = _row_keys(sort)
-    return page_of(rows, size, lambda row: [getattr(row, name) for name in names])
+    return page_of(rows, size, lambda row: [row[name] for name in names])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -38,7 +39,8 @@ Row = namedtuple(  # type: ignore[misc]
 def _validated_bytes(page: DomainPage[Any], urls: Any) -> bytes:
     """What the route sent before: SegmentOut's fields of each row, validated and dumped."""
     items = []
-    for row in page.items:
+    for record in page.items:  # the driver's records, or dicts of their columns
+        row = SimpleNamespace(**dict(record))
         author = (row.author_username, row.author_display_name) if row.author_username else None
         items.append(segment_fields(row, urls, frozenset(row.roles or ()), author))
     body = {"items": items, "next_cursor": page.next_cursor}
@@ -74,9 +76,9 @@ async def test_a_page_read_from_the_database(
     page = await service.page_segment_rows(
         app.state.db, scene_id, None, limit=4, cursor=None, after=None
     )
-    await attach_media(app, page.items[1].id, chunks=[2.0, 5.25], captions=True)
-    await attach_media(app, page.items[2].id, chunks=[], files=True)
-    await attach_media(app, page.items[3].id, chunks=[1.0], files=False)
+    await attach_media(app, page.items[1]["id"], chunks=[2.0, 5.25], captions=True)
+    await attach_media(app, page.items[2]["id"], chunks=[], files=True)
+    await attach_media(app, page.items[3]["id"], chunks=[1.0], files=False)
     urls = app.state.media_urls
     cursor = None
     for _ in range(2):  # a page of four, then one of one
@@ -130,6 +132,6 @@ async def test_any_rows_are_sent_as_the_model_sends_them(
 ) -> None:
     # An author's display name comes with a username only (the same joined row).
     rows = [r if r.author_username else r._replace(author_display_name=None) for r in rows]
-    page = DomainPage(items=rows, next_cursor=next_cursor)
+    page = DomainPage(items=[r._asdict() for r in rows], next_cursor=next_cursor)
     urls = app.state.media_urls
     assert bytes(segment_page_response(page, urls).body) == _validated_bytes(page, urls)

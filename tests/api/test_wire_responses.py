@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from types import NoneType, SimpleNamespace, UnionType
 from typing import Any, Literal, get_args, get_origin
@@ -24,6 +25,7 @@ from domain.jobs import service as jobs_service
 from domain.scenes import read_repository
 from domain.scenes import service as scenes_service
 from infra.media_urls import MediaUrls
+from infra.prepared import Prepared
 from schemas.common import Page
 from schemas.ideas import IdeaOut
 from schemas.jobs import JobOut
@@ -78,10 +80,11 @@ async def test_a_polled_job_is_its_models_bytes(
     ] is None
 
 
-def _scene_content(row: Any, urls: MediaUrls) -> dict[str, Any]:
-    # Made here as the contract says, not by the presenter under test.
-    cover = urls.segment_thumbnail(row.cover_id) if row.cover_id else None
-    return {**row._asdict(), "cover_url": cover, **urls.scene_links(row.id)}
+def _scene_content(row: Mapping[str, Any], urls: MediaUrls) -> dict[str, Any]:
+    """A scene's columns and cover_id (a named tuple's, or a record's), made here as the
+    contract says, not by the presenter under test."""
+    cover = urls.segment_thumbnail(row["cover_id"]) if row["cover_id"] else None
+    return {**row, "cover_url": cover, **urls.scene_links(row["id"])}
 
 
 Scenes = tuple[dict[str, Any], list[dict[str, Any]]]
@@ -121,7 +124,7 @@ async def test_a_scene_is_its_models_bytes(
         for headers in ({}, moderator.headers) if row.deleted_at is None else (moderator.headers,):
             response = await client.get(f"/v1/scenes/{scene['id']}", headers=headers)
             assert response.status_code == 200
-            assert response.content == _model_bytes(SceneOut, _scene_content(row, urls))
+            assert response.content == _model_bytes(SceneOut, _scene_content(row._asdict(), urls))
     assert response.json()["total_duration"] is None  # NaN, as the model writes it
     first = await client.get(f"/v1/scenes/{made[1]['id']}")
     assert first.json()["cover_url"] is not None and first.json()["last_segment_at"] is not None
@@ -161,7 +164,7 @@ async def test_a_page_of_ideas_is_its_models_bytes(
         page = await ideas_service.list_idea_rows(
             db, None, where=where, sort="new", limit=limit, cursor=None, after=None
         )
-        expected = {"items": page.items, "next_cursor": page.next_cursor}
+        expected = {"items": [dict(row) for row in page.items], "next_cursor": page.next_cursor}
         assert response.status_code == 200
         assert response.content == _model_bytes(Page[IdeaOut], expected)
     items = response.json()["items"]
@@ -239,3 +242,15 @@ def test_only_models_written_as_their_fields_are_taken() -> None:
     with pytest.raises(ValueError, match="last fields"):
         WireFields(SceneOut, made=("export_url", "playlist_url"))
     assert WireFields(SceneOut, made=("playlist_url", "export_url")).names[-1] == "cover_url"
+
+
+async def test_records_are_taken_only_with_the_fields_first_and_in_order(factory: Factory) -> None:
+    fields = WireFields(IdeaOut)
+    columns = ", ".join(f"NULL AS {name}" for name in fields.names)
+    db = factory.app.state.db
+    exact = await db.read_rows(Prepared(text(f"SELECT {columns}, 1 AS extra")), {})
+    reordered = await db.read_rows(Prepared(text(f"SELECT 1 AS extra, {columns}")), {})
+    assert fields.records([]) == []
+    assert list(fields.records(exact)[0]) == list(fields.names)  # the extra column left out
+    with pytest.raises(ValueError, match="are not the fields"):
+        fields.records(reordered)

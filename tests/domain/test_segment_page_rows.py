@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import update
 
@@ -26,6 +27,11 @@ from tests.media_rows import attach_media
 
 def _anyone(_: Any) -> bool:
     return True
+
+
+def _field(row: Any, name: str) -> Any:
+    """A column of the driver's record, or an attribute of the session's Segment."""
+    return row[name] if isinstance(row, asyncpg.Record) else getattr(row, name)
 
 
 @pytest.fixture
@@ -76,7 +82,7 @@ async def _both_walks(
                         session, scene_id, limit=limit, cursor=cursor
                     )
             fields = read_repository.SEGMENT_FIELDS
-            rows = [{key: getattr(row, key) for key in fields} for row in page.items]
+            rows = [{key: _field(row, key) for key in fields} for row in page.items]
             walk.append((rows, page.next_cursor))
             cursor = page.next_cursor
             if cursor is None:
@@ -145,7 +151,7 @@ async def test_every_statement_sees_the_callers_writes(
     page = await service.page_segment_rows(
         app.state.db, scene_id, None, limit=20, cursor=None, after=lsn
     )
-    assert [row.sequence for row in page.items] == [1, 3]
+    assert [row["sequence"] for row in page.items] == [1, 3]
     with pytest.raises(InvalidInput):
         await service.page_segment_rows(
             app.state.db, scene_id, None, limit=20, cursor="%%", after=lsn
@@ -162,7 +168,7 @@ async def _page_for(app: Any, scene_id: uuid.UUID, viewer: User | None) -> list[
     page = await service.page_segment_rows(
         app.state.db, scene_id, viewer, limit=20, cursor=None, after=None
     )
-    return [row.sequence for row in page.items]
+    return [row["sequence"] for row in page.items]
 
 
 @pytest.mark.parametrize(
@@ -196,15 +202,15 @@ async def test_each_row_carries_its_media_kinds_and_author(app: Any, factory: Fa
         )
     listed = await _page_rows(app, scene_id)
     # The second: chunks, an MP4, a thumbnail and captions; the third: chunks only.
-    await attach_media(app, listed[1].id, chunks=[2.0, 2.0, 1.5], captions=True)
-    await attach_media(app, listed[2].id, chunks=[2.0], files=False)
+    await attach_media(app, listed[1]["id"], chunks=[2.0, 2.0, 1.5], captions=True)
+    await attach_media(app, listed[2]["id"], chunks=[2.0], files=False)
     listed = await _page_rows(app, scene_id)
-    assert [sorted(row.roles or ()) for row in listed] == [
+    assert [sorted(row["roles"] or ()) for row in listed] == [
         [],
         ["captions", "chunk", "thumbnail", "video"],
         ["chunk"],
     ]
-    assert [(row.author_username, row.author_display_name) for row in listed] == [
+    assert [(row["author_username"], row["author_display_name"]) for row in listed] == [
         (author.username, None),
         (None, None),
         (None, None),

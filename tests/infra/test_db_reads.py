@@ -25,7 +25,7 @@ async def test_reads_give_their_connection_back(settings: Settings) -> None:
     try:
         for n in range(3):  # a pool of one: each read must have returned it
             assert (await db.read_row(ONE, {"n": n})).m == n + 1
-            assert [row.m for row in await db.read_rows(ONE, {"n": n})] == [n + 1]
+            assert [row["m"] for row in await db.read_rows(ONE, {"n": n})] == [n + 1]
         pids = {(await db.read_row(PID, {})).pid for _ in range(3)}
         assert len(pids) == 1, "one connection, reused"
     finally:

@@ -289,8 +289,8 @@ async def test_a_driver_read_goes_to_the_replica_and_survives_its_death(
         beyond = await db.write_lsn() + (1 << 40)  # a position no server has reached
         assert (await db.read_row(on_standby, {}, after=beyond)).standby is False
         # `read_rows` (the public lists' path) takes the same route.
-        assert [r.standby for r in await db.read_rows(on_standby, {})] == [True]
-        assert [r.standby for r in await db.read_rows(on_standby, {}, after=beyond)] == [False]
+        assert [r["standby"] for r in await db.read_rows(on_standby, {})] == [True]
+        assert [r["standby"] for r in await db.read_rows(on_standby, {}, after=beyond)] == [False]
 
         await asyncio.to_thread(pair.stop_replica, "immediate")
         assert db.router.pick() is not None, "no health check has noticed"
