@@ -211,13 +211,28 @@ class SegmentSequence(Base):
     """The unique claim of a sequence number in a scene, and of a job's one segment.
 
     Written only by the trigger on `segments`; its foreign key to `scenes` is what makes the
-    segment -> scene link hold on a partitioned table.
+    segment -> scene link hold on a partitioned table. `cover_key` is the segment's thumbnail
+    key while it is active, else NULL: what a scene's cover is chosen from
+    (repository.cover_of), without reading every month's partition of `segments`.
     """
 
     __tablename__ = "segment_sequences"
     __table_args__ = (
         PrimaryKeyConstraint("scene_id", "sequence"),
         ForeignKeyConstraint(["scene_id"], ["scenes.id"], ondelete="RESTRICT"),
+        Index(
+            "ix_segment_sequences_first_cover",
+            "scene_id",
+            "sequence",
+            postgresql_where=sql("cover_key IS NOT NULL"),
+        ),
+        Index(
+            "ix_segment_sequences_cover_key",
+            "scene_id",
+            "cover_key",
+            "sequence",
+            postgresql_where=sql("cover_key IS NOT NULL"),
+        ),
     )
 
     scene_id: Mapped[uuid.UUID] = mapped_column()
@@ -225,3 +240,4 @@ class SegmentSequence(Base):
     segment_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     segment_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     job_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    cover_key: Mapped[str | None] = mapped_column(String(1024))

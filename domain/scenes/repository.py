@@ -350,28 +350,30 @@ def cover_of(scene_id: Any, chosen_key: Any) -> tuple[Any, Any, Any]:
     """The LATERAL subqueries that pick a scene's cover segment, and its id: the active
     segment whose thumbnail is the chosen key, else the first active segment with a thumbnail.
 
-    Each reads the (scene_id, sequence) index of the partitions in order and stops at the
-    first match, however long the scene.
+    Both read `segment_sequences`, whose `cover_key` is a segment's thumbnail while it is
+    active (kept by the trigger on `segments`; migration 0014): one partial index each, in
+    order, stopping at the first match, however long the scene and however many months of
+    `segments` partitions there are.
     """
 
     def first(*where: Any, name: str) -> Any:
         return (
-            select(Segment.id)
+            select(SegmentSequence.segment_id)
             .where(
-                Segment.scene_id == scene_id,
-                Segment.status == SegmentStatus.ACTIVE.value,
-                Segment.thumbnail_key.is_not(None),
+                SegmentSequence.scene_id == scene_id,
+                SegmentSequence.cover_key.is_not(None),
                 *where,
             )
-            .order_by(Segment.sequence)
+            .order_by(SegmentSequence.sequence)
             .limit(1)
             .lateral(name)
         )
 
     # The IS NOT NULL is a one-time filter: a scene with no choice is not scanned for one.
-    picked = first(chosen_key.is_not(None), Segment.thumbnail_key == chosen_key, name="picked")
+    picked = first(chosen_key.is_not(None), SegmentSequence.cover_key == chosen_key, name="picked")
     automatic = first(name="automatic")
-    return picked, automatic, func.coalesce(picked.c.id, automatic.c.id).label("segment_id")
+    cover = func.coalesce(picked.c.segment_id, automatic.c.segment_id)
+    return picked, automatic, cover.label("segment_id")
 
 
 def unnested(name: str, *columns: tuple[str, str, Any]) -> Any:
@@ -405,8 +407,7 @@ async def cover_segments(
     is the chosen key (scene id -> key, None: no choice), else the first active segment with
     a thumbnail; scenes with neither are left out.
 
-    LATERAL subqueries per scene read the (scene_id, sequence) index of each partition in
-    order and stop at the first match, however long the scene.
+    LATERAL subqueries per scene (cover_of) stop at the first match, however long the scene.
     """
     if not chosen:
         return {}

@@ -211,6 +211,6 @@ async def test_a_page_of_scenes_reads_its_covers_in_one_statement(
             event.remove(engine, "before_cursor_execute", record)
         assert all(item["cover_url"] for item in page.json()["items"])
         assert len(page.json()["items"]) == limit
-        assert sum("thumbnail_key" in s for s in sent) == 1, sent
+        assert sum("cover_key" in s for s in sent) == 1, sent
         statements.append(len(sent))
     assert statements[0] == statements[1], "more scenes on the page, more statements"
