@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, created_at, enum_check, updated_at, uuid_pk
@@ -241,3 +241,6 @@ class SegmentSequence(Base):
     segment_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     job_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
     cover_key: Mapped[str | None] = mapped_column(String(1024))
+    # The kinds of media the segment has (segment_media's roles), sorted; NULL: none. Kept by
+    # the trigger on segment_media (migration 0015), for the segments page.
+    media_roles: Mapped[list[str] | None] = mapped_column(ARRAY(String(16)))

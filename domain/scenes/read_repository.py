@@ -20,7 +20,6 @@ from sqlalchemy.types import Integer
 from domain.engagement.models import LikeTarget, TrendingScore
 from domain.engagement.stats_repository import TRENDING_KEYS, trending_join
 from domain.errors import InvalidInput
-from domain.media.models import SegmentMedia
 from domain.pagination import (
     Page,
     clamp_limit,
@@ -31,7 +30,7 @@ from domain.pagination import (
     page_of,
     row_key_names,
 )
-from domain.scenes.models import Scene
+from domain.scenes.models import Scene, SegmentSequence
 from domain.scenes.repository import (
     cover_of,
     found_field,
@@ -123,9 +122,10 @@ def _scene_segment_page(rows: int, *, windowed: bool, first: bool) -> Prepared:
     else:
         page, size, last = unbounded_candidates(rows), null(), null()
     segment_id, user_id = found_field("id"), found_field("user_id")
+    # Kept on the segment's claim (migration 0015): one index entry, not its media rows.
     roles = (
-        select(func.array_agg(SegmentMedia.role.distinct()))
-        .where(SegmentMedia.segment_id == segment_id)
+        select(SegmentSequence.media_roles)
+        .where(SegmentSequence.segment_id == segment_id)
         .scalar_subquery()
     )
     # Only the columns SegmentOut shows leave the composite row: `script` is not decoded.

@@ -66,23 +66,32 @@ def _settings(database_url: str, root: Path) -> Settings:
 
 
 async def _seed(settings: Settings) -> dict[str, Any]:
-    """An owner with a job, twenty listed scenes with ideas, one scene with SEGMENTS segments."""
+    """An owner with a job; twenty listed scenes with ideas, each with a segment showing a
+    thumbnail (their covers); one scene with SEGMENTS segments, each with its media (two HLS
+    chunks, an MP4, a thumbnail, captions), as finalization leaves them."""
     from domain.scenes.models import Segment
+    from tests.media_rows import attach_media
 
     async with in_process(settings) as (app, client, factory):
         owner = await factory.account()
         topic = await factory.topic()
         scenes = [await factory.scene(owner, await factory.idea(owner, topic)) for _ in range(20)]
         scene = scenes[0]
+        segments = [(scene, sequence) for sequence in range(1, SEGMENTS + 1)]
+        segments += [(other, 1) for other in scenes[1:]]
         async with app.state.db.transaction() as session:
-            for sequence in range(1, SEGMENTS + 1):
+            for owned, sequence in segments:
                 session.add(
                     Segment(
-                        scene_id=uuid.UUID(scene["id"]),
+                        scene_id=uuid.UUID(owned["id"]),
                         sequence=sequence,
                         text=f"Mara rings the bell for the {sequence}th time.",
+                        thumbnail_key=f"scenes/{owned['id']}/segments/{sequence}/thumbnail.jpg",
                     )
                 )
+        page = await client.get(f"/v1/scenes/{scene['id']}/segments", params={"limit": 100})
+        for item in page.json()["items"]:
+            await attach_media(app, item["id"], chunks=[4.0, 2.5], captions=True)
         job = await factory.job(owner, scene)
         etag = (await client.get(f"/v1/jobs/{job['id']}", headers=owner.headers)).headers["etag"]
     return {"auth": owner.headers["Authorization"], "job": job["id"], "scene": scene["id"],
@@ -270,7 +279,9 @@ def report(cases: list[Case], measured: dict[str, Any]) -> str:
             "requests served; the rest of a request's cost is PostgreSQL's and the kernel's.",
             "- `GET /v1/jobs/{id}` signs in with a bearer token and reads the caller's job in "
             "one statement; the 304 sends the ETag back. Scenes, segments (a page of 20 of "
-            f"{SEGMENTS}) and ideas are anonymous reads.",
+            f"{SEGMENTS}) and ideas are anonymous reads. Every listed scene has a cover; every "
+            "segment of the page has its media (chunks, MP4, thumbnail, captions), so each "
+            "item carries its URLs.",
             *_WHERE_THE_TIME_WENT,
             *_scale_section(measured["scale"]),
         ]
